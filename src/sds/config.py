@@ -1,0 +1,117 @@
+"""Global defaults in a ContextVar, and validated YAML/JSON config files.
+
+``get_settings()`` returns the defaults in force; ``settings(...)`` overrides some of them for
+a ``with`` block (safe under threads and async tasks). ``load_config(path, Model)`` reads a
+YAML or JSON file into a pydantic model and turns every validation problem into one
+:class:`~sds.errors.ConfigError` that names the file, the key and, for a misspelled key, the
+key that was probably meant.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from sds.errors import ConfigError, close_matches
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Defaults used when a call does not say otherwise."""
+
+    engine: str = "duckdb"
+    threads: int | None = None
+    memory_limit: str | None = None
+    temp_directory: str | None = None
+    alpha: float = 0.05
+    seed: int = 42
+    progress: bool = True
+
+
+_SETTINGS: ContextVar[Settings] = ContextVar("sds_settings", default=Settings())  # noqa: B039
+
+
+def get_settings() -> Settings:
+    """The settings in force in this context."""
+    return _SETTINGS.get()
+
+
+@contextmanager
+def settings(**overrides: Any) -> Iterator[Settings]:
+    """Override some settings inside a ``with`` block."""
+    token = _SETTINGS.set(replace(_SETTINGS.get(), **overrides))
+    try:
+        yield _SETTINGS.get()
+    finally:
+        _SETTINGS.reset(token)
+
+
+class StrictModel(BaseModel):
+    """Base for config models: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_mapping(path: str | Path) -> dict[str, Any]:
+    """Read a YAML or JSON file whose top level is a mapping."""
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError("config file not found", source=str(p), hint="Check the path.")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError("config file is not UTF-8 text", source=str(p)) from exc
+    try:
+        data = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot parse config: {exc}", source=str(p)) from exc
+    if data is None:
+        raise ConfigError("config file is empty", source=str(p))
+    if not isinstance(data, dict):
+        raise ConfigError(
+            "config must be a mapping of keys to values",
+            source=str(p),
+            found=type(data).__name__,
+        )
+    return data
+
+
+def validate_mapping(data: dict[str, Any], model: type[M], source: str) -> M:
+    """Validate a mapping into ``model``, raising ConfigError on the first problem."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            leaf = str(err["loc"][-1])
+            matches = close_matches(leaf, model.model_fields)
+            hint = f"Did you mean {matches[0]!r}?" if matches else None
+            raise ConfigError(
+                f"unknown key {key!r}",
+                source=source,
+                expected="one of: " + ", ".join(model.model_fields),
+                hint=hint,
+            ) from exc
+        raise ConfigError(
+            f"invalid value for {key!r}: {err['msg']}",
+            source=source,
+            found=repr(err.get("input")),
+        ) from exc
+
+
+def load_config(path: str | Path, model: type[M]) -> M:
+    """Read and validate a YAML/JSON config file."""
+    return validate_mapping(read_mapping(path), model, str(path))

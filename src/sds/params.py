@@ -1,0 +1,118 @@
+"""Parameter constraints written as data, shared by the library, the CLI and config files.
+
+Each rule knows its parameter's name and allowed values and produces the one message shape
+used everywhere: ``"alpha == 1.5, must be < 1."``. Library functions call :func:`check`;
+config models call the same rules from their validators, so a value is judged once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sds.errors import ParameterError
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A real number in an interval; ``None`` means unbounded on that side."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    integer: bool = False
+
+    def violation(self, value: Any) -> str | None:
+        kind = "an integer" if self.integer else "a number"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"must be {kind}"
+        if self.integer and not isinstance(value, int):
+            return "must be an integer"
+        if isinstance(value, float) and not math.isfinite(value):
+            return "must be finite"
+        if self.low is not None:
+            if self.low_open and value <= self.low:
+                return f"must be > {self.low:g}"
+            if not self.low_open and value < self.low:
+                return f"must be >= {self.low:g}"
+        if self.high is not None:
+            if self.high_open and value >= self.high:
+                return f"must be < {self.high:g}"
+            if not self.high_open and value > self.high:
+                return f"must be <= {self.high:g}"
+        return None
+
+    def describe(self) -> str:
+        left = "(" if self.low_open else "["
+        right = ")" if self.high_open else "]"
+        low = "-inf" if self.low is None else f"{self.low:g}"
+        high = "inf" if self.high is None else f"{self.high:g}"
+        kind = "integer" if self.integer else "number"
+        return f"{kind} in {left}{low}, {high}{right}"
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """One of a fixed set of values."""
+
+    options: tuple[Any, ...]
+
+    def violation(self, value: Any) -> str | None:
+        if value in self.options:
+            return None
+        return f"must be one of {', '.join(repr(o) for o in self.options)}"
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(repr(o) for o in self.options)
+
+
+Rule = Interval | OneOf
+
+PROBABILITY_OPEN = Interval(0.0, 1.0, low_open=True, high_open=True)
+SHARE = Interval(0.0, 1.0, low_open=True)
+POSITIVE_INT = Interval(1, None, integer=True)
+NON_NEGATIVE_INT = Interval(0, None, integer=True)
+
+# The shared table: one rule per parameter name used across sds.
+RULES: dict[str, Rule] = {
+    "alpha": PROBABILITY_OPEN,
+    "power": PROBABILITY_OPEN,
+    "top_k": Interval(1, 1000, integer=True),
+    "bins": Interval(2, 1000, integer=True),
+    "exact_distinct_max_rows": NON_NEGATIVE_INT,
+    "near_constant_share": SHARE,
+    "null_share_flag": SHARE,
+    "high_cardinality": Interval(2, None, integer=True),
+    "id_like_share": SHARE,
+    "seed": NON_NEGATIVE_INT,
+    "n_rows": POSITIVE_INT,
+    "chunk_rows": POSITIVE_INT,
+    "threads": POSITIVE_INT,
+}
+
+
+def _format(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else f"{value}"
+
+
+def check(name: str, value: Any, rule: Rule | None = None) -> Any:
+    """Return ``value`` if it satisfies the rule for ``name``, else raise ParameterError."""
+    rule = rule or RULES[name]
+    problem = rule.violation(value)
+    if problem is not None:
+        raise ParameterError(
+            f"{name} == {_format(value)}, {problem}",
+            parameter=name,
+            expected=rule.describe(),
+        )
+    return value
+
+
+def check_all(values: dict[str, Any], names: Iterable[str] | None = None) -> None:
+    """Check every named value against the shared table (``None`` values are skipped)."""
+    for name in names or values:
+        if values.get(name) is not None:
+            check(name, values[name])
