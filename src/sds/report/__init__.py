@@ -1,0 +1,1 @@
+"""Rendering of results (text, Markdown, HTML), plots and atomic report files."""

@@ -1,0 +1,127 @@
+"""Draw a result's sections as text (rich), Markdown or self-contained HTML."""
+
+from __future__ import annotations
+
+import html
+import io
+from importlib import resources
+
+from sds.results import Figure, KeyValue, Note, Section, Table, format_value
+
+
+def _cells(table: Table) -> list[list[str]]:
+    return [
+        [format_value(k, v) for k, v in zip(table.columns, row, strict=True)] for row in table.rows
+    ]
+
+
+def render_text(title: str, sections: list[Section], width: int = 120) -> str:
+    """Plain terminal text drawn with rich (no colour codes)."""
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
+    console.print(title, style="bold")
+    for section in sections:
+        if isinstance(section, KeyValue):
+            kv = RichTable(title=section.title, show_header=False, title_justify="left")
+            kv.add_column("key", style="bold")
+            kv.add_column("value", overflow="fold")
+            for key, value in section.items:
+                kv.add_row(key, format_value(key, value))
+            console.print(kv)
+        elif isinstance(section, Table):
+            table = RichTable(title=section.title, title_justify="left")
+            for col in section.columns:
+                table.add_column(col, overflow="fold")
+            for row in _cells(section):
+                table.add_row(*row)
+            console.print(table)
+        elif isinstance(section, Note):
+            console.print(section.title, style="bold")
+            for line in section.lines:
+                console.print(f"  - {line}", highlight=False, markup=False)
+        elif isinstance(section, Figure):
+            console.print(f"[figure: {section.title} - see the HTML report]", markup=False)
+    return buffer.getvalue()
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(_md_escape(h) for h in header) + " |"]
+    lines.append("|" + "|".join("---" for _ in header) + "|")
+    lines.extend("| " + " | ".join(_md_escape(c) for c in row) + " |" for row in rows)
+    return lines
+
+
+def render_markdown(title: str, sections: list[Section]) -> str:
+    lines = [f"# {title}", ""]
+    for section in sections:
+        if isinstance(section, Figure):
+            lines += [f"_Figure: {section.title} (see the HTML report)_", ""]
+            continue
+        lines += [f"## {section.title}", ""]
+        if isinstance(section, KeyValue):
+            rows = [[k, format_value(k, v)] for k, v in section.items]
+            lines += _md_table(["key", "value"], rows)
+        elif isinstance(section, Table):
+            lines += _md_table(section.columns, _cells(section))
+        elif isinstance(section, Note):
+            lines += [f"- {_md_escape(line)}" for line in section.lines]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _html_table(header: list[str] | None, rows: list[list[str]], cls: str) -> str:
+    esc = html.escape
+    head = ""
+    if header:
+        head = "<thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr></thead>"
+    body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table class="{cls}">{head}<tbody>{body}</tbody></table>'
+
+
+def render_html_body(title: str, sections: list[Section]) -> str:
+    """The report's body: headings, tables, notes and inline SVG figures."""
+    parts = [f"<h1>{html.escape(title)}</h1>"]
+    figures: list[str] = []
+    for section in sections:
+        if isinstance(section, Figure):
+            figures.append(
+                f"<figure><figcaption>{html.escape(section.title)}</figcaption>"
+                f"{section.draw()}</figure>"
+            )
+            continue
+        if figures:
+            parts.append('<div class="figures">' + "".join(figures) + "</div>")
+            figures = []
+        parts.append(f"<h2>{html.escape(section.title)}</h2>")
+        if isinstance(section, KeyValue):
+            rows = [[k, format_value(k, v)] for k, v in section.items]
+            parts.append(_html_table(None, rows, "kv"))
+        elif isinstance(section, Table):
+            parts.append(_html_table(section.columns, _cells(section), "data"))
+        elif isinstance(section, Note):
+            items = "".join(f"<li>{html.escape(line)}</li>" for line in section.lines)
+            parts.append(f"<ul>{items}</ul>")
+    if figures:
+        parts.append('<div class="figures">' + "".join(figures) + "</div>")
+    return "\n".join(parts)
+
+
+def page(title: str, body: str) -> str:
+    """A self-contained HTML page (inline CSS, no external assets)."""
+    css = resources.files("sds.report").joinpath("report.css").read_text(encoding="utf-8")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{css}</style></head>"
+        f"<body>{body}</body></html>\n"
+    )
+
+
+def render_html(title: str, sections: list[Section]) -> str:
+    return page(title, render_html_body(title, sections))
