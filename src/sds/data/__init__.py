@@ -1,0 +1,1 @@
+"""Data: sources opened as engine tables, the engine, and seeded generators."""

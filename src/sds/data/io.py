@@ -1,0 +1,279 @@
+"""Open any supported source as an Ibis table on the engine.
+
+Sources: CSV/TSV (optionally gzipped), Parquet (a file, a directory or a glob), JSON lines,
+Arrow IPC/Feather, a table in a DuckDB database file, a SQL query, or an in-memory pandas,
+Polars or Arrow object. Nothing is loaded into Python: the result is a lazy table whose
+heavy work runs in the engine.
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sds.data.engine import Engine, default_engine, translate_errors
+from sds.errors import DataError, missing_column_error
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+JSON_SUFFIXES = (".jsonl", ".ndjson", ".json")
+ARROW_SUFFIXES = (".arrow", ".feather", ".ipc")
+DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
+SUPPORTED = CSV_SUFFIXES + PARQUET_SUFFIXES + JSON_SUFFIXES + ARROW_SUFFIXES + DUCKDB_SUFFIXES
+_SQL_START = re.compile(r"^\s*(select|with|from|values)\b", re.IGNORECASE)
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A lazy table on an engine, with the name of where it came from."""
+
+    expr: ir.Table
+    name: str
+    engine: Engine
+    text_source: bool = False  # CSV/JSON: every scan re-parses the text
+
+    def materialized(self) -> Table:
+        """For text sources, a copy in an engine temp table, so many scans parse once.
+
+        DuckDB keeps it in memory up to its limit and spills to disk past it.
+        """
+        if not self.text_source:
+            return self
+        import uuid
+
+        with translate_errors(self.name):
+            temp = self.engine.con.create_table(
+                f"sds_{uuid.uuid4().hex[:12]}", obj=self.expr, temp=True
+            )
+        return Table(temp, self.name, self.engine)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.expr.columns)
+
+    def require(self, *columns: str) -> None:
+        """Raise a DataError naming close matches if any column is missing."""
+        for col in columns:
+            if col not in self.expr.columns:
+                raise missing_column_error(col, self.expr.columns, self.name)
+
+    def select(self, columns: list[str]) -> Table:
+        self.require(*columns)
+        return Table(self.expr.select(columns), self.name, self.engine, self.text_source)
+
+    def count(self) -> int:
+        return int(self.engine.scalar(self.expr.count(), source=self.name))
+
+
+def open_table(
+    source: Any,
+    *,
+    engine: Engine | None = None,
+    table: str | None = None,
+    encoding: str | None = None,
+    name: str | None = None,
+    require_rows: bool = True,
+) -> Table:
+    """Open ``source`` as a lazy :class:`Table`.
+
+    ``table`` names the table inside a DuckDB database file; ``encoding`` is the CSV text
+    encoding (``utf-8`` by default; DuckDB also reads ``latin-1`` and ``utf-16``).
+    With ``require_rows`` (the default) a source with columns but no rows is an error.
+    """
+    engine = engine or default_engine()
+    label = name or _label(source)
+    expr = _open(source, engine, table=table, encoding=encoding, label=label)
+    if not expr.columns:
+        raise DataError("has no columns", source=label)
+    if require_rows:
+        first = engine.scalar(expr.limit(1).count(), source=label)
+        if int(first) == 0:
+            raise DataError(
+                "has no data rows",
+                source=label,
+                hint="Only a header (or an empty result) was found; check the file or query.",
+            )
+    return Table(expr, label, engine, text_source=_is_text(source))
+
+
+def _is_text(source: Any) -> bool:
+    if not isinstance(source, str | Path) or _SQL_START.match(str(source)):
+        return False
+    text = str(source)
+    if Path(text).is_dir():
+        return False
+    return _suffix(Path(text.replace("*", "x"))) in CSV_SUFFIXES + JSON_SUFFIXES
+
+
+def _label(source: Any) -> str:
+    if isinstance(source, str | Path):
+        return str(source)
+    return f"<{type(source).__module__.split('.')[0]}.{type(source).__name__}>"
+
+
+def _open(
+    source: Any, engine: Engine, *, table: str | None, encoding: str | None, label: str
+) -> ir.Table:
+    import ibis.expr.types as ir
+
+    if isinstance(source, ir.Table):
+        return source
+    if isinstance(source, Path | str):
+        text = str(source)
+        if isinstance(source, str) and _SQL_START.match(text):
+            return engine.sql(text, source="SQL query")
+        return _open_path(text, engine, table=table, encoding=encoding, label=label)
+    return _open_memory(source, label)
+
+
+def _open_memory(obj: Any, label: str) -> ir.Table:
+    import ibis
+
+    module = type(obj).__module__.split(".")[0]
+    if module not in ("pandas", "polars", "pyarrow"):
+        raise DataError(
+            "cannot open an object of this type",
+            source=label,
+            expected="a path, a SQL query, or a pandas/Polars/Arrow table",
+        )
+    if module == "polars" and type(obj).__name__ == "LazyFrame":
+        obj = obj.collect()
+    if module == "pyarrow" and type(obj).__name__ == "RecordBatchReader":
+        obj = obj.read_all()
+    if module == "pandas":
+        import pyarrow as pa
+
+        # Arrow conversion here (not in Ibis) keeps pandas semantics: NaN is missing.
+        obj = pa.Table.from_pandas(obj, preserve_index=False)
+    return ibis.memtable(obj)
+
+
+def _open_path(
+    path: str, engine: Engine, *, table: str | None, encoding: str | None, label: str
+) -> ir.Table:
+    if _GLOB_CHARS.search(path):
+        files = sorted(globlib.glob(path, recursive=True))
+        if not files:
+            raise DataError("no files match this pattern", source=path)
+        return _read_parquet_or_csv(files, engine, encoding, label)
+    p = Path(path)
+    if p.is_dir():
+        files = sorted(str(f) for f in p.rglob("*") if f.suffix.lower() in PARQUET_SUFFIXES)
+        if not files:
+            raise DataError(
+                "directory holds no Parquet files",
+                source=path,
+                expected="a directory of .parquet files",
+            )
+        return _read_parquet_or_csv(files, engine, encoding, label)
+    if not p.exists():
+        raise DataError("file not found", source=path, hint="Check the path and the working dir.")
+    if p.stat().st_size == 0:
+        raise DataError("file is empty (0 bytes)", source=path)
+    return _read_file(p, engine, table=table, encoding=encoding, label=label)
+
+
+def _suffix(p: Path) -> str:
+    suffixes = [s.lower() for s in p.suffixes]
+    if suffixes and suffixes[-1] in (".gz", ".zst"):
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def _read_parquet_or_csv(
+    files: list[str], engine: Engine, encoding: str | None, label: str
+) -> ir.Table:
+    kinds = {_suffix(Path(f)) for f in files}
+    with translate_errors(label):
+        if kinds <= set(PARQUET_SUFFIXES):
+            return engine.con.read_parquet(files)
+        if kinds <= set(CSV_SUFFIXES):
+            return engine.con.read_csv(files, **_csv_options(files[0], encoding))
+    raise DataError(
+        "matched files of mixed or unsupported kinds",
+        source=label,
+        found=", ".join(sorted(kinds)),
+        expected="all Parquet or all CSV",
+    )
+
+
+def _csv_options(path: str, encoding: str | None) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    if _suffix(Path(path)) == ".tsv":
+        options["delim"] = "\t"
+    if encoding and encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        options["encoding"] = encoding
+    return options
+
+
+def _read_file(
+    p: Path, engine: Engine, *, table: str | None, encoding: str | None, label: str
+) -> ir.Table:
+    suffix = _suffix(p)
+    with translate_errors(label):
+        if suffix in CSV_SUFFIXES:
+            return engine.con.read_csv(str(p), **_csv_options(str(p), encoding))
+        if suffix in PARQUET_SUFFIXES:
+            return engine.con.read_parquet(str(p))
+        if suffix in JSON_SUFFIXES:
+            return engine.con.read_json(str(p))
+        if suffix in ARROW_SUFFIXES:
+            return _read_arrow(p)
+        if suffix in DUCKDB_SUFFIXES:
+            return _read_duckdb(p, engine, table, label)
+    raise DataError(
+        f"unknown file type {suffix or '(no extension)'!r}",
+        source=label,
+        expected="one of " + ", ".join(SUPPORTED),
+        hint="Rename the file with its real extension.",
+    )
+
+
+def _read_arrow(p: Path) -> ir.Table:
+    import ibis
+    import pyarrow as pa
+
+    with pa.memory_map(str(p)) as source:
+        try:
+            data = pa.ipc.open_file(source).read_all()
+        except pa.ArrowInvalid:
+            source.seek(0)
+            data = pa.ipc.open_stream(source).read_all()
+    return ibis.memtable(data)
+
+
+def _read_duckdb(p: Path, engine: Engine, table: str | None, label: str) -> ir.Table:
+    alias = "src_" + re.sub(r"\W", "_", p.stem)
+    attached = {row[0] for row in engine.con.raw_sql("SHOW DATABASES").fetchall()}
+    if alias not in attached:
+        escaped = str(p).replace("'", "''")
+        engine.con.raw_sql(f"ATTACH '{escaped}' AS \"{alias}\" (READ_ONLY)")
+    rows = engine.con.raw_sql(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? "
+        "ORDER BY table_name",
+        parameters=[alias],
+    ).fetchall()
+    tables = [row[0] for row in rows]
+    if table is None:
+        if len(tables) != 1:
+            raise DataError(
+                "database holds several tables; say which",
+                source=label,
+                expected="one of: " + ", ".join(tables),
+                hint="Pass --table NAME.",
+            )
+        table = tables[0]
+    if table not in tables:
+        raise DataError(
+            f"no table {table!r} in the database",
+            source=label,
+            expected="one of: " + (", ".join(tables) or "(none)"),
+        )
+    return engine.con.table(table, database=(alias, "main"))
