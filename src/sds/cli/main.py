@@ -1,0 +1,81 @@
+"""The ``sds`` command: global options, error rendering and exit codes.
+
+Exit 0 on success, 1 when the analysis itself fails, 2 on bad input or usage. Errors print
+as ``error: ...`` on stderr; a traceback only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Annotated
+
+import typer
+
+from sds.cli import demo, profile
+
+app = typer.Typer(
+    name="sds",
+    help="The daily work of a senior data scientist, done correctly and fast.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    add_completion=False,
+)
+app.command("profile")(profile.command)
+app.command("demo")(demo.command)
+
+_STATE = {"debug": False}
+
+
+@app.callback()
+def _global(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    threads: Annotated[
+        int | None, typer.Option(help="Engine threads (default: all cores).")
+    ] = None,
+    memory_limit: Annotated[
+        str | None, typer.Option(help="Engine memory limit, e.g. 2GB (DuckDB spills past it).")
+    ] = None,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="Hide progress bars.")] = False,
+) -> None:
+    """Global options, applied before any command runs."""
+    from sds.config import _SETTINGS, get_settings
+    from sds.params import check
+
+    if threads is not None:
+        check("threads", threads)
+    _STATE["debug"] = debug
+    from dataclasses import replace
+
+    _SETTINGS.set(
+        replace(
+            get_settings(), threads=threads, memory_limit=memory_limit, progress=not no_progress
+        )
+    )
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    from sds.errors import SdsError
+
+    try:
+        app(args=argv, prog_name="sds")
+    except SdsError as exc:
+        if _STATE["debug"]:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug, not the user's fault: say so, exit 1
+        if _STATE["debug"]:
+            traceback.print_exc()
+        print(
+            f"error: internal error: {type(exc).__name__}: {exc} "
+            "(run with --debug for the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,108 @@
+"""``sds profile DATA``: per-column statistics and data-quality flags."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from sds.cli.common import FormatOpt, OutputOpt, emit, split_list
+
+FLAGS = (
+    "single_row",
+    "duplicate_rows",
+    "all_null",
+    "mostly_null",
+    "constant",
+    "near_constant",
+    "non_finite",
+    "id_like",
+    "high_cardinality",
+)
+STRICT = ("single_row", "duplicate_rows", "all_null", "constant", "non_finite")
+
+
+def command(
+    data: Annotated[str, typer.Argument(help="A file, directory, glob or SQL query.")],
+    columns: Annotated[
+        str | None, typer.Option(help="Only these columns (comma-separated).")
+    ] = None,
+    table: Annotated[str | None, typer.Option(help="Table name inside a DuckDB file.")] = None,
+    encoding: Annotated[str | None, typer.Option(help="CSV encoding, e.g. latin-1.")] = None,
+    top_k: Annotated[int, typer.Option(help="Most frequent values shown per column.")] = 10,
+    bins: Annotated[int, typer.Option(help="Histogram bins.")] = 20,
+    exact_distinct_max_rows: Annotated[
+        int,
+        typer.Option(
+            help="Count distinct values exactly up to this many rows, "
+            "approximately (HyperLogLog) beyond."
+        ),
+    ] = 2_000_000,
+    expect: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="COLUMN=KIND the column must have (numeric, integer, float, string, "
+            "boolean, temporal); repeatable."
+        ),
+    ] = None,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(help=f"Exit 2 if any of these flags is raised: {', '.join(FLAGS)}."),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option(help=f"Shorthand for --fail-on {','.join(STRICT)}.")
+    ] = False,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Profile a table: types, nulls, distincts, statistics, top values, histograms, flags."""
+    from sds.cli.common import resolve_format
+    from sds.data.io import open_table
+    from sds.data.schema import parse_expectations, require_kind
+    from sds.features.profile import profile
+    from sds.features.profile_result import ProfileOptions
+
+    resolve_format(fmt, output)  # a bad --format fails before any work
+    gates = _gates(fail_on, strict)
+    expected = parse_expectations(expect or [])
+    opts = ProfileOptions(
+        columns=tuple(split_list(columns)) or None,
+        top_k=top_k,
+        bins=bins,
+        exact_distinct_max_rows=exact_distinct_max_rows,
+    )
+    source = open_table(data, table=table, encoding=encoding)
+    if opts.columns:
+        source.require(*opts.columns)
+    for column, kind in expected.items():
+        require_kind(source, column, kind)
+    result = profile(source, opts)
+    _enforce(result.to_dict(), gates)
+    emit(result, fmt, output)
+
+
+def _gates(fail_on: str | None, strict: bool) -> set[str]:
+    from sds.errors import ParameterError
+
+    gates = set(split_list(fail_on)) | (set(STRICT) if strict else set())
+    unknown = gates - set(FLAGS)
+    if unknown:
+        raise ParameterError(
+            f"fail_on == {','.join(sorted(unknown))!r}, must name flags among {', '.join(FLAGS)}",
+            parameter="fail-on",
+        )
+    return gates
+
+
+def _enforce(profile: dict[str, object], gates: set[str]) -> None:
+    from sds.errors import DataError
+
+    flags = [f for f in profile["flags"] if f["flag"] in gates]  # type: ignore[attr-defined]
+    if flags:
+        problems = "; ".join(
+            f"{f['flag']}"
+            + (f" in column {f['column']!r}" if f["column"] != "*" else "")
+            + f" ({f['detail']})"
+            for f in flags
+        )
+        raise DataError(f"data-quality check failed: {problems}", source=str(profile["source"]))

@@ -1,0 +1,1 @@
+"""Feature engineering: profiling today; temporal, selection and the store later."""

@@ -1,0 +1,295 @@
+"""Profile a table with engine aggregates: nothing but small summaries reaches Python.
+
+One grouped-free aggregate query computes every column's counts, distincts, moments and
+quantiles in a single scan; one more counts duplicate rows by hashing whole rows; then one
+small GROUP BY per column gives its top values and one its histogram.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from sds.data.io import Table, open_table
+from sds.data.schema import kind_of
+from sds.features.profile_result import (
+    QUANTILE_NAMES,
+    QUANTILES,
+    ColumnProfile,
+    Profile,
+    ProfileOptions,
+    column_flags,
+    table_flags,
+)
+from sds.progress import progress_steps
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from sds.data.engine import Engine
+
+
+def profile(
+    source: Any,
+    options: ProfileOptions | None = None,
+    *,
+    engine: Engine | None = None,
+    **open_kwargs: Any,
+) -> Profile:
+    """Profile ``source`` (anything :func:`sds.data.open_table` opens).
+
+    >>> import sds
+    >>> p = sds.profile(sds.data.synth.make_churn(n_rows=500, seed=1))
+    >>> p.n_rows
+    500
+    """
+    opts = options or ProfileOptions()
+    table = (
+        source if isinstance(source, Table) else open_table(source, engine=engine, **open_kwargs)
+    )
+    if opts.columns:
+        table = table.select(list(opts.columns))
+    table = table.materialized()
+    t = table.expr
+    names = list(t.columns)
+    kinds = [kind_of(t.schema()[n]) for n in names]
+    with progress_steps(2 + 2 * len(names), f"profiling {table.name}") as advance:
+        n_rows = int(table.engine.scalar(t.count(), source=table.name))
+        exact = n_rows <= opts.exact_distinct_max_rows
+        stats = _column_stats(table, names, kinds, exact)
+        advance("column statistics")
+        duplicates = n_rows - _distinct_rows(table)
+        advance("duplicate rows")
+        columns = []
+        for i, (name, kind) in enumerate(zip(names, kinds, strict=True)):
+            columns.append(_column(table, i, name, kind, stats, n_rows, opts, advance))
+    flags = table_flags(n_rows, duplicates)
+    flags += [
+        {"column": c.name, "flag": f, "detail": d}
+        for c in columns
+        for f, d in column_flags(c, n_rows, opts)
+    ]
+    return Profile(
+        source=table.name,
+        n_rows=n_rows,
+        n_columns=len(names),
+        duplicate_rows=duplicates,
+        distinct_method="exact" if exact else "approximate (HyperLogLog, about 2% error)",
+        columns=tuple(_with_flags(c, flags) for c in columns),
+        flags=tuple(flags),
+        options=opts,
+    )
+
+
+def _with_flags(col: ColumnProfile, flags: list[dict[str, str]]) -> ColumnProfile:
+    from dataclasses import replace
+
+    return replace(col, flags=[f["flag"] for f in flags if f["column"] == col.name])
+
+
+def _finite(col: ir.Column, kind: str) -> ir.Column:
+    import ibis
+
+    if kind == "float":
+        col = col.cast("float64")
+        return ibis.ifelse(col.isnan() | col.isinf(), ibis.null("float64"), col)
+    return col
+
+
+def _column_stats(table: Table, names: list[str], kinds: list[str], exact: bool) -> dict[str, Any]:
+    """Every column's summary statistics in one aggregate query (one scan)."""
+    t = table.expr
+    aggs: dict[str, Any] = {}
+    for i, (name, kind) in enumerate(zip(names, kinds, strict=True)):
+        col = t[name]
+        p = f"c{i}_"
+        aggs[p + "nn"] = col.count()
+        aggs[p + "distinct"] = col.nunique() if exact else col.approx_nunique()
+        if kind in ("integer", "float"):
+            v = _finite(col, kind)
+            aggs.update(
+                {
+                    p + "min": v.min(),
+                    p + "max": v.max(),
+                    p + "mean": v.mean(),
+                    p + "std": v.std(),
+                    p + "zeros": (v == 0).sum(),
+                }
+            )
+            aggs[p + "q"] = (
+                v.quantile(list(QUANTILES)) if exact else v.approx_quantile(list(QUANTILES))
+            )
+            if kind == "float":
+                fv = col.cast("float64")
+                aggs[p + "nan"] = fv.isnan().sum()
+                aggs[p + "inf"] = fv.isinf().sum()
+        elif kind == "string":
+            length = col.length()
+            aggs.update(
+                {
+                    p + "lmin": length.min(),
+                    p + "lmax": length.max(),
+                    p + "lmean": length.mean(),
+                    p + "empty": (length == 0).sum(),
+                }
+            )
+        elif kind == "temporal":
+            aggs.update({p + "min": col.min(), p + "max": col.max()})
+    row = table.engine.execute(t.aggregate(**aggs), source=table.name)
+    return dict(row.iloc[0])
+
+
+def _distinct_rows(table: Table) -> int:
+    """Exact count of distinct rows, by a 64-bit hash of each whole row."""
+    import ibis
+
+    t = table.expr
+    row_hash = ibis.struct({c: t[c] for c in t.columns}).hash()
+    return int(table.engine.scalar(row_hash.nunique(), source=table.name))
+
+
+def _num(value: Any) -> Any:
+    if value is None:
+        return None
+    try:
+        if isinstance(value, float) and math.isnan(value):
+            return None
+    except TypeError:
+        return value
+    return value
+
+
+def _count(value: Any) -> int:
+    """An engine count; a SUM over no rows comes back null (None or NaN), meaning 0."""
+    value = _num(value)
+    return 0 if value is None else int(value)
+
+
+def _column(
+    table: Table,
+    i: int,
+    name: str,
+    kind: str,
+    stats: dict[str, Any],
+    n_rows: int,
+    opts: ProfileOptions,
+    advance: Any,
+) -> ColumnProfile:
+    p = f"c{i}_"
+    non_null = int(stats[p + "nn"])
+    distinct = int(stats[p + "distinct"])
+    numeric = text = temporal = None
+    if kind in ("integer", "float"):
+        numeric = _numeric_block(stats, p)
+    elif kind == "string":
+        text = {
+            "min_length": _num(stats[p + "lmin"]),
+            "max_length": _num(stats[p + "lmax"]),
+            "mean_length": _num(stats[p + "lmean"]),
+            "empty_count": _count(stats[p + "empty"]),
+        }
+    elif kind == "temporal":
+        temporal = {"min": _num(stats[p + "min"]), "max": _num(stats[p + "max"])}
+    mostly_unique = non_null > 0 and distinct > 0.5 * non_null and kind != "boolean"
+    top = [] if mostly_unique or non_null == 0 else _top_values(table, name, n_rows, opts.top_k)
+    advance(f"{name}: top values")
+    hist = _histogram(table, name, kind, numeric, temporal, opts.bins)
+    advance(f"{name}: histogram")
+    return ColumnProfile(
+        name=name,
+        dtype=str(table.expr.schema()[name]),
+        kind=kind,
+        null_count=n_rows - non_null,
+        null_share=(n_rows - non_null) / n_rows,
+        distinct_count=distinct,
+        numeric=numeric,
+        text=text,
+        temporal=temporal,
+        top_values=top,
+        histogram=hist,
+    )
+
+
+def _numeric_block(stats: dict[str, Any], p: str) -> dict[str, Any]:
+    quantiles = stats[p + "q"]
+    qs = [None] * len(QUANTILES) if quantiles is None else [_num(q) for q in quantiles]
+    block = {
+        "min": _num(stats[p + "min"]),
+        "max": _num(stats[p + "max"]),
+        "mean": _num(stats[p + "mean"]),
+        "std": _num(stats[p + "std"]),
+    }
+    block.update(dict(zip(QUANTILE_NAMES, qs, strict=True)))
+    block["nan_count"] = _count(stats.get(p + "nan"))
+    block["inf_count"] = _count(stats.get(p + "inf"))
+    block["zero_count"] = _count(stats[p + "zeros"])
+    return block
+
+
+def _top_values(table: Table, name: str, n_rows: int, k: int) -> list[dict[str, Any]]:
+    f = table.expr.filter(table.expr[name].notnull())
+    expr = (
+        f.group_by(value=f[name])
+        .aggregate(count=f.count())
+        .order_by([col_desc("count"), "value"])
+        .limit(k)
+    )
+    df = table.engine.execute(expr, source=table.name)
+    return [
+        {"value": _num(v), "count": int(c), "row_share": int(c) / n_rows}
+        for v, c in zip(df["value"], df["count"], strict=True)
+    ]
+
+
+def col_desc(name: str) -> Any:
+    import ibis
+
+    return ibis.desc(name)
+
+
+def _histogram(
+    table: Table,
+    name: str,
+    kind: str,
+    numeric: dict[str, Any] | None,
+    temporal: dict[str, Any] | None,
+    bins: int,
+) -> dict[str, list[Any]] | None:
+    """Equal-width bins over the finite range, counted in the engine."""
+    t = table.expr
+    if numeric and numeric["min"] is not None:
+        lo, hi = float(numeric["min"]), float(numeric["max"])
+        value = _finite(t[name], kind).cast("float64")
+        if kind == "integer":  # whole-number bins so every bar holds as many integers
+            step = math.ceil((hi - lo + 1) / bins)
+            bins = math.ceil((hi - lo + 1) / step)
+            lo, hi = lo - 0.5, lo - 0.5 + step * bins
+    elif temporal and temporal["min"] is not None:
+        value = t[name].cast("timestamp").epoch_seconds().cast("float64")
+        lo, hi = _epoch(temporal["min"]), _epoch(temporal["max"])
+    else:
+        return None
+    width = (hi - lo) / bins if hi > lo else 1.0
+    values = t.select(v=value).filter(lambda s: s.v.notnull())
+    bucket = ((values.v - lo) / width).floor().cast("int64").clip(0, bins - 1)
+    expr = values.group_by(b=bucket).aggregate(n=values.count())
+    df = table.engine.execute(expr, source=table.name)
+    counts = [0] * bins
+    for b, n in zip(df["b"], df["n"], strict=True):
+        counts[int(b)] = int(n)
+    edges: list[Any] = [lo + width * j for j in range(bins + 1)]
+    if temporal:
+        edges = [_iso(e) for e in edges]
+    return {"edges": edges, "counts": counts}
+
+
+def _iso(epoch: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, tz=UTC).replace(tzinfo=None).isoformat()
+
+
+def _epoch(value: Any) -> float:
+    import pandas as pd
+
+    return float(pd.Timestamp(value).timestamp())

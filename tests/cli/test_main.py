@@ -1,0 +1,56 @@
+"""The ``sds`` entry point: fast help, lazy imports, the demo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import invoke
+
+HEAVY = ("ibis", "duckdb", "pandas", "numpy", "pyarrow", "matplotlib", "scipy", "statsmodels")
+
+
+def test_help_imports_no_heavy_library() -> None:
+    code = (
+        "import sys; from sds.cli.main import app; import sds; "
+        f"print([m for m in {HEAVY!r} if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_console_script_help() -> None:
+    exe = Path(sys.executable).parent / "sds"
+    out = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=True)
+    assert "profile" in out.stdout and "demo" in out.stdout
+
+
+def test_no_arguments_shows_usage() -> None:
+    res = invoke([])
+    assert res.exit_code == 2
+    assert "Usage" in res.stdout + res.stderr
+
+
+def test_demo_writes_report(tmp_path: Path) -> None:
+    res = invoke(["demo", "--rows", "3000", "--output", str(tmp_path)])
+    assert res.exit_code == 0, res.stderr
+    html = (tmp_path / "index.html").read_text()
+    assert html.count("<svg") >= 10 and "Data profile: churn table" in html
+    index = json.loads((tmp_path / "index.json").read_text())
+    assert index["chapters"][0]["json"] == "profile.json"
+    profile = json.loads((tmp_path / "profile.json").read_text())
+    assert profile["n_rows"] == 3000
+    assert f"report: {tmp_path / 'index.html'}" in res.stdout
+
+
+def test_lazy_public_api() -> None:
+    import sds
+
+    assert callable(sds.profile) and callable(sds.open_table)
+    assert "profile" in dir(sds)
+    with pytest.raises(AttributeError, match="nonexistent"):
+        sds.nonexistent  # noqa: B018
