@@ -36,3 +36,16 @@ def test_valid_values_pass() -> None:
     assert check("alpha", 0.05) == 0.05
     assert check("bins", 20) == 20
     assert check("x", "b", OneOf(("a", "b"))) == "b"
+
+
+def test_weights_normalised_and_checked() -> None:
+    from sds.params import check_weights
+
+    assert check_weights([50, 50]) == [0.5, 0.5]
+    assert check_weights([0.2, 0.3, 0.5]) == [0.2, 0.3, 0.5]
+    with pytest.raises(ParameterError, match=r"weights == 50,40, must sum to 1 \(or 100\)"):
+        check_weights([50, 40])
+    with pytest.raises(ParameterError, match=r"weight == -1"):
+        check_weights([-1, 2])
+    with pytest.raises(ParameterError, match="at least 2 weights"):
+        check_weights([1.0])

@@ -76,10 +76,36 @@ SHARE = Interval(0.0, 1.0, low_open=True)
 POSITIVE_INT = Interval(1, None, integer=True)
 NON_NEGATIVE_INT = Interval(0, None, integer=True)
 
+POSITIVE = Interval(0.0, None, low_open=True)
+ALTERNATIVES = OneOf(("two-sided", "greater", "less"))
+
 # The shared table: one rule per parameter name used across sds.
 RULES: dict[str, Rule] = {
     "alpha": PROBABILITY_OPEN,
     "power": PROBABILITY_OPEN,
+    "beta": PROBABILITY_OPEN,
+    "alternative": ALTERNATIVES,
+    # experiment design
+    "baseline": PROBABILITY_OPEN,
+    "mean": Interval(None, None),
+    "std": POSITIVE,
+    "mde": POSITIVE,
+    "ratio": POSITIVE,
+    "variants": Interval(1, 100, integer=True),
+    "correction": OneOf(("none", "bonferroni", "holm", "sidak")),
+    "daily_units": POSITIVE,
+    "max_days": POSITIVE,
+    "n_per_variant": Interval(2, None),
+    "rho": Interval(-1.0, 1.0, low_open=True, high_open=True),
+    "looks": Interval(1, 50, integer=True),
+    "spending": OneOf(("obrien-fleming", "pocock", "power")),
+    "spending_gamma": POSITIVE,
+    "information": Interval(0.0, 1.0, low_open=True),
+    "srm_threshold": PROBABILITY_OPEN,
+    "share_tolerance": Interval(0.0, 1.0, low_open=True, high_open=True),
+    "weight": Interval(0.0, None, low_open=True),
+    "bucket_count": Interval(2, 2**32, integer=True),
+    # profiling
     "top_k": Interval(1, 1000, integer=True),
     "bins": Interval(2, 1000, integer=True),
     "exact_distinct_max_rows": NON_NEGATIVE_INT,
@@ -116,3 +142,29 @@ def check_all(values: dict[str, Any], names: Iterable[str] | None = None) -> Non
     for name in names or values:
         if values.get(name) is not None:
             check(name, values[name])
+
+
+def check_weights(weights: Iterable[float], name: str = "weights") -> list[float]:
+    """Positive weights, returned normalised to sum to 1.
+
+    Weights given as shares must sum to 1, as percentages to 100; anything else is an error,
+    so a typo such as ``50,40`` is caught instead of silently rescaled.
+    """
+    values = [float(w) for w in weights]
+    if len(values) < 2:
+        raise ParameterError(
+            f"{name} == {values}, must list at least 2 weights",
+            parameter=name,
+            expected="one positive weight per variant",
+        )
+    for w in values:
+        check("weight", w)
+    total = sum(values)
+    if not (math.isclose(total, 1.0, abs_tol=1e-6) or math.isclose(total, 100.0, abs_tol=1e-4)):
+        raise ParameterError(
+            f"{name} == {','.join(f'{w:g}' for w in values)}, must sum to 1 (or 100); "
+            f"they sum to {total:g}",
+            parameter=name,
+            expected="shares summing to 1 or percentages summing to 100",
+        )
+    return [w / total for w in values]
