@@ -46,8 +46,8 @@ class Interval:
         return None
 
     def describe(self) -> str:
-        left = "(" if self.low_open else "["
-        right = ")" if self.high_open else "]"
+        left = "(" if self.low_open or self.low is None else "["
+        right = ")" if self.high_open or self.high is None else "]"
         low = "-inf" if self.low is None else f"{self.low:g}"
         high = "inf" if self.high is None else f"{self.high:g}"
         kind = "integer" if self.integer else "number"
@@ -91,7 +91,7 @@ RULES: dict[str, Rule] = {
     "std": POSITIVE,
     "mde": POSITIVE,
     "ratio": POSITIVE,
-    "variants": Interval(1, 100, integer=True),
+    "variants": Interval(2, 100, integer=True),  # arms including the control
     "correction": OneOf(("none", "bonferroni", "holm", "sidak")),
     "daily_units": POSITIVE,
     "max_days": POSITIVE,
@@ -132,7 +132,7 @@ def check(name: str, value: Any, rule: Rule | None = None) -> Any:
         raise ParameterError(
             f"{name} == {_format(value)}, {problem}",
             parameter=name,
-            expected=rule.describe(),
+            expected=rule.describe() if isinstance(rule, Interval) else None,
         )
     return value
 

@@ -51,8 +51,12 @@ class Figure:
 Section = KeyValue | Table | Note | Figure
 
 
+_PERCENT_PREFIXES = ("rel_", "power", "alpha")
+
+
 def is_percent_key(key: str) -> bool:
-    return key.endswith(_PERCENT_SUFFIXES) or key.startswith("rel_")
+    """Field names drive units: shares, rates, relative effects, power and alpha print as %."""
+    return key.endswith((*_PERCENT_SUFFIXES, "_relative")) or key.startswith(_PERCENT_PREFIXES)
 
 
 def format_value(key: str, value: Any) -> str:
@@ -95,6 +99,12 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, bool | int | float | str) or value is None:
         return value
     return str(value)
+
+
+def jsonable_dict(value: dict[str, Any]) -> dict[str, Any]:
+    """:func:`jsonable` for a mapping, typed as one."""
+    out: dict[str, Any] = jsonable(value)
+    return out
 
 
 class Result:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from sds.params import check_all
-from sds.results import Figure, KeyValue, Note, Result, Section, Table, jsonable, records_table
+from sds.results import Figure, KeyValue, Note, Result, Section, Table, jsonable_dict, records_table
 
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 QUANTILE_NAMES = tuple(f"p{round(q * 100):02d}" for q in QUANTILES)
@@ -48,7 +48,7 @@ class ColumnProfile:
     flags: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable(asdict(self))  # type: ignore[no-any-return]
+        return jsonable_dict(asdict(self))
 
 
 @dataclass(frozen=True)
