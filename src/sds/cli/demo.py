@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -31,6 +31,7 @@ def command(
     synth.write_parquet("churn", data_path, seed=seed, n_rows=rows, progress=True)
     _say("profiling them in the engine")
     chapters = [Chapter("Data profile: churn table", profile(str(data_path)), "profile.json")]
+    chapters += _design_chapters(output, seed)
     index = write_report(output, "sds demo", chapters)
     _say(f"done in {time.perf_counter() - started:.1f} s")
     print(f"report: {index}")
@@ -39,3 +40,40 @@ def command(
 
 def _say(text: str) -> None:
     print(text, file=sys.stderr)
+
+
+def _design_chapters(output: Path, seed: int) -> list[Any]:
+    """Plan the next test from last month's (generated) traffic, with CUPED."""
+    from sds.data import synth
+    from sds.experiments.design import design
+    from sds.report.assemble import Chapter
+
+    history = output / "data" / "ab_history.parquet"
+    _say(f"generating A/B history -> {history}; planning three metrics from it")
+    synth.write_parquet("ab_test", history, seed=seed, n_users=200_000)
+    common = {"data": str(history), "covariate": "pre_revenue", "daily_units": 20_000}
+    plans: list[tuple[str, str, dict[str, Any]]] = [
+        (
+            "Plan: conversion",
+            "plan_conversion.json",
+            {"metric": "proportion", "column": "converted", "mde": 0.05, **common},
+        ),
+        (
+            "Plan: revenue per user (CUPED)",
+            "plan_revenue.json",
+            {"metric": "mean", "column": "revenue", "mde": 0.05, **common},
+        ),
+        (
+            "Plan: orders per session (delta method, 5 looks)",
+            "plan_orders_per_session.json",
+            {
+                "metric": "ratio",
+                "numerator": "orders",
+                "denominator": "sessions",
+                "mde": 0.05,
+                "looks": 5,
+                **common,
+            },
+        ),
+    ]
+    return [Chapter(title, design(**spec), name) for title, name, spec in plans]

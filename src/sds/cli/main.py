@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from sds.cli import demo, profile
+from sds.cli import demo, design, profile
 
 app = typer.Typer(
     name="sds",
@@ -24,6 +24,7 @@ app = typer.Typer(
 )
 app.command("profile")(profile.command)
 app.command("demo")(demo.command)
+app.add_typer(design.app, name="design")
 
 _STATE = {"debug": False}
 

@@ -1,0 +1,76 @@
+"""The job behind ``scripts/experiment_designer.py``: plan every design spec in a folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from sds.cli.seed import SeedContext, SeedJob
+from sds.config import StrictModel, read_mapping, validate_mapping
+from sds.errors import DataError, SdsError
+
+SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+class DesignerConfig(StrictModel):
+    """Defaults applied under every spec (a spec's own keys win), and output formats."""
+
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    formats: list[str] = Field(default_factory=lambda: ["json", "markdown"])
+
+
+def spec_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in SPEC_SUFFIXES)
+        if not files:
+            raise DataError(
+                "folder holds no design specs",
+                source=str(path),
+                expected="files ending in .yaml, .yml or .json",
+            )
+        return files
+    if not path.exists():
+        raise DataError("file not found", source=str(path))
+    return [path]
+
+
+def run_designer(ctx: SeedContext) -> int:
+    """Plan all specs first; write only when every one succeeded (all or nothing)."""
+    from sds.experiments.design import DesignSpec, design
+    from sds.params import OneOf, check
+    from sds.report.files import write_atomic
+    from sds.results import FORMATS
+
+    assert ctx.input is not None and ctx.output is not None
+    config: DesignerConfig = ctx.config  # type: ignore[assignment]
+    for fmt in config.formats:
+        check("formats", fmt, OneOf(FORMATS))
+    plans = []
+    for path in spec_files(ctx.input):
+        ctx.log.info("planning %s", path)
+        try:
+            spec = validate_mapping(
+                {**config.defaults, **read_mapping(path)}, DesignSpec, str(path)
+            )
+            plans.append((path.stem, design(spec)))
+        except SdsError as exc:
+            exc.source = exc.source or str(path)
+            raise
+    suffix = {"json": ".json", "markdown": ".md", "html": ".html", "text": ".txt"}
+    for stem, plan in plans:
+        for fmt in config.formats:
+            write_atomic(ctx.output / f"{stem}{suffix[fmt]}", plan.render(fmt))
+    ctx.log.info("wrote %d plans to %s", len(plans), ctx.output)
+    return len(plans)
+
+
+JOB = SeedJob(
+    name="experiment_designer.py",
+    description="Plan A/B tests from YAML/JSON design specs (a file or a folder of them): "
+    "sample size, power or MDE, duration, CUPED and sequential looks. Writes one result per "
+    "spec under --output.",
+    run=run_designer,
+    config_model=DesignerConfig,
+)

@@ -1,0 +1,228 @@
+"""Experiment plans: solve for sample size, power or MDE, with the advice a senior would add.
+
+``design(spec)`` takes a :class:`DesignSpec` (from Python, the CLI or a YAML/JSON file),
+estimates missing inputs from history when ``data`` is given, solves for whichever of
+sample size, power or MDE is missing, compares the available methods, applies CUPED and
+multiple-testing corrections, converts units to days, and explains the result.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+from sds.config import StrictModel
+from sds.errors import ParameterError
+from sds.experiments import power as pw
+from sds.experiments.design_result import DesignPlan
+from sds.params import OneOf, check, check_all
+
+METHODS = {"proportion": ("pooled", "unpooled", "arcsine"), "mean": ("t", "z"), "ratio": ("delta",)}
+
+
+class DesignSpec(StrictModel):
+    """What to plan. Give ``mde`` to get a sample size, ``n_per_variant`` (control units)
+    to get power (with ``mde``) or the MDE (without)."""
+
+    name: str | None = None
+    metric: str = "proportion"
+    baseline: float | None = None
+    mean: float | None = None
+    std: float | None = None
+    mde: float | None = None
+    absolute: bool = False
+    n_per_variant: float | None = None
+    alpha: float = 0.05
+    power: float = 0.8
+    alternative: str = "two-sided"
+    ratio: float = 1.0
+    variants: int = 2
+    correction: str = "bonferroni"
+    method: str | None = None
+    continuity: bool = False
+    rho: float | None = None
+    daily_units: float | None = None
+    max_days: float = 56
+    looks: int = 1
+    spending: str = "obrien-fleming"
+    spending_gamma: float | None = None
+    data: str | None = None
+    column: str | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    covariate: str | None = None
+
+
+def design(spec: DesignSpec | None = None, **kwargs: Any) -> DesignPlan:
+    """Plan an experiment. Keyword arguments are the fields of :class:`DesignSpec`.
+
+    >>> from sds.experiments.design import design
+    >>> design(metric="proportion", baseline=0.05, mde=0.10).n_per_variant
+    [31234, 31234]
+    """
+    if spec is None:
+        from sds.config import validate_mapping
+
+        spec = validate_mapping(kwargs, DesignSpec, "design()")
+    check("metric", spec.metric, OneOf(tuple(METHODS)))
+    spec, history = _with_history(spec)
+    _validate(spec)
+    center = spec.baseline if spec.metric == "proportion" else spec.mean
+    method = spec.method or METHODS[spec.metric][0]
+    if method not in METHODS[spec.metric]:
+        raise ParameterError(
+            f"method == {method!r}, must be one of {', '.join(map(repr, METHODS[spec.metric]))}"
+            f" for a {spec.metric} metric",
+            parameter="method",
+        )
+    alpha_c = pw.alpha_per_comparison(spec.alpha, spec.variants - 1, spec.correction)
+    delta = _absolute_delta(spec, center)
+    factor = 1 - spec.rho**2 if spec.rho is not None else 1.0
+    solved = _solve(spec, method, delta, alpha_c, factor)
+    plain = _solve(spec, method, delta, alpha_c, 1.0) if factor < 1 else None
+    methods = [
+        _solve(spec, m, delta, alpha_c, factor) | {"method": m} for m in METHODS[spec.metric]
+    ]
+    from sds.experiments.design_result import build_plan
+
+    return build_plan(spec, method, center, alpha_c, solved, plain, methods, history)
+
+
+def _validate(spec: DesignSpec) -> None:
+    check_all(
+        spec.model_dump(),
+        [
+            "alpha",
+            "power",
+            "ratio",
+            "variants",
+            "std",
+            "mde",
+            "daily_units",
+            "max_days",
+            "rho",
+            "looks",
+            "spending_gamma",
+            "alternative",
+            "correction",
+            "spending",
+        ],
+    )
+    if spec.n_per_variant is not None:
+        check("n_per_variant", spec.n_per_variant)
+    if spec.metric == "proportion":
+        if spec.baseline is None:
+            raise ParameterError(
+                "a proportion metric needs baseline (or data to estimate it)",
+                parameter="baseline",
+                expected="a rate in (0, 1)",
+            )
+        check("baseline", spec.baseline)
+    else:
+        if spec.std is None:
+            raise ParameterError(
+                f"a {spec.metric} metric needs std (or data to estimate it)",
+                parameter="std",
+                expected="a number > 0",
+            )
+        if not spec.absolute and spec.mde is not None and not spec.mean:
+            raise ParameterError(
+                "a relative mde needs a non-zero mean",
+                parameter="mean",
+                hint="Give --mean, or --absolute to read --mde in the metric's units.",
+            )
+    if spec.mde is None and spec.n_per_variant is None:
+        raise ParameterError(
+            "say what to solve for: give mde (to get the sample size) or "
+            "n_per_variant (to get power or the MDE)",
+            parameter="mde",
+        )
+
+
+def _absolute_delta(spec: DesignSpec, center: float | None) -> float | None:
+    if spec.mde is None:
+        return None
+    sign = -1.0 if spec.alternative == "less" else 1.0
+    magnitude = spec.mde if spec.absolute or center is None else spec.mde * abs(center)
+    if spec.metric == "proportion" and center is not None:
+        room = center if sign < 0 else 1 - center
+        if magnitude >= room:
+            raise ParameterError(
+                f"mde == {spec.mde:g}, moves the rate outside (0, 1) from baseline {center:g}",
+                parameter="mde",
+                hint="Use a smaller lift, or --absolute for absolute points.",
+            )
+    return sign * magnitude
+
+
+def _model(spec: DesignSpec, method: str, factor: float) -> pw.MetricModel:
+    if spec.metric == "proportion":
+        assert spec.baseline is not None
+        model = pw.proportion_model(spec.baseline, method, spec.continuity, spec.ratio)
+    elif spec.metric == "mean":
+        assert spec.std is not None
+        model = pw.mean_model(spec.std, method)
+    else:
+        assert spec.std is not None
+        model = pw.ratio_model(spec.std**2)
+    if factor == 1.0:
+        return model
+    base = model.variances
+    return replace(model, variances=lambda d: tuple(v * factor for v in base(d)))  # type: ignore[arg-type,return-value]
+
+
+def _solve(
+    spec: DesignSpec, method: str, delta: float | None, alpha_c: float, factor: float
+) -> dict[str, Any]:
+    """Solve one method: returns control-arm n (unrounded), power and absolute effect."""
+    model = _model(spec, method, factor)
+    args = (spec.ratio, alpha_c, spec.alternative)
+    if spec.n_per_variant is None:
+        assert delta is not None
+        n_c = pw.solve_n(model, delta, spec.power, *args)
+        return {"solve_for": "n", "n_control": n_c, "power": spec.power, "delta": delta}
+    if delta is not None:
+        p = pw.solve_power(model, delta, spec.n_per_variant, *args)
+        return {"solve_for": "power", "n_control": spec.n_per_variant, "power": p, "delta": delta}
+    d = pw.solve_delta(model, spec.n_per_variant, spec.power, *args)
+    return {"solve_for": "mde", "n_control": spec.n_per_variant, "power": spec.power, "delta": d}
+
+
+def _with_history(spec: DesignSpec) -> tuple[DesignSpec, dict[str, Any] | None]:
+    """Fill baseline / mean / std / rho from ``spec.data`` when given."""
+    if not spec.data:
+        return spec, None
+    from sds.data.io import open_table
+    from sds.experiments import history
+
+    table = open_table(spec.data)
+    if spec.metric == "ratio":
+        if not (spec.numerator and spec.denominator):
+            raise ParameterError(
+                "a ratio metric from data needs numerator and denominator columns",
+                parameter="numerator",
+            )
+        est = history.estimate_ratio(table, spec.numerator, spec.denominator, spec.covariate)
+    else:
+        if not spec.column:
+            raise ParameterError(
+                f"a {spec.metric} metric from data needs the column to use",
+                parameter="column",
+                hint="Pass --column NAME.",
+            )
+        fn = history.estimate_proportion if spec.metric == "proportion" else history.estimate_mean
+        est = fn(table, spec.column, spec.covariate)
+    updates: dict[str, Any] = {"mean": est.mean, "std": est.std}
+    if spec.metric == "proportion":
+        updates = {"baseline": est.mean}
+    if est.rho is not None and spec.rho is None:
+        updates["rho"] = est.rho
+    filled = spec.model_copy(update=updates)
+    return filled, {"source": table.name, **est.to_dict()}
+
+
+def units_for(n_control: float, ratio: float, variants: int) -> list[int]:
+    """Rounded units per variant, control first."""
+    treated = math.ceil(n_control * ratio - 1e-9)
+    return [math.ceil(n_control - 1e-9)] + [treated] * (variants - 1)
