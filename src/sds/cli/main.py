@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from sds.cli import demo, design, profile
+from sds.cli import assign, demo, design, profile, srm
 
 app = typer.Typer(
     name="sds",
@@ -25,6 +25,8 @@ app = typer.Typer(
 app.command("profile")(profile.command)
 app.command("demo")(demo.command)
 app.add_typer(design.app, name="design")
+app.command("assign")(assign.command)
+app.command("srm")(srm.command)
 
 _STATE = {"debug": False}
 

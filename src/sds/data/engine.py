@@ -54,6 +54,7 @@ class Engine:
         self.backend = backend
         self.database = database
         self.con = ibis.duckdb.connect(database, read_only=read_only, **config)
+        self.con.raw_sql("SET enable_progress_bar = false")  # sds draws its own
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:

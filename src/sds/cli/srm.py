@@ -1,0 +1,66 @@
+"""``sds srm``: sample-ratio mismatch from counts or from assignment data by day."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from sds.cli.common import FormatOpt, OutputOpt, split_list
+
+
+def command(
+    counts: Annotated[str | None, typer.Option(help="Units per arm, e.g. 50500,49500.")] = None,
+    weights: Annotated[str | None, typer.Option(help="Designed split (sum 1 or 100).")] = None,
+    variants: Annotated[str | None, typer.Option(help="Variant names, control first.")] = None,
+    data: Annotated[str | None, typer.Option(help="Assignment data (file, glob or SQL).")] = None,
+    variant_column: Annotated[str, typer.Option(help="Variant column in --data.")] = "variant",
+    date_column: Annotated[
+        str | None, typer.Option(help="Date/time column: test per day and cumulatively.")
+    ] = None,
+    threshold: Annotated[float, typer.Option(help="Flag when p is below this.")] = 0.001,
+    share_tolerance: Annotated[
+        float, typer.Option(help="Also flag a relative share deviation above this.")
+    ] = 0.01,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Check that arm sizes match the designed split (chi-square, plus the 1% rule)."""
+    from sds.cli.common import emit, resolve_format
+    from sds.errors import ParameterError
+    from sds.experiments.srm import srm_by_day, srm_test
+
+    resolve_format(fmt, output)
+    shares = [_number(w, "weights") for w in split_list(weights)] if weights else None
+    names = split_list(variants) or None
+    if (counts is None) == (data is None):
+        raise ParameterError("give exactly one of --counts or --data", parameter="counts")
+    if counts is not None:
+        values = [_number(c, "counts") for c in split_list(counts)]
+        if any(v != int(v) for v in values):
+            raise ParameterError(f"counts == {counts!r}, must be whole numbers", parameter="counts")
+        emit(
+            srm_test([int(v) for v in values], shares, threshold, share_tolerance, names),
+            fmt,
+            output,
+        )
+        return
+    if not names or not date_column:
+        raise ParameterError("with --data, give --variants and --date-column", parameter="variants")
+    from sds.data.io import open_table
+
+    table = open_table(str(data))
+    emit(
+        srm_by_day(table, variant_column, date_column, names, shares, threshold, share_tolerance),
+        fmt,
+        output,
+    )
+
+
+def _number(text: str, name: str) -> float:
+    from sds.errors import ParameterError
+
+    try:
+        return float(text)
+    except ValueError as exc:
+        raise ParameterError(f"{name} == {text!r}, must be numbers", parameter=name) from exc

@@ -1,0 +1,207 @@
+"""Deterministic hash-based assignment of units to variants.
+
+The rule, identical in Python and in the engine (SQL), on every machine, process and Python
+version (Python's salted ``hash()`` is never used):
+
+1. ``key = f"{experiment}:{unit_id}"`` encoded as UTF-8 (integer ids in decimal);
+2. ``h = int(sha256(key).hexdigest()[:15], 16)``, a 60-bit integer, uniform on [0, 16**15);
+3. with weights ``w_1..w_k`` normalised to sum to 1, integer edges
+   ``e_j = floor((w_1 + ... + w_j) * 16**15)`` (the last edge is 16**15);
+4. the unit gets the first variant ``j`` with ``h < e_j``.
+
+Salting by the experiment name makes experiments independent; a unit's variant depends on
+nothing but its id, the experiment name and the weights, so adding units never moves others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sds.errors import DataError, ParameterError
+from sds.params import check_weights
+from sds.results import Result, jsonable_dict
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from sds.data.io import Table
+
+HEX_DIGITS = 15
+SCALE = 16**HEX_DIGITS
+
+
+def hash_value(unit_id: Any, experiment: str) -> int:
+    """The 60-bit integer of the documented rule for one unit."""
+    key = f"{experiment}:{unit_id}".encode()
+    return int(hashlib.sha256(key).hexdigest()[:HEX_DIGITS], 16)
+
+
+def bucket_value(unit_id: Any, experiment: str) -> float:
+    """The unit's position in [0, 1) (for display; decisions use the integer)."""
+    return float(hash_value(unit_id, experiment) / SCALE)
+
+
+def _validate(
+    experiment: str, variants: Sequence[str], weights: Iterable[float] | None
+) -> list[int]:
+    if not experiment or not experiment.strip():
+        raise ParameterError("experiment == '', must be a non-empty name", parameter="experiment")
+    if len(variants) < 2 or any(not v for v in variants):
+        raise ParameterError(
+            f"variants == {list(variants)}, must name at least 2 variants", parameter="variants"
+        )
+    if len(set(variants)) != len(variants):
+        raise ParameterError(f"variants == {list(variants)}, must be unique", parameter="variants")
+    shares = check_weights(weights if weights is not None else [1 / len(variants)] * len(variants))
+    if len(shares) != len(variants):
+        raise ParameterError(
+            f"weights has {len(shares)} values for {len(variants)} variants, "
+            "must give one per variant",
+            parameter="weights",
+        )
+    return edges(shares)
+
+
+def edges(shares: Sequence[float]) -> list[int]:
+    """Integer upper edges of the variants' hash ranges."""
+    out, total = [], 0.0
+    for share in shares[:-1]:
+        total += share
+        out.append(math.floor(total * SCALE))
+    return [*out, SCALE]
+
+
+def _pick(h: int, upper: list[int], variants: Sequence[str]) -> str:
+    for edge, name in zip(upper, variants, strict=True):
+        if h < edge:
+            return name
+    return variants[-1]
+
+
+def assign(
+    unit_ids: Iterable[Any],
+    experiment: str,
+    variants: Sequence[str],
+    weights: Iterable[float] | None = None,
+) -> list[str]:
+    """Variants for in-memory ids (lists, arrays, pandas Series), by the documented rule."""
+    upper = _validate(experiment, variants, weights)
+    out = []
+    for uid in unit_ids:
+        if uid is None or (isinstance(uid, float) and math.isnan(uid)):
+            raise DataError("an id is missing (null); every unit needs an id", parameter="unit_ids")
+        out.append(_pick(hash_value(_id_text(uid), experiment), upper, variants))
+    return out
+
+
+def _id_text(uid: Any) -> str:
+    if hasattr(uid, "item"):
+        uid = uid.item()
+    if isinstance(uid, float):
+        if not uid.is_integer():
+            raise DataError(
+                f"id {uid!r} is fractional; ids must be integers or strings", parameter="unit_ids"
+            )
+        uid = int(uid)
+    return str(uid)
+
+
+def assign_table(
+    table: Table,
+    id_column: str,
+    experiment: str,
+    variants: Sequence[str],
+    weights: Iterable[float] | None = None,
+) -> ir.Table:
+    """The same rule in the engine: a lazy table of (id, variant) for millions of units."""
+    from sds.data.schema import kind_of
+
+    upper = _validate(experiment, variants, weights)
+    table.require(id_column)
+    kind = kind_of(table.expr.schema()[id_column])
+    if kind not in ("integer", "string"):
+        raise DataError(
+            "an id column must hold integers or strings",
+            source=table.name,
+            column=id_column,
+            found=kind,
+        )
+    nulls = table.engine.scalar(table.expr[id_column].isnull().sum(), source=table.name)
+    if nulls:
+        raise DataError(
+            f"{int(nulls):,} ids are null",
+            source=table.name,
+            column=id_column,
+            hint="Drop or fill the rows without an id before assigning.",
+        )
+    import uuid
+
+    view = f"sds_assign_{uuid.uuid4().hex[:12]}"
+    table.engine.con.create_view(view, table.expr.select(id_column), overwrite=True)
+    prefix = experiment.replace("'", "''") + ":"
+    col = '"' + id_column.replace('"', '""') + '"'
+    cases = " ".join(
+        f"WHEN h < {edge} THEN '{name.replace(chr(39), chr(39) * 2)}'"
+        for edge, name in zip(upper, variants, strict=True)
+    )
+    query = (
+        f"SELECT {col}, CASE {cases} END AS variant FROM ("
+        f"SELECT {col}, ('0x' || substr(sha256('{prefix}' || CAST({col} AS VARCHAR)), 1, "
+        f'{HEX_DIGITS}))::UBIGINT AS h FROM "{view}")'
+    )
+    return table.engine.sql(query, source=table.name)
+
+
+@dataclass(frozen=True)
+class AssignmentSummary(Result):
+    """How many units each variant received, against the weights."""
+
+    title: ClassVar[str] = "Assignment"
+    experiment: str
+    variants: tuple[str, ...]
+    counts: tuple[int, ...]
+    expected_share: tuple[float, ...]
+    output: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        total = sum(self.counts)
+        rows = [
+            {
+                "variant": v,
+                "units": c,
+                "observed_share": c / total if total else 0.0,
+                "expected_share": e,
+            }
+            for v, c, e in zip(self.variants, self.counts, self.expected_share, strict=True)
+        ]
+        return jsonable_dict(
+            {
+                "experiment": self.experiment,
+                "units": total,
+                "hash_rule": "sha256(experiment:id)[:15 hex] vs weight edges",
+                "output": self.output,
+                "variants": rows,
+            }
+        )
+
+
+def summarize(
+    experiment: str,
+    variants: Sequence[str],
+    weights: Iterable[float] | None,
+    counts: Mapping[str, int],
+    output: str | None = None,
+) -> AssignmentSummary:
+    """Counts per variant (missing variants count 0) against the designed shares."""
+    shares = check_weights(weights if weights is not None else [1 / len(variants)] * len(variants))
+    return AssignmentSummary(
+        experiment,
+        tuple(variants),
+        tuple(int(counts.get(v, 0)) for v in variants),
+        tuple(shares),
+        output,
+    )

@@ -1,0 +1,234 @@
+"""Sample-ratio mismatch: are the arms as large as the split says they should be?
+
+Two rules, reported separately: Pearson's chi-square goodness of fit
+(``scipy.stats.chisquare``; flagged when p < ``threshold``, 0.001 by default) and the
+rule of thumb of a relative deviation of any arm's share above ``share_tolerance`` (1%).
+The p-value is the better guide at scale: with millions of units a harmless 0.5% wobble is
+significant, while with a few hundred units a 1% deviation is pure noise; the share rule is
+shown because many teams use it, not because it is sound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from scipy import stats
+
+from sds.errors import DataError, ParameterError
+from sds.params import check, check_weights
+from sds.results import KeyValue, Note, Result, Section, Table, jsonable_dict
+
+if TYPE_CHECKING:
+    from sds.data.io import Table as DataTable
+
+
+@dataclass(frozen=True)
+class SrmResult(Result):
+    """One SRM test over all units (or one day)."""
+
+    title: ClassVar[str] = "Sample-ratio mismatch check"
+    variants: tuple[str, ...]
+    counts: tuple[int, ...]
+    expected_share: tuple[float, ...]
+    chi2: float
+    p_value: float
+    threshold: float
+    share_tolerance: float
+
+    @property
+    def observed_share(self) -> list[float]:
+        total = sum(self.counts)
+        return [c / total for c in self.counts]
+
+    @property
+    def rules_fired(self) -> list[str]:
+        fired = []
+        if self.p_value < self.threshold:
+            fired.append(f"chi-square p < {self.threshold:g}")
+        deviations = [
+            abs(o - e) / e for o, e in zip(self.observed_share, self.expected_share, strict=True)
+        ]
+        if max(deviations) > self.share_tolerance:
+            fired.append(f"share deviation > {self.share_tolerance:.0%} relative")
+        return fired
+
+    @property
+    def flag(self) -> bool:
+        return bool(self.rules_fired)
+
+    def note(self) -> str:
+        fired = self.rules_fired
+        if not fired:
+            return "No mismatch: the split looks as designed."
+        text = "Flagged by: " + " and ".join(fired) + "."
+        if len(fired) == 1 and fired[0].startswith("share"):
+            text += (
+                f" The chi-square test does not confirm it (p = {self.p_value:.3g}): with "
+                f"{sum(self.counts):,} units such a deviation can be noise."
+            )
+        elif len(fired) == 1:
+            text += (
+                " The shares are within tolerance, but at this scale even a small "
+                "deviation is real: look for a bug in assignment or logging."
+            )
+        else:
+            text += " Do not trust effect estimates until the cause is found."
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable_dict(
+            {
+                "variants": list(self.variants),
+                "counts": list(self.counts),
+                "observed_share": self.observed_share,
+                "expected_share": list(self.expected_share),
+                "chi2": self.chi2,
+                "df": len(self.counts) - 1,
+                "p_value": self.p_value,
+                "threshold": self.threshold,
+                "share_tolerance": self.share_tolerance,
+                "flag": self.flag,
+                "rules_fired": self.rules_fired,
+                "note": self.note(),
+            }
+        )
+
+    def sections(self) -> list[Section]:
+        d = self.to_dict()
+        rows = [
+            [v, c, o, e]
+            for v, c, o, e in zip(
+                d["variants"], d["counts"], d["observed_share"], d["expected_share"], strict=True
+            )
+        ]
+        return [
+            Note("Verdict", [d["note"]]),
+            KeyValue("Test", [(k, d[k]) for k in ("chi2", "df", "p_value", "threshold", "flag")]),
+            Table("Arms", ["variant", "units", "observed_share", "expected_share"], rows),
+        ]
+
+
+def srm_test(
+    counts: Sequence[int],
+    weights: Iterable[float] | None = None,
+    threshold: float = 0.001,
+    share_tolerance: float = 0.01,
+    variants: Sequence[str] | None = None,
+) -> SrmResult:
+    """Chi-square goodness of fit of the arm sizes to the designed split."""
+    check("srm_threshold", threshold)
+    check("share_tolerance", share_tolerance)
+    counts = [int(c) for c in counts]
+    if len(counts) < 2 or any(c < 0 for c in counts) or sum(counts) == 0:
+        raise ParameterError(
+            f"counts == {counts}, must be at least 2 non-negative counts with a positive total",
+            parameter="counts",
+        )
+    shares = check_weights(weights if weights is not None else [1 / len(counts)] * len(counts))
+    if len(shares) != len(counts):
+        raise ParameterError(
+            f"weights has {len(shares)} values for {len(counts)} arms, must give one per arm",
+            parameter="weights",
+        )
+    names = tuple(variants) if variants else tuple(f"arm {i + 1}" for i in range(len(counts)))
+    total = sum(counts)
+    result = stats.chisquare(counts, f_exp=[s * total for s in shares])
+    return SrmResult(
+        names,
+        tuple(counts),
+        tuple(shares),
+        float(result.statistic),
+        float(result.pvalue),
+        threshold,
+        share_tolerance,
+    )
+
+
+@dataclass(frozen=True)
+class SrmDaily(Result):
+    """SRM per day and cumulatively, from assignment data."""
+
+    title: ClassVar[str] = "Sample-ratio mismatch by day"
+    overall: SrmResult
+    days: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        daily = [d["date"] for d in self.days if d["flag_day"]]
+        cumulative = [d["date"] for d in self.days if d["flag_cumulative"]]
+        return jsonable_dict(
+            self.overall.to_dict()
+            | {
+                "first_flagged_day": daily[0] if daily else None,
+                "first_flagged_day_cumulative": cumulative[0] if cumulative else None,
+                "daily": list(self.days),
+            }
+        )
+
+    def sections(self) -> list[Section]:
+        d = self.to_dict()
+        keys = list(self.days[0]) if self.days else []
+        return [
+            *self.overall.sections(),
+            KeyValue(
+                "By day", [(k, d[k]) for k in ("first_flagged_day", "first_flagged_day_cumulative")]
+            ),
+            Table(
+                "Daily and cumulative tests", keys, [[row[k] for k in keys] for row in d["daily"]]
+            ),
+        ]
+
+
+def srm_by_day(
+    table: DataTable,
+    variant_column: str,
+    date_column: str,
+    variants: Sequence[str],
+    weights: Iterable[float] | None = None,
+    threshold: float = 0.001,
+    share_tolerance: float = 0.01,
+) -> SrmDaily:
+    """Counts per day and variant in one engine query; tests per day and cumulative."""
+    table.require(variant_column, date_column)
+    t = table.expr
+    day = t[date_column].cast("timestamp").truncate("D").cast("date")
+    grouped = t.group_by(day=day, variant=t[variant_column].cast("string")).aggregate(n=t.count())
+    df = table.engine.execute(grouped, source=table.name)
+    unknown = sorted(set(df["variant"].dropna()) - set(variants))
+    if unknown:
+        raise DataError(
+            "the data holds variants the design does not name",
+            source=table.name,
+            column=variant_column,
+            found=", ".join(map(str, unknown)),
+            expected=", ".join(variants),
+            hint="Pass every variant in --variants.",
+        )
+    if df["day"].isna().any():
+        raise DataError("some rows have no date", source=table.name, column=date_column)
+    pivot = df.pivot_table(
+        index="day", columns="variant", values="n", aggfunc="sum", fill_value=0
+    ).reindex(columns=list(variants), fill_value=0)
+    pivot = pivot.sort_index()
+    running = [0] * len(variants)
+    rows = []
+    for date, counts in pivot.iterrows():
+        today = [int(c) for c in counts]
+        running = [a + b for a, b in zip(running, today, strict=True)]
+        daily = (
+            srm_test(today, weights, threshold, share_tolerance, variants) if sum(today) else None
+        )
+        cumulative = srm_test(running, weights, threshold, share_tolerance, variants)
+        rows.append(
+            {
+                "date": date,
+                **dict(zip(variants, today, strict=True)),
+                "p_value_day": daily.p_value if daily else None,
+                "p_value_cumulative": cumulative.p_value,
+                "flag_day": bool(daily and daily.p_value < threshold),
+                "flag_cumulative": cumulative.p_value < threshold,
+            }
+        )
+    overall = srm_test(running, weights, threshold, share_tolerance, variants)
+    return SrmDaily(overall, tuple(rows))

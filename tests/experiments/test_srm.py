@@ -1,0 +1,78 @@
+"""SRM: reproduces scipy.stats.chisquare exactly; daily and cumulative breakdown."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from sds.data import synth
+from sds.data.io import open_table
+from sds.errors import DataError, ParameterError
+from sds.experiments.srm import srm_by_day, srm_test
+
+
+@pytest.mark.parametrize(
+    ("counts", "weights"),
+    [
+        ([50_500, 49_500], None),
+        ([10_210, 9_790], [0.5, 0.5]),
+        ([30_400, 69_600], [0.3, 0.7]),
+        ([20_100, 29_800, 50_100], [0.2, 0.3, 0.5]),
+        ([1_000, 1_100, 7_900], [10, 10, 80]),
+    ],
+)
+def test_reproduces_scipy_chisquare(counts: list[int], weights: list[float] | None) -> None:
+    got = srm_test(counts, weights)
+    shares = np.asarray(weights if weights else [1] * len(counts), float)
+    shares = shares / shares.sum()
+    ref = stats.chisquare(counts, f_exp=shares * sum(counts))
+    assert got.chi2 == pytest.approx(ref.statistic, rel=1e-12)
+    assert got.p_value == pytest.approx(ref.pvalue, rel=1e-12)
+
+
+def test_rules_and_notes() -> None:
+    share_only = srm_test([50_600, 49_400]).to_dict()  # 1.2% relative, p = 1.5e-4
+    assert share_only["flag"] and len(share_only["rules_fired"]) == 2
+    small = srm_test([106, 94]).to_dict()  # 6% relative deviation but p = 0.40
+    assert small["rules_fired"] == ["share deviation > 1% relative"]
+    assert "can be noise" in small["note"]
+    big = srm_test([5_004_000, 4_996_000]).to_dict()  # 0.08% relative but p = 0.011
+    assert not big["flag"]
+    huge = srm_test([50_040_000, 49_960_000]).to_dict()  # 0.08% relative, p ~ 1e-15
+    assert huge["rules_fired"] == ["chi-square p < 0.001"]
+    assert "bug in assignment or logging" in huge["note"]
+    assert srm_test([500, 500]).to_dict()["note"].startswith("No mismatch")
+
+
+def test_daily_breakdown_finds_a_planted_mismatch() -> None:
+    df = synth.make_ab_test(n_users=60_000, seed=5)
+    day = (df["assigned_at"] - df["assigned_at"].min()).dt.days
+    lost = (
+        (df["variant"] == "treatment")
+        & (day >= 9)
+        & (np.random.default_rng(1).random(len(df)) < 0.2)
+    )
+    result = srm_by_day(open_table(df[~lost]), "variant", "assigned_at", ["control", "treatment"])
+    d = result.to_dict()
+    first = df["assigned_at"].min().normalize() + pd.Timedelta(days=9)
+    assert d["first_flagged_day"] == first.date().isoformat()
+    assert all(not row["flag_day"] for row in d["daily"][:9])
+    assert d["flag"] and d["daily"][-1]["flag_cumulative"]
+    total = result.overall.counts
+    assert list(total) == [int((df[~lost]["variant"] == v).sum()) for v in ("control", "treatment")]
+
+
+def test_bad_inputs() -> None:
+    with pytest.raises(ParameterError, match="weights == 50,40, must sum to 1"):
+        srm_test([10, 10], [50, 40])
+    with pytest.raises(ParameterError, match="must be at least 2 non-negative counts"):
+        srm_test([0, 0])
+    with pytest.raises(ParameterError, match="2 values for 3 arms"):
+        srm_test([1, 2, 3], [0.5, 0.5])
+    df = pd.DataFrame(
+        {"variant": ["control", "treatment", "oops"], "ts": pd.to_datetime(["2026-01-01"] * 3)}
+    )
+    with pytest.raises(DataError, match="variants the design does not name; found oops"):
+        srm_by_day(open_table(df), "variant", "ts", ["control", "treatment"])
