@@ -76,4 +76,17 @@ def _design_chapters(output: Path, seed: int) -> list[Any]:
             },
         ),
     ]
-    return [Chapter(title, design(**spec), name) for title, name, spec in plans]
+    chapters = [Chapter(title, design(**spec), name) for title, name, spec in plans]
+    return [*chapters, _srm_chapter(history)]
+
+
+def _srm_chapter(history: Path) -> Any:
+    """Check last month's split by day: the generated test has no mismatch."""
+    from sds.data.io import open_table
+    from sds.experiments.srm import srm_by_day
+    from sds.report.assemble import Chapter
+
+    result = srm_by_day(
+        open_table(str(history)), "variant", "assigned_at", ["control", "treatment"]
+    )
+    return Chapter("Sample-ratio check by day", result, "srm.json")
