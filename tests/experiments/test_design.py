@@ -149,3 +149,22 @@ def test_bad_history() -> None:
         history.estimate_ratio(
             open_table(pd.DataFrame({"a": [1.0, 2.0], "b": [0.0, 0.0]})), "a", "b"
         )
+
+
+def test_sequential_plan_inflates_the_fixed_sample() -> None:
+    from sds.experiments.sequential import sequential_design
+
+    d = design(metric="proportion", baseline=0.05, mde=0.1, looks=5, spending="pocock").to_dict()
+    seq = sequential_design(looks=5, spending="pocock", n_fixed=d["n_per_variant"][0])
+    assert d["sequential"]["n_max"] == seq.to_dict()["n_max"]
+    assert d["sequential"]["inflation_factor"] == pytest.approx(seq.inflation_factor)
+    assert d["sequential"]["z_boundaries"] == pytest.approx(list(seq.boundaries.z_boundaries))
+    assert d["sequential"]["n_max"] > d["n_per_variant"][0] > d["sequential"]["expected_n_h1"]
+
+
+def test_continuity_correction_plans() -> None:
+    d = design(metric="proportion", baseline=0.05, mde=0.1, continuity=True).to_dict()
+    assert [m["method"] for m in d["methods"]] == ["pooled", "unpooled"]
+    assert d["n_per_variant"][0] > 31_234  # the correction costs units
+    with pytest.raises(ParameterError, match="continuity == True, applies to the pooled"):
+        design(metric="proportion", baseline=0.05, mde=0.1, continuity=True, method="arcsine")

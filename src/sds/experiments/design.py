@@ -81,9 +81,9 @@ def design(spec: DesignSpec | None = None, **kwargs: Any) -> DesignPlan:
     factor = 1 - spec.rho**2 if spec.rho is not None else 1.0
     solved = _solve(spec, method, delta, alpha_c, factor)
     plain = _solve(spec, method, delta, alpha_c, 1.0) if factor < 1 else None
-    methods = [
-        _solve(spec, m, delta, alpha_c, factor) | {"method": m} for m in METHODS[spec.metric]
-    ]
+    # continuity correction exists for the z-tests only, so compare those when it is asked
+    compared = [m for m in METHODS[spec.metric] if not (spec.continuity and m == "arcsine")]
+    methods = [_solve(spec, m, delta, alpha_c, factor) | {"method": m} for m in compared]
     from sds.experiments.design_result import build_plan
 
     return build_plan(spec, method, center, alpha_c, solved, plain, methods, history)

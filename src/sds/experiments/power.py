@@ -81,6 +81,11 @@ def proportion_model(
     if method == "pooled":
         return MetricModel("pooled", _identity, pooled, hi, lo, continuity=continuity)
     if method == "arcsine":
+        if continuity:
+            raise ParameterError(
+                "continuity == True, applies to the pooled and unpooled z-tests, not arcsine",
+                parameter="continuity",
+            )
         return MetricModel("arcsine", arcsine, lambda d: (1.0, 1.0, 1.0, 1.0), hi, lo)
     raise ParameterError(
         f"method == {method!r}, must be one of 'pooled', 'unpooled', 'arcsine'",
