@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sds.cli.common import FormatOpt, split_list
+from sds.cli.common import FormatOpt, split_list, split_numbers
 
 
 def command(
@@ -35,7 +35,7 @@ def command(
 
     chosen = resolve_format(fmt, None)
     names = split_list(variants)
-    shares = [_number(w) for w in split_list(weights)] if weights else None
+    shares = split_numbers(weights, "weights")
     if (data is None) == (ids is None):
         raise ParameterError("give exactly one of --data or --ids", parameter="data")
     if ids is not None:
@@ -51,15 +51,6 @@ def command(
     emit(
         summarize(experiment, names, shares, counts, str(output) if output else None), chosen, None
     )
-
-
-def _number(text: str) -> float:
-    from sds.errors import ParameterError
-
-    try:
-        return float(text)
-    except ValueError as exc:
-        raise ParameterError(f"weights == {text!r}, must be numbers", parameter="weights") from exc
 
 
 def _assign_data(

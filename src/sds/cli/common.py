@@ -50,3 +50,18 @@ def emit(result: Result, fmt: str | None, output: Path | None) -> None:
 
 def split_list(value: str | None) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()] if value else []
+
+
+def split_numbers(value: str | None, name: str) -> list[float] | None:
+    """``"50,50"`` to ``[50.0, 50.0]``; a non-number names the parameter (exit 2)."""
+    if not value:
+        return None
+    from sds.errors import ParameterError
+
+    out = []
+    for text in split_list(value):
+        try:
+            out.append(float(text))
+        except ValueError as exc:
+            raise ParameterError(f"{name} == {text!r}, must be numbers", parameter=name) from exc
+    return out

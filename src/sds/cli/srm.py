@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from sds.cli.common import FormatOpt, OutputOpt, split_list
+from sds.cli.common import FormatOpt, OutputOpt, split_list, split_numbers
 
 
 def command(
@@ -31,12 +31,12 @@ def command(
     from sds.experiments.srm import srm_by_day, srm_test
 
     resolve_format(fmt, output)
-    shares = [_number(w, "weights") for w in split_list(weights)] if weights else None
+    shares = split_numbers(weights, "weights")
     names = split_list(variants) or None
     if (counts is None) == (data is None):
         raise ParameterError("give exactly one of --counts or --data", parameter="counts")
     if counts is not None:
-        values = [_number(c, "counts") for c in split_list(counts)]
+        values = split_numbers(counts, "counts") or []
         if any(v != int(v) for v in values):
             raise ParameterError(f"counts == {counts!r}, must be whole numbers", parameter="counts")
         emit(
@@ -55,12 +55,3 @@ def command(
         fmt,
         output,
     )
-
-
-def _number(text: str, name: str) -> float:
-    from sds.errors import ParameterError
-
-    try:
-        return float(text)
-    except ValueError as exc:
-        raise ParameterError(f"{name} == {text!r}, must be numbers", parameter=name) from exc
