@@ -160,6 +160,7 @@ def test_sequential_plan_inflates_the_fixed_sample() -> None:
     assert d["sequential"]["inflation_factor"] == pytest.approx(seq.inflation_factor)
     assert d["sequential"]["z_boundaries"] == pytest.approx(list(seq.boundaries.z_boundaries))
     assert d["sequential"]["n_max"] > d["n_per_variant"][0] > d["sequential"]["expected_n_h1"]
+    assert f"needs up to {d['sequential']['n_max']:,} control units" in d["explanation"]
 
 
 def test_continuity_correction_plans() -> None:

@@ -264,6 +264,15 @@ def explain(d: dict[str, Any]) -> str:
     )
     if d["days"]:
         text += f" At {d['daily_units']:,.0f} units a day that takes {d['days']:,} days."
+    seq = d["sequential"]
+    if seq:
+        text += (
+            f" Peeking {seq['looks']} times with {seq['spending']} spending needs up to "
+            f"{seq['n_max']:,} control units (x{seq['inflation_factor']:.3f}); if the "
+            f"effect is real you expect to stop at about {seq['expected_n_h1']:,}. Peeking "
+            f"that often at the fixed threshold would give a "
+            f"{seq['naive_peeking_alpha']:.1%} false-positive rate."
+        )
     if d["cuped"]:
         text += (
             f" CUPED with correlation {d['cuped']['rho']:.2f} saves "
