@@ -42,7 +42,8 @@ def require_kind(table: Table, column: str, expected: str) -> None:
     if matches(kind, expected):
         return
     examples = _offending_examples(table, column, expected) if kind == "string" else []
-    found = f"{kind} ({table.expr.schema()[column]})"
+    dtype = str(table.expr.schema()[column])
+    found = kind if dtype == kind else f"{kind} ({dtype})"
     if examples:
         found += "; values such as " + ", ".join(repr(v) for v in examples)
     raise DataError(

@@ -61,7 +61,7 @@ def _aggregate(table: Table, columns: list[str], covariate: str | None) -> dict[
         raise DataError(
             f"needs at least 2 rows with finite values in {', '.join(used)}",
             source=table.name,
-            found=f"{int(out['n'] or 0)} rows",
+            found=f"{int(out['n'] or 0)} row(s)",
         )
     return out
 
