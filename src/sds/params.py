@@ -84,6 +84,7 @@ RULES: dict[str, Rule] = {
     "alpha": PROBABILITY_OPEN,
     "power": PROBABILITY_OPEN,
     "beta": PROBABILITY_OPEN,
+    "confidence": PROBABILITY_OPEN,
     "alternative": ALTERNATIVES,
     # experiment design
     "baseline": PROBABILITY_OPEN,

@@ -1,0 +1,81 @@
+"""The record every classic test returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from sds.results import KeyValue, Note, Result, Section, jsonable_dict
+
+
+@dataclass(frozen=True)
+class TestResult(Result):
+    """A test's statistic, p-value, estimate with interval, effect size with interval."""
+
+    __test__ = False  # not a pytest class, despite the name
+    title: ClassVar[str] = "Hypothesis test"
+    test: str
+    statistic: float
+    p_value: float
+    df: float | None
+    n: dict[str, int]
+    alternative: str
+    estimate: float | None = None
+    estimate_name: str | None = None
+    ci_lower: float | None = None
+    ci_upper: float | None = None
+    confidence: float = 0.95
+    effect_size: float | None = None
+    effect_size_name: str | None = None
+    effect_size_ci_lower: float | None = None
+    effect_size_ci_upper: float | None = None
+    assumptions: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable_dict(
+            {
+                "test": self.test,
+                "statistic": self.statistic,
+                "p_value": self.p_value,
+                "df": self.df,
+                "n": dict(self.n),
+                "alternative": self.alternative,
+                "estimate": self.estimate,
+                "estimate_name": self.estimate_name,
+                "ci_lower": self.ci_lower,
+                "ci_upper": self.ci_upper,
+                "confidence": self.confidence,
+                "effect_size": self.effect_size,
+                "effect_size_name": self.effect_size_name,
+                "effect_size_ci_lower": self.effect_size_ci_lower,
+                "effect_size_ci_upper": self.effect_size_ci_upper,
+                "assumptions": dict(self.assumptions),
+                "warnings": list(self.warnings),
+            }
+        )
+
+    def sections(self) -> list[Section]:
+        d = self.to_dict()
+        keys = [
+            "test",
+            "statistic",
+            "df",
+            "p_value",
+            "alternative",
+            "estimate_name",
+            "estimate",
+            "ci_lower",
+            "ci_upper",
+            "effect_size_name",
+            "effect_size",
+            "effect_size_ci_lower",
+            "effect_size_ci_upper",
+        ]
+        out: list[Section] = [KeyValue("Result", [(k, d[k]) for k in keys if d[k] is not None])]
+        out.append(KeyValue("Sample sizes", list(d["n"].items())))
+        if d["assumptions"]:
+            out.append(KeyValue("Assumptions", list(d["assumptions"].items())))
+        if d["warnings"]:
+            out.append(Note("Warnings", d["warnings"]))
+        return out
