@@ -118,6 +118,8 @@ RULES: dict[str, Rule] = {
     "n_rows": POSITIVE_INT,
     "chunk_rows": POSITIVE_INT,
     "threads": POSITIVE_INT,
+    # statistics
+    "resamples": Interval(100, 10**8, integer=True),
 }
 
 

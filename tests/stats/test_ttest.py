@@ -13,7 +13,8 @@ import pytest
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW, ttest_ind
 
 from sds.errors import AnalysisError, DataError, ParameterError
-from sds.stats.ttest import mann_whitney, ttest
+from sds.stats.nonparametric import mann_whitney
+from sds.stats.ttest import ttest
 
 SLEEP_1 = [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0]
 SLEEP_2 = [1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4]

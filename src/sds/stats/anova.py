@@ -2,7 +2,10 @@
 
 scipy computes the classic F test and Kruskal-Wallis; Welch's heteroscedastic F (Welch 1951),
 which scipy lacks, is written out here. Effect sizes: eta squared and omega squared for the
-F tests, epsilon squared ``H / ((n^2 - 1) / (n + 1))`` for Kruskal-Wallis.
+F tests (eta squared with its non-centrality interval, Smithson 2003), epsilon squared
+``H / ((n^2 - 1) / (n + 1))`` for Kruskal-Wallis. With three or more groups each test carries
+its post-hoc comparisons (:mod:`sds.stats.posthoc`): Tukey HSD after the classic ANOVA,
+Games-Howell after Welch's, Holm-adjusted pairwise Mann-Whitney after Kruskal-Wallis.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import numpy as np
 from scipy import stats
 
 from sds.errors import AnalysisError, DataError
+from sds.stats import effect_sizes as es
+from sds.stats import posthoc
 from sds.stats.result import TestResult
 
 Groups = Mapping[str, Sequence[float] | np.ndarray]
@@ -55,6 +60,7 @@ def one_way_anova(groups: Groups) -> TestResult:
     warnings = (
         ["Levene's test rejects equal variances: prefer Welch's ANOVA."] if (levene < 0.05) else []
     )
+    eta_lo, eta_hi = es.eta_squared_interval(float(res.statistic), k - 1, n - k)
     return TestResult(
         test="One-way ANOVA",
         statistic=float(res.statistic),
@@ -64,8 +70,12 @@ def one_way_anova(groups: Groups) -> TestResult:
         alternative="two-sided",
         effect_size=eta,
         effect_size_name="eta_squared",
-        assumptions={"df_within": n - k, "omega_squared": omega, "equal_variance_p": levene},
+        effect_size_ci_lower=eta_lo,
+        effect_size_ci_upper=eta_hi,
+        assumptions={"df_within": n - k, "equal_variance_p": levene},
         warnings=tuple(warnings),
+        other_effect_sizes={"omega_squared": (omega, None, None)},
+        comparisons=tuple(posthoc.tukey_hsd(g)) if k > 2 else (),
     )
 
 
@@ -85,7 +95,9 @@ def welch_anova(groups: Groups) -> TestResult:
     b = 1 + 2 * (k - 2) / (k**2 - 1) * lam
     f = a / b
     df2 = (k**2 - 1) / (3 * lam)
-    between, within, _, _ = _sums(g)
+    between, within, _, n = _sums(g)
+    ms_within = within / (n - k)
+    omega = (between - (k - 1) * ms_within) / (between + within + ms_within)
     return TestResult(
         test="Welch's ANOVA",
         statistic=float(f),
@@ -96,6 +108,8 @@ def welch_anova(groups: Groups) -> TestResult:
         effect_size=between / (between + within),
         effect_size_name="eta_squared",
         assumptions={"df_within": float(df2)},
+        other_effect_sizes={"omega_squared": (omega, None, None)},
+        comparisons=tuple(posthoc.games_howell(g)) if k > 2 else (),
     )
 
 
@@ -113,4 +127,5 @@ def kruskal_wallis(groups: Groups) -> TestResult:
         alternative="two-sided",
         effect_size=float(res.statistic) * (n + 1) / (n**2 - 1),
         effect_size_name="epsilon_squared",
+        comparisons=tuple(posthoc.pairwise_mann_whitney(g)) if len(g) > 2 else (),
     )

@@ -14,8 +14,9 @@ import numpy as np
 from scipy import stats
 from scipy.stats.contingency import association, odds_ratio
 
-from sds.errors import DataError, ParameterError
+from sds.errors import AnalysisError, DataError, ParameterError
 from sds.params import check, check_weights
+from sds.stats import effect_sizes as es
 from sds.stats.result import TestResult
 
 
@@ -54,6 +55,7 @@ def chi_square_independence(
     table = _table(counts)
     res = stats.chi2_contingency(table, correction=correction)
     checks, warnings = _cochran(res.expected_freq)
+    v, (v_lo, v_hi) = _cramers_v(table)
     return TestResult(
         test="Chi-square test of independence",
         statistic=float(res.statistic),
@@ -61,11 +63,40 @@ def chi_square_independence(
         df=float(res.dof),
         n={"total": int(table.sum())},
         alternative="two-sided",
-        effect_size=float(association(table.astype(int), method="cramer")),
-        effect_size_name="cramers_v",
-        assumptions=checks,
+        effect_size=v,
+        effect_size_name="phi" if table.shape == (2, 2) else "cramers_v",
+        effect_size_ci_lower=v_lo,
+        effect_size_ci_upper=v_hi,
+        assumptions={**checks, "yates_correction": bool(correction and table.shape == (2, 2))},
         warnings=tuple(warnings),
+        other_effect_sizes=_ratios(table) if table.shape == (2, 2) else {},
     )
+
+
+def _cramers_v(table: np.ndarray, confidence: float = 0.95) -> tuple[float, tuple[float, float]]:
+    """Cramér's V from the uncorrected chi-square, with its non-centrality interval."""
+    chi2 = float(stats.chi2_contingency(table, correction=False).statistic)
+    df = (table.shape[0] - 1) * (table.shape[1] - 1)
+    v = float(association(table.astype(int), method="cramer"))
+    return v, es.cramers_v_interval(chi2, int(table.sum()), df, min(table.shape), confidence)
+
+
+def _ratios(
+    table: np.ndarray, confidence: float = 0.95
+) -> dict[str, tuple[float, float | None, float | None]]:
+    """Sample odds ratio and risk ratio (row 1 vs row 2, column 1 the event), log intervals."""
+    from statsmodels.stats.contingency_tables import Table2x2
+
+    if (table == 0).any():
+        return {}
+    t = Table2x2(table)
+    alpha = 1 - confidence
+    or_lo, or_hi = t.oddsratio_confint(alpha)
+    rr_lo, rr_hi = t.riskratio_confint(alpha)
+    return {
+        "odds_ratio": (float(t.oddsratio), float(or_lo), float(or_hi)),
+        "risk_ratio": (float(t.riskratio), float(rr_lo), float(rr_hi)),
+    }
 
 
 def chi_square_goodness_of_fit(
@@ -109,17 +140,21 @@ def fisher_exact(
     counts: Sequence[Sequence[float]] | np.ndarray,
     alternative: str = "two-sided",
     confidence: float = 0.95,
+    resamples: int = 100_000,
+    seed: int = 0,
 ) -> TestResult:
-    """Fisher's exact test on a 2x2 table, with the conditional MLE odds ratio and interval."""
+    """Fisher's exact test.
+
+    2x2: exact p-value with the conditional MLE odds ratio and its exact interval (as R).
+    Larger tables: the p-value is estimated from ``resamples`` tables drawn with the observed
+    margins (scipy's ``random_table``; R's ``simulate.p.value``), seeded, its Monte Carlo
+    standard error reported; Cramér's V is the effect size.
+    """
     check("alternative", alternative)
     check("confidence", confidence)
     table = _table(counts)
     if table.shape != (2, 2):
-        raise DataError(
-            "Fisher's exact test here takes a 2x2 table",
-            found=f"shape {table.shape}",
-            hint="Use the chi-square test, or collapse categories.",
-        )
+        return _fisher_rxc(table, resamples, seed)
     p = stats.fisher_exact(table, alternative=alternative).pvalue
     ratio = odds_ratio(table.astype(int), kind="conditional")
     ci = ratio.confidence_interval(confidence, alternative=alternative)
@@ -140,3 +175,86 @@ def fisher_exact(
         effect_size_ci_lower=float(ci.low),
         effect_size_ci_upper=float(ci.high),
     )
+
+
+def _fisher_rxc(table: np.ndarray, resamples: int, seed: int) -> TestResult:
+    check("resamples", resamples)
+    method = stats.MonteCarloMethod(n_resamples=resamples, rng=np.random.default_rng(seed))
+    res = stats.fisher_exact(table.astype(int), method=method)
+    p = float(res.pvalue)
+    v, (v_lo, v_hi) = _cramers_v(table)
+    return TestResult(
+        test="Fisher's exact test (Monte Carlo p-value)",
+        statistic=float(res.statistic),
+        p_value=p,
+        df=None,
+        n={"total": int(table.sum())},
+        alternative="two-sided",
+        effect_size=v,
+        effect_size_name="cramers_v",
+        effect_size_ci_lower=v_lo,
+        effect_size_ci_upper=v_hi,
+        assumptions={
+            "resamples": resamples,
+            "seed": seed,
+            "p_value_standard_error": float(np.sqrt(p * (1 - p) / resamples)),
+        },
+    )
+
+
+def two_proportion_z(
+    successes: Sequence[int],
+    totals: Sequence[int],
+    *,
+    alternative: str = "two-sided",
+    confidence: float = 0.95,
+) -> TestResult:
+    """Two-proportion z test: pooled variance for the test, unpooled (Wald) interval.
+
+    Effect sizes: Cohen's h ``2 asin(sqrt(p1)) - 2 asin(sqrt(p2))`` with the interval
+    ``h +- z sqrt(1/n1 + 1/n2)``; risk and odds ratios with log intervals when no cell is 0.
+    """
+    from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
+
+    check("alternative", alternative)
+    check("confidence", confidence)
+    count, nobs = np.asarray(successes, dtype=float), np.asarray(totals, dtype=float)
+    if count.shape != (2,) or nobs.shape != (2,) or (nobs <= 0).any():
+        raise DataError("needs two groups, each with a positive total", found=f"{list(nobs)}")
+    if (count < 0).any() or (count > nobs).any():
+        raise DataError("successes must lie between 0 and the group total", found=list(count))
+    p1, p2 = count / nobs
+    if count.sum() in (0, nobs.sum()):
+        raise AnalysisError("every outcome is the same: the proportions cannot differ")
+    z, p = proportions_ztest(count, nobs, alternative=_SM_ALTERNATIVE[alternative])
+    lo, hi = confint_proportions_2indep(
+        count[0], nobs[0], count[1], nobs[1], method="wald", alpha=1 - confidence
+    )
+    h = float(2 * np.arcsin(np.sqrt(p1)) - 2 * np.arcsin(np.sqrt(p2)))
+    half = float(stats.norm.ppf((1 + confidence) / 2) * np.sqrt(1 / nobs[0] + 1 / nobs[1]))
+    table = np.array([[count[0], nobs[0] - count[0]], [count[1], nobs[1] - count[1]]])
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+    checks, warnings = _cochran(expected)
+    return TestResult(
+        test="Two-proportion z-test",
+        statistic=float(z),
+        p_value=float(p),
+        df=None,
+        n={"x": int(nobs[0]), "y": int(nobs[1])},
+        alternative=alternative,
+        estimate=float(p1 - p2),
+        estimate_name="p(x) - p(y)",
+        ci_lower=float(lo),
+        ci_upper=float(hi),
+        confidence=confidence,
+        effect_size=h,
+        effect_size_name="cohens_h",
+        effect_size_ci_lower=h - half,
+        effect_size_ci_upper=h + half,
+        assumptions={"proportion_x": float(p1), "proportion_y": float(p2), **checks},
+        warnings=tuple(warnings),
+        other_effect_sizes=_ratios(table, confidence),
+    )
+
+
+_SM_ALTERNATIVE = {"two-sided": "two-sided", "greater": "larger", "less": "smaller"}

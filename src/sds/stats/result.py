@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from sds.results import KeyValue, Note, Result, Section, jsonable_dict
+from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_table
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,10 @@ class TestResult(Result):
     effect_size_ci_upper: float | None = None
     assumptions: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    other_effect_sizes: dict[str, tuple[float, float | None, float | None]] = field(
+        default_factory=dict
+    )  # name -> (value, ci_lower, ci_upper)
+    comparisons: tuple[dict[str, Any], ...] = ()  # post-hoc pairs or per-group rows
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable_dict(
@@ -50,6 +54,11 @@ class TestResult(Result):
                 "effect_size_name": self.effect_size_name,
                 "effect_size_ci_lower": self.effect_size_ci_lower,
                 "effect_size_ci_upper": self.effect_size_ci_upper,
+                "other_effect_sizes": [
+                    {"name": name, "value": v, "ci_lower": lo, "ci_upper": hi}
+                    for name, (v, lo, hi) in self.other_effect_sizes.items()
+                ],
+                "comparisons": [dict(c) for c in self.comparisons],
                 "assumptions": dict(self.assumptions),
                 "warnings": list(self.warnings),
             }
@@ -74,6 +83,10 @@ class TestResult(Result):
         ]
         out: list[Section] = [KeyValue("Result", [(k, d[k]) for k in keys if d[k] is not None])]
         out.append(KeyValue("Sample sizes", list(d["n"].items())))
+        if d["other_effect_sizes"]:
+            out.append(records_table("Other effect sizes", d["other_effect_sizes"]))
+        if d["comparisons"]:
+            out.append(records_table("Comparisons", d["comparisons"]))
         if d["assumptions"]:
             out.append(KeyValue("Assumptions", list(d["assumptions"].items())))
         if d["warnings"]:

@@ -1,4 +1,4 @@
-"""t-tests and the Mann-Whitney U test, wrapped from scipy with effect sizes and checks.
+"""t-tests (one-sample, Welch, Student, paired), wrapped from scipy with effect sizes and checks.
 
 scipy computes the statistic, degrees of freedom, p-value and the interval of the mean
 difference; sds adds the effect size with its interval, sample sizes, assumption checks
@@ -113,6 +113,9 @@ def ttest(
             "Levene's test rejects equal variances: Welch's t-test (the default) "
             "fits better than Student's."
         )
+    g_factor = es.hedges_correction(len(a) + len(b) - 2)
+    g = d * g_factor
+    delta, delta_ci = es.glass_delta(a, b, confidence)
     return TestResult(
         test="Student t-test" if equal_var else "Welch t-test",
         statistic=float(res.statistic),
@@ -131,6 +134,10 @@ def ttest(
         effect_size_ci_upper=d_hi,
         assumptions=assumptions,
         warnings=tuple(warnings),
+        other_effect_sizes={
+            "hedges_g": (g, *es.d_interval(g, len(a), len(b), confidence)),
+            "glass_delta": (delta, *delta_ci),
+        },
     )
 
 
@@ -153,6 +160,7 @@ def _one_sample(
     ci = res.confidence_interval(confidence)
     d = es.cohen_d_one(a, mu)
     d_lo, d_hi = es.d_interval(d, len(a), None, confidence)
+    g = d * es.hedges_correction(len(a) - 1)
     normal = _normality(a)
     return TestResult(
         test=name,
@@ -172,6 +180,7 @@ def _one_sample(
         effect_size_ci_upper=d_hi,
         assumptions={"normality_p": normal},
         warnings=tuple(_warnings(dropped, {"x": a}, {"x": normal})),
+        other_effect_sizes={"hedges_g": (g, *es.d_interval(g, len(a), None, confidence))},
     )
 
 
@@ -196,40 +205,3 @@ def _paired(x: np.ndarray, y: np.ndarray, alternative: str, confidence: float) -
     from dataclasses import replace
 
     return replace(result, effect_size_name="cohen_dz", n={"pairs": len(diff)})
-
-
-def mann_whitney(x: ArrayLike, y: ArrayLike, *, alternative: str = "two-sided") -> TestResult:
-    """Mann-Whitney U (scipy's exact or asymptotic method, chosen by scipy).
-
-    Effect size: the rank-biserial correlation ``2 U_x / (n_x n_y) - 1`` (positive when x tends
-    to exceed y), with the common-language effect size ``U_x / (n_x n_y)`` in assumptions.
-    """
-    check("alternative", alternative)
-    a, dropped_a = _clean(x, "x")
-    b, dropped_b = _clean(y, "y")
-    _need(a, "x", 1)
-    _need(b, "y", 1)
-    if np.ptp(np.concatenate([a, b])) == 0:
-        raise AnalysisError("all values are equal: there is nothing to rank")
-    res = stats.mannwhitneyu(a, b, alternative=alternative)
-    cles = float(res.statistic) / (len(a) * len(b))
-    ties = len(np.concatenate([a, b])) - len(np.unique(np.concatenate([a, b])))
-    warnings = (
-        [f"{dropped_a + dropped_b} missing value(s) were dropped."]
-        if (dropped_a + dropped_b)
-        else []
-    )
-    if ties:
-        warnings.append(f"{ties} tied value(s): scipy uses the tie-corrected normal approximation.")
-    return TestResult(
-        test="Mann-Whitney U",
-        statistic=float(res.statistic),
-        p_value=float(res.pvalue),
-        df=None,
-        n={"x": len(a), "y": len(b)},
-        alternative=alternative,
-        effect_size=2 * cles - 1,
-        effect_size_name="rank_biserial",
-        assumptions={"common_language_effect_size": cles, "ties": ties},
-        warnings=tuple(warnings),
-    )

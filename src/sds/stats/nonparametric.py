@@ -1,0 +1,256 @@
+"""Rank and sign tests: Mann-Whitney U, Wilcoxon signed-rank, the sign test, Kolmogorov-Smirnov.
+
+scipy computes every statistic and p-value; sds adds the effect size with its interval
+(:mod:`sds.stats.effect_sizes`), the tie and zero counts that decide which p-value method is
+valid, and the warnings a careful analyst would raise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from sds.errors import AnalysisError, DataError
+from sds.params import check
+from sds.stats import effect_sizes as es
+from sds.stats.result import TestResult
+from sds.stats.ttest import ArrayLike, _clean, _need
+
+
+def _dropped_note(dropped: int) -> list[str]:
+    return [f"{dropped} missing value(s) were dropped."] if dropped else []
+
+
+def _ties(values: np.ndarray) -> int:
+    return int(len(values) - len(np.unique(values)))
+
+
+def mann_whitney(
+    x: ArrayLike, y: ArrayLike, *, alternative: str = "two-sided", confidence: float = 0.95
+) -> TestResult:
+    """Mann-Whitney U (scipy chooses the exact or the tie-corrected asymptotic method).
+
+    Effect size: the rank-biserial correlation ``2 U_x / (n_x n_y) - 1`` (positive when x tends
+    to exceed y); the common-language effect size ``U_x / (n_x n_y)`` is in assumptions.
+    """
+    check("alternative", alternative)
+    check("confidence", confidence)
+    a, dropped_a = _clean(x, "x")
+    b, dropped_b = _clean(y, "y")
+    _need(a, "x", 1)
+    _need(b, "y", 1)
+    both = np.concatenate([a, b])
+    if np.ptp(both) == 0:
+        raise AnalysisError("all values are equal: there is nothing to rank")
+    res = stats.mannwhitneyu(a, b, alternative=alternative)
+    cles = float(res.statistic) / (len(a) * len(b))
+    r = 2 * cles - 1
+    ties = _ties(both)
+    warnings = _dropped_note(dropped_a + dropped_b)
+    if ties:
+        warnings.append(f"{ties} tied value(s): the p-value uses the tie-corrected normal law.")
+    lo, hi = es.rank_biserial_interval(r, len(a), len(b), confidence)
+    return TestResult(
+        test="Mann-Whitney U",
+        statistic=float(res.statistic),
+        p_value=float(res.pvalue),
+        df=None,
+        n={"x": len(a), "y": len(b)},
+        alternative=alternative,
+        estimate=float(np.median(a) - np.median(b)),
+        estimate_name="median(x) - median(y)",
+        confidence=confidence,
+        effect_size=r,
+        effect_size_name="rank_biserial",
+        effect_size_ci_lower=lo,
+        effect_size_ci_upper=hi,
+        assumptions={"common_language_effect_size": cles, "ties": ties},
+        warnings=tuple(warnings),
+    )
+
+
+def _differences(x: ArrayLike, y: ArrayLike | None, mu: float) -> tuple[np.ndarray, int]:
+    a = np.asarray(x, dtype=float)
+    b = np.zeros_like(a) if y is None else np.asarray(y, dtype=float)
+    if a.shape != b.shape:
+        raise DataError(
+            "paired samples must have the same length",
+            found=f"{len(a)} and {len(b)}",
+            hint="Pair the rows by an id before testing.",
+        )
+    diff, dropped = _clean(a - b - mu, "x - y")
+    return diff, dropped
+
+
+def wilcoxon(
+    x: ArrayLike,
+    y: ArrayLike | None = None,
+    *,
+    mu: float = 0.0,
+    alternative: str = "two-sided",
+    correction: bool = True,
+    confidence: float = 0.95,
+) -> TestResult:
+    """Wilcoxon signed-rank test on ``x - y - mu`` (one sample when ``y`` is None).
+
+    Zero differences are dropped before ranking (Wilcoxon's method, R's default). With zeros
+    or ties the exact null distribution no longer applies, so scipy's normal approximation is
+    used (with continuity correction unless ``correction=False``), as R does.
+    Effect size: the matched-pairs rank-biserial correlation ``(R+ - R-) / (R+ + R-)``.
+    """
+    check("alternative", alternative)
+    check("confidence", confidence)
+    diff, dropped = _differences(x, y, mu)
+    zeros = int((diff == 0).sum())
+    nonzero = diff[diff != 0]
+    _need(nonzero, "x - y", 1)
+    ties = _ties(np.abs(nonzero))
+    method = "approx" if (zeros or ties or len(nonzero) > 50) else "exact"
+    res = stats.wilcoxon(nonzero, alternative=alternative, correction=correction, method=method)
+    ranks = stats.rankdata(np.abs(nonzero))
+    plus, minus = float(ranks[nonzero > 0].sum()), float(ranks[nonzero < 0].sum())
+    r = (plus - minus) / (plus + minus)
+    lo, hi = es.rank_biserial_interval(r, len(nonzero), None, confidence)
+    warnings = _dropped_note(dropped)
+    if zeros:
+        warnings.append(f"{zeros} zero difference(s) were dropped before ranking.")
+    if method == "approx" and len(nonzero) <= 50:
+        warnings.append("Ties or zeros: the p-value uses the normal approximation, not exact.")
+    return TestResult(
+        test="Wilcoxon signed-rank",
+        statistic=plus,
+        p_value=float(res.pvalue),
+        df=None,
+        n={"pairs": len(diff), "nonzero": len(nonzero)},
+        alternative=alternative,
+        estimate=float(np.median(diff)),
+        estimate_name="median(x - y)" if y is not None else "median(x) - mu",
+        confidence=confidence,
+        effect_size=r,
+        effect_size_name="rank_biserial",
+        effect_size_ci_lower=lo,
+        effect_size_ci_upper=hi,
+        assumptions={"method": method, "zeros": zeros, "ties": ties, "r_minus": minus},
+        warnings=tuple(warnings),
+    )
+
+
+def sign_test(
+    x: ArrayLike,
+    y: ArrayLike | None = None,
+    *,
+    mu: float = 0.0,
+    alternative: str = "two-sided",
+    confidence: float = 0.95,
+) -> TestResult:
+    """Exact binomial sign test on ``x - y - mu``; zeros are dropped.
+
+    Effect size: the share of positive differences, with its Clopper-Pearson interval.
+    """
+    check("alternative", alternative)
+    check("confidence", confidence)
+    diff, dropped = _differences(x, y, mu)
+    pos, neg = int((diff > 0).sum()), int((diff < 0).sum())
+    if pos + neg == 0:
+        raise AnalysisError("every difference is zero: the sign test has nothing to count")
+    res = stats.binomtest(pos, pos + neg, 0.5, alternative=alternative)
+    ci = res.proportion_ci(confidence, method="exact")
+    zeros = len(diff) - pos - neg
+    warnings = _dropped_note(dropped)
+    if zeros:
+        warnings.append(f"{zeros} zero difference(s) were dropped.")
+    return TestResult(
+        test="Sign test",
+        statistic=float(pos),
+        p_value=float(res.pvalue),
+        df=None,
+        n={"pairs": len(diff), "nonzero": pos + neg},
+        alternative=alternative,
+        estimate=float(np.median(diff)),
+        estimate_name="median(x - y)" if y is not None else "median(x) - mu",
+        confidence=confidence,
+        effect_size=pos / (pos + neg),
+        effect_size_name="share_positive",
+        effect_size_ci_lower=float(ci.low),
+        effect_size_ci_upper=float(ci.high),
+        assumptions={"positive": pos, "negative": neg, "zeros": zeros},
+        warnings=tuple(warnings),
+    )
+
+
+def ks_two_sample(x: ArrayLike, y: ArrayLike, *, alternative: str = "two-sided") -> TestResult:
+    """Two-sample Kolmogorov-Smirnov test; the effect size is the statistic D itself."""
+    check("alternative", alternative)
+    a, dropped_a = _clean(x, "x")
+    b, dropped_b = _clean(y, "y")
+    _need(a, "x", 1)
+    _need(b, "y", 1)
+    res = stats.ks_2samp(a, b, alternative=alternative)
+    warnings = _dropped_note(dropped_a + dropped_b)
+    ties = _ties(np.concatenate([a, b]))
+    if ties:
+        warnings.append(f"{ties} tied value(s): the KS p-value assumes continuous data.")
+    return TestResult(
+        test="Kolmogorov-Smirnov (two sample)",
+        statistic=float(res.statistic),
+        p_value=float(res.pvalue),
+        df=None,
+        n={"x": len(a), "y": len(b)},
+        alternative=alternative,
+        effect_size=float(res.statistic),
+        effect_size_name="ks_distance",
+        assumptions={"ties": ties},
+        warnings=tuple(warnings),
+    )
+
+
+def ks_one_sample(
+    x: ArrayLike,
+    *,
+    distribution: str = "norm",
+    params: tuple[float, ...] | None = None,
+    alternative: str = "two-sided",
+) -> TestResult:
+    """One-sample KS test against a named scipy distribution with known ``params``.
+
+    Without ``params`` for the normal, the mean and standard deviation are estimated from the
+    data and the classic KS p-value would be far too large; the Lilliefors test (statsmodels)
+    corrects for that and is used instead.
+    """
+    check("alternative", alternative)
+    a, dropped = _clean(x, "x")
+    _need(a, "x", 5 if params is None else 1)
+    warnings = _dropped_note(dropped)
+    if params is None:
+        if distribution != "norm":
+            raise DataError(
+                f"distribution {distribution!r} needs its parameters",
+                hint="Pass params, or use distribution='norm' for the Lilliefors test.",
+            )
+        from statsmodels.stats.diagnostic import lilliefors
+
+        stat, p = lilliefors(a, dist="norm", pvalmethod="table")
+        name = "Lilliefors (KS, normal with estimated mean and sd)"
+    else:
+        if not hasattr(stats, distribution):
+            raise DataError(
+                f"unknown distribution {distribution!r}", hint="Use a scipy.stats name."
+            )
+        res = stats.kstest(a, distribution, args=params, alternative=alternative)
+        stat, p, name = (
+            res.statistic,
+            res.pvalue,
+            f"Kolmogorov-Smirnov (one sample, {distribution})",
+        )
+    return TestResult(
+        test=name,
+        statistic=float(stat),
+        p_value=float(p),
+        df=None,
+        n={"x": len(a)},
+        alternative=alternative if params is not None else "two-sided",
+        effect_size=float(stat),
+        effect_size_name="ks_distance",
+        assumptions={"distribution": distribution, "params": list(params or ())},
+        warnings=tuple(warnings),
+    )
