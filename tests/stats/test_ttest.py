@@ -12,7 +12,7 @@ import pingouin as pg
 import pytest
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW, ttest_ind
 
-from sds.errors import AnalysisError, DataError, ParameterError
+from sds.errors import DataError, ParameterError
 from sds.stats.nonparametric import mann_whitney
 from sds.stats.ttest import ttest
 
@@ -116,7 +116,7 @@ def test_warnings_and_assumptions() -> None:
 def test_bad_input() -> None:
     with pytest.raises(DataError, match="needs at least 2 values"):
         ttest([1.0], [1.0, 2.0])
-    with pytest.raises(AnalysisError, match="both groups are constant"):
+    with pytest.raises(DataError, match="both groups are constant"):
         ttest([1.0, 1.0], [2.0, 2.0])
     with pytest.raises(DataError, match="values are not numeric"):
         ttest(["a", "b"], [1.0, 2.0])

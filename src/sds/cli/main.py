@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from sds.cli import assign, demo, design, profile, srm
+from sds.cli import assign, demo, design, profile, srm, stats
 
 app = typer.Typer(
     name="sds",
@@ -27,6 +27,7 @@ app.command("demo")(demo.command)
 app.add_typer(design.app, name="design")
 app.command("assign")(assign.command)
 app.command("srm")(srm.command)
+app.command("stats")(stats.command)
 
 _STATE = {"debug": False}
 

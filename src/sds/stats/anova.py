@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from scipy import stats
 
-from sds.errors import AnalysisError, DataError
+from sds.errors import DataError
 from sds.stats import effect_sizes as es
 from sds.stats import posthoc
 from sds.stats.result import TestResult
@@ -36,7 +36,7 @@ def _groups(groups: Groups, minimum: int = 2) -> dict[str, np.ndarray]:
             )
         out[str(name)] = arr
     if all(np.ptp(a) == 0 for a in out.values()):
-        raise AnalysisError("every group is constant: the test is undefined")
+        raise DataError("every group is constant: the test is undefined")
     return out
 
 
@@ -86,7 +86,7 @@ def welch_anova(groups: Groups) -> TestResult:
     means = np.array([a.mean() for a in g.values()])
     variances = np.array([a.var(ddof=1) for a in g.values()])
     if (variances == 0).any():
-        raise AnalysisError("a group has zero variance: Welch's weights are undefined")
+        raise DataError("a group has zero variance: Welch's weights are undefined")
     k = len(g)
     w = sizes / variances
     center = (w * means).sum() / w.sum()

@@ -14,7 +14,7 @@ import numpy as np
 from scipy import stats
 from scipy.stats.contingency import association, odds_ratio
 
-from sds.errors import AnalysisError, DataError, ParameterError
+from sds.errors import DataError, ParameterError
 from sds.params import check, check_weights
 from sds.stats import effect_sizes as es
 from sds.stats.result import TestResult
@@ -225,7 +225,7 @@ def two_proportion_z(
         raise DataError("successes must lie between 0 and the group total", found=list(count))
     p1, p2 = count / nobs
     if count.sum() in (0, nobs.sum()):
-        raise AnalysisError("every outcome is the same: the proportions cannot differ")
+        raise DataError("every outcome is the same: the proportions cannot differ")
     z, p = proportions_ztest(count, nobs, alternative=_SM_ALTERNATIVE[alternative])
     lo, hi = confint_proportions_2indep(
         count[0], nobs[0], count[1], nobs[1], method="wald", alpha=1 - confidence

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from sds.errors import AnalysisError, DataError
+from sds.errors import DataError
 from sds.params import OneOf, check
 from sds.stats import effect_sizes as es
 from sds.stats.result import TestResult
@@ -49,7 +49,7 @@ def correlation(
     if len(a) < 3:
         raise DataError("a correlation needs at least 3 complete pairs", found=len(a))
     if np.ptp(a) == 0 or np.ptp(b) == 0:
-        raise AnalysisError(
+        raise DataError(
             "one variable is constant: the correlation is undefined",
             hint="A column with a single value cannot co-vary with anything.",
         )

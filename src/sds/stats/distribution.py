@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from scipy import stats
 
-from sds.errors import AnalysisError, DataError
+from sds.errors import DataError
 from sds.params import OneOf, check
 from sds.stats.result import TestResult
 from sds.stats.ttest import ArrayLike, _clean, _need
@@ -39,7 +39,7 @@ def normality(x: ArrayLike, *, method: str = "shapiro") -> TestResult:
     a, dropped = _clean(x, "x")
     _need(a, "x", _MINIMUM[method])
     if np.ptp(a) == 0:
-        raise AnalysisError("all values are equal: normality cannot be tested")
+        raise DataError("all values are equal: normality cannot be tested")
     warnings = [f"{dropped} missing value(s) were dropped."] if dropped else []
     if method == "shapiro":
         res = stats.shapiro(a)
@@ -86,7 +86,7 @@ def equal_variance(
         clean[str(name)] = arr
     variances = {name: float(np.var(a, ddof=1)) for name, a in clean.items()}
     if all(v == 0 for v in variances.values()):
-        raise AnalysisError("every group is constant: variances cannot be compared")
+        raise DataError("every group is constant: variances cannot be compared")
     res = stats.levene(*clean.values(), center=center)
     smallest = min(variances.values())
     return TestResult(

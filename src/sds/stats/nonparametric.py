@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from sds.errors import AnalysisError, DataError
+from sds.errors import DataError
 from sds.params import check
 from sds.stats import effect_sizes as es
 from sds.stats.result import TestResult
@@ -41,7 +41,7 @@ def mann_whitney(
     _need(b, "y", 1)
     both = np.concatenate([a, b])
     if np.ptp(both) == 0:
-        raise AnalysisError("all values are equal: there is nothing to rank")
+        raise DataError("all values are equal: there is nothing to rank")
     res = stats.mannwhitneyu(a, b, alternative=alternative)
     cles = float(res.statistic) / (len(a) * len(b))
     r = 2 * cles - 1
@@ -152,7 +152,7 @@ def sign_test(
     diff, dropped = _differences(x, y, mu)
     pos, neg = int((diff > 0).sum()), int((diff < 0).sum())
     if pos + neg == 0:
-        raise AnalysisError("every difference is zero: the sign test has nothing to count")
+        raise DataError("every difference is zero: the sign test has nothing to count")
     res = stats.binomtest(pos, pos + neg, 0.5, alternative=alternative)
     ci = res.proportion_ci(confidence, method="exact")
     zeros = len(diff) - pos - neg

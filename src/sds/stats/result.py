@@ -35,6 +35,7 @@ class TestResult(Result):
         default_factory=dict
     )  # name -> (value, ci_lower, ci_upper)
     comparisons: tuple[dict[str, Any], ...] = ()  # post-hoc pairs or per-group rows
+    reasons: tuple[str, ...] = ()  # why this test (``--test auto``)
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable_dict(
@@ -59,6 +60,7 @@ class TestResult(Result):
                     for name, (v, lo, hi) in self.other_effect_sizes.items()
                 ],
                 "comparisons": [dict(c) for c in self.comparisons],
+                "reasons": list(self.reasons),
                 "assumptions": dict(self.assumptions),
                 "warnings": list(self.warnings),
             }
@@ -82,6 +84,8 @@ class TestResult(Result):
             "effect_size_ci_upper",
         ]
         out: list[Section] = [KeyValue("Result", [(k, d[k]) for k in keys if d[k] is not None])]
+        if d["reasons"]:
+            out.append(Note("Why this test", d["reasons"]))
         out.append(KeyValue("Sample sizes", list(d["n"].items())))
         if d["other_effect_sizes"]:
             out.append(records_table("Other effect sizes", d["other_effect_sizes"]))

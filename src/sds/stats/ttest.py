@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from sds.errors import AnalysisError, DataError
+from sds.errors import DataError
 from sds.params import check
 from sds.stats import effect_sizes as es
 from sds.stats.result import TestResult
@@ -92,7 +92,7 @@ def ttest(
     _need(a, "x")
     _need(b, "y")
     if np.ptp(a) == 0 and np.ptp(b) == 0:
-        raise AnalysisError(
+        raise DataError(
             "both groups are constant: the t statistic is undefined",
             hint="Nothing varies, so there is nothing to test.",
         )
@@ -152,7 +152,7 @@ def _one_sample(
 ) -> TestResult:
     _need(a, "x")
     if np.ptp(a) == 0:
-        raise AnalysisError(
+        raise DataError(
             "all values are equal: the t statistic is undefined",
             hint="Nothing varies, so there is nothing to test.",
         )

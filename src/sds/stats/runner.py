@@ -1,0 +1,366 @@
+"""Run a named test on a table: ``sds stats TEST --data FILE`` and ``sds.stats.run``.
+
+Each test name maps to a handler that reads the columns it needs, shapes them (groups, pairs,
+a contingency table) and calls the library function. Every handler of a test that has a
+data-driven alternative also runs the ``--test auto`` checks and warns when the forced test
+does not fit. ``by`` runs the test per level of a column and adjusts the p-values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sds.errors import DataError, ParameterError, close_matches
+from sds.params import check
+from sds.results import Result
+from sds.stats import auto, frame
+from sds.stats.result import TestResult
+
+if TYPE_CHECKING:
+    from sds.data.io import Table
+
+
+@dataclass(frozen=True)
+class StatsSpec:
+    """What to test and how; column names refer to the data."""
+
+    test: str
+    value: str | None = None  # "a,b" for two columns (correlation, wide paired data)
+    group: str | None = None
+    pair_id: str | None = None
+    formula: str | None = None
+    alternative: str = "two-sided"
+    alpha: float = 0.05
+    equal_var: bool = False
+    mu: float = 0.0
+    by: str | None = None
+    correction: str = "holm"
+    cov_type: str | None = None
+    cluster: str | None = None
+
+    @property
+    def values(self) -> list[str]:
+        return [v.strip() for v in (self.value or "").split(",") if v.strip()]
+
+
+Handler = Callable[[pd.DataFrame, StatsSpec, str], Result]
+
+
+def _two_groups(df: pd.DataFrame, spec: StatsSpec, source: str) -> dict[str, np.ndarray]:
+    assert spec.group is not None and spec.value is not None
+    groups = frame.split_groups(df, spec.value, spec.group, source)
+    if len(groups) != 2:
+        raise DataError(
+            "this test compares exactly two groups",
+            source=source,
+            column=spec.group,
+            found=f"{len(groups)} level(s): {', '.join(list(groups)[:10])}",
+            hint="Use anova, welch-anova or kruskal for more groups, or filter the data.",
+        )
+    return _sized(groups, spec, source)
+
+
+def _sized(groups: dict[str, np.ndarray], spec: StatsSpec, source: str) -> dict[str, np.ndarray]:
+    for level, values in groups.items():
+        present = values[~np.isnan(values)]
+        if len(present) < 2:
+            raise DataError(
+                f"group {level!r} has {len(present)} value(s)",
+                source=source,
+                column=spec.group,
+                expected="at least 2 values per group",
+                hint="A group of one has no variability to compare; collect more data.",
+            )
+    return groups
+
+
+def _rename(result: TestResult, names: list[str]) -> TestResult:
+    """Replace the generic x / y of a two-sample result with the group names."""
+    mapping = dict(zip(("x", "y"), names, strict=False))
+    n = {mapping.get(k, k): v for k, v in result.n.items()}
+    estimate = result.estimate_name
+    if estimate:
+        estimate = re.sub(r"\b(x|y)\b", lambda m: mapping.get(m.group(1), m.group(1)), estimate)
+    assumptions = {}
+    for key, value in result.assumptions.items():
+        for old, new in mapping.items():
+            if key.endswith(f"_{old}"):
+                key = f"{key[: -len(old)]}{new}"
+                break
+        assumptions[key] = value
+    return replace(result, n=n, estimate_name=estimate, assumptions=assumptions)
+
+
+def _with_fit(result: TestResult, forced: str, decision: auto.Decision | None) -> TestResult:
+    if decision is None:
+        return result
+    note = auto.misfit(forced, decision)
+    return replace(result, warnings=(*result.warnings, note)) if note else result
+
+
+def _two_sample(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
+    from sds.stats.nonparametric import ks_two_sample, mann_whitney
+    from sds.stats.ttest import ttest
+
+    if spec.pair_id is not None or len(spec.values) == 2:
+        return _paired(df, spec, source)
+    if spec.group is None:
+        return _one_sample(df, spec, source)
+    groups = _two_groups(df, spec, source)
+    (nx, x), (ny, y) = groups.items()
+    test = spec.test
+    if test in ("ttest", "welch", "student"):
+        equal = spec.equal_var or test == "student"
+        res = ttest(x, y, equal_var=equal, alternative=spec.alternative)
+    elif test == "mannwhitney":
+        res = mann_whitney(x, y, alternative=spec.alternative)
+    else:
+        res = ks_two_sample(x, y, alternative=spec.alternative)
+    clean = {k: v[~np.isnan(v)] for k, v in groups.items()}
+    decision = auto.choose_numeric(clean, spec.alpha)
+    return _with_fit(_rename(res, [nx, ny]), test, decision)
+
+
+def _pairs(
+    df: pd.DataFrame, spec: StatsSpec, source: str
+) -> tuple[np.ndarray, np.ndarray, list[str], int]:
+    if len(spec.values) == 2:
+        a, b = spec.values
+        x, y = frame.numeric(df, a, source), frame.numeric(df, b, source)
+        keep = ~(np.isnan(x) | np.isnan(y))
+        return x[keep], y[keep], [a, b], int((~keep).sum())
+    if spec.pair_id is None or spec.group is None or spec.value is None:
+        raise ParameterError(
+            "a paired test needs --pair-id with --group and --value, or two --value columns",
+            parameter="pair_id",
+        )
+    return frame.paired_arrays(df, spec.value, spec.group, spec.pair_id, source)
+
+
+def _paired(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
+    from sds.stats.nonparametric import sign_test, wilcoxon
+    from sds.stats.ttest import ttest
+
+    x, y, names, dropped = _pairs(df, spec, source)
+    if len(x) < 2:
+        raise DataError("fewer than 2 complete pairs", source=source, found=len(x))
+    test = spec.test
+    if test == "wilcoxon":
+        res = wilcoxon(x, y, alternative=spec.alternative)
+    elif test == "sign":
+        res = sign_test(x, y, alternative=spec.alternative)
+    else:
+        res = ttest(x, y, paired=True, alternative=spec.alternative)
+        test = "paired"
+    res = _rename(res, names)
+    if dropped:
+        res = replace(res, warnings=(*res.warnings, f"{dropped} incomplete pair(s) were dropped."))
+    return _with_fit(res, test, auto.choose_paired(x - y, spec.alpha))
+
+
+def _one_sample(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
+    from sds.stats.nonparametric import sign_test, wilcoxon
+    from sds.stats.ttest import ttest
+
+    if spec.value is None:
+        raise ParameterError("give the column to test with --value", parameter="value")
+    x = frame.numeric(df, spec.value, source)
+    x = x[~np.isnan(x)]
+    if spec.test == "wilcoxon":
+        res = wilcoxon(x, mu=spec.mu, alternative=spec.alternative)
+    elif spec.test == "sign":
+        res = sign_test(x, mu=spec.mu, alternative=spec.alternative)
+    else:
+        res = ttest(x, mu=spec.mu, alternative=spec.alternative)
+    decision = auto.choose_paired(x - spec.mu, spec.alpha, one_sample=True)
+    forced = {"wilcoxon": "wilcoxon", "sign": "sign"}.get(spec.test, "one-sample")
+    return _with_fit(_rename(res, [spec.value]), forced, decision)
+
+
+def _several(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
+    from sds.stats.anova import kruskal_wallis, one_way_anova, welch_anova
+    from sds.stats.distribution import equal_variance
+
+    if spec.group is None or spec.value is None:
+        raise ParameterError("give --value and --group", parameter="group")
+    groups = _sized(frame.split_groups(df, spec.value, spec.group, source), spec, source)
+    clean = {k: v[~np.isnan(v)] for k, v in groups.items()}
+    test = spec.test
+    if test in ("anova", "tukey"):
+        res = one_way_anova(clean)
+    elif test in ("welch-anova", "games-howell"):
+        res = welch_anova(clean)
+    elif test == "kruskal":
+        res = kruskal_wallis(clean)
+    else:
+        return equal_variance(clean, center="median" if test == "brown-forsythe" else "mean")
+    return _with_fit(res, test, auto.choose_numeric(clean, spec.alpha))
+
+
+def _counts(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
+    from sds.stats.contingency import (
+        chi_square_goodness_of_fit,
+        chi_square_independence,
+        fisher_exact,
+    )
+
+    if spec.value is None:
+        raise ParameterError("give the categorical column with --value", parameter="value")
+    if spec.group is None:
+        if spec.test != "chi2":
+            raise ParameterError("Fisher's test needs --group", parameter="group")
+        counts = df[spec.value].value_counts().sort_index()
+        return chi_square_goodness_of_fit([float(c) for c in counts.to_numpy()])
+    table, _, _ = frame.crosstab(df, spec.group, spec.value)
+    res = chi_square_independence(table) if spec.test == "chi2" else fisher_exact(table)
+    return _with_fit(res, spec.test, auto.choose_counts(table, False))
+
+
+def _proportions(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
+    from sds.stats.contingency import two_proportion_z
+
+    assert spec.value is not None
+    groups = _two_groups(df, spec, source)
+    for values in groups.values():
+        present = values[~np.isnan(values)]
+        if not np.isin(present, (0.0, 1.0)).all():
+            raise DataError(
+                "a proportion test needs a 0/1 outcome",
+                source=source,
+                column=spec.value,
+                found=f"values such as {sorted(set(present.tolist()))[:5]}",
+            )
+    names = list(groups)
+    present = [v[~np.isnan(v)] for v in groups.values()]
+    res = two_proportion_z(
+        [int(v.sum()) for v in present], [len(v) for v in present], alternative=spec.alternative
+    )
+    res = replace(res, estimate_name=f"p({names[0]}) - p({names[1]})")
+    return _rename(res, names)
+
+
+def _correlation(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
+    from sds.stats.correlation import correlation
+
+    columns = spec.values if len(spec.values) == 2 else [spec.value, spec.group]
+    if None in columns or len(columns) != 2:
+        raise ParameterError("a correlation needs two columns: --value a,b", parameter="value")
+    a, b = (frame.numeric(df, str(c), source) for c in columns)
+    return correlation(a, b, method=spec.test, alternative=spec.alternative)
+
+
+def _normality(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
+    from sds.stats.distribution import normality
+    from sds.stats.nonparametric import ks_one_sample
+
+    if spec.value is None:
+        raise ParameterError("give the column to test with --value", parameter="value")
+    x = frame.numeric(df, spec.value, source)
+    if spec.test == "ks":
+        if spec.group is not None:
+            return _two_sample(df, spec, source)
+        return ks_one_sample(x)
+    return normality(x, method=spec.test)
+
+
+def _regression(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
+    from sds.stats.regression import regress
+
+    if not spec.formula:
+        raise ParameterError(
+            "a regression needs --formula, e.g. 'revenue ~ price + C(region)'",
+            parameter="formula",
+        )
+    return regress(
+        df,
+        spec.formula,
+        family=spec.test,
+        cov_type=spec.cov_type,
+        cluster=spec.cluster,
+        source=source,
+    )
+
+
+def _auto(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
+    from sds.stats.auto_run import run_auto
+
+    return run_auto(df, spec, source)
+
+
+TESTS: dict[str, Handler] = {
+    **dict.fromkeys(("ttest", "welch", "student", "mannwhitney"), _two_sample),
+    **dict.fromkeys(("paired", "wilcoxon", "sign"), _two_sample),
+    "one-sample": _one_sample,
+    **dict.fromkeys(
+        ("anova", "welch-anova", "kruskal", "tukey", "games-howell", "levene", "brown-forsythe"),
+        _several,
+    ),
+    **dict.fromkeys(("chi2", "fisher"), _counts),
+    "ztest": _proportions,
+    **dict.fromkeys(("pearson", "spearman", "kendall"), _correlation),
+    **dict.fromkeys(("shapiro", "anderson", "dagostino", "ks"), _normality),
+    **dict.fromkeys(("ols", "logit", "poisson"), _regression),
+    "auto": _auto,
+}
+ALIASES = {"mann-whitney": "mannwhitney", "mwu": "mannwhitney", "chisq": "chi2", "t": "ttest"}
+
+
+def test_name(name: str) -> str:
+    """Canonical test name, or an error listing the tests (with a close match)."""
+    key = ALIASES.get(name.lower(), name.lower())
+    if key not in TESTS:
+        matches = close_matches(name, list(TESTS))
+        hint = f"Did you mean {', '.join(repr(m) for m in matches)}?" if matches else None
+        raise ParameterError(
+            f"test == {name!r}, must be one of: {', '.join(TESTS)}", parameter="test", hint=hint
+        )
+    return key
+
+
+def columns_needed(spec: StatsSpec) -> list[str] | None:
+    """Columns to read, or None for all (regressions read what the formula names)."""
+    if spec.test in ("ols", "logit", "poisson"):
+        return None
+    named = [*spec.values, spec.group, spec.pair_id, spec.by]
+    return [c for c in named if c]
+
+
+def run(data: Table | pd.DataFrame, spec: StatsSpec) -> Result:
+    """Run ``spec`` on ``data`` (an opened table, or a DataFrame)."""
+    spec = replace(spec, test=test_name(spec.test))
+    check("alternative", spec.alternative)
+    check("alpha", spec.alpha)
+    if isinstance(data, pd.DataFrame):
+        df, source = data, "data"
+        for col in columns_needed(spec) or []:
+            frame.require_column(df, col, source)
+    else:
+        source = data.name
+        skip = ("ols", "logit", "poisson", "pearson", "spearman", "kendall")
+        if spec.test not in skip and len(spec.values) < 2:
+            value, group = frame.detect_value_group(
+                data, spec.value, spec.group, need_group=_needs_group(spec)
+            )
+            spec = replace(spec, value=spec.value or value, group=spec.group or group)
+        needed = columns_needed(spec)
+        df = frame.load(data, list(needed)) if needed else _load_all(data)
+    if spec.by:
+        from sds.stats.by import run_by
+
+        return run_by(df, spec, source, TESTS[spec.test])
+    return TESTS[spec.test](df, spec, source)
+
+
+def _needs_group(spec: StatsSpec) -> bool:
+    one_column = ("one-sample", "shapiro", "anderson", "dagostino", "ks")
+    return not (spec.test in one_column or spec.pair_id or len(spec.values) == 2)
+
+
+def _load_all(table: Table) -> pd.DataFrame:
+    return table.engine.execute(table.expr, source=table.name)
