@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run a statistical test: python scripts/statistical_analyzer.py --data IN --test ttest --output OUT."""
+"""Run a statistical test: scripts/statistical_analyzer.py --data IN --test ttest --output OUT."""
 
 import sys
 from pathlib import Path

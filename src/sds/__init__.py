@@ -32,6 +32,7 @@ _LAZY = {
     "ConfigError": ("sds.errors", "ConfigError"),
     "AnalysisError": ("sds.errors", "AnalysisError"),
     "data": ("sds.data", None),
+    "stats": ("sds.stats", None),
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

@@ -32,6 +32,7 @@ def command(
     _say("profiling them in the engine")
     chapters = [Chapter("Data profile: churn table", profile(str(data_path)), "profile.json")]
     chapters += _design_chapters(output, seed)
+    chapters += _stats_chapters(output / "data" / "ab_history.parquet", data_path)
     index = write_report(output, "sds demo", chapters)
     _say(f"done in {time.perf_counter() - started:.1f} s")
     print(f"report: {index}")
@@ -90,3 +91,21 @@ def _srm_chapter(history: Path) -> Any:
         open_table(str(history)), "variant", "assigned_at", ["control", "treatment"]
     )
     return Chapter("Sample-ratio check by day", result, "srm.json")
+
+
+def _stats_chapters(history: Path, churn: Path) -> list[Any]:
+    """Classic tests on last month's test, each chosen by --test auto, and a churn model."""
+    from sds.data.io import open_table
+    from sds.report.assemble import Chapter
+    from sds.stats.runner import StatsSpec, run
+
+    _say("testing last month's A/B results (--test auto) and fitting a churn regression")
+    table = open_table(str(history))
+    specs = [
+        ("Test: conversion by variant (auto)", "stats_conversion.json", "converted"),
+        ("Test: revenue per user by variant (auto)", "stats_revenue.json", "revenue"),
+    ]
+    return [
+        Chapter(title, run(table, StatsSpec("auto", value=col, group="variant")), name)
+        for title, name, col in specs
+    ]
