@@ -170,6 +170,21 @@ BAD = {
         ["tetst", "--value", "y", "--group", "g"],
         "'ttest'?",
     ),
+    "formula names a missing column": (
+        pd.DataFrame({"revenue": [1.0, 2.0, 3.0, 4.0], "price": [1.0, 3.0, 2.0, 5.0]}),
+        ["ols", "--formula", "revenue ~ prices"],
+        "Did you mean 'price'",
+    ),
+    "logit on a non-binary outcome": (
+        pd.DataFrame({"y": [1.0, 2.0, 3.0, 4.0, 0.0], "x": [1.0, 3.0, 2.0, 5.0, 4.0]}),
+        ["logit", "--formula", "y ~ x"],
+        "needs a 0/1 outcome",
+    ),
+    "regression without a formula": (
+        pd.DataFrame({"y": [1.0, 2.0, 3.0, 4.0], "x": [1.0, 3.0, 2.0, 5.0]}),
+        ["ols"],
+        "needs --formula",
+    ),
     "all NaN in a group": (
         pd.DataFrame({"y": [1.0, 2.0, None, None], "g": list("aabb")}),
         ["mannwhitney", "--value", "y", "--group", "g"],
@@ -209,3 +224,27 @@ def test_nan_values_are_dropped_with_a_warning(tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.stderr
     assert any("1 missing value(s) were dropped" in w for w in json.loads(res.stdout)["warnings"])
+
+
+def test_regression_from_the_command_line(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    n = 200
+    df = pd.DataFrame({"price": rng.normal(10, 2, n), "region": rng.choice(["n", "s"], n)})
+    df["revenue"] = 20 - df.price + (df.region == "s") * 2 + rng.normal(size=n)
+    df["bought"] = (df.revenue > 10).astype(int)
+    df["user"] = rng.integers(0, 30, n)
+    path = _frame(tmp_path, "reg.csv", df)
+    formula = "revenue ~ price + C(region)"
+    args = ["ols", "--data", str(path), "--formula", formula, "--cluster", "user", "-f", "json"]
+    res = invoke(["stats", *args])
+    assert res.exit_code == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["cov_type"] == "cluster" and out["n"]["clusters"] == 30
+    terms = {c["term"]: c for c in out["coefficients"]}
+    assert terms["price"]["estimate"] == pytest.approx(-1, abs=0.15)
+    # a perfectly separated logistic regression is reported, with its warning, not a crash
+    separated = pd.DataFrame({"x": np.arange(20.0), "y": [0] * 10 + [1] * 10})
+    args = ["logit", "--data", str(_frame(tmp_path, "sep.csv", separated)), "--formula", "y ~ x"]
+    res = invoke(["stats", *args, "-f", "json"])
+    assert res.exit_code == 0, res.stderr
+    assert any("separation" in w for w in json.loads(res.stdout)["warnings"])

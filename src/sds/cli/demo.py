@@ -105,7 +105,24 @@ def _stats_chapters(history: Path, churn: Path) -> list[Any]:
         ("Test: conversion by variant (auto)", "stats_conversion.json", "converted"),
         ("Test: revenue per user by variant (auto)", "stats_revenue.json", "revenue"),
     ]
-    return [
+    chapters = [
         Chapter(title, run(table, StatsSpec("auto", value=col, group="variant")), name)
         for title, name, col in specs
     ]
+    return [*chapters, _churn_model_chapter(churn)]
+
+
+CHURN_FORMULA = (
+    "churned ~ tenure_months + monthly_charges + support_calls + last_login_days"
+    " + C(contract) + C(region)"
+)
+
+
+def _churn_model_chapter(churn: Path) -> Any:
+    """Which customers churn: a logistic regression with odds ratios and diagnostics."""
+    from sds.data.io import open_table
+    from sds.report.assemble import Chapter
+    from sds.stats.runner import StatsSpec, run
+
+    result = run(open_table(str(churn)), StatsSpec("logit", formula=CHURN_FORMULA))
+    return Chapter("Regression: what drives churn (logit, odds ratios)", result, "churn_logit.json")

@@ -25,6 +25,8 @@ from sds.stats.result import TestResult
 if TYPE_CHECKING:
     from sds.data.io import Table
 
+REGRESSIONS = ("ols", "logit", "poisson")
+
 
 @dataclass(frozen=True)
 class StatsSpec:
@@ -283,6 +285,7 @@ def _regression(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
         family=spec.test,
         cov_type=spec.cov_type,
         cluster=spec.cluster,
+        alpha=spec.alpha,
         source=source,
     )
 
@@ -305,7 +308,7 @@ TESTS: dict[str, Handler] = {
     "ztest": _proportions,
     **dict.fromkeys(("pearson", "spearman", "kendall"), _correlation),
     **dict.fromkeys(("shapiro", "anderson", "dagostino", "ks"), _normality),
-    **dict.fromkeys(("ols", "logit", "poisson"), _regression),
+    **dict.fromkeys(REGRESSIONS, _regression),
     "auto": _auto,
 }
 ALIASES = {"mann-whitney": "mannwhitney", "mwu": "mannwhitney", "chisq": "chi2", "t": "ttest"}
@@ -324,8 +327,8 @@ def test_name(name: str) -> str:
 
 
 def columns_needed(spec: StatsSpec) -> list[str] | None:
-    """Columns to read, or None for all (regressions read what the formula names)."""
-    if spec.test in ("ols", "logit", "poisson"):
+    """Columns to read, or None for all (regressions: see :func:`_formula_needs`)."""
+    if spec.test in REGRESSIONS:
         return None
     named = [*spec.values, spec.group, spec.pair_id, spec.by]
     return [c for c in named if c]
@@ -342,13 +345,14 @@ def run(data: Table | pd.DataFrame, spec: StatsSpec) -> Result:
             frame.require_column(df, col, source)
     else:
         source = data.name
-        skip = ("ols", "logit", "poisson", "pearson", "spearman", "kendall")
+        skip = (*REGRESSIONS, "pearson", "spearman", "kendall")
         if spec.test not in skip and len(spec.values) < 2:
             value, group = frame.detect_value_group(
                 data, spec.value, spec.group, need_group=_needs_group(spec)
             )
             spec = replace(spec, value=spec.value or value, group=spec.group or group)
-        needed = columns_needed(spec)
+        regression = spec.test in REGRESSIONS
+        needed = _formula_needs(data, spec) if regression else columns_needed(spec)
         df = frame.load(data, list(needed)) if needed else _load_all(data)
     if spec.by:
         from sds.stats.by import run_by
@@ -360,6 +364,17 @@ def run(data: Table | pd.DataFrame, spec: StatsSpec) -> Result:
 def _needs_group(spec: StatsSpec) -> bool:
     one_column = ("one-sample", "shapiro", "anderson", "dagostino", "ks")
     return not (spec.test in one_column or spec.pair_id or len(spec.values) == 2)
+
+
+def _formula_needs(table: Table, spec: StatsSpec) -> list[str] | None:
+    """The columns a formula names; None (read all) when it names something unknown, so
+    that the regression's error can list every column."""
+    from sds.stats.regression import formula_columns
+
+    used, unknown = formula_columns(spec.formula or "", table.columns)
+    if unknown or not used or (spec.cluster and spec.cluster not in table.columns):
+        return None
+    return [*used, *([spec.cluster] if spec.cluster else [])]
 
 
 def _load_all(table: Table) -> pd.DataFrame:
