@@ -20,6 +20,8 @@ _LAZY = {
     "Table": ("sds.data.io", "Table"),
     "Engine": ("sds.data.engine", "Engine"),
     "profile": ("sds.features.profile", "profile"),
+    "analyze": ("sds.experiments.analysis.run", "analyze"),
+    "AnalysisSpec": ("sds.experiments.analysis.spec", "AnalysisSpec"),
     "Profile": ("sds.features.profile_result", "Profile"),
     "ProfileOptions": ("sds.features.profile_result", "ProfileOptions"),
     "Result": ("sds.results", "Result"),

@@ -105,6 +105,10 @@ def validate_mapping(data: dict[str, Any], model: type[M], source: str) -> M:
                 expected="one of: " + ", ".join(model.model_fields),
                 hint=hint,
             ) from exc
+        if err["type"] == "value_error":  # a model's own check: its message says it all
+            message = str(err["msg"]).removeprefix("Value error, ")
+            where = f"{key}: " if err["loc"] else ""
+            raise ConfigError(f"{where}{message}", source=source) from exc
         raise ConfigError(
             f"invalid value for {key!r}: {err['msg']}",
             source=source,

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from sds.cli import assign, demo, design, profile, srm, stats
+from sds.cli import analyze, assign, demo, design, profile, srm, stats
 
 app = typer.Typer(
     name="sds",
@@ -28,6 +28,7 @@ app.add_typer(design.app, name="design")
 app.command("assign")(assign.command)
 app.command("srm")(srm.command)
 app.command("stats")(stats.command)
+app.command("analyze")(analyze.command)
 
 _STATE = {"debug": False}
 

@@ -62,3 +62,51 @@ def _tidy(ax: Any, xlabel: str) -> None:
         ax.spines[side].set_visible(False)
     if xlabel:
         ax.set_xlabel(xlabel, fontsize=7)
+
+
+def forest_svg(
+    labels: Sequence[str],
+    estimates: Sequence[float],
+    lows: Sequence[float],
+    highs: Sequence[float],
+    xlabel: str = "",
+    highlight: Sequence[bool] | None = None,
+) -> str:
+    """Point estimates with interval bars, first label on top, a line at zero."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.6, 0.5 + 0.32 * max(len(labels), 1)), dpi=100)
+    ys = list(range(len(labels)))[::-1]
+    colors = [
+        "#d65f5f" if (highlight is not None and highlight[i]) else "#4878d0"
+        for i in range(len(labels))
+    ]
+    for y, est, lo, hi, color in zip(ys, estimates, lows, highs, colors, strict=True):
+        ax.plot([lo, hi], [y, y], color=color, linewidth=1.6)
+        ax.plot([est], [y], "o", color=color, markersize=4)
+    ax.axvline(0, color="#888888", linewidth=0.8, linestyle="--")
+    ax.set_yticks(ys)
+    ax.set_yticklabels(list(labels))
+    _tidy(ax, xlabel)
+    return _svg(fig)
+
+
+def lines_svg(
+    x: Sequence[Any],
+    series: dict[str, tuple[Sequence[float], Sequence[float] | None, Sequence[float] | None]],
+    xlabel: str = "",
+    ylabel: str = "",
+) -> str:
+    """One line per series (values, optional lower and upper band), a line at zero."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(4.6, 2.2), dpi=100)
+    for name, (values, low, high) in series.items():
+        line = ax.plot(list(x), list(values), linewidth=1.4, label=name)[0]
+        if low is not None and high is not None:
+            ax.fill_between(list(x), list(low), list(high), color=line.get_color(), alpha=0.15)
+    ax.axhline(0, color="#888888", linewidth=0.8, linestyle="--")
+    ax.set_ylabel(ylabel, fontsize=7)
+    if len(series) > 1:
+        ax.legend(fontsize=6, frameon=False)
+    fig.autofmt_xdate()
+    _tidy(ax, xlabel)
+    return _svg(fig)

@@ -1,0 +1,34 @@
+"""``sds analyze SPEC.yaml``: analyse an experiment described by a spec file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sds.cli.common import FormatOpt, OutputOpt
+
+
+def command(
+    spec: Annotated[Path, typer.Argument(help="Analysis spec (YAML or JSON).")],
+    data: Annotated[
+        str | None,
+        typer.Option(help="Data to analyse (file, glob or SQL); overrides the spec's 'data'."),
+    ] = None,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Effects with intervals, SRM and balance checks, and a verdict, for every metric."""
+    from sds.cli.common import emit, resolve_format
+    from sds.config import read_mapping
+    from sds.experiments.analysis.run import analyze
+    from sds.experiments.analysis.spec import parse
+
+    resolve_format(fmt, output)
+    parsed = parse(read_mapping(spec), source=str(spec))
+    source = data
+    if source is None and parsed.data is not None and not Path(parsed.data).is_absolute():
+        relative = spec.parent / parsed.data
+        source = str(relative) if relative.exists() or "*" in parsed.data else None
+    emit(analyze(parsed, source), fmt, output)

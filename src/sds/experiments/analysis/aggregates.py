@@ -1,0 +1,221 @@
+"""Sufficient statistics from the engine, in one query.
+
+Every mean, ratio, CUPED adjustment and balance check needs only per-group counts, sums and
+sums of cross-products. The engine computes them at the finest grain the analysis needs
+(variant x segments x assignment day); every coarser breakdown (per variant, per segment,
+per day, cumulative) is a sum of those rows, so one query serves the whole report. Event
+level data is first rolled up to one row per unit inside the same query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from sds.errors import DataError, missing_column_error
+from sds.experiments.analysis.spec import AnalysisSpec
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from sds.data.io import Table
+
+VARIANT, DAY = "__variant", "__day"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which columns are summed, which cross-products are kept, and what each is called."""
+
+    outcomes: list[str]
+    covariates: list[str]
+    binary: list[str]
+    pairs: list[tuple[str, str]]
+    keys: list[str]  # grouping columns of the aggregate, variant first
+
+    @property
+    def variables(self) -> list[str]:
+        return list(dict.fromkeys([*self.outcomes, *self.covariates]))
+
+    def sum_name(self, v: str) -> str:
+        return f"s{self.variables.index(v)}"
+
+    def cross_name(self, v: str, w: str) -> str:
+        i, j = sorted((self.variables.index(v), self.variables.index(w)))
+        return f"c{i}_{j}"
+
+
+def layout(spec: AnalysisSpec) -> Layout:
+    outcomes, covariates, binary, pairs = [], [], [], []
+    for m in spec.metrics:
+        if m.type == "quantile":
+            continue
+        outcomes += m.columns
+        covariates += m.covariates
+        if m.type == "proportion":
+            binary += m.columns
+        names = [*m.columns, *m.covariates]
+        pairs += [(a, b) for i, a in enumerate(names) for b in names[i:]]
+    covariates = [c for c in dict.fromkeys(covariates) if c not in outcomes]
+    pairs += [(c, c) for c in covariates]
+    keys = [VARIANT, *spec.segments, *([DAY] if spec.date else [])]
+    return Layout(
+        list(dict.fromkeys(outcomes)),
+        covariates,
+        list(dict.fromkeys(binary)),
+        list(dict.fromkeys(pairs)),
+        keys,
+    )
+
+
+def require_columns(table: Table, spec: AnalysisSpec) -> None:
+    named = [spec.unit, spec.variant, *spec.segments, *([spec.date] if spec.date else [])]
+    for m in spec.metrics:
+        named += [*m.columns, *m.covariates]
+    for column in dict.fromkeys(named):
+        if column not in table.columns:
+            raise missing_column_error(column, table.columns, table.name)
+
+
+def detect_grain(table: Table, spec: AnalysisSpec) -> str:
+    """``unit`` when every unit has one row, else ``event``."""
+    if spec.grain != "auto":
+        return spec.grain
+    t = table.expr
+    counts = table.engine.execute(t.aggregate(rows=t.count(), units=t[spec.unit].nunique()))
+    return "unit" if int(counts["rows"][0]) == int(counts["units"][0]) else "event"
+
+
+def units(table: Table, spec: AnalysisSpec, grain: str) -> ir.Table:
+    """One row per unit with the variant, segments, day and every metric column."""
+    import ibis
+
+    lay = layout(spec)
+    t = table.expr
+    day = _day(t, spec)
+    if grain == "unit":
+        cols: dict[str, Any] = {VARIANT: t[spec.variant].cast("string")}
+        cols.update({s: t[s] for s in spec.segments})
+        if day is not None:
+            cols[DAY] = day
+        cols.update({c: t[c].cast("float64") for c in _quantile_columns(spec)})
+        cols.update({v: t[v].cast("float64") for v in lay.variables})
+        return t.select(**cols, __mixed=ibis.literal(0, type="int64"))
+    aggs: dict[str, Any] = {
+        VARIANT: t[spec.variant].cast("string").min(),
+        "__mixed": (t[spec.variant].nunique() > 1).cast("int64"),
+    }
+    aggs.update({s: t[s].min() for s in spec.segments})
+    if day is not None:
+        aggs[DAY] = day.min()
+    for v in [*lay.variables, *_quantile_columns(spec)]:
+        value = t[v].cast("float64")
+        kept = v in lay.binary or v in lay.covariates
+        aggs[v] = value.max() if kept else value.sum()
+    return t.group_by(t[spec.unit]).aggregate(**aggs)
+
+
+def _day(t: ir.Table, spec: AnalysisSpec) -> Any:
+    if not spec.date:
+        return None
+    return t[spec.date].cast("timestamp").truncate("D").cast("date")
+
+
+def _quantile_columns(spec: AnalysisSpec) -> list[str]:
+    lay_outcomes = {c for m in spec.metrics if m.type != "quantile" for c in m.columns}
+    cols = [m.column for m in spec.metrics if m.type == "quantile" and m.column]
+    return [c for c in dict.fromkeys(cols) if c not in lay_outcomes]
+
+
+@dataclass(frozen=True)
+class Aggregates:
+    """The finest-grain aggregate rows and the layout that names their columns."""
+
+    rows: pd.DataFrame
+    layout: Layout
+    grain: str
+    mixed_units: int = 0
+    null_covariates: dict[str, int] = field(default_factory=dict)
+
+
+def aggregate(table: Table, spec: AnalysisSpec, unit_rows: ir.Table, grain: str) -> Aggregates:
+    """Run the one aggregate query and check the data it summarizes."""
+    lay = layout(spec)
+    u = unit_rows
+    aggs: dict[str, Any] = {"n": u.count(), "mixed": u["__mixed"].sum()}
+    for v in lay.variables:
+        aggs[f"null_{lay.sum_name(v)}"] = u[v].isnull().cast("int64").sum()
+        aggs[lay.sum_name(v)] = _value(u, v, lay).sum()
+    for v in lay.binary:
+        bad = ((u[v] != 0) & (u[v] != 1)).cast("int64")
+        aggs[f"bad_{lay.sum_name(v)}"] = bad.sum()
+    for a, b in lay.pairs:
+        aggs[lay.cross_name(a, b)] = (_value(u, a, lay) * _value(u, b, lay)).sum()
+    rows = table.engine.execute(u.group_by(lay.keys).aggregate(**aggs), source=table.name)
+    rows = rows.fillna({c: 0 for c in rows.columns if c not in lay.keys})
+    _check(rows, spec, lay, table.name)
+    nulls = {c: int(rows[f"null_{lay.sum_name(c)}"].sum()) for c in lay.covariates}
+    return Aggregates(
+        rows, lay, grain, int(rows["mixed"].sum()), {k: v for k, v in nulls.items() if v}
+    )
+
+
+def _value(u: ir.Table, v: str, lay: Layout) -> Any:
+    """Covariates' missing values count as 0 (a unit without history); outcomes' are checked."""
+    return u[v].fill_null(0.0) if v in lay.covariates else u[v]
+
+
+def _check(rows: pd.DataFrame, spec: AnalysisSpec, lay: Layout, source: str) -> None:
+    if rows[VARIANT].isna().any():
+        raise DataError(
+            "some units have no variant",
+            source=source,
+            column=spec.variant,
+            found=f"{int(rows.loc[rows[VARIANT].isna(), 'n'].sum())} unit(s)",
+            hint="Filter them out in the query, or fix the assignment log.",
+        )
+    for v in lay.outcomes:
+        nulls = int(rows[f"null_{lay.sum_name(v)}"].sum())
+        if nulls:
+            raise DataError(
+                "metric values are missing",
+                source=source,
+                column=v,
+                found=f"{nulls} unit(s) with no value",
+                hint="Fill them in the query (e.g. COALESCE(revenue, 0) for users who bought "
+                "nothing), or filter those units out deliberately.",
+            )
+    for v in lay.binary:
+        bad = int(rows[f"bad_{lay.sum_name(v)}"].sum())
+        if bad:
+            raise DataError(
+                "a proportion metric needs a 0/1 column",
+                source=source,
+                column=v,
+                found=f"{bad} unit(s) with other values",
+                hint="Use type: mean for a numeric outcome, or recode the column to 0/1.",
+            )
+    for v in lay.covariates:
+        if int(rows[f"null_{lay.sum_name(v)}"].sum()) == int(rows["n"].sum()):
+            raise DataError(
+                "the CUPED covariate has no values at all",
+                source=source,
+                column=v,
+                hint="Check the pre-period join; or drop the covariate from the spec.",
+            )
+
+
+def quantile_values(table: Table, unit_rows: ir.Table, column: str) -> dict[str, np.ndarray]:
+    """Unit-level values of one column per variant: the only unit-level read."""
+    frame = table.engine.execute(unit_rows.select(VARIANT, column), source=table.name)
+    if frame[column].isna().any():
+        raise DataError(
+            "metric values are missing",
+            source=table.name,
+            column=column,
+            found=f"{int(frame[column].isna().sum())} unit(s) with no value",
+        )
+    return {str(k): g[column].to_numpy(dtype=float) for k, g in frame.groupby(VARIANT, sort=False)}

@@ -1,0 +1,81 @@
+"""From effects and checks to one word and its reasons: ship, don't ship, inconclusive,
+invalid experiment. A failed sample-ratio check makes the experiment invalid whatever the
+p-values say; a guardrail that got significantly worse blocks shipping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MIXED_UNITS_LIMIT = 0.01  # share of units seen in more than one arm
+
+
+def decide(
+    effects: list[dict[str, Any]],
+    *,
+    primary: list[str],
+    guardrails: list[str],
+    better: dict[str, str],
+    alpha: float,
+    srm_failed: bool,
+    mixed_share: float,
+    continue_running: bool = False,
+) -> tuple[str, list[str]]:
+    """The verdict and the reasons, in the order a reader should see them."""
+    if srm_failed:
+        return "invalid experiment", [
+            "the arms' sizes do not match the designed split (sample-ratio mismatch): "
+            "assignment or logging is broken, so no effect estimate can be trusted"
+        ]
+    if mixed_share > MIXED_UNITS_LIMIT:
+        return "invalid experiment", [
+            f"{mixed_share:.1%} of units appear in more than one arm (limit "
+            f"{MIXED_UNITS_LIMIT:.0%}): assignment is not sticky"
+        ]
+    reasons: list[str] = []
+    harmed = [e for e in effects if e["metric"] in guardrails and _worse(e, better, alpha)]
+    for e in harmed:
+        reasons.append(f"guardrail {e['metric']} got significantly worse in {e['variant']}")
+    wins = [e for e in effects if e["metric"] in primary and _better(e, better, alpha)]
+    losses = [e for e in effects if e["metric"] in primary and _worse(e, better, alpha)]
+    for e in losses:
+        reasons.append(f"primary metric {e['metric']} got significantly worse in {e['variant']}")
+    if harmed or losses:
+        return "don't ship", reasons
+    if wins:
+        reasons += [
+            f"primary metric {e['metric']} improved in {e['variant']}: "
+            f"{_describe(e)} (adjusted p = {e['p_adjusted']:.3g})"
+            for e in wins
+        ]
+        if continue_running:
+            return "inconclusive", [*reasons, "but the sequential plan does not allow stopping yet"]
+        return "ship", reasons
+    if continue_running:
+        return "inconclusive", ["no boundary crossed yet: keep the experiment running"]
+    return "inconclusive", [
+        "no primary metric changed significantly"
+        + " (the intervals show which effects the data rule out)"
+    ]
+
+
+def _significant(e: dict[str, Any], alpha: float) -> bool:
+    return e.get("p_adjusted") is not None and e["p_adjusted"] < alpha
+
+
+def _better(e: dict[str, Any], better: dict[str, str], alpha: float) -> bool:
+    up = better.get(e["metric"], "higher") == "higher"
+    return _significant(e, alpha) and (e["effect"] > 0) == up and e["effect"] != 0
+
+
+def _worse(e: dict[str, Any], better: dict[str, str], alpha: float) -> bool:
+    up = better.get(e["metric"], "higher") == "higher"
+    return _significant(e, alpha) and (e["effect"] < 0) == up and e["effect"] != 0
+
+
+def _describe(e: dict[str, Any]) -> str:
+    if e.get("rel_effect") is None:
+        return f"{e['effect']:+.4g}"
+    text = f"{e['rel_effect']:+.2%}"
+    if e.get("rel_ci_lower") is not None:
+        text += f" [{e['rel_ci_lower']:+.2%}, {e['rel_ci_upper']:+.2%}]"
+    return text
