@@ -218,4 +218,8 @@ def quantile_values(table: Table, unit_rows: ir.Table, column: str) -> dict[str,
             column=column,
             found=f"{int(frame[column].isna().sum())} unit(s) with no value",
         )
-    return {str(k): g[column].to_numpy(dtype=float) for k, g in frame.groupby(VARIANT, sort=False)}
+    # sorted: engines return rows in any order, and the seeded bootstrap must not care
+    return {
+        str(k): np.sort(g[column].to_numpy(dtype=float))
+        for k, g in frame.groupby(VARIANT, sort=False)
+    }

@@ -62,7 +62,10 @@ def _proportion(column: str, c: Moments, t: Moments, alpha: float) -> dict[str, 
         low, high = diff - z * se, diff + z * se
         method = "two-proportion z (pooled test, unpooled Wald interval)"
     rel = _relative_z(pc, pt, xc, xt, nc, nt, alpha)
-    return _row(pc, pt, nc, nt, diff, float(low), float(high), rel, statistic, None, p, method)
+    se_diff = math.sqrt(pc * (1 - pc) / nc + pt * (1 - pt) / nt)
+    return _row(
+        pc, pt, nc, nt, diff, float(low), float(high), rel, statistic, None, p, method, se_diff
+    )
 
 
 def _relative_z(
@@ -141,6 +144,7 @@ def _ratio_of_means(
         df,
         p,
         method,
+        scale,
     )
     row["cuped"] = cuped
     return row
@@ -190,6 +194,7 @@ def _row(
     df: float | None,
     p: float,
     method: str,
+    se: float | None = None,
 ) -> dict[str, Any]:
     return {
         "control": control,
@@ -202,6 +207,7 @@ def _row(
         "rel_effect": rel[0],
         "rel_ci_lower": rel[1],
         "rel_ci_upper": rel[2],
+        "std_error": se,
         "statistic": statistic,
         "df": df,
         "p_value": p,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from sds.experiments.analysis.aggregates import Layout
@@ -78,3 +79,16 @@ def by(rows: pd.DataFrame, lay: Layout, keys: Iterable[str]) -> dict[tuple[objec
         key = index if isinstance(index, tuple) else (index,)
         out[key] = from_row(row, lay)
     return out
+
+
+def from_arrays(columns: dict[str, np.ndarray]) -> Moments:
+    """Moments of unit-level arrays (all the same length), every pair of columns kept."""
+    names = list(columns)
+    n = float(len(columns[names[0]]))
+    sums = {v: float(np.sum(columns[v])) for v in names}
+    cross = {
+        (a, b): float(np.dot(columns[a], columns[b]))
+        for i, a in enumerate(names)
+        for b in names[i:]
+    }
+    return Moments(n, sums, cross)

@@ -1,8 +1,9 @@
 """Difference of quantiles between arms by the bootstrap.
 
 Resampling n values with replacement is the same as drawing multinomial counts over the
-distinct values, so each resample costs O(distinct values), not O(n log n); the quantile of
-a resample is read from cumulative counts with numpy's default ("linear") definition. Small
+distinct values, so for data with few distinct values (counts, prices, rounded revenue) each
+resample costs O(distinct values), not O(n); the quantile of a resample is read from
+cumulative counts with numpy's default ("linear") definition. Small
 samples can ask for BCa (scipy.stats.bootstrap); large ones use percentile intervals, since
 BCa's jackknife costs O(n^2).
 """
@@ -27,23 +28,34 @@ def weighted_quantile(values: np.ndarray, counts: np.ndarray, q: float) -> np.nd
     lo = np.floor(h).astype(np.int64)
     frac = h - lo
     cum = np.cumsum(counts, axis=1)
-    idx_lo = np.empty(len(n), dtype=np.int64)
-    idx_hi = np.empty(len(n), dtype=np.int64)
-    for r, (c, k, m) in enumerate(zip(cum, lo, n, strict=True)):
-        idx_lo[r] = np.searchsorted(c, k, side="right")
-        idx_hi[r] = np.searchsorted(c, min(k + 1, m - 1), side="right")
+    # one searchsorted over all rows: shift row r by r * (max n + 1) so rows stay sorted
+    offset = (np.arange(len(n)) * (int(n.max()) + 1))[:, None]
+    flat = (cum + offset).ravel()
+    width = cum.shape[1]
+    start = np.arange(len(n)) * width
+    hi_rank = np.minimum(lo + 1, n - 1)
+    idx_lo = np.searchsorted(flat, lo + offset[:, 0], side="right") - start
+    idx_hi = np.searchsorted(flat, hi_rank + offset[:, 0], side="right") - start
     out: np.ndarray = values[idx_lo] + frac * (values[idx_hi] - values[idx_lo])
     return out
 
 
 def _resampled(x: np.ndarray, q: float, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """Bootstrap quantiles of ``x``: multinomial counts over distinct values when there are
+    few of them (cost ~ distinct values per resample), plain index resampling otherwise."""
     values, counts = np.unique(x, return_counts=True)
+    few_distinct = len(values) * 10 < len(x)
+    per_draw = len(values) if few_distinct else len(x)
     out = np.empty(resamples)
-    step = max(1, min(resamples, 20_000_000 // max(len(values), 1)))
+    step = max(1, min(resamples, 20_000_000 // max(per_draw, 1)))
     for start in range(0, resamples, step):
         size = min(step, resamples - start)
-        draws = rng.multinomial(len(x), counts / len(x), size=size)
-        out[start : start + size] = weighted_quantile(values, draws, q)
+        if few_distinct:
+            draws = rng.multinomial(len(x), counts / len(x), size=size)
+            out[start : start + size] = weighted_quantile(values, draws, q)
+        else:
+            picks = x[rng.integers(0, len(x), size=(size, len(x)))]
+            out[start : start + size] = np.quantile(picks, q, axis=1)
     return out
 
 

@@ -92,8 +92,14 @@ class AnalysisResult(Result):
         out.append(KeyValue("Sample-ratio check", [(k, v) for k, v in srm.items() if k != "arms"]))
         if d["balance"]:
             out.append(records_table("Pre-experiment balance (SMD)", d["balance"]))
-        for section in self.extra.get("sections", []):
-            out.append(section)
+        for arm, seq in d.get("sequential", {}).items():
+            summary = [(k, seq[k]) for k in ("metric", "method", "stop", "final") if k in seq]
+            summary += [
+                (k, seq[k]) for k in ("information_fraction", "next_look_units") if k in seq
+            ]
+            out.append(KeyValue(f"Sequential analysis: {arm}", summary))
+            if seq.get("looks"):
+                out.append(records_table(f"Looks so far: {arm}", seq["looks"]))
         if d["warnings"]:
             out.append(Note("Warnings", d["warnings"]))
         return out

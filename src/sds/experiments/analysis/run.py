@@ -43,6 +43,14 @@ def analyze(spec: AnalysisSpec | dict[str, Any], data: Any = None) -> AnalysisRe
         list(dict.fromkeys(covariates)), control, treated, spec.balance_threshold
     )
     total_units = sum(m.n for m in per_arm.values())
+    extra: dict[str, Any] = {}
+    continue_running = False
+    if spec.sequential is not None:
+        from sds.experiments.analysis.sequential_run import sequential
+
+        extra["sequential"] = sequential(spec, agg, arms, table.name)
+        looks = list(extra["sequential"].values())
+        continue_running = not any(s["stop"] for s in looks) and not all(s["final"] for s in looks)
     verdict, reasons = decide(
         effects,
         primary=spec.primary_metrics,
@@ -51,6 +59,7 @@ def analyze(spec: AnalysisSpec | dict[str, Any], data: Any = None) -> AnalysisRe
         alpha=spec.alpha,
         srm_failed=srm.p_value < srm.threshold,
         mixed_share=agg.mixed_units / total_units if total_units else 0.0,
+        continue_running=continue_running,
     )
     return AnalysisResult(
         name=spec.name or "experiment",
@@ -65,6 +74,7 @@ def analyze(spec: AnalysisSpec | dict[str, Any], data: Any = None) -> AnalysisRe
         warnings=tuple(_warnings(spec, agg, balance_rows, srm)),
         alpha=spec.alpha,
         correction=spec.correction,
+        extra=extra,
     )
 
 
