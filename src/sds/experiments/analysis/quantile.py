@@ -70,10 +70,11 @@ def quantile_effect(
     seed: int,
 ) -> dict[str, Any]:
     """Quantile per arm, their difference and ratio with bootstrap intervals."""
+    from scipy import stats
+
     qc, qt = float(np.quantile(control, q)), float(np.quantile(treatment, q))
     small = len(control) + len(treatment) <= BCA_MAX_N
     if method == "bca" and small:
-        from scipy import stats
 
         def diff(a: np.ndarray, b: np.ndarray, axis: int = -1) -> Any:
             return np.quantile(a, q, axis=axis) - np.quantile(b, q, axis=axis)
@@ -104,10 +105,8 @@ def quantile_effect(
             r_low, r_high = np.quantile(r[finite], [alpha / 2, 1 - alpha / 2])
             rel = (float(r_low), float(r_high))
     # bootstrap p-value by test inversion of the normal approximation (reported, not exact)
-    from scipy import stats as st
-
     z = (qt - qc) / se if se > 0 else float("nan")
-    p = float(2 * st.norm.sf(abs(z))) if se > 0 else 1.0
+    p = float(2 * stats.norm.sf(abs(z))) if se > 0 else 1.0
     method_note = f"bootstrap {used}, {resamples} resamples (seed {seed})"
     if method == "bca" and not small:
         method_note += f"; BCa needs n <= {BCA_MAX_N:,}"

@@ -34,9 +34,7 @@ def analyze(spec: AnalysisSpec | dict[str, Any], data: Any = None) -> AnalysisRe
     srm = _srm(spec, arms, per_arm)
     effects = _effects(spec, arms, per_arm, table, unit_rows)
     _adjust(effects, spec.correction)
-    covariates = agg.layout.covariates + [
-        c for m in spec.metrics for c in m.covariates if c in agg.layout.outcomes
-    ]
+    covariates = [c for m in spec.metrics for c in m.covariates]
     control = per_arm[spec.control]
     treated = {a: per_arm[a] for a in arms if a != spec.control}
     balance_rows = balance(
