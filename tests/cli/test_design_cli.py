@@ -194,3 +194,24 @@ def test_seed_script_bad_spec_writes_nothing(tmp_path: Path) -> None:
     assert status["status"] == "error" and "baseline == 1.5" in status["error"]
     assert "b.yaml" in status["error"]
     assert not (tmp_path / "out").exists()
+
+
+def test_seed_script_analyses_specs_of_kind_analysis(tmp_path: Path) -> None:
+    from sds.data import synth
+
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    synth.make_ab_test(4000, seed=3).to_csv(specs / "ab.csv", index=False)
+    (specs / "plan.yaml").write_text("baseline: 0.05\nmde: 0.1\n")
+    (specs / "result.yaml").write_text(
+        "kind: analysis\ndata: ab.csv\nunit: user_id\nvariant: variant\ncontrol: control\n"
+        "metrics:\n  - {name: revenue, type: mean, column: revenue, covariate: pre_revenue}\n"
+    )
+    out = tmp_path / "out"
+    proc = _designer("-i", str(specs), "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["processed_items"] == 2
+    result = json.loads((out / "result.json").read_text())
+    assert result["verdict"] in {"ship", "don't ship", "inconclusive"}
+    assert result["effects"][0]["cuped"]["variance_reduction"] > 0
+    assert json.loads((out / "plan.json").read_text())["n_total"] > 0

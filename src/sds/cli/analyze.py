@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sds.cli.common import FormatOpt, OutputOpt
+
+if TYPE_CHECKING:
+    from sds.experiments.analysis.spec import AnalysisSpec
 
 
 def command(
@@ -27,8 +30,12 @@ def command(
 
     resolve_format(fmt, output)
     parsed = parse(read_mapping(spec), source=str(spec))
-    source = data
-    if source is None and parsed.data is not None and not Path(parsed.data).is_absolute():
-        relative = spec.parent / parsed.data
-        source = str(relative) if relative.exists() or "*" in parsed.data else None
-    emit(analyze(parsed, source), fmt, output)
+    emit(analyze(parsed, data if data is not None else data_beside(parsed, spec)), fmt, output)
+
+
+def data_beside(parsed: AnalysisSpec, spec: Path) -> str | None:
+    """The spec's relative ``data`` path read from the spec's folder, when it is there."""
+    if parsed.data is None or Path(parsed.data).is_absolute():
+        return None
+    relative = spec.parent / parsed.data
+    return str(relative) if relative.exists() or "*" in parsed.data else None

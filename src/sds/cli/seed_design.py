@@ -1,4 +1,5 @@
-"""The job behind ``scripts/experiment_designer.py``: plan every design spec in a folder."""
+"""The job behind ``scripts/experiment_designer.py``: plan every design spec in a folder,
+and analyse every analysis spec (``kind: analysis``) beside them."""
 
 from __future__ import annotations
 
@@ -49,11 +50,14 @@ def run_designer(ctx: SeedContext) -> int:
         check("formats", fmt, OneOf(FORMATS))
     plans = []
     for path in spec_files(ctx.input):
-        ctx.log.info("planning %s", path)
         try:
-            spec = validate_mapping(
-                {**config.defaults, **read_mapping(path)}, DesignSpec, str(path)
-            )
+            mapping = read_mapping(path)
+            if mapping.get("kind") == "analysis":
+                ctx.log.info("analysing %s", path)
+                plans.append((path.stem, _analysis(path, mapping)))
+                continue
+            ctx.log.info("planning %s", path)
+            spec = validate_mapping({**config.defaults, **mapping}, DesignSpec, str(path))
             plans.append((path.stem, design(spec)))
         except SdsError as exc:
             exc.source = exc.source or str(path)
@@ -66,11 +70,22 @@ def run_designer(ctx: SeedContext) -> int:
     return len(plans)
 
 
+def _analysis(path: Path, mapping: dict[str, Any]) -> Any:
+    """An analysis spec (``kind: analysis``): its data is read relative to the spec."""
+    from sds.cli.analyze import data_beside
+    from sds.experiments.analysis.run import analyze
+    from sds.experiments.analysis.spec import parse
+
+    spec = parse(mapping, source=str(path))
+    return analyze(spec, data_beside(spec, path))
+
+
 JOB = SeedJob(
     name="experiment_designer.py",
     description="Plan A/B tests from YAML/JSON design specs (a file or a folder of them): "
-    "sample size, power or MDE, duration, CUPED and sequential looks. Writes one result per "
-    "spec under --output.",
+    "sample size, power or MDE, duration, CUPED and sequential looks; specs with "
+    "'kind: analysis' are analysed instead (sds analyze). Writes one result per spec under "
+    "--output.",
     run=run_designer,
     config_model=DesignerConfig,
 )

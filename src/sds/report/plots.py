@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -92,7 +92,7 @@ def forest_svg(
 
 def lines_svg(
     x: Sequence[Any],
-    series: dict[str, tuple[Sequence[float], Sequence[float] | None, Sequence[float] | None]],
+    series: Mapping[str, tuple[Sequence[float], Sequence[float] | None, Sequence[float] | None]],
     xlabel: str = "",
     ylabel: str = "",
 ) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sds.data.synth.ab import ABTestParams, ab_block
+from sds.data.synth.ab_events import ABEventsParams, ab_events_block
 from sds.data.synth.churn import ChurnParams, churn_block
 from sds.data.synth.panel import PanelParams, panel_block
 from sds.data.synth.transactions import TransactionParams, transactions_block
@@ -32,11 +33,13 @@ BLOCK = 100_000
 
 __all__ = [
     "GENERATORS",
+    "ABEventsParams",
     "ABTestParams",
     "ChurnParams",
     "PanelParams",
     "TransactionParams",
     "make",
+    "make_ab_events",
     "make_ab_test",
     "make_churn",
     "make_panel",
@@ -49,6 +52,7 @@ BlockFn = Callable[[Any, Any, int, int], "pa.Table"]
 # name -> (parameter record type, the name of its size field, block builder)
 GENERATORS: dict[str, tuple[type[Any], str, BlockFn]] = {
     "ab_test": (ABTestParams, "n_users", ab_block),
+    "ab_events": (ABEventsParams, "n_users", ab_events_block),
     "transactions": (TransactionParams, "n_customers", transactions_block),
     "churn": (ChurnParams, "n_rows", churn_block),
     "panel": (PanelParams, "n_units", panel_block),
@@ -128,6 +132,11 @@ def write_parquet(
 def make_ab_test(n_users: int = 100_000, seed: int = 42, **kwargs: Any) -> pd.DataFrame:
     """A user-level A/B test; see :class:`ABTestParams` for the true parameters."""
     return make("ab_test", seed, n_users=n_users, **kwargs)
+
+
+def make_ab_events(n_users: int = 50_000, seed: int = 42, **kwargs: Any) -> pd.DataFrame:
+    """An event-level A/B test with a fading novelty effect; see :class:`ABEventsParams`."""
+    return make("ab_events", seed, n_users=n_users, **kwargs)
 
 
 def make_transactions(n_customers: int = 10_000, seed: int = 42, **kwargs: Any) -> pd.DataFrame:

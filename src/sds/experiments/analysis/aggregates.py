@@ -95,7 +95,7 @@ def units(table: Table, spec: AnalysisSpec, grain: str) -> ir.Table:
 
     lay = layout(spec)
     t = table.expr
-    day = _day(t, spec)
+    day = day_of(t, spec)
     if grain == "unit":
         cols: dict[str, Any] = {VARIANT: t[spec.variant].cast("string")}
         cols.update({s: t[s] for s in spec.segments})
@@ -118,7 +118,8 @@ def units(table: Table, spec: AnalysisSpec, grain: str) -> ir.Table:
     return t.group_by(t[spec.unit]).aggregate(**aggs)
 
 
-def _day(t: ir.Table, spec: AnalysisSpec) -> Any:
+def day_of(t: ir.Table, spec: AnalysisSpec) -> Any:
+    """The date (day) column expression, or None when the spec names no date."""
     if not spec.date:
         return None
     return t[spec.date].cast("timestamp").truncate("D").cast("date")

@@ -100,9 +100,85 @@ class AnalysisResult(Result):
             out.append(KeyValue(f"Sequential analysis: {arm}", summary))
             if seq.get("looks"):
                 out.append(records_table(f"Looks so far: {arm}", seq["looks"]))
+        out += self._check_sections(d)
         if d["warnings"]:
             out.append(Note("Warnings", d["warnings"]))
         return out
+
+    def _check_sections(self, d: dict[str, Any]) -> list[Section]:
+        """Segments, novelty and the day-by-day plots."""
+        from sds.experiments.analysis.segments import table_rows
+
+        out: list[Section] = []
+        arms = list(self.units)
+        for column, seg in d.get("segments", {}).items():
+            mix = seg["mix"]
+            out.append(
+                records_table(
+                    f"Segment mix: {column} (chi-square p = {mix['p_value']:.3g})",
+                    mix["shares"],
+                )
+            )
+            out.append(records_table(f"Effects by {column}", table_rows(seg, arms)))
+            het = [h for h in seg["heterogeneity"] if h["q"] is not None]
+            if het:
+                out.append(records_table(f"Heterogeneity across {column} (Cochran's Q)", het))
+        nov = d.get("novelty", {})
+        if nov.get("checked"):
+            trend = [
+                {"variant": arm, **{k: v for k, v in a.items() if k != "days"}}
+                for arm, a in nov["arms"].items()
+            ]
+            out.append(records_table(f"Novelty check: {nov['metric']} by {nov['basis']}", trend))
+            out.append(Figure(f"Effect of {nov['metric']} by {nov['basis']}", self._novelty))
+        elif nov:
+            out.append(Note("Novelty check", [f"not run: {nov['reason']}"]))
+        if d.get("cumulative"):
+            out.append(Figure("Cumulative effect of the primary metric", self._cumulative))
+        if d.get("daily_srm"):
+            out.append(Figure("Daily sample ratio: share minus designed share", self._daily_srm))
+        return out
+
+    def _novelty(self) -> str:
+        from sds.report.plots import lines_svg
+
+        nov = self.extra["novelty"]
+        first = next(iter(nov["arms"].values()))["days"]
+        series = {
+            arm: _band(a["days"], "effect", "ci_lower", "ci_upper")
+            for arm, a in nov["arms"].items()
+            if [r["day"] for r in a["days"]] == [r["day"] for r in first]
+        }
+        return lines_svg([r["day"] for r in first], series, xlabel=nov["basis"], ylabel="effect")
+
+    def _cumulative(self) -> str:
+        from sds.report.plots import lines_svg
+
+        arms = self.extra["cumulative"]
+        first = next(iter(arms.values()))
+        dates = [r["date"] for r in first]
+        series = {
+            arm: _band(rows, "effect", "ci_lower", "ci_upper")
+            for arm, rows in arms.items()
+            if [r["date"] for r in rows] == dates
+        }
+        return lines_svg(dates, series, xlabel="assignment date", ylabel="cumulative effect")
+
+    def _daily_srm(self) -> str:
+        from sds.report.plots import lines_svg
+
+        rows = self.extra["daily_srm"]
+        series = {
+            arm: (
+                [100 * r[f"share_gap_{arm}"] for r in rows],
+                [-100 * r[f"band_{arm}"] for r in rows],
+                [100 * r[f"band_{arm}"] for r in rows],
+            )
+            for arm in list(self.units)[1:]
+        }
+        return lines_svg(
+            [r["date"] for r in rows], series, xlabel="assignment date", ylabel="share gap, pp"
+        )
 
     def _forest(self) -> str:
         from sds.report.plots import forest_svg
@@ -121,3 +197,9 @@ class AnalysisResult(Result):
             xlabel="relative effect, %" if rel else "effect",
             highlight=[e["p_adjusted"] < self.alpha for e in rows],
         )
+
+
+def _band(
+    rows: list[dict[str, Any]], mid: str, low: str, high: str
+) -> tuple[list[float], list[float], list[float]]:
+    return [r[mid] for r in rows], [r[low] for r in rows], [r[high] for r in rows]

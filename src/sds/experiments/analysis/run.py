@@ -41,7 +41,7 @@ def analyze(spec: AnalysisSpec | dict[str, Any], data: Any = None) -> AnalysisRe
         list(dict.fromkeys(covariates)), control, treated, spec.balance_threshold
     )
     total_units = sum(m.n for m in per_arm.values())
-    extra: dict[str, Any] = {}
+    extra = _breakdowns(spec, agg, table, arms, effects)
     continue_running = False
     if spec.sequential is not None:
         from sds.experiments.analysis.sequential_run import sequential
@@ -49,6 +49,7 @@ def analyze(spec: AnalysisSpec | dict[str, Any], data: Any = None) -> AnalysisRe
         extra["sequential"] = sequential(spec, agg, arms, table.name)
         looks = list(extra["sequential"].values())
         continue_running = not any(s["stop"] for s in looks) and not all(s["final"] for s in looks)
+    cautions = _cautions(extra)
     verdict, reasons = decide(
         effects,
         primary=spec.primary_metrics,
@@ -56,8 +57,12 @@ def analyze(spec: AnalysisSpec | dict[str, Any], data: Any = None) -> AnalysisRe
         better={m.name: m.better for m in spec.metrics},
         alpha=spec.alpha,
         srm_failed=srm.p_value < srm.threshold,
+        mix_shifts=[
+            s["mix"]["message"] for s in extra.get("segments", {}).values() if s["mix"]["shift"]
+        ],
         mixed_share=agg.mixed_units / total_units if total_units else 0.0,
         continue_running=continue_running,
+        cautions=cautions,
     )
     return AnalysisResult(
         name=spec.name or "experiment",
@@ -69,11 +74,49 @@ def analyze(spec: AnalysisSpec | dict[str, Any], data: Any = None) -> AnalysisRe
         effects=tuple(effects),
         srm=srm.to_dict(),
         balance=tuple(balance_rows),
-        warnings=tuple(_warnings(spec, agg, balance_rows, srm)),
+        warnings=(
+            *_warnings(spec, agg, balance_rows, srm),
+            *(cautions if verdict == "invalid experiment" else []),  # else among reasons
+        ),
         alpha=spec.alpha,
         correction=spec.correction,
         extra=extra,
     )
+
+
+def _breakdowns(
+    spec: AnalysisSpec,
+    agg: ag.Aggregates,
+    table: Table,
+    arms: list[str],
+    effects: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Segments, novelty and the day-by-day views: checks on the same aggregates."""
+    from sds.experiments.analysis import timeline
+    from sds.experiments.analysis.novelty import novelty
+    from sds.experiments.analysis.segments import breakdowns
+
+    extra: dict[str, Any] = {}
+    if spec.segments:
+        extra["segments"] = breakdowns(spec, agg, arms, effects)
+    extra["novelty"] = novelty(spec, agg, table, arms)
+    if spec.date:
+        extra["daily_srm"] = timeline.daily_srm(spec, agg, arms)
+        extra["cumulative"] = timeline.cumulative(spec, agg, arms)
+    return extra
+
+
+def _cautions(extra: dict[str, Any]) -> list[str]:
+    """Findings of the checks that a verdict must carry along."""
+    out = [flag for seg in extra.get("segments", {}).values() for flag in seg["flags"]]
+    for arm, found in extra["novelty"].get("arms", {}).items():
+        if found.get("p_value") is not None and not found["pattern"].startswith("stable"):
+            out.append(
+                f"{found['pattern']} ({extra['novelty']['metric']} in {arm}, by "
+                f"{extra['novelty']['basis']}: slope {found['slope']:+.4g} per day, "
+                f"p = {found['p_value']:.3g})"
+            )
+    return out
 
 
 def _open(spec: AnalysisSpec, data: Any) -> Table:

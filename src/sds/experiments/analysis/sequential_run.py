@@ -41,6 +41,8 @@ def cumulative_effects(
                     "date": day,
                     "units": units,
                     "effect": row["effect"],
+                    "ci_lower": row["ci_lower"],
+                    "ci_upper": row["ci_upper"],
                     "se": row["std_error"],
                     "z": row["statistic"],
                     "control": row["control"],

@@ -1,6 +1,7 @@
 """From effects and checks to one word and its reasons: ship, don't ship, inconclusive,
-invalid experiment. A failed sample-ratio check makes the experiment invalid whatever the
-p-values say; a guardrail that got significantly worse blocks shipping."""
+invalid experiment. A failed sample-ratio check, overall or within a segment column (a
+traffic-mix shift), makes the experiment invalid whatever the p-values say; a guardrail that
+got significantly worse blocks shipping."""
 
 from __future__ import annotations
 
@@ -19,8 +20,43 @@ def decide(
     srm_failed: bool,
     mixed_share: float,
     continue_running: bool = False,
+    cautions: list[str] | tuple[str, ...] = (),
+    mix_shifts: list[str] | tuple[str, ...] = (),
 ) -> tuple[str, list[str]]:
-    """The verdict and the reasons, in the order a reader should see them."""
+    """The verdict and the reasons, in the order a reader should see them. ``cautions``
+    (segment and novelty findings) follow the reasons of any valid experiment's verdict."""
+    if mix_shifts and not srm_failed:
+        return "invalid experiment", [
+            *mix_shifts,
+            "a sample-ratio mismatch within segments: no effect estimate can be trusted "
+            "until it is explained",
+        ]
+    verdict, reasons = _decide(
+        effects,
+        primary=primary,
+        guardrails=guardrails,
+        better=better,
+        alpha=alpha,
+        srm_failed=srm_failed,
+        mixed_share=mixed_share,
+        continue_running=continue_running,
+    )
+    if verdict != "invalid experiment":
+        reasons += [f"caution: {c}" for c in cautions]
+    return verdict, reasons
+
+
+def _decide(
+    effects: list[dict[str, Any]],
+    *,
+    primary: list[str],
+    guardrails: list[str],
+    better: dict[str, str],
+    alpha: float,
+    srm_failed: bool,
+    mixed_share: float,
+    continue_running: bool,
+) -> tuple[str, list[str]]:
     if srm_failed:
         return "invalid experiment", [
             "the arms' sizes do not match the designed split (sample-ratio mismatch): "

@@ -1,0 +1,168 @@
+"""Novelty and primacy: does the primary metric's effect change with time since exposure?
+
+Event-level data with a date column: each unit's first event is its exposure; the metric is
+rolled up per unit and day since exposure in the engine (one query), and on day ``k`` every
+unit exposed at least ``k`` days before the data ends counts (units without events that day
+contribute zero, so the daily populations are the exposed cohorts, not the survivors).
+Unit-level data has no event times, so the effect is shown by assignment-day cohort, which
+mixes novelty with cohort differences and exposure length: the report says which it is.
+
+Trend test: weighted least squares of the daily effect on the day (weights 1 / se^2,
+statsmodels ``WLS``, t test of the slope). A slope against the effect's sign is a fading
+(novelty) effect; with it, a growing (primacy or learning) effect. CUPED is not applied to
+the daily effects: the check is about the shape, not the precision.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sds.experiments.analysis import aggregates as ag
+from sds.experiments.analysis import moments as mo
+from sds.experiments.analysis.effects import compare
+from sds.experiments.analysis.spec import AnalysisSpec, MetricSpec
+
+if TYPE_CHECKING:
+    from sds.data.io import Table
+
+SINCE = "__since"
+MIN_DAYS = 3
+
+
+def novelty(
+    spec: AnalysisSpec,
+    agg: ag.Aggregates,
+    table: Table,
+    arms: list[str],
+) -> dict[str, Any]:
+    """Daily effects and the trend test per treatment arm, or why the check did not run."""
+    metric = _plain(next(m for m in spec.metrics if m.name == spec.primary_metrics[0]))
+    if not spec.date:
+        return {"checked": False, "reason": "the spec names no date column"}
+    if metric.type == "quantile":
+        return {"checked": False, "reason": "the primary metric is a quantile"}
+    if agg.grain == "event":
+        cells, basis = _since_exposure(spec, agg, table, metric), "days since exposure"
+    else:
+        cells, basis = _cohorts(agg), "assignment-day cohort (unit-level data)"
+    out: dict[str, Any] = {"checked": True, "metric": metric.name, "basis": basis, "arms": {}}
+    days = sorted({day for _, day in cells})
+    for arm in arms[1:]:
+        rows = _daily(spec, metric, cells, days, arms[0], arm)
+        out["arms"][arm] = {"days": rows, **trend(rows, spec.alpha)}
+    return out
+
+
+def _plain(metric: MetricSpec) -> MetricSpec:
+    none = {"covariate": None, "numerator_covariate": None, "denominator_covariate": None}
+    return metric.model_copy(update=none)
+
+
+def _cohorts(agg: ag.Aggregates) -> dict[tuple[str, int], mo.Moments]:
+    daily = mo.by(agg.rows, agg.layout, [ag.VARIANT, ag.DAY])
+    first = min(_date(day) for _, day in daily)
+    return {(str(arm), int((_date(day) - first).astype(int))): m for (arm, day), m in daily.items()}
+
+
+def _since_exposure(
+    spec: AnalysisSpec, agg: ag.Aggregates, table: Table, metric: MetricSpec
+) -> dict[tuple[str, int], mo.Moments]:
+    """Per (arm, day since exposure): the exposed cohorts' moments of the metric's columns."""
+    t = table.expr
+    day = ag.day_of(t, spec)
+    columns = metric.columns
+    binary = set(columns) if metric.type == "proportion" else set()
+    events = t.mutate(
+        **{SINCE: day.delta(day.min().over(group_by=t[spec.unit]), unit="day")},
+        **{ag.VARIANT: t[spec.variant].cast("string")},
+    )
+    per_day = events.group_by([spec.unit, SINCE]).aggregate(
+        **{ag.VARIANT: events[ag.VARIANT].min()},
+        **{
+            c: events[c].cast("float64").max() if c in binary else events[c].cast("float64").sum()
+            for c in columns
+        },
+    )
+    pairs = [(a, b) for i, a in enumerate(columns) for b in columns[i:]]
+    aggs: dict[str, Any] = {f"s_{c}": per_day[c].sum() for c in columns}
+    aggs.update({f"c_{a}_{b}": (per_day[a] * per_day[b]).sum() for a, b in pairs})
+    rows = table.engine.execute(
+        per_day.group_by([ag.VARIANT, SINCE]).aggregate(**aggs), source=table.name
+    )
+    last = table.engine.execute(t.aggregate(last=day.max()), source=table.name)["last"][0]
+    eligible = _eligible(agg, _date(last))
+    out = {}
+    for _, r in rows.iterrows():
+        arm, k = str(r[ag.VARIANT]), int(r[SINCE])
+        sums = {c: float(r[f"s_{c}"]) for c in columns}
+        cross = {(a, b): float(r[f"c_{a}_{b}"]) for a, b in pairs}
+        out[(arm, k)] = mo.Moments(eligible(arm, k), sums, cross)
+    return out
+
+
+def _date(value: object) -> np.datetime64:
+    """A day from a date, timestamp or ISO string (engines differ in what they return)."""
+    return np.datetime64(str(value)[:10], "D")
+
+
+def _eligible(agg: ag.Aggregates, last: np.datetime64) -> Any:
+    """Units of an arm exposed at least ``k`` days before the last day of data."""
+    first = mo.by(agg.rows, agg.layout, [ag.VARIANT, ag.DAY])
+    exposed = [(str(arm), _date(day), m.n) for (arm, day), m in first.items()]
+
+    def count(arm: str, k: int) -> float:
+        return sum(n for a, d, n in exposed if a == arm and int((last - d).astype(int)) >= k)
+
+    return count
+
+
+def _daily(
+    spec: AnalysisSpec,
+    metric: MetricSpec,
+    cells: dict[tuple[str, int], mo.Moments],
+    days: list[int],
+    control: str,
+    arm: str,
+) -> list[dict[str, Any]]:
+    rows = []
+    for k in days:
+        c, t = cells.get((control, k)), cells.get((arm, k))
+        if c is None or t is None or min(c.n, t.n) < 2:
+            continue
+        r = compare(metric, c, t, spec.alpha, spec.equal_var)
+        rows.append(
+            {
+                "day": k,
+                "n_control": r["n_control"],
+                "n_treatment": r["n_treatment"],
+                "effect": r["effect"],
+                "ci_lower": r["ci_lower"],
+                "ci_upper": r["ci_upper"],
+                "std_error": r["std_error"],
+            }
+        )
+    return rows
+
+
+def trend(rows: list[dict[str, Any]], alpha: float) -> dict[str, Any]:
+    """WLS slope of the daily effect per day, its t test, and what it means."""
+    usable = [r for r in rows if r.get("std_error") and r["std_error"] > 0]
+    if len(usable) < MIN_DAYS:
+        return {"slope": None, "p_value": None, "pattern": "too few days to test a trend"}
+    import statsmodels.api as sm
+
+    x = np.array([r["day"] for r in usable], dtype=float)
+    y = np.array([r["effect"] for r in usable])
+    w = 1.0 / np.array([r["std_error"] for r in usable]) ** 2
+    fit = sm.WLS(y, sm.add_constant(x), weights=w).fit()
+    slope, se, p = float(fit.params[1]), float(fit.bse[1]), float(fit.pvalues[1])
+    level = float(np.sum(w * y) / np.sum(w))
+    if p >= alpha:
+        pattern = "stable: no trend in the effect over time"
+    elif np.sign(slope) == -np.sign(level):
+        pattern = "novelty: the effect fades with time; the long-run effect may be smaller"
+    else:
+        pattern = "primacy: the effect grows with time; the long-run effect may be larger"
+    return {"slope": slope, "slope_se": se, "p_value": p, "pattern": pattern}
