@@ -114,6 +114,17 @@ def test_event_level_data_is_rolled_up_to_units_in_the_engine() -> None:
     np.testing.assert_allclose(_numbers(from_events), _numbers(from_units), rtol=1e-9)
 
 
+def test_units_seen_in_two_arms_are_counted_and_invalidate_above_one_percent() -> None:
+    users = _users(n=2000, seed=3).drop(columns="country")
+    for mixed, verdict_invalid in ((10, False), (40, True)):  # 0.5% and 2% of units
+        switched = users.head(mixed).assign(
+            variant=lambda d: np.where(d["variant"] == "control", "treatment", "control")
+        )
+        result = analyze(_spec(), pd.concat([users, switched]))
+        assert any(f"{mixed} unit(s) appear in more than one arm" in w for w in result.warnings)
+        assert (result.verdict == "invalid experiment") == verdict_invalid
+
+
 def _write(tmp_path: Path, df: pd.DataFrame, spec: dict[str, object]) -> Path:
     data = tmp_path / "users.parquet"
     df.to_parquet(data)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from sds.data.synth import ABEventsParams
 from tests.conftest import invoke
 
 HEAVY = ("ibis", "duckdb", "pandas", "numpy", "pyarrow", "matplotlib", "scipy", "statsmodels")
@@ -45,6 +46,15 @@ def test_demo_writes_report(tmp_path: Path) -> None:
     profile = json.loads((tmp_path / "profile.json").read_text())
     assert profile["n_rows"] == 3000
     assert f"report: {tmp_path / 'index.html'}" in res.stdout
+    # the analysis chapter finds the planted lift, novelty and platform logging bug
+    analysis = json.loads((tmp_path / "analysis_checkout.json").read_text())
+    effect = next(e for e in analysis["effects"] if e["metric"] == "orders_per_session")
+    planted = ABEventsParams().pooled_lift
+    assert effect["rel_ci_lower"] < planted < effect["rel_ci_upper"]
+    assert analysis["novelty"]["arms"]["treatment"]["pattern"].startswith("novelty")
+    assert analysis["segments"]["platform"]["mix"]["shift"]
+    assert analysis["verdict"] == "invalid experiment"
+    assert (tmp_path / "specs" / "checkout_analysis.yaml").exists()
 
 
 def test_lazy_public_api() -> None:

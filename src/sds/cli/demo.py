@@ -18,6 +18,7 @@ def command(
     seed: Annotated[int, typer.Option(help="Seed of the generators.")] = 42,
 ) -> None:
     """Generate data, run every capability on it, and write reports/index.html and JSON."""
+    from sds.cli.demo_analysis import analysis_chapter
     from sds.data import synth
     from sds.features.profile import profile
     from sds.params import check
@@ -33,6 +34,7 @@ def command(
     chapters = [Chapter("Data profile: churn table", profile(str(data_path)), "profile.json")]
     chapters += _design_chapters(output, seed)
     chapters += _stats_chapters(output / "data" / "ab_history.parquet", data_path)
+    chapters.append(analysis_chapter(output, seed, users=max(30_000, min(200_000, rows // 5))))
     index = write_report(output, "sds demo", chapters)
     _say(f"done in {time.perf_counter() - started:.1f} s")
     print(f"report: {index}")

@@ -32,8 +32,21 @@ def adjust(p_values: Sequence[float], method: str = "holm") -> list[float]:
     p = np.asarray(p_values, dtype=float)
     out = p.copy()
     keep = ~np.isnan(p)
-    if method != "none" and keep.any():
+    if method == "holm" and keep.any():
+        out[keep] = _holm(p[keep])
+    elif method != "none" and keep.any():
         from statsmodels.stats.multitest import multipletests
 
         out[keep] = multipletests(p[keep], method=_STATSMODELS[method])[1]
     return [float(v) for v in out]
+
+
+def _holm(p: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment, computed here because statsmodels' holm branch runs a
+    full ``gc.collect()`` on every call (0.1-0.2 s in a process holding a large heap, and
+    an analysis adjusts several families). Tested equal to ``multipletests``."""
+    order = np.argsort(p, kind="stable")
+    stepped = np.maximum.accumulate(p[order] * np.arange(len(p), 0, -1))
+    out = np.empty_like(p)
+    out[order] = np.minimum(stepped, 1.0)
+    return out

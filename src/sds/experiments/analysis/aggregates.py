@@ -106,7 +106,10 @@ def units(table: Table, spec: AnalysisSpec, grain: str) -> ir.Table:
         return t.select(**cols, __mixed=ibis.literal(0, type="int64"))
     aggs: dict[str, Any] = {
         VARIANT: t[spec.variant].cast("string").min(),
-        "__mixed": (t[spec.variant].nunique() > 1).cast("int64"),
+        # min != max: "more than one arm" without a per-unit distinct count
+        "__mixed": (
+            t[spec.variant].cast("string").min() != t[spec.variant].cast("string").max()
+        ).cast("int64"),
     }
     aggs.update({s: t[s].min() for s in spec.segments})
     if day is not None:

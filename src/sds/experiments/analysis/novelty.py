@@ -151,12 +151,12 @@ def trend(rows: list[dict[str, Any]], alpha: float) -> dict[str, Any]:
     usable = [r for r in rows if r.get("std_error") and r["std_error"] > 0]
     if len(usable) < MIN_DAYS:
         return {"slope": None, "p_value": None, "pattern": "too few days to test a trend"}
-    import statsmodels.api as sm
+    from statsmodels.regression.linear_model import WLS  # not statsmodels.api: 0.6 s import
 
     x = np.array([r["day"] for r in usable], dtype=float)
     y = np.array([r["effect"] for r in usable])
     w = 1.0 / np.array([r["std_error"] for r in usable]) ** 2
-    fit = sm.WLS(y, sm.add_constant(x), weights=w).fit()
+    fit = WLS(y, np.column_stack([np.ones_like(x), x]), weights=w).fit()
     slope, se, p = float(fit.params[1]), float(fit.bse[1]), float(fit.pvalues[1])
     level = float(np.sum(w * y) / np.sum(w))
     if p >= alpha:
