@@ -65,23 +65,25 @@ def test_aa_rejects_at_alpha_and_intervals_cover(kind: str) -> None:
     assert abs(covered_rel / RUNS - 0.95) <= 0.015, covered_rel / RUNS
 
 
+@pytest.mark.slow
 def test_quantile_bootstrap_aa_and_coverage() -> None:
-    """Fewer runs than the other metrics (each run is two bootstraps of 1,000 resamples):
-    1,000 A/A runs (binomial s.e. 0.7 points) held to 2 points; 400 coverage runs to 3."""
+    """The acceptance bar as for the other metrics: 2,000 A/A runs reject in 5% +- 1 point,
+    2,000 intervals cover the true shift of the median 95% +- 1.5 points (each run is two
+    bootstraps of 1,000 resamples; about two minutes). Measured: 4.15% and 95.25%."""
     rng = np.random.default_rng(7)
-    n, shift, runs = 400, 0.4, 1000
+    n, shift = 400, 0.4
     rejected = 0
-    for i in range(runs):
+    for i in range(RUNS):
         a, b = rng.exponential(2, n), rng.exponential(2, n)
         row = quantile_effect(a, b, 0.5, alpha=0.05, resamples=1000, method="percentile", seed=i)
         rejected += not (row["ci_lower"] <= 0 <= row["ci_upper"])
     covered = 0
-    for i in range(400):
+    for i in range(RUNS):
         c, t = rng.exponential(2, n), rng.exponential(2, n) + shift
         row = quantile_effect(c, t, 0.5, alpha=0.05, resamples=1000, method="percentile", seed=i)
         covered += row["ci_lower"] <= shift <= row["ci_upper"]
-    assert abs(rejected / runs - 0.05) <= 0.02, rejected / runs
-    assert abs(covered / 400 - 0.95) <= 0.03, covered / 400
+    assert abs(rejected / RUNS - 0.05) <= 0.01, rejected / RUNS
+    assert abs(covered / RUNS - 0.95) <= 0.015, covered / RUNS
 
 
 @pytest.mark.parametrize("rho", [0.5, 0.8])
