@@ -103,6 +103,17 @@ def test_a_mix_shift_reverses_the_pooled_sign_and_invalidates_the_experiment() -
     assert any("Simpson's paradox (conv in treatment, by platform)" in w for w in d["warnings"])
 
 
+def test_with_a_failed_srm_the_mix_shift_says_where() -> None:
+    df = _users(20_000, seed=8)
+    lost = (df["v"] == "treatment") & (df["platform"] == "mobile") & (df.index % 3 == 0)
+    d = analyze(_spec(segments=["platform", "country"]), df[~lost]).to_dict()
+    assert d["verdict"] == "invalid experiment"
+    assert d["reasons"][0].startswith("the arms' sizes do not match")
+    assert [r for r in d["reasons"] if r.startswith("where:")] == [
+        "where: " + d["segments"]["platform"]["mix"]["message"]
+    ]
+
+
 def test_a_segment_moving_significantly_the_other_way_is_flagged() -> None:
     df = _users(30_000, seed=4)
     hurt = (df["v"] == "treatment") & (df["country"] == "DE")

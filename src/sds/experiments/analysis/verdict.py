@@ -41,7 +41,9 @@ def decide(
         mixed_share=mixed_share,
         continue_running=continue_running,
     )
-    if verdict != "invalid experiment":
+    if srm_failed:  # a segment's mix often shows where the mismatch comes from
+        reasons += [f"where: {m}" for m in mix_shifts]
+    elif verdict != "invalid experiment":
         reasons += [f"caution: {c}" for c in cautions]
     return verdict, reasons
 
