@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import ibis.expr.types as ir
 
     from sds.data.io import Table
+    from sds.experiments.analysis.moments import Moments
 
 VARIANT, DAY = "__variant", "__day"
 
@@ -143,6 +144,16 @@ class Aggregates:
     grain: str
     mixed_units: int = 0
     null_covariates: dict[str, int] = field(default_factory=dict)
+    _by: dict[tuple[str, ...], Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def moments_by(self, *keys: str) -> dict[tuple[object, ...], Moments]:
+        """Moments per combination of ``keys``; each breakdown is summed once per analysis
+        (the effects, segments, novelty and day-by-day views share them)."""
+        from sds.experiments.analysis.moments import by
+
+        if keys not in self._by:
+            self._by[keys] = by(self.rows, self.layout, keys)
+        return self._by[keys]  # type: ignore[no-any-return]
 
 
 def aggregate(table: Table, spec: AnalysisSpec, unit_rows: ir.Table, grain: str) -> Aggregates:

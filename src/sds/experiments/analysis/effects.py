@@ -213,3 +213,11 @@ def _row(
         "p_value": p,
         "method": method,
     }
+
+
+def add_adjusted(rows: list[dict[str, Any]], correction: str) -> None:
+    """Set each row's ``p_adjusted``: its ``p_value`` adjusted across the rows."""
+    from sds.stats.multiple import adjust
+
+    for row, p in zip(rows, adjust([r["p_value"] for r in rows], correction), strict=True):
+        row["p_adjusted"] = float(p)

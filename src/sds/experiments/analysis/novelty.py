@@ -61,7 +61,7 @@ def _plain(metric: MetricSpec) -> MetricSpec:
 
 
 def _cohorts(agg: ag.Aggregates) -> dict[tuple[str, int], mo.Moments]:
-    daily = mo.by(agg.rows, agg.layout, [ag.VARIANT, ag.DAY])
+    daily = agg.moments_by(ag.VARIANT, ag.DAY)
     first = min(_date(day) for _, day in daily)
     return {(str(arm), int((_date(day) - first).astype(int))): m for (arm, day), m in daily.items()}
 
@@ -109,7 +109,7 @@ def _date(value: object) -> np.datetime64:
 
 def _eligible(agg: ag.Aggregates, last: np.datetime64) -> Any:
     """Units of an arm exposed at least ``k`` days before the last day of data."""
-    first = mo.by(agg.rows, agg.layout, [ag.VARIANT, ag.DAY])
+    first = agg.moments_by(ag.VARIANT, ag.DAY)
     exposed = [(str(arm), _date(day), m.n) for (arm, day), m in first.items()]
 
     def count(arm: str, k: int) -> float:

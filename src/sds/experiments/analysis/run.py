@@ -10,7 +10,7 @@ from sds.errors import DataError
 from sds.experiments.analysis import aggregates as ag
 from sds.experiments.analysis import moments as mo
 from sds.experiments.analysis.balance import balance
-from sds.experiments.analysis.effects import compare
+from sds.experiments.analysis.effects import add_adjusted, compare
 from sds.experiments.analysis.result import AnalysisResult
 from sds.experiments.analysis.spec import AnalysisSpec, MetricSpec, parse
 from sds.experiments.analysis.verdict import decide
@@ -29,11 +29,11 @@ def analyze(spec: AnalysisSpec | dict[str, Any], data: Any = None) -> AnalysisRe
     unit_rows = ag.units(table, spec, grain)
     agg = ag.aggregate(table, spec, unit_rows, grain)
     arms = _arms(spec, agg, table.name)
-    per_arm = {k[0]: v for k, v in mo.by(agg.rows, agg.layout, [ag.VARIANT]).items()}
+    per_arm = {k[0]: v for k, v in agg.moments_by(ag.VARIANT).items()}
     _check_denominators(spec, per_arm, table.name)
     srm = _srm(spec, arms, per_arm)
     effects = _effects(spec, arms, per_arm, table, unit_rows)
-    _adjust(effects, spec.correction)
+    add_adjusted(effects, spec.correction)
     covariates = [c for m in spec.metrics for c in m.covariates]
     control = per_arm[spec.control]
     treated = {a: per_arm[a] for a in arms if a != spec.control}
@@ -232,14 +232,6 @@ def _quantile(metric: MetricSpec, spec: AnalysisSpec, c: Any, t: Any) -> dict[st
         method=spec.bootstrap,
         seed=spec.seed,
     )
-
-
-def _adjust(effects: list[dict[str, Any]], correction: str) -> None:
-    from sds.stats.multiple import adjust
-
-    adjusted = adjust([e["p_value"] for e in effects], correction)
-    for e, p in zip(effects, adjusted, strict=True):
-        e["p_adjusted"] = float(p)
 
 
 def _warnings(

@@ -30,13 +30,25 @@ from scipy import stats
 
 from sds.experiments.analysis import aggregates as ag
 from sds.experiments.analysis import moments as mo
-from sds.experiments.analysis.effects import compare
+from sds.experiments.analysis.effects import add_adjusted, compare
 from sds.experiments.analysis.spec import AnalysisSpec, MetricSpec
 
 MAX_LEVELS = 30  # beyond this, the smallest levels are summed into "(other)"
 OTHER, MISSING = "(other)", "(missing)"
 
 Cells = dict[tuple[str, str], mo.Moments]
+KEPT = (
+    "control",
+    "treatment",
+    "n_control",
+    "n_treatment",
+    "effect",
+    "ci_lower",
+    "ci_upper",
+    "rel_effect",
+    "std_error",
+    "p_value",
+)
 
 
 def breakdowns(
@@ -55,7 +67,7 @@ def breakdowns(
                 level_rows = _level_rows(spec, metric, cells, levels, arms[0], arm)
                 rows += level_rows
                 het.append({"metric": metric.name, "variant": arm, **heterogeneity(level_rows)})
-        _adjust(rows, spec.correction)
+        add_adjusted(rows, spec.correction)
         for metric in metrics:
             for arm in arms[1:]:
                 mine = [r for r in rows if r["metric"] == metric.name and r["variant"] == arm]
@@ -68,7 +80,7 @@ def breakdowns(
 
 def _cells(agg: ag.Aggregates, column: str) -> tuple[Cells, list[str]]:
     """Moments per (arm, level label), levels by size, the tail summed into ``(other)``."""
-    raw = mo.by(agg.rows, agg.layout, [ag.VARIANT, column])
+    raw = agg.moments_by(ag.VARIANT, column)
     cells: Cells = {}
     for (arm, level), moments in raw.items():
         key = (str(arm), _label(level))
@@ -137,18 +149,8 @@ def _level_rows(
         if c is None or t is None or min(c.n, t.n) < 2:
             continue
         r = compare(metric, c, t, spec.alpha, spec.equal_var)
-        keep = ("control", "treatment", "n_control", "n_treatment", "effect", "ci_lower")
         rows.append(
-            {
-                "metric": metric.name,
-                "variant": arm,
-                "level": level,
-                **{k: r[k] for k in keep},
-                "ci_upper": r["ci_upper"],
-                "rel_effect": r["rel_effect"],
-                "std_error": r["std_error"],
-                "p_value": r["p_value"],
-            }
+            {"metric": metric.name, "variant": arm, "level": level, **{k: r[k] for k in KEPT}}
         )
     return rows
 
@@ -164,16 +166,6 @@ def heterogeneity(rows: list[dict[str, Any]]) -> dict[str, Any]:
     q = float(np.sum(weight * (effect - center) ** 2))
     df = len(usable) - 1
     return {"q": q, "df": df, "p_value": float(stats.chi2.sf(q, df))}
-
-
-def _adjust(rows: list[dict[str, Any]], correction: str) -> None:
-    from sds.stats.multiple import adjust
-
-    if not rows:
-        return
-    adjusted = adjust([r["p_value"] for r in rows], correction)
-    for r, p in zip(rows, adjusted, strict=True):
-        r["p_adjusted"] = float(p)
 
 
 def _flags(

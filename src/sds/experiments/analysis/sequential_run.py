@@ -19,7 +19,7 @@ def cumulative_effects(
 ) -> dict[str, list[dict[str, Any]]]:
     """Per treatment arm, per day: cumulative units (all arms), effect, se and z."""
     metric = next(m for m in spec.metrics if m.name == metric_name)
-    daily = mo.by(agg.rows, agg.layout, [ag.VARIANT, ag.DAY])
+    daily = agg.moments_by(ag.VARIANT, ag.DAY)
     days = sorted({key[1] for key in daily}, key=str)  # ISO dates sort as text
     running: dict[str, mo.Moments | None] = dict.fromkeys(arms)
     out: dict[str, list[dict[str, Any]]] = {a: [] for a in arms if a != spec.control}

@@ -9,7 +9,6 @@ from typing import Any
 from scipy import stats
 
 from sds.experiments.analysis import aggregates as ag
-from sds.experiments.analysis import moments as mo
 from sds.experiments.analysis.sequential_run import cumulative_effects
 from sds.experiments.analysis.spec import AnalysisSpec
 
@@ -17,7 +16,7 @@ from sds.experiments.analysis.spec import AnalysisSpec
 def daily_srm(spec: AnalysisSpec, agg: ag.Aggregates, arms: list[str]) -> list[dict[str, Any]]:
     """Per assignment day: each arm's new units, its share minus the designed share (with
     the band chance allows at the SRM threshold), and the day's chi-square p-value."""
-    daily = mo.by(agg.rows, agg.layout, [ag.VARIANT, ag.DAY])
+    daily = agg.moments_by(ag.VARIANT, ag.DAY)
     split = _split(spec, arms)
     z = float(stats.norm.isf(spec.srm_threshold / 2))
     out = []
