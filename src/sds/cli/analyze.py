@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from sds.cli.common import FormatOpt, OutputOpt
-
-if TYPE_CHECKING:
-    from sds.experiments.analysis.spec import AnalysisSpec
 
 
 def command(
@@ -23,19 +20,11 @@ def command(
     output: OutputOpt = None,
 ) -> None:
     """Effects with intervals, SRM and balance checks, and a verdict, for every metric."""
-    from sds.cli.common import emit, resolve_format
+    from sds.cli.common import beside, emit, resolve_format
     from sds.config import read_mapping
     from sds.experiments.analysis.run import analyze
     from sds.experiments.analysis.spec import parse
 
     resolve_format(fmt, output)
     parsed = parse(read_mapping(spec), source=str(spec))
-    emit(analyze(parsed, data if data is not None else data_beside(parsed, spec)), fmt, output)
-
-
-def data_beside(parsed: AnalysisSpec, spec: Path) -> str | None:
-    """The spec's relative ``data`` path read from the spec's folder, when it is there."""
-    if parsed.data is None or Path(parsed.data).is_absolute():
-        return None
-    relative = spec.parent / parsed.data
-    return str(relative) if relative.exists() or "*" in parsed.data else None
+    emit(analyze(parsed, data if data is not None else beside(parsed.data, spec)), fmt, output)

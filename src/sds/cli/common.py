@@ -65,3 +65,12 @@ def split_numbers(value: str | None, name: str) -> list[float] | None:
         except ValueError as exc:
             raise ParameterError(f"{name} == {text!r}, must be numbers", parameter=name) from exc
     return out
+
+
+def beside(path: str | None, spec_file: Path) -> str | None:
+    """A relative path written in a spec, read from the spec's folder when it is there
+    (else as given, so a missing file is reported under the name the user wrote)."""
+    if path is None or Path(path).is_absolute():
+        return path
+    relative = spec_file.parent / path
+    return str(relative) if relative.exists() or "*" in path else path

@@ -31,7 +31,7 @@ guardrails: [revenue_per_user]
 
 def analysis_chapter(output: Path, seed: int, users: int) -> Any:
     """Generate the checkout test's events, write its spec, analyse it; say what was found."""
-    from sds.cli.analyze import data_beside
+    from sds.cli.common import beside
     from sds.data import synth
     from sds.experiments.analysis.run import analyze
     from sds.experiments.analysis.spec import parse
@@ -46,7 +46,7 @@ def analysis_chapter(output: Path, seed: int, users: int) -> Any:
     spec_path.write_text(SPEC.format(name=spec_path))
     _say(f"analysing it: sds analyze {spec_path}")
     spec = parse(_read(spec_path), source=str(spec_path))
-    result = analyze(spec, data_beside(spec, spec_path))
+    result = analyze(spec, beside(spec.data, spec_path))
     _say_findings(result, synth.ABEventsParams(**params))
     return Chapter("Experiment analysis: checkout redesign", result, "analysis_checkout.json")
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from sds.cli import analyze, assign, demo, design, profile, srm, stats
+from sds.cli import analyze, assign, demo, design, features, profile, srm, stats
 
 app = typer.Typer(
     name="sds",
@@ -29,6 +29,7 @@ app.command("assign")(assign.command)
 app.command("srm")(srm.command)
 app.command("stats")(stats.command)
 app.command("analyze")(analyze.command)
+app.add_typer(features.app, name="features")
 
 _STATE = {"debug": False}
 

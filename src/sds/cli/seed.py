@@ -55,6 +55,7 @@ class SeedJob:
     config_model: type[BaseModel] = StrictModel
     input_required: bool = True
     output_required: bool = True
+    config_required: str | None = None  # when set: -c is required, and this says what it holds
     extra_arguments: Callable[[argparse.ArgumentParser], None] | None = field(default=None)
 
 
@@ -97,6 +98,8 @@ def seed_main(job: SeedJob, argv: Sequence[str] | None = None) -> int:
             return 0
         args = parser.parse_args(args_list)
         log = _logger(job.name, args.verbose)
+        if job.config_required and args.config is None:
+            raise InputError(f"-c/--config is required: {job.config_required} (see --help)")
         config = load_config(args.config, job.config_model) if args.config else job.config_model()
         ctx = SeedContext(args.input, args.output, config, args, log)
         status["processed_items"] = job.run(ctx)

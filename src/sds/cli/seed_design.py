@@ -72,12 +72,12 @@ def run_designer(ctx: SeedContext) -> int:
 
 def _analysis(path: Path, mapping: dict[str, Any]) -> Any:
     """An analysis spec (``kind: analysis``): its data is read relative to the spec."""
-    from sds.cli.analyze import data_beside
+    from sds.cli.common import beside
     from sds.experiments.analysis.run import analyze
     from sds.experiments.analysis.spec import parse
 
     spec = parse(mapping, source=str(path))
-    return analyze(spec, data_beside(spec, path))
+    return analyze(spec, beside(spec.data, path))
 
 
 JOB = SeedJob(

@@ -11,6 +11,7 @@ import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sds.config import get_settings
@@ -55,6 +56,7 @@ class Engine:
         self.database = database
         self.con = ibis.duckdb.connect(database, read_only=read_only, **config)
         self.con.raw_sql("SET enable_progress_bar = false")  # sds draws its own
+        self.con.raw_sql("SET TimeZone = 'UTC'")  # zone-aware times compare and print in UTC
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -78,6 +80,27 @@ class Engine:
         """Run an expression and return an Arrow table."""
         with self._lock, translate_errors(source):
             return self.con.to_pyarrow(expr)
+
+    def write_parquet(self, expr: ir.Table, path: str | Path, *, source: str = "data") -> Path:
+        """Stream a table expression to a Parquet file in the engine (no pandas copy).
+
+        Written under a temporary name in the same folder and renamed when complete, so a
+        failed run leaves no file and never damages an earlier one.
+        """
+        import os
+        import uuid
+
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            with self._lock, translate_errors(source):
+                self.con.to_parquet(expr, tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return target
 
     def sql(self, query: str, *, source: str = "SQL query") -> ir.Table:
         """An Ibis table over a SQL query in this engine's dialect."""

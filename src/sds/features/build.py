@@ -1,0 +1,179 @@
+"""``sds.features.build``: a point-in-time feature table from a spec, and its summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sds.errors import DataError
+from sds.features.spec import FeatureSpec, parse
+from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sds.data.io import Table
+
+
+@dataclass(frozen=True)
+class FeatureBuild(Result):
+    """What a feature build made: rows, each feature's type and missing share, warnings."""
+
+    title: ClassVar[str] = "Feature build"
+    name: str
+    events: str
+    output: str | None
+    rows: int
+    entities: int
+    label_times: tuple[str, str]
+    features: tuple[dict[str, Any], ...]
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable_dict(
+            {
+                "name": self.name,
+                "events": self.events,
+                "output": self.output,
+                "rows": self.rows,
+                "entities": self.entities,
+                "label_times": list(self.label_times),
+                "features": [dict(f) for f in self.features],
+                "warnings": list(self.warnings),
+            }
+        )
+
+    def sections(self) -> list[Section]:
+        d = self.to_dict()
+        out: list[Section] = [
+            KeyValue(
+                "Feature set",
+                [(k, d[k]) for k in ("name", "events", "output", "rows", "entities")]
+                + [("label times", " .. ".join(d["label_times"]))],
+            ),
+            records_table("Features", d["features"]),
+        ]
+        if d["warnings"]:
+            out.append(Note("Warnings", d["warnings"]))
+        return out
+
+
+def open_sources(
+    spec: FeatureSpec, data: Any = None, labels: Any = None
+) -> tuple[Table, Table | None]:
+    """The events table and the label table (same engine, so they can be joined)."""
+    import pandas as pd
+
+    from sds.data.io import Table, open_table
+
+    def one(source: Any, name: str) -> Table:
+        if isinstance(source, Table):
+            return source
+        if isinstance(source, pd.DataFrame):
+            return open_table(source, name=name)
+        return open_table(source)
+
+    source = data if data is not None else spec.data
+    if source is None:
+        raise DataError("the spec names no events", hint="Add 'data: events.parquet'.")
+    events = one(source, "events")
+    label_source = labels if labels is not None else spec.labels
+    return events, (one(label_source, "labels") if label_source is not None else None)
+
+
+def build(
+    spec: FeatureSpec | dict[str, Any],
+    data: Any = None,
+    labels: Any = None,
+    output: str | Path | None = None,
+) -> tuple[FeatureBuild, pd.DataFrame | None]:
+    """Build the features. With ``output`` they are written to that Parquet file in the
+    engine (atomically) and no frame is returned; without, the frame comes back."""
+    from sds.features.temporal import features
+
+    spec = parse(spec)
+    events, label_table = open_sources(spec, data, labels)
+    expr = features(spec, events, label_table)
+    warnings = _label_coverage(spec, events, label_table)
+    frame = None
+    if output is not None:
+        events.engine.write_parquet(expr, output, source=events.name)
+        from sds.data.io import open_table
+
+        summary = _summary(open_table(str(output), engine=events.engine, require_rows=False))
+    else:
+        frame = events.engine.execute(expr, source=events.name)
+        from sds.data.io import open_table
+
+        summary = _summary(open_table(frame, engine=events.engine, require_rows=False))
+    result = FeatureBuild(
+        name=spec.name,
+        events=events.name,
+        output=None if output is None else str(output),
+        warnings=tuple(warnings),
+        **summary,
+    )
+    return result, frame
+
+
+def _label_coverage(spec: FeatureSpec, events: Table, labels: Table | None) -> list[str]:
+    """Label entities that never appear in the events: all of them is an error."""
+    if labels is None:
+        return []
+    lab = labels.expr.select(entity=labels.expr[spec.entity]).distinct()
+    seen = events.expr.select(entity=events.expr[spec.entity]).distinct()
+    try:
+        counted = lab.left_join(seen, lab.entity == seen.entity).aggregate(
+            total=lambda t: t.count(), absent=lambda t: t.entity_right.isnull().sum()
+        )
+    except Exception as exc:  # ibis refuses to compare keys of different types
+        raise DataError(
+            "the label table's entity key cannot be matched to the events'",
+            source=labels.name,
+            column=spec.entity,
+            found=f"{labels.expr[spec.entity].type()} vs {events.expr[spec.entity].type()}",
+            hint="Cast both keys to the same type in the query.",
+        ) from exc
+    row = events.engine.execute(counted, source=labels.name).iloc[0]
+    total, absent = int(row["total"]), int(row["absent"])
+    if total and absent == total:
+        raise DataError(
+            "none of the label table's entities appear in the events",
+            source=labels.name,
+            column=spec.entity,
+            found=f"{total} entities, 0 with events",
+            hint="Check that both tables use the same key (and the same type of key).",
+        )
+    if absent:
+        return [
+            f"{absent} of {total} label entities have no events at all: their windowed "
+            "counts and sums are 0 and other features missing"
+        ]
+    return []
+
+
+def _summary(table: Table) -> dict[str, Any]:
+    """Rows, entities, label-time range and each feature's type and missing share."""
+    t = table.expr
+    entity, label = t.columns[0], t.columns[1]
+    aggs: dict[str, Any] = {
+        "rows": t.count(),
+        "entities": t[entity].nunique(),
+        "first": t[label].min().cast("string"),
+        "last": t[label].max().cast("string"),
+    }
+    names = t.columns[2:]
+    aggs.update({f"null_{i}": t[c].isnull().mean() for i, c in enumerate(names)})
+    row = table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0]
+    schema = t.schema()
+    features = tuple(
+        {"feature": c, "type": str(schema[c]), "missing": float(row[f"null_{i}"] or 0.0)}
+        for i, c in enumerate(names)
+    )
+    return {
+        "rows": int(row["rows"]),
+        "entities": int(row["entities"]),
+        "label_times": (str(row["first"]), str(row["last"])),
+        "features": features,
+    }

@@ -1,0 +1,121 @@
+"""``sds features build``: the feature table is written in the engine, atomically; bad
+input exits 2 with a message and writes nothing (an earlier table survives)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from sds.data import synth
+from tests.conftest import invoke
+
+SPEC = {
+    "data": "events.csv",
+    "entity": "customer_id",
+    "timestamp": "ts",
+    "cutoff": "2025-05-01",
+    "windows": ["7d", "30d"],
+    "aggregations": [{"column": "amount", "functions": ["count", "sum", "mean"]}],
+    "rfm": {"monetary": "amount"},
+}
+
+
+def _setup(tmp_path: Path, **changes: object) -> Path:
+    events = synth.make_transactions(200, seed=2, months=6)
+    events.to_csv(tmp_path / "events.csv", index=False)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({**SPEC, **changes}))
+    return spec
+
+
+def test_build_writes_parquet_and_a_summary(tmp_path: Path) -> None:
+    spec = _setup(tmp_path)
+    out = tmp_path / "features" / "v1.parquet"
+    res = invoke(["features", "build", str(spec), "-o", str(out), "-f", "json"])
+    assert res.exit_code == 0, res.stderr
+    summary = json.loads(res.stdout)
+    frame = pd.read_parquet(out)
+    assert summary["rows"] == len(frame) == frame["customer_id"].nunique()
+    assert [f["feature"] for f in summary["features"]] == list(frame.columns[2:])
+    assert "amount_sum_30d" in frame and "recency_days" in frame
+    assert not any(p.name.endswith(".tmp") for p in out.parent.iterdir())
+
+
+BAD = {
+    "unparseable time": ({"timestamp": "category"}, "cannot be read as a timestamp"),
+    "entity missing": ({"entity": "customer"}, "Did you mean 'customer_id'"),
+    "window syntax": ({"windows": ["7 days"]}, "window '7 days' is not a duration"),
+    "unknown function": (
+        {"aggregations": [{"column": "amount", "functions": ["avg"]}]},
+        "function 'avg'",
+    ),
+    "labels and cutoff": ({"labels": "labels.csv"}, "not both or neither"),
+    "label entities absent": (
+        {"cutoff": None, "labels": "strangers.csv"},
+        "none of the label table's entities appear in the events",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_exits_2_and_keeps_the_earlier_table(case: str, tmp_path: Path) -> None:
+    changes, message = BAD[case]
+    spec = _setup(tmp_path, **changes)
+    pd.DataFrame({"customer_id": [-1, -2], "label_time": ["2025-05-01", "2025-05-02"]}).to_csv(
+        tmp_path / "strangers.csv", index=False
+    )
+    out = tmp_path / "features.parquet"
+    out.write_bytes(b"earlier good table")
+    res = invoke(["features", "build", str(spec), "-o", str(out)])
+    assert res.exit_code == 2, res.stdout + res.stderr
+    assert message in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr
+    assert out.read_bytes() == b"earlier good table"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_output_must_be_parquet(tmp_path: Path) -> None:
+    spec = _setup(tmp_path)
+    res = invoke(["features", "build", str(spec), "-o", str(tmp_path / "f.csv")])
+    assert res.exit_code == 2 and "written as Parquet" in res.stderr
+
+
+def _pipeline(*args: str) -> subprocess.CompletedProcess[str]:
+    script = Path(__file__).parents[2] / "scripts" / "feature_engineering_pipeline.py"
+    return subprocess.run(
+        [sys.executable, str(script), *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_seed_pipeline_builds_from_a_folder_of_raw_files(tmp_path: Path) -> None:
+    raw = tmp_path / "data" / "raw"
+    raw.mkdir(parents=True)
+    events = synth.make_transactions(300, seed=4, months=6)
+    half = len(events) // 2
+    events.iloc[:half].to_parquet(raw / "part-1.parquet")
+    events.iloc[half:].to_parquet(raw / "part-2.parquet")
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({k: v for k, v in SPEC.items() if k != "data"}))
+    out = tmp_path / "features" / "v2"
+    proc = _pipeline("-i", str(raw), "-o", str(out), "-c", str(config))
+    assert proc.returncode == 0, proc.stderr
+    status = json.loads(proc.stdout.strip().splitlines()[-1])
+    frame = pd.read_parquet(out / "features.parquet")
+    assert status["status"] == "success" and status["processed_items"] == len(frame)
+    assert {"start_time", "end_time"} <= set(status)
+    cutoff = pd.Timestamp(SPEC["cutoff"])  # type: ignore[arg-type]
+    assert len(frame) == events.loc[events["ts"] < cutoff, "customer_id"].nunique()
+    assert json.loads((out / "summary.json").read_text())["rows"] == len(frame)
+
+
+def test_seed_pipeline_without_a_spec_exits_2(tmp_path: Path) -> None:
+    proc = _pipeline("-i", str(tmp_path), "-o", str(tmp_path / "out"))
+    assert proc.returncode == 2
+    assert "-c/--config is required" in json.loads(proc.stdout.strip().splitlines()[-1])["error"]
+    assert not (tmp_path / "out").exists()
