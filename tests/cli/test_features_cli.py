@@ -119,3 +119,31 @@ def test_seed_pipeline_without_a_spec_exits_2(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "-c/--config is required" in json.loads(proc.stdout.strip().splitlines()[-1])["error"]
     assert not (tmp_path / "out").exists()
+
+
+def test_select_reports_why_each_feature_went(tmp_path: Path) -> None:
+    data = tmp_path / "churn.parquet"
+    synth.make_churn(4000, seed=2).to_parquet(data)
+    report = tmp_path / "selection.json"
+    res = invoke(["features", "select", str(data), "--target", "churned", "-o", str(report)])
+    assert res.exit_code == 0, res.stderr
+    d = json.loads(report.read_text())
+    reasons = {x["feature"]: x["reason"] for x in d["dropped"]}
+    assert reasons["country"] == "constant" and reasons["customer_id"] == "ID-like"
+    assert "tenure_months" in d["kept"]
+    html = tmp_path / "selection.html"
+    args = ["features", "select", str(data), "--target", "churned", "--max-rows", "1500"]
+    assert invoke([*args, "-o", str(html)]).exit_code == 0
+    assert "Cumulative importance" in html.read_text() and "<svg" in html.read_text()
+
+
+@pytest.mark.parametrize(
+    ("target", "message"), [("churn", "Did you mean 'churned'"), ("country", "fewer than two")]
+)
+def test_select_bad_target_exits_2(target: str, message: str, tmp_path: Path) -> None:
+    data = tmp_path / "churn.parquet"
+    synth.make_churn(500, seed=2).to_parquet(data)
+    out = tmp_path / "s.json"
+    res = invoke(["features", "select", str(data), "--target", target, "-o", str(out)])
+    assert res.exit_code == 2 and message in res.stderr, res.stderr
+    assert not out.exists()

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from sds.cli.common import FormatOpt
+from sds.cli.common import FormatOpt, OutputOpt
 
 app = typer.Typer(
-    help="Point-in-time features: windows, RFM and calendar parts, computed in the engine.",
+    help="Point-in-time features (windows, RFM, calendar parts) computed in the engine, and "
+    "feature selection with leakage checks.",
     no_args_is_help=True,
 )
 
@@ -52,3 +53,48 @@ def build_command(
     label_source = labels if labels is not None else beside(parsed.labels, spec)
     result, _ = build(parsed, events, label_source, output=output)
     emit(result, fmt, report)
+
+
+@app.command("select")
+def select_command(
+    data: Annotated[str, typer.Argument(help="Feature table (file, glob or SQL).")],
+    target: Annotated[str, typer.Option(help="The column to predict.")],
+    exclude: Annotated[
+        str | None, typer.Option(help="Columns that are not features (comma-separated).")
+    ] = None,
+    label_time: Annotated[
+        str | None, typer.Option(help="Label-time column (time columns after it are leaks).")
+    ] = None,
+    max_rows: Annotated[int, typer.Option(help="Rows sampled for the checks.")] = 50_000,
+    seed: Annotated[int, typer.Option(help="Seed of the sample and the models.")] = 0,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Drop null-heavy, constant, ID-like, leaky, duplicated and unimportant features, and
+    say why for each."""
+    from sds.cli.common import emit, resolve_format, split_list
+    from sds.data.io import open_table
+    from sds.features.select import select_features
+    from sds.params import Interval, check
+
+    resolve_format(fmt, output)
+    check("max_rows", max_rows, Interval(100, None, integer=True))
+    table = open_table(data)
+    frame = table.engine.execute(_sampled(table, max_rows, seed), source=table.name)
+    result = select_features(
+        frame,
+        target,
+        exclude=split_list(exclude),
+        label_time=label_time,
+        max_rows=max_rows,
+        seed=seed,
+    )
+    emit(result, fmt, output)
+
+
+def _sampled(table: Any, max_rows: int, seed: int) -> Any:
+    """At most about ``max_rows`` rows, sampled in the engine (the whole table if smaller)."""
+    rows = int(table.engine.scalar(table.expr.count(), source=table.name))
+    if rows <= max_rows:
+        return table.expr
+    return table.expr.sample(min(1.0, 1.2 * max_rows / rows), seed=seed)

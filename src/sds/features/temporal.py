@@ -67,14 +67,8 @@ def as_utc(table: Table, column: str) -> Any:
     )
 
 
-def label_rows(spec: FeatureSpec, events: ir.Table, labels: Table | None) -> ir.Table:
-    """(entity, label time) rows: the label table's, or every entity known at the cutoff."""
-    import ibis
-
-    if labels is None:
-        cutoff = _utc_literal(str(spec.cutoff))
-        known = events.filter(events[TS] < cutoff).select(ENTITY).distinct()
-        return known.mutate(**{LABEL_TIME: ibis.literal(cutoff, type="timestamp")})
+def label_rows(spec: FeatureSpec, labels: Table) -> ir.Table:
+    """The label table's distinct (entity, label time) rows, times in UTC."""
     times = as_utc(labels, spec.label_time)
     return labels.expr.select(**{ENTITY: labels.expr[spec.entity], LABEL_TIME: times}).distinct()
 
@@ -102,23 +96,41 @@ def features(spec: FeatureSpec, events: Table, labels: Table | None = None) -> i
     value_columns = [c for c in spec.event_columns if c not in (spec.entity, spec.timestamp)]
     cols.update({c: e[c] for c in value_columns if c != spec.available_at})
     ev = events.expr.select(**cols)
-    lab = label_rows(spec, ev, labels)
-    before = [lab[ENTITY] == ev[ENTITY], ev[TS] < lab[LABEL_TIME]]
-    if spec.available_at:
-        before.append(ev[KNOWN] < lab[LABEL_TIME])
-    joined = lab.left_join(ev, before)
-    out = joined.group_by([joined[ENTITY], joined[LABEL_TIME]]).aggregate(
-        **_aggregates(spec, joined)
-    )
+    if labels is None:  # one cutoff: the entities known then are those with earlier events
+        out = _at_cutoff(spec, ev)
+    else:
+        lab = label_rows(spec, labels)
+        before = [lab[ENTITY] == ev[ENTITY], ev[TS] < lab[LABEL_TIME]]
+        if spec.available_at:
+            before.append(ev[KNOWN] < lab[LABEL_TIME])
+        joined = lab.left_join(ev, before)
+        label = joined[LABEL_TIME]
+        out = joined.group_by([joined[ENTITY], label]).aggregate(
+            **_aggregates(spec, joined, label, label.max())
+        )
     return out.mutate(**_calendar(spec, out)).rename(
         {spec.entity: ENTITY, spec.label_time: LABEL_TIME}
     )
 
 
-def _aggregates(spec: FeatureSpec, j: ir.Table) -> dict[str, Any]:
+def _at_cutoff(spec: FeatureSpec, ev: ir.Table) -> ir.Table:
+    """The same features without a join: filter the events, group by entity."""
     import ibis
 
-    ts, label = j[TS], j[LABEL_TIME]
+    cutoff = ibis.literal(_utc_literal(str(spec.cutoff)), type="timestamp")
+    known = ev[TS] < cutoff
+    if spec.available_at:
+        known &= ev[KNOWN] < cutoff
+    before = ev.filter(known)
+    out = before.group_by(ENTITY).aggregate(**_aggregates(spec, before, cutoff, cutoff))
+    return out.mutate(**{LABEL_TIME: cutoff}).select(ENTITY, LABEL_TIME, *out.columns[1:])
+
+
+def _aggregates(spec: FeatureSpec, j: ir.Table, label: Any, label_value: Any) -> dict[str, Any]:
+    """``label``: the label time per row; ``label_value``: the same as an aggregate."""
+    import ibis
+
+    ts = j[TS]
     aggs: dict[str, Any] = {}
     for window, length in spec.window_lengths.items():
         inside = ts >= label - ibis.interval(seconds=int(length.total_seconds()))
@@ -132,7 +144,7 @@ def _aggregates(spec: FeatureSpec, j: ir.Table) -> dict[str, Any]:
             aggs[f"{agg.column}_last"] = j[agg.column].argmax(ts, where=ts.notnull())
     if spec.rfm is not None:
         last = ts.max()
-        aggs["recency_days"] = label.max().delta(last, unit="second") / 86_400.0
+        aggs["recency_days"] = label_value.delta(last, unit="second") / 86_400.0
         aggs["frequency"] = ts.count()
         if spec.rfm.monetary:
             aggs["monetary"] = j[spec.rfm.monetary].sum().fill_null(0)

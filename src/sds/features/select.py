@@ -1,0 +1,266 @@
+"""Feature selection with a reason for every feature that goes.
+
+In order (the first reason that applies is the one reported):
+
+1. more than ``null_limit`` (95%) missing;
+2. constant, then near-zero variance by caret's ``nearZeroVar`` rule (most common value over
+   95/5 times as frequent as the second, and under 10% distinct values);
+3. ID-like (a distinct text value per row) or high-cardinality text (over 100 levels:
+   encode it first, e.g. with target or frequency encoding);
+4. leakage (:mod:`sds.features.leakage`);
+5. pairwise |Pearson r| above ``corr_limit`` (0.95): the one less correlated with the target
+   goes (the earlier column on a tie);
+6. no importance: not kept by recursive feature elimination (a random forest; the number of
+   features by cross-validation with the one-standard-error rule) and repeated permutation
+   importance (a gradient-boosting model on held-out rows) not above zero by two standard
+   deviations.
+
+The report ranks the remaining features by permutation importance and gives the cumulative
+importance curve and how many features cover 90% of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from sds.errors import DataError, missing_column_error
+from sds.features.leakage import encode, leakage, task_of
+from sds.results import Figure, KeyValue, Note, Result, Section, jsonable_dict, records_table
+
+MAX_LEVELS = 100
+
+
+@dataclass(frozen=True)
+class SelectionResult(Result):
+    """Kept features, dropped ones with reasons, importances and leakage findings."""
+
+    title: ClassVar[str] = "Feature selection"
+    target: str
+    task: str
+    rows: int
+    kept: tuple[str, ...]
+    dropped: tuple[dict[str, Any], ...]
+    importance: tuple[dict[str, Any], ...]
+    leaks: tuple[dict[str, Any], ...]
+    covering_90: int
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable_dict(
+            {
+                "target": self.target,
+                "task": self.task,
+                "rows": self.rows,
+                "kept": list(self.kept),
+                "dropped": [dict(d) for d in self.dropped],
+                "importance": [dict(i) for i in self.importance],
+                "features_covering_90pct_importance": self.covering_90,
+                "leakage": [dict(x) for x in self.leaks],
+                "warnings": list(self.warnings),
+            }
+        )
+
+    def sections(self) -> list[Section]:
+        d = self.to_dict()
+        out: list[Section] = [
+            KeyValue(
+                "Selection",
+                [
+                    ("target", d["target"]),
+                    ("task", d["task"]),
+                    ("rows", d["rows"]),
+                    ("kept", ", ".join(d["kept"])),
+                    (
+                        "features covering 90% of importance",
+                        d["features_covering_90pct_importance"],
+                    ),
+                ],
+            ),
+            records_table("Dropped, and why", d["dropped"]),
+            records_table("Permutation importance (held-out rows)", d["importance"]),
+        ]
+        if d["importance"]:
+            out.append(Figure("Cumulative importance", self._curve))
+        if d["leakage"]:
+            out.append(records_table("Leakage checks", d["leakage"]))
+        if d["warnings"]:
+            out.append(Note("Warnings", d["warnings"]))
+        return out
+
+    def _curve(self) -> str:
+        from sds.report.plots import lines_svg
+
+        rows = [r for r in self.importance if r["cumulative_share"] is not None]
+        x = list(range(1, len(rows) + 1))
+        share = [100 * r["cumulative_share"] for r in rows]
+        return lines_svg(x, {"cumulative": (share, None, None)}, "features", "% of importance")
+
+
+def select_features(
+    frame: pd.DataFrame,
+    target: str,
+    *,
+    exclude: list[str] | None = None,
+    label_time: str | None = None,
+    null_limit: float = 0.95,
+    corr_limit: float = 0.95,
+    repeats: int = 5,
+    max_rows: int = 50_000,
+    seed: int = 0,
+) -> SelectionResult:
+    """Select features of ``frame`` for predicting ``target``."""
+    frame, warnings = _prepared(frame, target, label_time, max_rows, seed)
+    task = task_of(frame[target])
+    skip = {target, *(exclude or []), *([label_time] if label_time else [])}
+    candidates = [c for c in frame.columns if c not in skip]
+    dropped: list[dict[str, Any]] = []
+    remaining = _filters(frame, candidates, null_limit, dropped)
+    leaks = leakage(frame, target, remaining, task, label_time=label_time, seed=seed)
+    gone = {x["feature"]: x for x in leaks if x["drop"]}
+    dropped += [_drop(f, f"leakage: {gone[f]['check']}", gone[f]["evidence"]) for f in gone]
+    remaining = [f for f in remaining if f not in gone]
+    remaining = _decorrelate(frame, target, remaining, corr_limit, dropped)
+    importance, remaining = _importance(frame, target, remaining, task, repeats, seed, dropped)
+    return SelectionResult(
+        target=target,
+        task=task,
+        rows=len(frame),
+        kept=tuple(remaining),
+        dropped=tuple(dropped),
+        importance=tuple(importance),
+        leaks=tuple(leaks),
+        covering_90=_covering(importance, 0.9),
+        warnings=tuple(warnings),
+    )
+
+
+def _prepared(
+    frame: pd.DataFrame, target: str, label_time: str | None, max_rows: int, seed: int
+) -> tuple[pd.DataFrame, list[str]]:
+    for column in [target, *([label_time] if label_time else [])]:
+        if column not in frame.columns:
+            raise missing_column_error(column, list(frame.columns), "feature table")
+    warnings = []
+    missing = int(frame[target].isna().sum())
+    if missing:
+        warnings.append(f"{missing} row(s) without a target value were left out")
+        frame = frame[frame[target].notna()]
+    if frame[target].nunique() < 2:
+        raise DataError("the target has fewer than two values", column=target)
+    if len(frame) > max_rows:
+        warnings.append(f"model-based steps used a random {max_rows:,} of {len(frame):,} rows")
+        frame = frame.sample(max_rows, random_state=seed)
+    return frame.reset_index(drop=True), warnings
+
+
+def _drop(feature: str, reason: str, evidence: str) -> dict[str, Any]:
+    return {"feature": feature, "reason": reason, "evidence": evidence}
+
+
+def _filters(
+    frame: pd.DataFrame, columns: list[str], null_limit: float, dropped: list[dict[str, Any]]
+) -> list[str]:
+    kept = []
+    for c in columns:
+        reason = _filter_reason(frame[c], null_limit)
+        if reason:
+            dropped.append(_drop(c, *reason))
+        else:
+            kept.append(c)
+    return kept
+
+
+def _filter_reason(x: pd.Series, null_limit: float) -> tuple[str, str] | None:
+    share = float(x.isna().mean())
+    if share > null_limit:
+        return "null-heavy", f"{share:.1%} missing (limit {null_limit:.0%})"
+    counts = x.value_counts()
+    if len(counts) <= 1:
+        return "constant", f"one value: {counts.index[0]!r}" if len(counts) else "no values"
+    ratio = counts.iloc[0] / counts.iloc[1]
+    distinct = len(counts) / x.notna().sum()
+    if ratio > 95 / 5 and distinct < 0.10:
+        return "near-zero variance", f"top value {ratio:.0f}x the next; {distinct:.1%} distinct"
+    text = not (pd.api.types.is_numeric_dtype(x) or pd.api.types.is_bool_dtype(x))
+    if text and not pd.api.types.is_datetime64_any_dtype(x):
+        if len(counts) == x.notna().sum():
+            return "ID-like", "a distinct value per row"
+        if len(counts) > MAX_LEVELS:
+            return "high-cardinality text", f"{len(counts)} levels (encode it first)"
+    return None
+
+
+def _decorrelate(
+    frame: pd.DataFrame,
+    target: str,
+    columns: list[str],
+    limit: float,
+    dropped: list[dict[str, Any]],
+) -> list[str]:
+    numeric = [
+        c
+        for c in columns
+        if pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c])
+    ]
+    values = frame[numeric].astype(float)
+    corr = values.corr().abs()
+    y = pd.Series(encode(frame[target]), index=frame.index)
+    with_target = {c: float(v) for c, v in values.corrwith(y).abs().fillna(0.0).items()}
+    gone: set[str] = set()
+    for i, a in enumerate(numeric):
+        for b in numeric[i + 1 :]:
+            r = float(corr.loc[a, b])  # type: ignore[arg-type]
+            if a in gone or b in gone or not r > limit:
+                continue
+            loser, winner = (a, b) if with_target[a] < with_target[b] else (b, a)
+            gone.add(loser)
+            evidence = (
+                f"|r| = {r:.3f} with {winner!r}, which is as or more related "
+                f"to the target (|r| {with_target[winner]:.3f} vs {with_target[loser]:.3f})"
+            )
+            dropped.append(_drop(loser, f"correlated above {limit}", evidence))
+    return [c for c in columns if c not in gone]
+
+
+def _importance(
+    frame: pd.DataFrame,
+    target: str,
+    columns: list[str],
+    task: str,
+    repeats: int,
+    seed: int,
+    dropped: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Permutation importance and RFECV on the remaining features; drop the unimportant."""
+    if not columns:
+        return [], []
+    from sds.features.importance import model_importance
+
+    scores = model_importance(frame, target, columns, task, repeats, seed)
+    keep: list[str] = []
+    rows: list[dict[str, Any]] = []
+    for c in columns:
+        mean, std, rfe = scores[c]
+        if mean - 2 * std <= 0 and not rfe:
+            evidence = f"permutation {mean:+.4f} ± {std:.4f}; not kept by RFE"
+            dropped.append(_drop(c, "no importance", evidence))
+        else:
+            keep.append(c)
+        rows.append({"feature": c, "importance": mean, "std": std, "rfe_selected": rfe})
+    rows.sort(key=lambda r: -float(r["importance"]))
+    total = sum(max(float(r["importance"]), 0.0) for r in rows)
+    running = 0.0
+    for r in rows:
+        running += max(float(r["importance"]), 0.0)
+        r["cumulative_share"] = running / total if total > 0 else None
+    return rows, keep
+
+
+def _covering(rows: list[dict[str, Any]], share: float) -> int:
+    for i, r in enumerate(rows, start=1):
+        if r["cumulative_share"] is not None and r["cumulative_share"] >= share - 1e-12:
+            return i
+    return len(rows)
