@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from bench_child import run_child
 
 OUT = Path(__file__).parent / "out"
 
@@ -145,14 +145,9 @@ def _child(name: str, path: Path, warm: int = 0) -> tuple[float, float, float]:
     """Seconds of the first run (imports included), median seconds of ``warm`` more runs
     in the same process, and the child's peak RSS in GB."""
     args = [sys.executable, __file__, "--child", name, str(path), str(warm)]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"child failed: {' '.join(args)}")
+    out, peak = run_child(args)
     times = json.loads(out.strip().splitlines()[-1])
-    return times["cold"], times["warm"], usage.ru_maxrss / 1024**2
+    return times["cold"], times["warm"], peak
 
 
 def _generate(name: str, path: Path, **params: Any) -> None:

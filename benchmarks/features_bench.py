@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from bench_child import run_child
 
 OUT = Path(__file__).parent / "out"
 CUTOFF = "2025-12-01"
@@ -144,13 +145,8 @@ def _child(name: str, path: Path, sample: int) -> tuple[float, float]:
     python = _featuretools_python() if name == "featuretools" else sys.executable
     quiet = ["-W", "ignore"] if name == "featuretools" else []  # its pandas deprecations
     args = [python, *quiet, __file__, "--child", name, str(path), str(target), str(sample)]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"child failed: {' '.join(args)}")
-    return json.loads(out.strip().splitlines()[-1])["seconds"], usage.ru_maxrss / 1024**2
+    out, peak = run_child(args)
+    return json.loads(out.strip().splitlines()[-1])["seconds"], peak
 
 
 def _same_as_floor() -> None:

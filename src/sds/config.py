@@ -88,6 +88,16 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
     return data
 
 
+def parse_spec(data: Any, model: type[M], source: str, what: str) -> M:
+    """A validated ``model`` from a mapping (YAML/JSON) or an instance of it; ``what``
+    names it in the error, e.g. "an analysis spec"."""
+    if isinstance(data, model):
+        return data
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what} must be a mapping", source=source)
+    return validate_mapping(data, model, source)
+
+
 def validate_mapping(data: dict[str, Any], model: type[M], source: str) -> M:
     """Validate a mapping into ``model``, raising ConfigError on the first problem."""
     try:

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from sds.config import StrictModel
-from sds.errors import ConfigError, close_matches
+from sds.errors import close_matches
 
 FUNCTIONS = ("count", "sum", "mean", "min", "max", "std", "nunique", "last")
 CALENDAR = ("dayofweek", "hour", "month", "weekend")
@@ -109,10 +109,6 @@ class FeatureSpec(StrictModel):
 
 def parse(data: dict[str, Any] | FeatureSpec, source: str = "spec") -> FeatureSpec:
     """A validated spec from a mapping (YAML/JSON) or a spec."""
-    from sds.config import validate_mapping
+    from sds.config import parse_spec
 
-    if isinstance(data, FeatureSpec):
-        return data
-    if not isinstance(data, dict):
-        raise ConfigError("a feature spec must be a mapping", source=source)
-    return validate_mapping(data, FeatureSpec, source)
+    return parse_spec(data, FeatureSpec, source, "a feature spec")

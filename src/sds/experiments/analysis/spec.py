@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from sds.config import StrictModel
-from sds.errors import ConfigError, close_matches
+from sds.errors import close_matches
 
 METRIC_TYPES = ("proportion", "mean", "ratio", "quantile")
 CORRECTIONS = ("holm", "hochberg", "bonferroni", "benjamini-hochberg", "none")
@@ -164,10 +164,6 @@ def _choice_error(key: str, value: Any, options: tuple[str, ...]) -> ValueError:
 
 def parse(data: dict[str, Any] | AnalysisSpec, source: str = "spec") -> AnalysisSpec:
     """A validated spec from a mapping (YAML/JSON) or a spec."""
-    from sds.config import validate_mapping
+    from sds.config import parse_spec
 
-    if isinstance(data, AnalysisSpec):
-        return data
-    if not isinstance(data, dict):
-        raise ConfigError("an analysis spec must be a mapping", source=source)
-    return validate_mapping(data, AnalysisSpec, source)
+    return parse_spec(data, AnalysisSpec, source, "an analysis spec")
