@@ -98,3 +98,36 @@ def _sampled(table: Any, max_rows: int, seed: int) -> Any:
     if rows <= max_rows:
         return table.expr
     return table.expr.sample(min(1.0, 1.2 * max_rows / rows), seed=seed)
+
+
+@app.command("check")
+def check_command(
+    reference: Annotated[str, typer.Argument(help="Reference set, e.g. training features.")],
+    current: Annotated[str, typer.Argument(help="Set to compare, e.g. test or live features.")],
+    exclude: Annotated[
+        str | None, typer.Option(help="Columns to leave out (comma-separated), e.g. the target.")
+    ] = None,
+    bins: Annotated[int, typer.Option(help="Quantile bins of the reference for PSI.")] = 10,
+    max_rows: Annotated[int, typer.Option(help="Rows sampled from each set.")] = 100_000,
+    seed: Annotated[int, typer.Option(help="Seed of the samples and the classifier.")] = 0,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Train/test alignment: PSI and KS per feature, and whether a classifier can tell the
+    two sets apart (adversarial validation), with the features that give them away."""
+    from sds.cli.common import emit, resolve_format, split_list
+    from sds.data.io import open_table
+    from sds.features.alignment import align
+    from sds.params import Interval, check
+
+    resolve_format(fmt, output)
+    check("bins", bins, Interval(2, 100, integer=True))
+    check("max_rows", max_rows, Interval(100, None, integer=True))
+    frames = []
+    for source in (reference, current):
+        table = open_table(source)
+        frames.append(table.engine.execute(_sampled(table, max_rows, seed), source=table.name))
+    result = align(
+        frames[0], frames[1], exclude=split_list(exclude), bins=bins, names=(reference, current)
+    )
+    emit(result, fmt, output)
