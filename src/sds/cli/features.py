@@ -10,8 +10,8 @@ import typer
 from sds.cli.common import FormatOpt, OutputOpt
 
 app = typer.Typer(
-    help="Point-in-time features (windows, RFM, calendar parts) computed in the engine, and "
-    "feature selection with leakage checks.",
+    help="Point-in-time features computed in the engine, selection with leakage checks, "
+    "train/test alignment, and a versioned feature store.",
     no_args_is_help=True,
 )
 
@@ -131,3 +131,110 @@ def check_command(
         frames[0], frames[1], exclude=split_list(exclude), bins=bins, names=(reference, current)
     )
     emit(result, fmt, output)
+
+
+StoreOpt = Annotated[Path, typer.Option("--store", help="Feature store folder.")]
+DEFAULT_STORE = Path("feature_store")
+
+
+@app.command("register")
+def register_command(
+    spec: Annotated[Path, typer.Argument(help="Feature spec (YAML or JSON) with a 'name'.")],
+    store: StoreOpt = DEFAULT_STORE,
+    data: Annotated[
+        str | None,
+        typer.Option(help="Events (file, glob, SQL or store://name@vN); overrides 'data'."),
+    ] = None,
+    labels: Annotated[str | None, typer.Option(help="Label table; overrides 'labels'.")] = None,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """Build the feature set and register it as a new immutable version (or return the
+    existing version when the spec and the data are unchanged)."""
+    from sds.cli.common import beside, emit, resolve_format
+    from sds.config import read_mapping
+    from sds.features.spec import parse
+    from sds.features.store import FeatureStore
+    from sds.features.store_result import Registered
+
+    resolve_format(fmt, output)
+    parsed = parse(read_mapping(spec), source=str(spec))
+    events = data if data is not None else _spec_data(parsed.data, spec)
+    label_source = labels if labels is not None else beside(parsed.labels, spec)
+    version, new = FeatureStore(store).register(parsed, events, label_source)
+    emit(Registered(version, new), fmt, output)
+
+
+def _spec_data(path: str | None, spec: Path) -> str | None:
+    from sds.cli.common import beside
+    from sds.features.store import STORE_SCHEME
+
+    return path if path and path.startswith(STORE_SCHEME) else beside(path, spec)
+
+
+@app.command("list")
+def list_command(
+    name: Annotated[str | None, typer.Argument(help="Only this feature set.")] = None,
+    store: StoreOpt = DEFAULT_STORE,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """The versions in the store, with their lineage."""
+    from sds.cli.common import emit, resolve_format
+    from sds.features.store import FeatureStore
+    from sds.features.store_result import VersionList
+
+    resolve_format(fmt, output)
+    emit(VersionList(str(store), tuple(FeatureStore(store).versions(name))), fmt, output)
+
+
+@app.command("get")
+def get_command(
+    ref: Annotated[str, typer.Argument(help="name (latest version) or name@vN.")],
+    store: StoreOpt = DEFAULT_STORE,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Each entity's newest row valid then.")
+    ] = None,
+    labels: Annotated[
+        str | None, typer.Option(help="Label table: each row gets the row valid at its time.")
+    ] = None,
+    time_column: Annotated[
+        str | None, typer.Option(help="The label table's time column (default: label_time).")
+    ] = None,
+    entity: Annotated[
+        list[str] | None, typer.Option(help="Latest row of this entity (repeatable).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Parquet file; else JSON on stdout.")
+    ] = None,
+) -> None:
+    """Point-in-time retrieval for training, or the latest values of entities for serving."""
+    import sys
+
+    from sds.errors import ParameterError
+    from sds.features import retrieval
+    from sds.features.store import FeatureStore
+
+    fs = FeatureStore(store)
+    chosen = [x for x in (as_of, labels, entity) if x]
+    if len(chosen) > 1:
+        raise ParameterError("give one of --as-of, --labels and --entity", parameter="get")
+    if as_of:
+        expr = retrieval.as_of(fs, ref, as_of)
+    elif labels:
+        expr = retrieval.for_labels(fs, ref, labels, time_column)
+    elif entity:
+        expr = retrieval.latest(fs, ref, entity)
+    else:
+        expr = retrieval.stored_table(fs, ref)[1].expr
+    _, table = retrieval.stored_table(fs, ref)
+    if output is not None:
+        if output.suffix.lower() != ".parquet":
+            raise ParameterError(f"--output == {str(output)!r}, must end in .parquet")
+        table.engine.write_parquet(expr, output, source=ref)
+        print(f"wrote {output}", file=sys.stderr)
+        return
+    frame = table.engine.execute(expr.limit(10_001), source=ref)
+    if len(frame) > 10_000:
+        raise ParameterError("more than 10,000 rows: write them with -o rows.parquet")
+    print(frame.to_json(orient="records", date_format="iso"))

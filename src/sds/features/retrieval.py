@@ -1,0 +1,86 @@
+"""Reading a stored feature set: all rows, as of a time, for a label table (point in time),
+or the latest row of some entities (serving).
+
+A stored row (entity, label time t, features) uses only events before t, so it is valid
+from t on. "As of T" gives each entity's newest row with t <= T; a label table gets, for
+each (entity, time), the newest row with t <= time (an as-of join in the engine).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from sds.data.io import Table, open_table
+from sds.errors import DataError, missing_column_error
+from sds.features.store import FeatureStore, Version
+
+
+def stored_table(store: FeatureStore, ref: str) -> tuple[Version, Table]:
+    version = store.version(ref)
+    table = open_table(str(store.root / version.path), require_rows=False)
+    return version, table
+
+
+def _keys(version: Version) -> tuple[str, str]:
+    return version.spec["entity"], version.spec["label_time"]
+
+
+def as_of(store: FeatureStore, ref: str, when: str) -> Any:
+    """Each entity's newest row valid at ``when``."""
+    import ibis
+
+    version, table = stored_table(store, ref)
+    entity, label = _keys(version)
+    try:
+        moment = pd.Timestamp(when)
+    except ValueError as exc:
+        raise DataError("--as-of is not a time", found=repr(when)) from exc
+    t = table.expr
+    valid = t.filter(t[label] <= ibis.literal(moment.tz_localize(None), type="timestamp"))
+    newest = valid[label].max().over(group_by=valid[entity])
+    return valid.filter(valid[label] == newest)
+
+
+def for_labels(store: FeatureStore, ref: str, labels: Any, time_column: str | None = None) -> Any:
+    """For each label row (entity, time): the newest stored row at or before that time."""
+    version, table = stored_table(store, ref)
+    entity, label = _keys(version)
+    lab = labels if isinstance(labels, Table) else open_table(labels, engine=table.engine)
+    time_column = time_column or label
+    for column in (entity, time_column):
+        if column not in lab.columns:
+            raise missing_column_error(column, lab.columns, lab.name)
+    left = lab.expr.select(entity, __at=lab.expr[time_column].cast("timestamp"))
+    right = table.expr.rename({"__entity": entity, "__valid_from": label})
+    joined = left.asof_join(
+        right,
+        on=left["__at"] >= right["__valid_from"],
+        predicates=left[entity] == right["__entity"],
+    )
+    features = [c for c in table.expr.columns if c not in (entity, label)]
+    return joined.select(
+        left[entity], **{time_column: left["__at"]}, **{c: joined[c] for c in features}
+    )
+
+
+def latest(store: FeatureStore, ref: str, entities: list[Any]) -> Any:
+    """The newest row of each entity in ``entities`` (for serving)."""
+    version, table = stored_table(store, ref)
+    entity, label = _keys(version)
+    t = table.expr
+    values = _typed(entities, t[entity].type())
+    mine = t.filter(t[entity].isin(values))
+    newest = mine[label].max().over(group_by=mine[entity])
+    return mine.filter(mine[label] == newest)
+
+
+def _typed(values: list[Any], dtype: Any) -> list[Any]:
+    """Command-line entity ids arrive as text; match the stored key's type."""
+    if dtype.is_integer():
+        try:
+            return [int(v) for v in values]
+        except ValueError as exc:
+            raise DataError("entity ids must be integers for this feature set") from exc
+    return [str(v) for v in values]
