@@ -1,0 +1,198 @@
+"""The fit-able feature steps as one scikit-learn transformer: imputation, encodings,
+ratios and interactions, text. It drops into a ``Pipeline`` and is saved with the model.
+
+Built from scikit-learn's own parts inside a ``ColumnTransformer``:
+
+- numbers: ``SimpleImputer`` (median by default) with missing-value indicators;
+- ``onehot`` columns: ``OneHotEncoder(max_categories=...)``, rare and unseen levels in one
+  "infrequent" column;
+- ``frequency`` columns: each level's share in the training rows (unseen levels: 0);
+- ``target_encode`` columns: ``TargetEncoder``, whose ``fit_transform`` is cross-fitted
+  (out of fold), so a row's own target never leaks into its encoding;
+- ``ratios`` (``"a/b"``): a / b, with missing where b is 0, then imputed;
+- ``interactions``: pairwise products of the named numeric columns (``PolynomialFeatures``);
+- ``text`` columns: ``TfidfVectorizer``.
+
+The imputation report gives each column's missing share and what imputation does with it;
+a ``critical`` column may have at most ``critical_max_imputed`` (2%) of its values imputed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from sds.config import StrictModel
+from sds.errors import DataError, missing_column_error
+
+
+class TransformSpec(StrictModel):
+    """Which columns get which treatment; other numeric columns pass through imputed."""
+
+    numeric_impute: str = "median"  # or "mean", "zero"
+    onehot: list[str] = Field(default_factory=list)
+    onehot_max: int = 20
+    frequency: list[str] = Field(default_factory=list)
+    target_encode: list[str] = Field(default_factory=list)
+    ratios: list[str] = Field(default_factory=list)  # "numerator/denominator"
+    interactions: list[str] = Field(default_factory=list)
+    text: list[str] = Field(default_factory=list)
+    text_max_features: int = 500
+    drop: list[str] = Field(default_factory=list)
+    critical: list[str] = Field(default_factory=list)
+    critical_max_imputed: float = 0.02
+
+
+class FrequencyEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """Each level's share of the training rows; unseen levels get 0."""
+
+    def fit(self, frame: pd.DataFrame, y: Any = None) -> FrequencyEncoder:
+        self.shares_ = {
+            c: frame[c].astype("string").value_counts(normalize=True, dropna=False)
+            for c in frame.columns
+        }
+        self.columns_ = list(frame.columns)
+        return self
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.column_stack(
+            [
+                frame[c].astype("string").map(self.shares_[c]).fillna(0.0).to_numpy(float)
+                for c in self.columns_
+            ]
+        )
+
+    def get_feature_names_out(self, names: Any = None) -> np.ndarray:
+        return np.array([f"{c}_frequency" for c in self.columns_], dtype=object)
+
+
+class Ratio(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """numerator / denominator of a two-column frame; missing where the denominator is 0."""
+
+    def fit(self, frame: pd.DataFrame, y: Any = None) -> Ratio:
+        self.names_ = list(frame.columns)
+        return self
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        top = frame.iloc[:, 0].to_numpy(float)
+        bottom = frame.iloc[:, 1].to_numpy(float)
+        out = np.full(len(frame), np.nan)
+        np.divide(top, bottom, out=out, where=bottom != 0)
+        return out.reshape(-1, 1)
+
+    def get_feature_names_out(self, names: Any = None) -> np.ndarray:
+        return np.array([f"{self.names_[0]}_per_{self.names_[1]}"], dtype=object)
+
+
+class AsText(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """One column as strings, missing as empty (the input TfidfVectorizer expects)."""
+
+    def fit(self, x: Any, y: Any = None) -> AsText:
+        return self
+
+    def transform(self, x: Any) -> np.ndarray:
+        return pd.Series(np.asarray(x).ravel()).fillna("").astype(str).to_numpy()
+
+    def get_feature_names_out(self, names: Any = None) -> np.ndarray:
+        return np.asarray(names if names is not None else ["text"], dtype=object)
+
+
+def make_transformer(spec: TransformSpec | dict[str, Any], frame: pd.DataFrame) -> Any:
+    """An unfitted ``ColumnTransformer`` for ``frame``'s columns (the target excluded by
+    the caller). Checks the named columns exist and text columns are not empty."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, PolynomialFeatures
+
+    spec = spec if isinstance(spec, TransformSpec) else TransformSpec.model_validate(spec)
+    pairs = [_split_ratio(r) for r in spec.ratios]
+    _check(spec, frame, pairs)
+    fill = {"median": "median", "mean": "mean", "zero": "constant"}[spec.numeric_impute]
+    imputer = SimpleImputer(strategy=fill, fill_value=0.0, add_indicator=True)
+    named = {*spec.onehot, *spec.frequency, *spec.target_encode, *spec.text, *spec.drop}
+    numeric = [
+        c
+        for c in frame.columns
+        if c not in named and (pd.api.types.is_numeric_dtype(frame[c]) or frame[c].dtype == bool)
+    ]
+    categorical = SimpleImputer(strategy="constant", fill_value="(missing)")
+    steps: list[tuple[str, Any, Any]] = [("numeric", imputer, numeric)]
+    if spec.onehot:
+        encoder = OneHotEncoder(
+            max_categories=spec.onehot_max, handle_unknown="infrequent_if_exist"
+        )
+        steps.append(("onehot", make_pipeline(categorical, encoder), spec.onehot))
+    if spec.frequency:
+        steps.append(("frequency", FrequencyEncoder(), spec.frequency))
+    if spec.target_encode:
+        target = make_pipeline(categorical, _target_encoder())
+        steps.append(("target", target, spec.target_encode))
+    for a, b in pairs:
+        ratio = make_pipeline(Ratio(), SimpleImputer(strategy="median"))
+        steps.append((f"ratio_{a}_{b}", ratio, [a, b]))
+    if spec.interactions:
+        poly = PolynomialFeatures(degree=2, interaction_only=True, include_bias=False)
+        steps.append(("interactions", make_pipeline(SimpleImputer(), poly), spec.interactions))
+    for c in spec.text:
+        tfidf = TfidfVectorizer(max_features=spec.text_max_features)
+        steps.append((f"text_{c}", make_pipeline(AsText(), tfidf), c))
+    return ColumnTransformer(steps, remainder="drop", sparse_threshold=0.0)
+
+
+def _target_encoder() -> Any:
+    """Seeded cross-fitting: a splitter as ``cv`` from scikit-learn 1.9 (which deprecates
+    ``random_state`` here), ``random_state`` before it."""
+    import sklearn
+    from sklearn.preprocessing import TargetEncoder
+
+    major, minor = (int(p) for p in sklearn.__version__.split(".")[:2])
+    if (major, minor) >= (1, 9):
+        from sklearn.model_selection import KFold
+
+        return TargetEncoder(cv=KFold(5, shuffle=True, random_state=0))
+    return TargetEncoder(random_state=0)
+
+
+def _split_ratio(text: str) -> tuple[str, str]:
+    parts = [p.strip() for p in text.split("/")]
+    if len(parts) != 2 or not all(parts):
+        raise DataError(f"ratio {text!r} must read 'numerator/denominator'", column="ratios")
+    return parts[0], parts[1]
+
+
+def _check(spec: TransformSpec, frame: pd.DataFrame, pairs: list[tuple[str, str]]) -> None:
+    named = [*spec.onehot, *spec.frequency, *spec.target_encode, *spec.text]
+    named += [c for pair in pairs for c in pair] + spec.interactions + spec.critical
+    for c in dict.fromkeys(named):
+        if c not in frame.columns:
+            raise missing_column_error(c, list(frame.columns), "feature table")
+    for c in spec.text:
+        if not frame[c].fillna("").astype(str).str.strip().astype(bool).any():
+            raise DataError(
+                "the text column is empty in every row",
+                column=c,
+                hint="Drop it from 'text', or check the query that fills it.",
+            )
+
+
+def imputation_report(spec: TransformSpec, frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per column with missing values: the share imputed, how, and whether a critical
+    column passes the bar."""
+    rows = []
+    for c in frame.columns:
+        share = float(frame[c].isna().mean())
+        if share == 0 and c not in spec.critical:
+            continue
+        numeric = pd.api.types.is_numeric_dtype(frame[c])
+        how = spec.numeric_impute if numeric else "'(missing)' level"
+        row: dict[str, Any] = {"column": c, "imputed_share": share, "imputed_with": how}
+        if c in spec.critical:
+            row["critical_ok"] = share <= spec.critical_max_imputed
+        rows.append(row)
+    return rows
