@@ -147,3 +147,29 @@ def test_select_bad_target_exits_2(target: str, message: str, tmp_path: Path) ->
     res = invoke(["features", "select", str(data), "--target", target, "-o", str(out)])
     assert res.exit_code == 2 and message in res.stderr, res.stderr
     assert not out.exists()
+
+
+def test_seed_analyze_profiles_a_project_and_writes_only_the_report(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "data" / "raw").mkdir(parents=True)
+    synth.make_transactions(300, seed=1).to_parquet(project / "data" / "raw" / "tx.parquet")
+    synth.make_churn(400, seed=1).to_csv(project / "data" / "customers.csv", index=False)
+    before = sorted(p.name for p in project.rglob("*"))
+    out = tmp_path / "report"
+    proc = _pipeline("--target", str(project), "--analyze", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["processed_items"] == 2
+    assert sorted(p.name for p in project.rglob("*")) == before
+    assert sorted(p.name for p in out.iterdir()) == ["feature_report.html", "feature_report.json"]
+    tables = {
+        Path(t["source"]).name: t
+        for t in json.loads((out / "feature_report.json").read_text())["tables"]
+    }
+    tx = tables["tx.parquet"]
+    assert (tx["entity"], tx["timestamp"]) == ("customer_id", "ts")
+    assert tx["draft_spec"]["aggregations"][0]["column"] == "amount"
+    roles = {c["column"]: c["recommendation"] for c in tables["customers.csv"]["columns"]}
+    assert roles["country"] == "drop" and roles["customer_id"] == "identifier: not a feature"
+    assert roles["zip_code"] == "frequency or target encoding" and roles["contract"] == "one-hot"
+    proc = _pipeline("--analyze")
+    assert proc.returncode == 2 and "--target" in proc.stdout

@@ -36,7 +36,7 @@ class SeedContext:
 
     input: Path | None
     output: Path | None
-    config: BaseModel
+    config: BaseModel | None  # None: the job requires -c and it was not given
     args: argparse.Namespace
     log: logging.Logger
 
@@ -55,7 +55,7 @@ class SeedJob:
     config_model: type[BaseModel] = StrictModel
     input_required: bool = True
     output_required: bool = True
-    config_required: str | None = None  # when set: -c is required, and this says what it holds
+    config_required: str | None = None  # what -c holds when the job cannot default it
     extra_arguments: Callable[[argparse.ArgumentParser], None] | None = field(default=None)
 
 
@@ -98,9 +98,13 @@ def seed_main(job: SeedJob, argv: Sequence[str] | None = None) -> int:
             return 0
         args = parser.parse_args(args_list)
         log = _logger(job.name, args.verbose)
-        if job.config_required and args.config is None:
-            raise InputError(f"-c/--config is required: {job.config_required} (see --help)")
-        config = load_config(args.config, job.config_model) if args.config else job.config_model()
+        config = (
+            load_config(args.config, job.config_model)
+            if args.config
+            else None
+            if job.config_required
+            else job.config_model()
+        )
         ctx = SeedContext(args.input, args.output, config, args, log)
         status["processed_items"] = job.run(ctx)
         status["status"] = "success"

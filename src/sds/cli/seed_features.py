@@ -8,11 +8,13 @@ output folder, which receives ``features.parquet`` and ``summary.json``.
 
 from __future__ import annotations
 
+import argparse
+import sys
 from pathlib import Path
 
 from sds.cli.common import beside
 from sds.cli.seed import SeedContext, SeedJob
-from sds.errors import DataError
+from sds.errors import DataError, InputError
 from sds.features.spec import FeatureSpec
 
 
@@ -32,7 +34,12 @@ def run_pipeline(ctx: SeedContext) -> int:
     from sds.features.build import build
     from sds.report.files import write_atomic
 
-    assert ctx.input is not None and ctx.output is not None
+    if ctx.args.analyze:
+        return _analyze(ctx)
+    if ctx.input is None or ctx.output is None:
+        raise InputError("-i/--input and -o/--output are required (or --target DIR --analyze)")
+    if ctx.config is None:
+        raise InputError(f"-c/--config is required: {JOB.config_required} (see --help)")
     spec: FeatureSpec = ctx.config  # type: ignore[assignment]
     ctx.log.info("building %s from %s", spec.name, ctx.input)
     labels = beside(spec.labels, ctx.args.config)  # relative to the config file
@@ -44,6 +51,32 @@ def run_pipeline(ctx: SeedContext) -> int:
     return result.rows
 
 
+def _analyze(ctx: SeedContext) -> int:
+    """Profile and recommend; write nothing but the report (to -o, else stdout)."""
+    from sds.features.recommend import analyze_project
+    from sds.report.files import write_atomic
+
+    if ctx.args.target is None:
+        raise InputError("--analyze needs --target DIR (the project to profile)")
+    result = analyze_project(ctx.args.target)
+    if ctx.output is None:
+        sys.stderr.write(result.render("text"))
+    else:
+        write_atomic(ctx.output / "feature_report.html", result.render("html"))
+        write_atomic(ctx.output / "feature_report.json", result.render("json"))
+    return len(result.tables)
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", type=Path, help="Project folder to profile (--analyze).")
+    parser.add_argument(
+        "--analyze",
+        action="store_true",
+        help="Profile every data file under --target and recommend features; writes only "
+        "the report (to -o if given, else the terminal).",
+    )
+
+
 JOB = SeedJob(
     name="feature_engineering_pipeline.py",
     description="Build point-in-time features (windows, RFM, calendar parts) from raw events "
@@ -51,6 +84,9 @@ JOB = SeedJob(
     "summary.json under -o.",
     run=run_pipeline,
     config_model=FeatureSpec,
+    input_required=False,
+    output_required=False,
+    extra_arguments=_arguments,
     config_required="the feature spec (entity, timestamp, cutoff or labels, windows, "
     "aggregations; as for sds features build)",
 )

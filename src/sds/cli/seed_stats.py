@@ -52,6 +52,7 @@ def run_analyzer(ctx: SeedContext) -> int:
     if not source:
         raise ParameterError("give the data with --data FILE (or -i FILE)", parameter="data")
     assert ctx.output is not None
+    assert ctx.config is not None  # the job has defaults
     options = ctx.config.model_dump()
     for key in ("value", "group", "pair_id", "formula", "by", "alternative", "alpha"):
         if getattr(args, key, None) is not None:
