@@ -67,6 +67,9 @@ def select_command(
     ] = None,
     max_rows: Annotated[int, typer.Option(help="Rows sampled for the checks.")] = 50_000,
     seed: Annotated[int, typer.Option(help="Seed of the sample and the models.")] = 0,
+    shap: Annotated[
+        bool, typer.Option("--shap", help="Add mean |SHAP| per feature (sds[shap] extra).")
+    ] = False,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
@@ -88,6 +91,7 @@ def select_command(
         label_time=label_time,
         max_rows=max_rows,
         seed=seed,
+        shap=shap,
     )
     emit(result, fmt, output)
 

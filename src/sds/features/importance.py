@@ -5,6 +5,8 @@ one-standard-error rule for the number of features."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -22,9 +24,10 @@ def model_importance(
     task: str,
     repeats: int = 5,
     seed: int = 0,
-) -> dict[str, tuple[float, float, bool]]:
-    """Per feature: mean and standard deviation of the permutation importance, and whether
-    RFECV keeps it."""
+    with_shap: bool = False,
+) -> dict[str, tuple[float, float, bool, float | None]]:
+    """Per feature: mean and standard deviation of the permutation importance, whether
+    RFE keeps it, and (``with_shap``) the mean absolute SHAP value on held-out rows."""
     from sklearn.ensemble import (
         HistGradientBoostingClassifier,
         HistGradientBoostingRegressor,
@@ -67,14 +70,37 @@ def model_importance(
     support = search.support_
     if wanted < int(search.n_features_):
         support = RFE(forest, n_features_to_select=wanted).fit(x_train, y_train).support_
+    shap_values = mean_abs_shap(booster, x_test) if with_shap else None
     return {
         c: (
             float(permuted.importances_mean[i]),
             float(permuted.importances_std[i]),
             bool(support[i]),
+            None if shap_values is None else float(shap_values[i]),
         )
         for i, c in enumerate(columns)
     }
+
+
+def mean_abs_shap(model: Any, x: np.ndarray) -> np.ndarray:
+    """Mean |SHAP value| per feature (TreeExplainer; classes averaged), the ``shap`` extra."""
+    import warnings
+
+    try:
+        with warnings.catch_warnings():  # shap's import touches a deprecated matplotlib API
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            import shap
+    except ImportError as exc:
+        from sds.errors import ConfigError
+
+        raise ConfigError(
+            "SHAP importance needs the shap package", hint="pip install 'sds[shap]'"
+        ) from exc
+    values = np.asarray(shap.TreeExplainer(model).shap_values(x))
+    if values.ndim == 3:  # (rows, features, classes)
+        values = np.abs(values).mean(axis=2)
+    out: np.ndarray = np.abs(values).mean(axis=0)
+    return out
 
 
 def one_standard_error(

@@ -16,7 +16,8 @@ In order (the first reason that applies is the one reported):
    deviations.
 
 The report ranks the remaining features by permutation importance and gives the cumulative
-importance curve and how many features cover 90% of it.
+importance curve and how many features cover 90% of it; with ``shap=True`` (the ``shap``
+extra) it adds each feature's mean absolute SHAP value on the held-out rows.
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ def select_features(
     repeats: int = 5,
     max_rows: int = 50_000,
     seed: int = 0,
+    shap: bool = False,
 ) -> SelectionResult:
     """Select features of ``frame`` for predicting ``target``."""
     frame, warnings = _prepared(frame, target, label_time, max_rows, seed)
@@ -123,7 +125,9 @@ def select_features(
     dropped += [_drop(f, f"leakage: {gone[f]['check']}", gone[f]["evidence"]) for f in gone]
     remaining = [f for f in remaining if f not in gone]
     remaining = _decorrelate(frame, target, remaining, corr_limit, dropped)
-    importance, remaining = _importance(frame, target, remaining, task, repeats, seed, dropped)
+    importance, remaining = _importance(
+        frame, target, remaining, task, repeats, seed, dropped, shap
+    )
     return SelectionResult(
         target=target,
         task=task,
@@ -233,23 +237,27 @@ def _importance(
     repeats: int,
     seed: int,
     dropped: list[dict[str, Any]],
+    shap: bool = False,
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Permutation importance and RFECV on the remaining features; drop the unimportant."""
     if not columns:
         return [], []
     from sds.features.importance import model_importance
 
-    scores = model_importance(frame, target, columns, task, repeats, seed)
+    scores = model_importance(frame, target, columns, task, repeats, seed, with_shap=shap)
     keep: list[str] = []
     rows: list[dict[str, Any]] = []
     for c in columns:
-        mean, std, rfe = scores[c]
+        mean, std, rfe, shap_value = scores[c]
         if mean - 2 * std <= 0 and not rfe:
             evidence = f"permutation {mean:+.4f} ± {std:.4f}; not kept by RFE"
             dropped.append(_drop(c, "no importance", evidence))
         else:
             keep.append(c)
-        rows.append({"feature": c, "importance": mean, "std": std, "rfe_selected": rfe})
+        row = {"feature": c, "importance": mean, "std": std, "rfe_selected": rfe}
+        if shap_value is not None:
+            row["mean_abs_shap"] = shap_value
+        rows.append(row)
     rows.sort(key=lambda r: -float(r["importance"]))
     total = sum(max(float(r["importance"]), 0.0) for r in rows)
     running = 0.0

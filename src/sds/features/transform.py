@@ -11,7 +11,8 @@ Built from scikit-learn's own parts inside a ``ColumnTransformer``:
   (out of fold), so a row's own target never leaks into its encoding;
 - ``ratios`` (``"a/b"``): a / b, with missing where b is 0, then imputed;
 - ``interactions``: pairwise products of the named numeric columns (``PolynomialFeatures``);
-- ``text`` columns: ``TfidfVectorizer``.
+- ``text`` columns: ``TfidfVectorizer``; ``embeddings`` columns: sentence embeddings
+  (:mod:`sds.features.text`, the ``text`` extra).
 
 The imputation report gives each column's missing share and what imputation does with it;
 a ``critical`` column may have at most ``critical_max_imputed`` (2%) of its values imputed.
@@ -42,6 +43,8 @@ class TransformSpec(StrictModel):
     interactions: list[str] = Field(default_factory=list)
     text: list[str] = Field(default_factory=list)
     text_max_features: int = 500
+    embeddings: list[str] = Field(default_factory=list)  # sentence embeddings (sds[text])
+    embedding_dim: int = 64  # 64, 128 or 256
     drop: list[str] = Field(default_factory=list)
     critical: list[str] = Field(default_factory=list)
     critical_max_imputed: float = 0.02
@@ -116,6 +119,7 @@ def make_transformer(spec: TransformSpec | dict[str, Any], frame: pd.DataFrame) 
     fill = {"median": "median", "mean": "mean", "zero": "constant"}[spec.numeric_impute]
     imputer = SimpleImputer(strategy=fill, fill_value=0.0, add_indicator=True)
     named = {*spec.onehot, *spec.frequency, *spec.target_encode, *spec.text, *spec.drop}
+    named |= set(spec.embeddings)
     numeric = [
         c
         for c in frame.columns
@@ -142,6 +146,10 @@ def make_transformer(spec: TransformSpec | dict[str, Any], frame: pd.DataFrame) 
     for c in spec.text:
         tfidf = TfidfVectorizer(max_features=spec.text_max_features)
         steps.append((f"text_{c}", make_pipeline(AsText(), tfidf), c))
+    for c in spec.embeddings:
+        from sds.features.text import SentenceEmbedding
+
+        steps.append((f"embed_{c}", SentenceEmbedding(spec.embedding_dim), [c]))
     return ColumnTransformer(steps, remainder="drop", sparse_threshold=0.0)
 
 
@@ -167,12 +175,14 @@ def _split_ratio(text: str) -> tuple[str, str]:
 
 
 def _check(spec: TransformSpec, frame: pd.DataFrame, pairs: list[tuple[str, str]]) -> None:
-    named = [*spec.onehot, *spec.frequency, *spec.target_encode, *spec.text]
+    named = [*spec.onehot, *spec.frequency, *spec.target_encode, *spec.text, *spec.embeddings]
     named += [c for pair in pairs for c in pair] + spec.interactions + spec.critical
     for c in dict.fromkeys(named):
         if c not in frame.columns:
             raise missing_column_error(c, list(frame.columns), "feature table")
-    for c in spec.text:
+    if spec.embedding_dim not in (64, 128, 256):
+        raise DataError(f"embedding_dim == {spec.embedding_dim}, must be 64, 128 or 256")
+    for c in [*spec.text, *spec.embeddings]:
         if not frame[c].fillna("").astype(str).str.strip().astype(bool).any():
             raise DataError(
                 "the text column is empty in every row",
