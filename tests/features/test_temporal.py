@@ -29,7 +29,7 @@ SPEC = {
         {"column": "category", "functions": ["nunique", "last"]},
     ],
     "rfm": {"monetary": "amount"},
-    "calendar": ["dayofweek", "hour", "month", "weekend"],
+    "calendar": ["dayofweek", "hour", "month", "weekend", "days_since_first"],
 }
 
 
@@ -87,6 +87,9 @@ def _naive(events: pd.DataFrame, labels: pd.DataFrame, late: bool) -> pd.DataFra
             row[f"category_nunique_{name}"] = w["category"].nunique()
         last = known.sort_values("ts").tail(1)
         row["category_last"] = last["category"].iloc[0] if len(last) else None
+        row["days_since_first"] = (
+            (cutoff - known["ts"].min()).total_seconds() / 86_400 if len(known) else np.nan
+        )
         row["recency_days"] = (
             (cutoff - known["ts"].max()).total_seconds() / 86_400 if len(known) else np.nan
         )

@@ -107,3 +107,24 @@ def test_imputation_report_holds_critical_columns_to_two_percent() -> None:
     assert rows["satisfaction"]["critical_ok"] is False  # about 20% imputed
     assert rows["tenure_months"]["critical_ok"] is True
     assert rows["referral_code"]["imputed_with"] == "'(missing)' level"
+
+
+def test_selection_inside_the_pipeline_removes_the_leak_within_each_fold() -> None:
+    from sds.features.transform import FeatureTransformer
+
+    x, y = _data(3000)
+    x = x.drop(columns="note")
+    spec = {"onehot": ["contract", "region", "payment_method"], "frequency": ["zip_code"]}
+    model = HistGradientBoostingClassifier(random_state=0)
+    leaky = cross_val_score(
+        make_pipeline(FeatureTransformer(spec), model), x, y, cv=3, scoring="roc_auc"
+    )
+    selected = make_pipeline(FeatureTransformer(spec, select=True), model)
+    honest = cross_val_score(selected, x, y, cv=3, scoring="roc_auc")
+    assert leaky.mean() > 0.95 > honest.mean() > 0.8  # retention_call leaks the outcome
+    selected.fit(x, y)
+    step = selected[0]
+    assert "retention_call" not in step.columns_ and "zip_code" in step.columns_
+    assert "frequency__zip_code_frequency" in step.get_feature_names_out()
+    again = pickle.loads(pickle.dumps(selected))
+    np.testing.assert_array_equal(again.predict_proba(x), selected.predict_proba(x))

@@ -17,7 +17,7 @@ from sds.config import StrictModel
 from sds.errors import close_matches
 
 FUNCTIONS = ("count", "sum", "mean", "min", "max", "std", "nunique", "last")
-CALENDAR = ("dayofweek", "hour", "month", "weekend")
+CALENDAR = ("dayofweek", "hour", "month", "weekend", "days_since_first")
 _WINDOW = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -74,7 +74,8 @@ class FeatureSpec(StrictModel):
     windows: list[str] = Field(default_factory=lambda: ["7d", "30d", "90d"])
     aggregations: list[Aggregation] = Field(default_factory=list)
     rfm: RFMSpec | None = None
-    calendar: list[str] = Field(default_factory=list)  # parts of the label time
+    calendar: list[str] = Field(default_factory=list)  # parts of the label time, and
+    # days_since_first: days from the entity's first event to the label time (tenure)
 
     @model_validator(mode="after")
     def _valid(self) -> FeatureSpec:

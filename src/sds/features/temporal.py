@@ -142,6 +142,8 @@ def _aggregates(spec: FeatureSpec, j: ir.Table, label: Any, label_value: Any) ->
     for agg in spec.aggregations:
         if "last" in agg.functions:
             aggs[f"{agg.column}_last"] = j[agg.column].argmax(ts, where=ts.notnull())
+    if "days_since_first" in spec.calendar:
+        aggs["days_since_first"] = label_value.delta(ts.min(), unit="second") / 86_400.0
     if spec.rfm is not None:
         last = ts.max()
         aggs["recency_days"] = label_value.delta(last, unit="second") / 86_400.0
@@ -171,4 +173,4 @@ def _calendar(spec: FeatureSpec, out: ir.Table) -> dict[str, Any]:
         "month": t.month(),
         "weekend": t.day_of_week.index() >= 5,
     }
-    return {f"label_{p}": parts[p] for p in spec.calendar}
+    return {f"label_{p}": parts[p] for p in spec.calendar if p in parts}

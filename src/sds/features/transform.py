@@ -206,3 +206,65 @@ def imputation_report(spec: TransformSpec, frame: pd.DataFrame) -> list[dict[str
             row["critical_ok"] = share <= spec.critical_max_imputed
         rows.append(row)
     return rows
+
+
+class FeatureTransformer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+    """Selection (optional) and the spec's steps as one estimator: ``fit(X, y)`` selects
+    features with :func:`sds.features.select.select_features` (when ``select``), then fits
+    the transformer on the columns kept. Columns the spec encodes are exempt from the
+    high-cardinality rule (encoding is the remedy it asks for)."""
+
+    def __init__(
+        self, spec: dict[str, Any] | None = None, select: bool = False, seed: int = 0
+    ) -> None:
+        self.spec = spec
+        self.select = select
+        self.seed = seed
+
+    def fit(self, x: pd.DataFrame, y: Any = None) -> FeatureTransformer:
+        spec = TransformSpec.model_validate(self.spec or {})
+        columns = list(x.columns)
+        if self.select:
+            columns = self._selected(spec, x, y)
+        self.columns_ = columns
+        self.transformer_ = make_transformer(_restricted(spec, set(columns)), x[columns])
+        self.transformer_.fit(x[columns], y)
+        return self
+
+    def _selected(self, spec: TransformSpec, x: pd.DataFrame, y: Any) -> list[str]:
+        from sds.errors import ParameterError
+        from sds.features.select import select_features
+
+        if y is None:
+            raise ParameterError("selection needs the target: call fit(X, y)", parameter="y")
+        target = "__target__"
+        self.selection_ = select_features(
+            x.assign(**{target: np.asarray(y)}), target, seed=self.seed
+        )
+        encoded = {*spec.frequency, *spec.target_encode, *spec.onehot, *spec.text, *spec.embeddings}
+        exempt = {
+            d["feature"]
+            for d in self.selection_.dropped
+            if d["feature"] in encoded
+            and d["reason"] in ("high-cardinality text", "ID-like")
+            and d["feature"] not in spec.drop
+        }
+        kept = set(self.selection_.kept) | exempt
+        return [c for c in x.columns if c in kept]
+
+    def transform(self, x: pd.DataFrame) -> np.ndarray:
+        out: np.ndarray = self.transformer_.transform(x[self.columns_])
+        return out
+
+    def get_feature_names_out(self, names: Any = None) -> np.ndarray:
+        out: np.ndarray = self.transformer_.get_feature_names_out()
+        return out
+
+
+def _restricted(spec: TransformSpec, keep: set[str]) -> TransformSpec:
+    """The spec without the columns selection dropped."""
+    lists = ("onehot", "frequency", "target_encode", "interactions", "text", "embeddings")
+    update: dict[str, Any] = {k: [c for c in getattr(spec, k) if c in keep] for k in lists}
+    update["ratios"] = [r for r in spec.ratios if all(c in keep for c in _split_ratio(r))]
+    update["critical"] = [c for c in spec.critical if c in keep]
+    return spec.model_copy(update=update)
