@@ -210,3 +210,42 @@ def test_cli_register_list_get_and_bad_input(tmp_path: Path, files: tuple[Path, 
     res = invoke(["features", "register", str(broken), "--data", str(events), "--store", store])
     assert res.exit_code == 2 and "Did you mean 'customer_id'" in res.stderr
     assert [v.ref for v in FeatureStore(store).versions()] == ["customers@v1"]
+
+
+def test_an_empty_text_column_registers_nothing(tmp_path: Path, files: tuple[Path, Path]) -> None:
+    events, _ = files
+    blank = pd.read_parquet(events).assign(comment="  ")
+    blank.to_parquet(tmp_path / "blank.parquet")
+    spec = {
+        **SPEC,
+        "aggregations": [{"column": "comment", "functions": ["last"]}],
+        "transform": {"text": ["comment_last"]},
+    }
+    (tmp_path / "spec.yaml").write_text(json.dumps(spec))
+    store = tmp_path / "store"
+    res = invoke(
+        [
+            "features",
+            "register",
+            str(tmp_path / "spec.yaml"),
+            "--data",
+            str(tmp_path / "blank.parquet"),
+            "--store",
+            str(store),
+        ]
+    )
+    assert res.exit_code == 2 and "text column is empty in every row" in res.stderr, res.stderr
+    assert FeatureStore(store).versions() == []
+    assert not any(p.suffix == ".parquet" for p in store.rglob("*"))
+    res = invoke(
+        [
+            "features",
+            "register",
+            str(tmp_path / "spec.yaml"),
+            "--data",
+            str(events),
+            "--store",
+            str(store),
+        ]
+    )
+    assert res.exit_code == 2 and "column 'comment'" in res.stderr  # not in these events

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sds.errors import DataError
+from sds.errors import DataError, missing_column_error
 from sds.features.spec import FeatureSpec, parse
 from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_table
 
@@ -96,6 +96,7 @@ def build(
     events, label_table = open_sources(spec, data, labels)
     expr = features(spec, events, label_table)
     warnings = _label_coverage(spec, events, label_table)
+    _check_transform_columns(spec, expr, events)
     frame = None
     if output is not None:
         events.engine.write_parquet(expr, output, source=events.name)
@@ -115,6 +116,36 @@ def build(
         **summary,
     )
     return result, frame
+
+
+def _check_transform_columns(spec: FeatureSpec, expr: Any, events: Table) -> None:
+    """The spec's ``transform`` names columns of the feature table; text must have text.
+    Checked before anything is written."""
+    t = spec.transform
+    if t is None:
+        return
+    named = [*t.onehot, *t.frequency, *t.target_encode, *t.interactions, *t.critical]
+    named += [*t.text, *t.embeddings, *t.drop]
+    named += [c.strip() for r in t.ratios for c in r.split("/")]
+    columns = list(expr.columns)
+    for column in dict.fromkeys(named):
+        if column not in columns:
+            raise missing_column_error(column, columns, "the feature table (transform)")
+    texts = [*t.text, *t.embeddings]
+    if not texts:
+        return
+    filled = {
+        f"n{i}": (expr[c].cast("string").strip().length() > 0).cast("int64").sum()
+        for i, c in enumerate(texts)
+    }
+    row = events.engine.execute(expr.aggregate(**filled), source=events.name).iloc[0]
+    for i, c in enumerate(texts):
+        if not int(row[f"n{i}"] or 0):
+            raise DataError(
+                "the text column is empty in every row",
+                column=c,
+                hint="Drop it from transform.text / transform.embeddings, or fix its source.",
+            )
 
 
 def _label_coverage(spec: FeatureSpec, events: Table, labels: Table | None) -> list[str]:

@@ -59,6 +59,37 @@ class RFMSpec(StrictModel):
     monetary: str | None = None
 
 
+class TransformSpec(StrictModel):
+    """The fit-able steps (:mod:`sds.features.transform`): which columns of the feature
+    table get which treatment; other numeric columns pass through imputed."""
+
+    numeric_impute: str = "median"  # or "mean", "zero"
+
+    onehot: list[str] = Field(default_factory=list)
+    onehot_max: int = 20
+    frequency: list[str] = Field(default_factory=list)
+    target_encode: list[str] = Field(default_factory=list)
+    ratios: list[str] = Field(default_factory=list)  # "numerator/denominator"
+    interactions: list[str] = Field(default_factory=list)
+    text: list[str] = Field(default_factory=list)
+    text_max_features: int = 500
+    embeddings: list[str] = Field(default_factory=list)  # sentence embeddings (sds[text])
+    embedding_dim: int = 64  # 64, 128 or 256
+    drop: list[str] = Field(default_factory=list)
+    critical: list[str] = Field(default_factory=list)
+    critical_max_imputed: float = 0.02
+
+    @model_validator(mode="after")
+    def _choices(self) -> TransformSpec:
+        if self.numeric_impute not in ("median", "mean", "zero"):
+            raise ValueError(
+                f"numeric_impute == {self.numeric_impute!r}, must be median, mean or zero"
+            )
+        if self.embedding_dim not in (64, 128, 256):
+            raise ValueError(f"embedding_dim == {self.embedding_dim}, must be 64, 128 or 256")
+        return self
+
+
 class FeatureSpec(StrictModel):
     """A point-in-time feature set."""
 
@@ -74,6 +105,7 @@ class FeatureSpec(StrictModel):
     windows: list[str] = Field(default_factory=lambda: ["7d", "30d", "90d"])
     aggregations: list[Aggregation] = Field(default_factory=list)
     rfm: RFMSpec | None = None
+    transform: TransformSpec | None = None  # the fit-able steps, for FeatureTransformer
     calendar: list[str] = Field(default_factory=list)  # parts of the label time, and
     # days_since_first: days from the entity's first event to the label time (tenure)
 

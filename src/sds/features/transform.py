@@ -24,30 +24,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from sds.config import StrictModel
 from sds.errors import DataError, missing_column_error
-
-
-class TransformSpec(StrictModel):
-    """Which columns get which treatment; other numeric columns pass through imputed."""
-
-    numeric_impute: str = "median"  # or "mean", "zero"
-    onehot: list[str] = Field(default_factory=list)
-    onehot_max: int = 20
-    frequency: list[str] = Field(default_factory=list)
-    target_encode: list[str] = Field(default_factory=list)
-    ratios: list[str] = Field(default_factory=list)  # "numerator/denominator"
-    interactions: list[str] = Field(default_factory=list)
-    text: list[str] = Field(default_factory=list)
-    text_max_features: int = 500
-    embeddings: list[str] = Field(default_factory=list)  # sentence embeddings (sds[text])
-    embedding_dim: int = 64  # 64, 128 or 256
-    drop: list[str] = Field(default_factory=list)
-    critical: list[str] = Field(default_factory=list)
-    critical_max_imputed: float = 0.02
+from sds.features.spec import TransformSpec
 
 
 class FrequencyEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
@@ -180,8 +160,6 @@ def _check(spec: TransformSpec, frame: pd.DataFrame, pairs: list[tuple[str, str]
     for c in dict.fromkeys(named):
         if c not in frame.columns:
             raise missing_column_error(c, list(frame.columns), "feature table")
-    if spec.embedding_dim not in (64, 128, 256):
-        raise DataError(f"embedding_dim == {spec.embedding_dim}, must be 64, 128 or 256")
     for c in [*spec.text, *spec.embeddings]:
         if not frame[c].fillna("").astype(str).str.strip().astype(bool).any():
             raise DataError(
