@@ -25,50 +25,56 @@ def decide(
 ) -> tuple[str, list[str]]:
     """The verdict and the reasons, in the order a reader should see them. ``cautions``
     (segment and novelty findings) follow the reasons of any valid experiment's verdict."""
-    if mix_shifts and not srm_failed:
-        return "invalid experiment", [
-            *mix_shifts,
-            "a sample-ratio mismatch within segments: no effect estimate can be trusted "
-            "until it is explained",
-        ]
-    verdict, reasons = _decide(
+    invalid = _invalid(srm_failed, mixed_share, mix_shifts)
+    if invalid:
+        return "invalid experiment", invalid
+    verdict, reasons = _from_effects(
         effects,
         primary=primary,
         guardrails=guardrails,
         better=better,
         alpha=alpha,
-        srm_failed=srm_failed,
-        mixed_share=mixed_share,
         continue_running=continue_running,
     )
-    if srm_failed:  # a segment's mix often shows where the mismatch comes from
-        reasons += [f"where: {m}" for m in mix_shifts]
-    elif verdict != "invalid experiment":
-        reasons += [f"caution: {c}" for c in cautions]
-    return verdict, reasons
+    return verdict, reasons + [f"caution: {c}" for c in cautions]
 
 
-def _decide(
+def _invalid(
+    srm_failed: bool, mixed_share: float, mix_shifts: list[str] | tuple[str, ...]
+) -> list[str]:
+    """Why the experiment cannot be read, or nothing: an overall SRM (with the segments'
+    mix shifts, which often show where it comes from), an SRM within segments, or units
+    that moved between arms."""
+    if srm_failed:
+        return [
+            "the arms' sizes do not match the designed split (sample-ratio mismatch): "
+            "assignment or logging is broken, so no effect estimate can be trusted",
+            *(f"where: {m}" for m in mix_shifts),
+        ]
+    if mix_shifts:
+        return [
+            *mix_shifts,
+            "a sample-ratio mismatch within segments: no effect estimate can be trusted "
+            "until it is explained",
+        ]
+    if mixed_share > MIXED_UNITS_LIMIT:
+        return [
+            f"{mixed_share:.1%} of units appear in more than one arm (limit "
+            f"{MIXED_UNITS_LIMIT:.0%}): assignment is not sticky"
+        ]
+    return []
+
+
+def _from_effects(
     effects: list[dict[str, Any]],
     *,
     primary: list[str],
     guardrails: list[str],
     better: dict[str, str],
     alpha: float,
-    srm_failed: bool,
-    mixed_share: float,
     continue_running: bool,
 ) -> tuple[str, list[str]]:
-    if srm_failed:
-        return "invalid experiment", [
-            "the arms' sizes do not match the designed split (sample-ratio mismatch): "
-            "assignment or logging is broken, so no effect estimate can be trusted"
-        ]
-    if mixed_share > MIXED_UNITS_LIMIT:
-        return "invalid experiment", [
-            f"{mixed_share:.1%} of units appear in more than one arm (limit "
-            f"{MIXED_UNITS_LIMIT:.0%}): assignment is not sticky"
-        ]
+    """Ship, don't ship or inconclusive, from the primary and guardrail effects."""
     reasons: list[str] = []
     harmed = [e for e in effects if e["metric"] in guardrails and _worse(e, better, alpha)]
     for e in harmed:
