@@ -46,7 +46,7 @@ def analyze(spec: AnalysisSpec | dict[str, Any], data: Any = None) -> AnalysisRe
     if spec.sequential is not None:
         from sds.experiments.analysis.sequential_run import sequential
 
-        extra["sequential"] = sequential(spec, agg, arms, table.name)
+        extra["sequential"] = sequential(spec, extra.get("cumulative", {}), table.name)
         looks = list(extra["sequential"].values())
         continue_running = not any(s["stop"] for s in looks) and not all(s["final"] for s in looks)
     cautions = _cautions(extra)

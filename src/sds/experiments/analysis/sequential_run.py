@@ -52,8 +52,10 @@ def cumulative_effects(
 
 
 def sequential(
-    spec: AnalysisSpec, agg: ag.Aggregates, arms: list[str], source: str
+    spec: AnalysisSpec, cumulative: dict[str, list[dict[str, Any]]], source: str
 ) -> dict[str, dict[str, Any]]:
+    """The sequential verdict per treatment arm from the primary metric's ``cumulative``
+    effects (:func:`cumulative_effects`, computed once for the report's plot too)."""
     seq = spec.sequential
     assert seq is not None
     if not spec.date:
@@ -70,7 +72,7 @@ def sequential(
             hint="Make a mean, proportion or ratio metric primary.",
         )
     out = {}
-    for arm, looks in cumulative_effects(spec, agg, arms, primary).items():
+    for arm, looks in cumulative.items():
         if seq.method == "group":
             assert seq.planned_units is not None
             result = group_sequential(
