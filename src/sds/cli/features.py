@@ -215,6 +215,7 @@ def get_command(
     """Point-in-time retrieval for training, or the latest values of entities for serving."""
     import sys
 
+    from sds.data.engine import default_engine
     from sds.errors import ParameterError
     from sds.features import retrieval
     from sds.features.store import FeatureStore
@@ -231,14 +232,14 @@ def get_command(
         expr = retrieval.latest(fs, ref, entity)
     else:
         expr = retrieval.stored_table(fs, ref)[1].expr
-    _, table = retrieval.stored_table(fs, ref)
+    engine = default_engine()  # the one every retrieval above opened its table in
     if output is not None:
         if output.suffix.lower() != ".parquet":
             raise ParameterError(f"--output == {str(output)!r}, must end in .parquet")
-        table.engine.write_parquet(expr, output, source=ref)
+        engine.write_parquet(expr, output, source=ref)
         print(f"wrote {output}", file=sys.stderr)
         return
-    frame = table.engine.execute(expr.limit(10_001), source=ref)
+    frame = engine.execute(expr.limit(10_001), source=ref)
     if len(frame) > 10_000:
         raise ParameterError("more than 10,000 rows: write them with -o rows.parquet")
     print(frame.to_json(orient="records", date_format="iso"))
