@@ -107,12 +107,13 @@ def validate_mapping(data: dict[str, Any], model: type[M], source: str) -> M:
         key = ".".join(str(part) for part in err["loc"]) or "(top level)"
         if err["type"] == "extra_forbidden":
             leaf = str(err["loc"][-1])
-            matches = close_matches(leaf, model.model_fields)
+            fields = _fields_at(model, err["loc"][:-1])
+            matches = close_matches(leaf, fields)
             hint = f"Did you mean {matches[0]!r}?" if matches else None
             raise ConfigError(
                 f"unknown key {key!r}",
                 source=source,
-                expected="one of: " + ", ".join(model.model_fields),
+                expected="one of: " + ", ".join(fields),
                 hint=hint,
             ) from exc
         if err["type"] == "value_error":  # a model's own check: its message says it all
@@ -124,6 +125,36 @@ def validate_mapping(data: dict[str, Any], model: type[M], source: str) -> M:
             source=source,
             found=repr(err.get("input")),
         ) from exc
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed at ``loc`` inside ``model`` (a nested model's, for a nested key);
+    list positions in ``loc`` are skipped."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(str(part)) if _is_model(current) else None
+        if field is None:
+            break
+        current = _model_in(field.annotation)
+    return list(current.model_fields) if _is_model(current) else list(model.model_fields)
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
+def _model_in(annotation: Any) -> Any:
+    """The pydantic model inside an annotation such as ``Model``, ``list[Model]`` or
+    ``Model | None``; None if there is none."""
+    if _is_model(annotation):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def load_config(path: str | Path, model: type[M]) -> M:

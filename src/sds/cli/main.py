@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from sds.cli import analyze, assign, demo, design, features, profile, srm, stats
+from sds.cli import analyze, assign, demo, design, features, models, profile, srm, stats
 
 app = typer.Typer(
     name="sds",
@@ -30,6 +30,9 @@ app.command("srm")(srm.command)
 app.command("stats")(stats.command)
 app.command("analyze")(analyze.command)
 app.add_typer(features.app, name="features")
+app.command("train")(models.train_command)
+app.command("evaluate")(models.evaluate_command)
+app.command("reproduce")(models.reproduce_command)
 
 _STATE = {"debug": False}
 

@@ -1,0 +1,256 @@
+"""``sds train`` and ``sds reproduce`` from Python: the whole training run as one call.
+
+:func:`train_model` prepares and splits the data, fits the candidates, chooses one on
+validation, runs the checks only training can run (leakage on the training rows, learning
+curve, cross-validated spread, a second fit that must predict identically, and the
+comparison of the candidates), evaluates on test, saves the model folder (with the test
+rows, so ``sds evaluate --model`` needs nothing else) and logs the run to MLflow.
+:func:`reproduce` retrains from a logged run's config and checks its metrics to 1e-9.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from sds.models.evaluate import Evaluation
+from sds.models.train import Prepared
+from sds.results import KeyValue, Result, Section, jsonable_dict, records_table
+
+
+@dataclass(frozen=True)
+class TrainResult(Result):
+    title: ClassVar[str] = "Model training"
+    info: dict[str, Any]
+    candidates: list[dict[str, Any]]
+    evaluation: Evaluation
+
+    @property
+    def passed(self) -> bool:
+        return self.evaluation.passed
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable_dict(
+            {**self.info, "candidates": self.candidates, "evaluation": self.evaluation.to_dict()}
+        )
+
+    def sections(self) -> list[Section]:
+        d = self.to_dict()
+        items = [(k, v) for k, v in d.items() if not isinstance(v, dict | list)]
+        return [
+            KeyValue("Run", items),
+            records_table("Split", d["split"]["splits"]),
+            records_table("Candidates (chosen on validation)", d["candidates"]),
+            *self.evaluation.sections(),
+        ]
+
+
+def train_model(
+    config: Any, data: Any = None, *, output: str | Path | None = None, track: bool = True
+) -> TrainResult:
+    """Train from a config (mapping, :class:`TrainConfig` or YAML/JSON path)."""
+    from sds.models.train import fit_candidates, load_config, prepare
+    from sds.progress import progress_steps
+
+    cfg = load_config(config)
+    folder = Path(output or cfg.output or Path("models") / cfg.name)
+    p = prepare(cfg, data)
+    with progress_steps(len(cfg.candidates), "training candidates") as advance:
+        fitted = fit_candidates(p, advance)
+    best = max(fitted, key=lambda r: r["validation"])
+    model, extra = _finalise(best, p)
+    meta = _meta(p, best, model, extra.pop("threshold"))
+    extra.update(_training_checks(p, best, fitted))
+    evaluation = Evaluation(_evaluate(model, meta, p, extra).report)
+    meta["train_score"] = evaluation.report.get("gap", {}).get("train")
+    saved = _save(model, meta, p, folder)
+    info = _info(p, best, saved, folder)
+    if track:
+        info["run_id"], info["tracking_uri"] = _track(p, info, evaluation, folder, fitted)
+    table = [{k: v for k, v in r.items() if k not in ("model", "cv_scores")} for r in fitted]
+    return TrainResult(info, table, evaluation)
+
+
+def _finalise(best: dict[str, Any], p: Prepared) -> tuple[Any, dict[str, Any]]:
+    from sds.models.train import choose_threshold, recalibrated
+
+    model = best["model"]
+    extra: dict[str, Any] = {}
+    if p.cfg.recalibrate and p.task == "binary":
+        model, extra["recalibration"] = recalibrated(model, p)
+    extra["threshold"] = choose_threshold(model, p)
+    return model, extra
+
+
+def _meta(
+    p: Prepared, best: dict[str, Any], model: Any, threshold: dict[str, Any]
+) -> dict[str, Any]:
+    x = p.train[p.features]
+    return {
+        "name": p.cfg.name,
+        "candidate": best["name"],
+        "task": p.task,
+        "target": p.cfg.target,
+        "features": p.features,
+        "schema": {c: str(x[c].dtype) for c in p.features},
+        "classes": [str(c) for c in getattr(model, "classes_", [])],
+        "threshold": threshold["threshold"],
+        "threshold_rule": threshold,
+        "protected": p.cfg.protected,
+        "params": best["params"],
+        "data_fingerprint": p.fingerprint,
+    }
+
+
+def _training_checks(
+    p: Prepared, best: dict[str, Any], fitted: list[dict[str, Any]]
+) -> dict[str, Any]:
+    from sklearn.base import clone
+
+    from sds.features.leakage import leakage
+    from sds.models.evaluate import predictions
+    from sds.models.stability import learning_curve
+    from sds.models.tune import folds
+
+    x, y = p.train[p.features], p.train[p.cfg.target]
+    curve_folds = folds(p.task, 3, p.cfg.seed, groups=False, temporal=p.split.method == "temporal")
+    refit = clone(best["model"]).fit(x, y)
+    x_test = p.test[p.features]
+    difference = np.abs(
+        predictions(refit, x_test, p.task) - predictions(best["model"], x_test, p.task)
+    )
+    scores = best["cv_scores"]
+    return {
+        "leakage": leakage(p.train, p.cfg.target, p.features, p.task, seed=p.cfg.seed),
+        "learning_curve": learning_curve(
+            clone(best["model"]), x, y, p.task, curve_folds, p.cfg.seed
+        ),
+        "cv": {
+            "scoring": best["scoring"],
+            "folds": len(scores),
+            "mean": float(np.mean(scores)),
+            "std": float(np.std(scores, ddof=1)),
+            "min": min(scores),
+            "max": max(scores),
+        },
+        "reproducibility": {"max_abs_difference": float(np.max(difference))},
+        "comparison": _comparison(p, fitted) if len(fitted) > 1 else [],
+    }
+
+
+def _comparison(p: Prepared, fitted: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from sklearn.base import clone
+
+    from sds.models.compare import compare
+    from sds.models.evaluate import positive, predictions
+
+    models = {r["name"]: clone(r["model"]) for r in fitted}
+    x_test = p.test[p.features]
+    test_scores = y_test = None
+    if p.task == "binary":
+        test_scores = {r["name"]: predictions(r["model"], x_test, p.task) for r in fitted}
+        y_test = positive(fitted[0]["model"], p.test[p.cfg.target])
+    return compare(
+        models,
+        p.train[p.features],
+        p.train[p.cfg.target],
+        p.task,
+        test_scores=test_scores,
+        y_test=y_test,
+        seed=p.cfg.seed,
+    )
+
+
+def _evaluate(model: Any, meta: dict[str, Any], p: Prepared, extra: dict[str, Any]) -> Evaluation:
+    from sds.models.evaluate import evaluate
+
+    return evaluate(
+        model, meta, p.test, train=p.train, limits=p.cfg.scorecard, extra=extra, seed=p.cfg.seed
+    )
+
+
+def _save(model: Any, meta: dict[str, Any], p: Prepared, folder: Path) -> dict[str, Any]:
+    import io
+
+    from sds.models.modelfile import save_model
+    from sds.report.files import write_atomic
+
+    saved = save_model(model, folder / "model", meta)
+    columns = list(dict.fromkeys([*p.features, p.cfg.target, *p.cfg.protected]))
+    buffer = io.BytesIO()
+    p.test[columns].to_parquet(buffer, index=False)
+    write_atomic(folder / "model" / "test.parquet", buffer.getvalue())
+    return saved
+
+
+def _info(p: Prepared, best: dict[str, Any], saved: dict[str, Any], folder: Path) -> dict[str, Any]:
+    return {
+        "name": p.cfg.name,
+        "task": p.task,
+        "target": p.cfg.target,
+        "chosen": best["name"],
+        "features": len(p.features),
+        "threshold": saved["threshold"],
+        "model_path": str(folder / "model"),
+        "sha256": saved["sha256"],
+        "data_fingerprint": p.fingerprint,
+        "split": p.split.to_dict(),
+        "params": best["params"],
+    }
+
+
+def _track(
+    p: Prepared,
+    info: dict[str, Any],
+    evaluation: Evaluation,
+    folder: Path,
+    fitted: list[dict[str, Any]],
+) -> tuple[str, str]:
+    from sds.models.tracking import DEFAULT_ARTIFACTS, flat, log_run, resolved
+    from sds.results import Figure
+
+    uri = resolved(p.cfg.tracking_uri)
+    config = p.cfg.model_dump(mode="json")
+    config["data"] = _absolute(config["data"])
+    config["candidates"] = [
+        {**c, "trials": r["trials"] or None}
+        for c, r in zip(config["candidates"], fitted, strict=True)
+    ]
+    ev = evaluation.to_dict()
+    metrics = {k: v for k, v in flat("test", ev["metrics"]).items() if _number(v)}
+    metrics.update({f"cv.{k}": v for k, v in ev["cv"].items() if _number(v)})
+    figures = {s.title: s.draw() for s in evaluation.sections() if isinstance(s, Figure)}
+    run_id = log_run(
+        uri=uri,
+        experiment=p.cfg.experiment,
+        name=p.cfg.name,
+        config=config,
+        params={
+            **flat("model", info["params"]),
+            "candidate": info["chosen"],
+            "threshold": info["threshold"],
+            "seed": p.cfg.seed,
+        },
+        metrics=metrics,
+        tags={
+            "sds.data_fingerprint": p.fingerprint,
+            "sds.model_sha256": info["sha256"],
+            "sds.scorecard_passed": str(evaluation.passed),
+        },
+        model_folder=folder / "model",
+        figures=figures,
+        artifacts=DEFAULT_ARTIFACTS if p.cfg.tracking_uri is None else None,
+    )
+    return run_id, uri
+
+
+def _absolute(data: str) -> str:
+    path = Path(data)
+    return str(path.resolve()) if path.exists() else data
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v)

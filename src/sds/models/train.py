@@ -1,0 +1,234 @@
+"""Training: read the data, split it, tune and fit each candidate, choose on validation,
+evaluate on test, save the model with its hash, and log the run.
+
+The choice of model, of the decision threshold and of the recalibration are all made on
+the validation split; the test split is touched once, by the evaluation. The chosen model
+is the pipeline fitted on the training split (not refitted on train + validation, so the
+threshold and calibration chosen on validation stay honest).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sds.config import parse_spec
+from sds.errors import DataError, missing_column_error
+from sds.models.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The data and choices every step shares."""
+
+    cfg: TrainConfig
+    task: str
+    features: list[str]
+    train: pd.DataFrame
+    validation: pd.DataFrame
+    test: pd.DataFrame
+    split: Any  # sds.models.split.Splits
+    preprocessing: dict[str, Any]
+    splitter: Any
+    fingerprint: str
+
+    @property
+    def groups(self) -> Any:
+        column = self.cfg.split.group_column
+        return self.train[column].to_numpy() if self.split.method == "group" and column else None
+
+
+def load_config(config: Any, source: str = "config") -> TrainConfig:
+    if isinstance(config, str | Path):
+        from sds.config import load_config as read
+
+        return read(config, TrainConfig)
+    return parse_spec(config, TrainConfig, source, "a training config")
+
+
+def prepare(cfg: TrainConfig, data: Any = None) -> Prepared:
+    """Read, check, and split the data; the features and preprocessing to use."""
+    from sds.data.io import open_table
+    from sds.features.leakage import task_of
+    from sds.features.store import fingerprint_table
+    from sds.models.candidates import auto_preprocessing
+    from sds.models.split import split
+    from sds.models.tune import folds
+
+    table = open_table(cfg.data if data is None else data)
+    frame = table.engine.execute(table.expr, source=table.name)
+    if cfg.target not in frame.columns:
+        raise missing_column_error(cfg.target, list(frame.columns), table.name)
+    y = frame[cfg.target]
+    if y.isna().any():
+        raise DataError(
+            f"the target has {int(y.isna().sum())} missing value(s)",
+            column=cfg.target,
+            hint="Drop those rows in the query, or fill the target.",
+        )
+    if y.nunique() < 2:
+        raise DataError(
+            "the target is constant: there is nothing to learn",
+            column=cfg.target,
+            found=f"every row is {y.iloc[0]!r}",
+        )
+    task = cfg.task or task_of(y)
+    features = _features(cfg, frame)
+    s = cfg.split
+    gap = None
+    if s.gap:
+        from sds.features.spec import parse_window
+
+        gap = parse_window(s.gap)
+    method = s.method or ("random" if task == "regression" else "stratified")
+    parts = split(
+        frame,
+        cfg.target,
+        method=method,
+        time_column=s.time_column,
+        gap=gap,
+        group_column=s.group_column,
+        sizes=s.sizes,
+        seed=cfg.seed,
+    )
+    train = frame.iloc[parts.train].reset_index(drop=True)
+    splitter = folds(
+        task,
+        cfg.tuning.folds,
+        cfg.seed,
+        groups=parts.method == "group",
+        temporal=parts.method == "temporal",
+    )
+    prep = auto_preprocessing(train[features], cfg.preprocessing.model_dump())
+    return Prepared(
+        cfg,
+        task,
+        features,
+        train,
+        frame.iloc[parts.validation].reset_index(drop=True),
+        frame.iloc[parts.test].reset_index(drop=True),
+        parts,
+        prep,
+        splitter,
+        fingerprint_table(table),
+    )
+
+
+def _features(cfg: TrainConfig, frame: pd.DataFrame) -> list[str]:
+    s = cfg.split
+    structural = {cfg.target, *cfg.drop, *cfg.protected, s.time_column, s.group_column}
+    if cfg.features is not None:
+        for c in [*cfg.features, *cfg.protected]:
+            if c not in frame.columns:
+                raise missing_column_error(c, list(frame.columns), "training data")
+        return [c for c in cfg.features if c != cfg.target]
+    for c in [*cfg.drop, *cfg.protected]:
+        if c not in frame.columns:
+            raise missing_column_error(c, list(frame.columns), "training data")
+    return [c for c in frame.columns if c not in structural]
+
+
+def fit_candidates(p: Prepared, advance: Any = None) -> list[dict[str, Any]]:
+    """Tune (or just cross-validate) each candidate, fit it on train, score validation."""
+    from sds.config import get_settings
+    from sds.models.candidates import pipeline
+    from sds.models.tune import tune, untuned
+
+    x, y = p.train[p.features], p.train[p.cfg.target]
+    rows = []
+    for c in p.cfg.candidates:
+        common = {
+            "fixed": c.params,
+            "preprocessing": p.preprocessing,
+            "splitter": p.splitter,
+            "groups": p.groups,
+            "seed": p.cfg.seed,
+        }
+        if c.tune and c.name != "dummy":
+            t = tune(
+                c.name,
+                p.task,
+                x,
+                y,
+                trials=c.trials or p.cfg.tuning.trials,
+                timeout=p.cfg.tuning.timeout,
+                show_progress=get_settings().progress and _tty(),
+                **common,
+            )
+        else:
+            t = untuned(c.name, p.task, x, y, **common)
+        model = pipeline(c.name, p.task, t.params, p.preprocessing, p.cfg.seed).fit(x, y)
+        rows.append(
+            {
+                "name": c.name,
+                "model": model,
+                "params": t.params,
+                "scoring": t.scoring,
+                "cv_mean": float(np.mean(t.cv_scores)),
+                "cv_std": float(np.std(t.cv_scores, ddof=1)),
+                "cv_scores": list(t.cv_scores),
+                "trials": t.trials,
+                "pruned": t.pruned,
+                "validation": _validation_score(model, p, t.scoring),
+            }
+        )
+        if advance:
+            advance(c.name)
+    return rows
+
+
+def _tty() -> bool:
+    import sys
+
+    return sys.stderr.isatty()
+
+
+def _validation_score(model: Any, p: Prepared, scoring: str) -> float:
+    from sklearn.metrics import get_scorer
+
+    v = p.validation
+    return float(get_scorer(scoring)(model, v[p.features], v[p.cfg.target]))
+
+
+def choose_threshold(model: Any, p: Prepared) -> dict[str, Any]:
+    from sds.models.evaluate import positive, predictions
+    from sds.models.metrics import choose_threshold as choose
+
+    if p.task != "binary":
+        return {"threshold": None, "by": None}
+    t = p.cfg.threshold
+    v = p.validation
+    scores = predictions(model, v[p.features], p.task)
+    return choose(positive(model, v[p.cfg.target]), scores, t.by, t.value, t.cost_fp, t.cost_fn)
+
+
+def recalibrated(model: Any, p: Prepared) -> tuple[Any, list[dict[str, Any]]]:
+    """The model with isotonic or Platt recalibration fitted on validation, and Brier/ECE
+    on test before and after."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
+    from sds.models.calibration import calibration
+    from sds.models.evaluate import positive, predictions
+
+    method = p.cfg.recalibrate
+    v = p.validation
+    wrapped = CalibratedClassifierCV(FrozenEstimator(model), method=method)
+    wrapped.fit(v[p.features], v[p.cfg.target])
+    x_test, y_test = p.test[p.features], positive(model, p.test[p.cfg.target])
+    rows = []
+    for label, m in (("before", model), (f"after ({method})", wrapped)):
+        cal = calibration(y_test, predictions(m, x_test, p.task))
+        rows.append(
+            {
+                "model": label,
+                "brier": cal["brier"],
+                "ece": cal["ece"],
+                "deciles_within": cal["within_tolerance"],
+            }
+        )
+    return wrapped, rows

@@ -1,0 +1,354 @@
+"""Training end to end on the churn generator: candidates, tuning, the scorecard's planted
+findings, MLflow tracking, ``sds reproduce`` in a clean process, model files, bad input.
+
+The churn generator plants a leak (``retention_call`` equals the outcome in 98% of rows)
+and an unfairness by proxy (women live three times as often in the south region, which
+raises churn): the scorecard must report both.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from sds.data.synth import make_churn
+from sds.errors import ConfigError, DataError
+from sds.models.run import TrainResult, train_model
+from tests.conftest import invoke
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("train")
+    make_churn(4_000, seed=3).to_parquet(folder / "churn.parquet")
+    return folder
+
+
+def _config(workdir: Path, **overrides: Any) -> dict[str, Any]:
+    base = {
+        "name": "churn",
+        "data": str(workdir / "churn.parquet"),
+        "target": "churned",
+        "drop": ["customer_id", "retention_call"],
+        "protected": ["gender"],
+        "candidates": ["dummy", "logistic", "hgb"],
+        "tuning": {"trials": 3, "folds": 3},
+        "tracking_uri": f"sqlite:///{workdir / 'mlruns.db'}",
+    }
+    return {**base, **overrides}
+
+
+@pytest.fixture(scope="module")
+def fair_run(workdir: Path) -> TrainResult:
+    return train_model(_config(workdir), output=workdir / "fair")
+
+
+def _card(result: TrainResult) -> dict[str, dict[str, Any]]:
+    return {r["criterion"]: r for r in result.evaluation.report["scorecard"]}
+
+
+def test_candidates_are_tuned_and_chosen_on_validation(fair_run: TrainResult) -> None:
+    rows = {r["name"]: r for r in fair_run.candidates}
+    assert rows["dummy"]["trials"] == 0 and rows["dummy"]["validation"] == pytest.approx(0.5)
+    assert rows["hgb"]["trials"] == 3 and rows["logistic"]["trials"] == 3
+    best = max(rows.values(), key=lambda r: r["validation"])
+    assert fair_run.info["chosen"] == best["name"] != "dummy"
+    assert 0 < fair_run.info["threshold"] < 1
+    hgb = rows["hgb"]["params"]
+    assert 0.02 <= hgb["learning_rate"] <= 0.3 and 8 <= hgb["max_leaf_nodes"] <= 64
+
+
+def test_scorecard_reports_the_planted_unfairness(fair_run: TrainResult) -> None:
+    card = _card(fair_run)
+    assert card["fairness by gender (selection-rate ratio)"]["pass"] is False
+    assert card["AUC-ROC"]["value"] > 0.85 and card["AUC-ROC"]["pass"]
+    assert card["leaky features"]["value"] == "none"
+    assert card["reproducibility (max prediction difference)"]["value"] == 0.0
+    warnings = " ".join(fair_run.evaluation.report["warnings"])
+    assert "gender" in warnings
+    ev = fair_run.evaluation.report
+    assert len(ev["learning_curve"]) == 5 and ev["cv"]["folds"] == 3
+    pairs = {(r["model_a"], r["model_b"]) for r in ev["comparison"]}
+    assert pairs == {("dummy", "logistic"), ("dummy", "hgb"), ("logistic", "hgb")}
+    assert all(0 <= r["delong_p_value"] <= 1 for r in ev["comparison"])
+
+
+def test_scorecard_reports_the_planted_leak(workdir: Path) -> None:
+    result = train_model(
+        _config(workdir, drop=["customer_id"], candidates=["logistic"]),
+        output=workdir / "leaky",
+        track=False,
+    )
+    card = _card(result)
+    assert card["leaky features"]["value"] == "retention_call"
+    assert card["leaky features"]["pass"] is False
+    top = result.evaluation.report["importance"]["features"][0]
+    assert top["feature"] == "retention_call"
+    assert any("retention_call" in w for w in result.evaluation.report["warnings"])
+
+
+def test_run_is_logged_and_reproduced_in_a_clean_process(
+    fair_run: TrainResult, workdir: Path
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    from sds.models.tracking import quiet
+
+    uri = fair_run.info["tracking_uri"]
+    with quiet():
+        client = MlflowClient(tracking_uri=uri)
+        run = client.get_run(fair_run.info["run_id"])
+        versions = client.search_model_versions("name='churn'")
+        artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert run.data.tags["sds.data_fingerprint"] == fair_run.info["data_fingerprint"]
+    assert run.data.tags["sds.model_sha256"] == fair_run.info["sha256"]
+    assert run.data.metrics["test.auc"] == fair_run.evaluation.report["metrics"]["auc"]
+    assert {"config.json", "environment.json", "model", "plots"} <= artifacts
+    assert len(versions) >= 1
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sds.cli.main",
+            "reproduce",
+            fair_run.info["run_id"],
+            "--tracking-uri",
+            uri,
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=workdir,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["matched"] is True and report["max_difference"] <= 1e-9
+    assert len(report["metrics"]) >= 8
+
+
+def test_saved_model_is_hash_checked(fair_run: TrainResult, tmp_path: Path) -> None:
+    import shutil
+
+    from sds.models.modelfile import load_model
+
+    folder = tmp_path / "copy"
+    shutil.copytree(fair_run.info["model_path"], folder)
+    saved = load_model(folder)
+    test = pd.read_parquet(folder / "test.parquet")
+    x = test[saved.meta["features"]]
+    assert saved.meta["sha256"] == fair_run.info["sha256"]
+    assert np.array_equal(saved.model.predict_proba(x)[:, 1], saved.model.predict_proba(x)[:, 1])
+    data = bytearray((folder / "model.joblib").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (folder / "model.joblib").write_bytes(bytes(data))
+    with pytest.raises(DataError, match="SHA-256 does not match"):
+        load_model(folder)
+    stray = tmp_path / "stray"
+    stray.mkdir()
+    (stray / "model.joblib").write_bytes(b"not a model at all")
+    with pytest.raises(DataError, match="not an sds model"):
+        load_model(stray / "model.joblib")
+    result = invoke(["evaluate", "--model", str(folder)])
+    assert result.exit_code == 2 and "SHA-256" in result.stderr
+    result = invoke(["evaluate", "--model", str(stray)])
+    assert result.exit_code == 2 and "not an sds model" in result.stderr
+
+
+def test_evaluate_cli_and_seed_scripts(fair_run: TrainResult, workdir: Path) -> None:
+    model = fair_run.info["model_path"]
+    result = invoke(["evaluate", "--model", model, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["metrics"]["auc"] == pytest.approx(fair_run.evaluation.report["metrics"]["auc"])
+    assert report["gap"]["train"] == pytest.approx(fair_run.evaluation.report["gap"]["train"])
+    assert invoke(["evaluate", "--model", model, "--strict"]).exit_code == 1  # unfair
+    root = Path(__file__).resolve().parents[2]
+    out = workdir / "suite"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(root / "scripts" / "model_evaluation_suite.py"),
+            "-i",
+            str(workdir / "fair"),
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    status = json.loads(done.stdout.strip().splitlines()[-1])
+    assert done.returncode == 0 and status["status"] == "success", done.stderr
+    assert status["processed_items"] == 1
+    assert json.loads((out / "report.json").read_text())["models"]
+    assert (out / "report.html").read_text().count("<svg") >= 4
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(root / "scripts" / "model_evaluation_suite.py"),
+            "-i",
+            str(workdir / "fair"),
+            "-o",
+            str(out),
+            "--deploy",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 2 and "model server" in done.stderr
+
+
+def test_train_script_writes_model_and_reports(workdir: Path) -> None:
+    config = _config(workdir, candidates=["logistic"], name="seeded")
+    path = workdir / "seeded.yaml"
+    path.write_text(yaml.safe_dump({**config, "data": "churn.parquet"}))
+    root = Path(__file__).resolve().parents[2]
+    out = workdir / "seeded"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(root / "scripts" / "train.py"),
+            "--config",
+            str(path),
+            "-o",
+            str(out),
+            "--no-track",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    status = json.loads(done.stdout.strip().splitlines()[-1])
+    assert done.returncode == 0 and status["status"] == "success", done.stderr
+    assert status["processed_items"] == 4_000
+    assert {"model", "report.json", "report.html"} <= {p.name for p in out.iterdir()}
+    done = subprocess.run(
+        [sys.executable, str(root / "scripts" / "evaluate.py"), "--model", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (out / "evaluation" / "report.json").is_file()
+
+
+def test_other_tasks_candidates_and_recalibration(workdir: Path) -> None:
+    frame = make_churn(1_500, seed=4)
+    frame["plan"] = frame["contract"]
+    frame.to_parquet(workdir / "small.parquet")
+    common = {
+        "data": str(workdir / "small.parquet"),
+        "drop": ["customer_id", "retention_call"],
+        "tuning": {"trials": 2, "folds": 3},
+    }
+    reg = train_model(
+        {
+            **common,
+            "target": "monthly_charges",
+            "drop": ["customer_id", "monthly_fee", "total_charges"],
+            "candidates": ["linear", "lightgbm"],
+        },
+        output=workdir / "reg",
+        track=False,
+    )
+    assert reg.info["task"] == "regression"
+    assert "residuals" in reg.evaluation.report and "rmse" in reg.evaluation.report["metrics"]
+    multi = train_model(
+        {
+            **common,
+            "target": "contract",
+            "drop": [*common["drop"], "plan", "monthly_fee"],
+            "candidates": ["logistic", "xgboost"],
+        },
+        output=workdir / "multi",
+        track=False,
+    )
+    assert multi.info["task"] == "multiclass"
+    assert "auc_ovr" in multi.evaluation.report["metrics"]
+    cal = train_model(
+        {
+            **common,
+            "target": "churned",
+            "candidates": ["hgb"],
+            "recalibrate": "isotonic",
+            "threshold": {"by": "cost", "cost_fn": 5},
+        },
+        output=workdir / "cal",
+        track=False,
+    )
+    rows = cal.evaluation.report["recalibration"]
+    assert [r["model"] for r in rows] == ["before", "after (isotonic)"]
+    assert cal.evaluation.report["threshold_rule"]["by"] == "cost"
+
+
+def test_temporal_and_grouped_splits_through_training(workdir: Path) -> None:
+    frame = make_churn(1_500, seed=5)
+    frame["signup"] = pd.Timestamp("2025-01-01") + pd.to_timedelta(
+        np.random.default_rng(0).integers(0, 365, len(frame)), unit="D"
+    )
+    frame["account"] = frame.index // 3
+    frame.to_parquet(workdir / "timed.parquet")
+    common = {
+        "data": str(workdir / "timed.parquet"),
+        "target": "churned",
+        "drop": ["customer_id", "retention_call"],
+        "candidates": ["logistic"],
+        "tuning": {"trials": 2, "folds": 3},
+    }
+    timed = train_model(
+        {**common, "split": {"method": "temporal", "time_column": "signup", "gap": "7d"}},
+        output=workdir / "t",
+        track=False,
+    )
+    parts = timed.info["split"]["splits"]
+    assert parts[0]["to"] < parts[1]["from"] and parts[1]["to"] < parts[2]["from"]
+    assert "signup" not in json.loads((workdir / "t/model/model.json").read_text())["features"]
+    grouped = train_model(
+        {**common, "split": {"method": "group", "group_column": "account"}},
+        output=workdir / "g",
+        track=False,
+    )
+    assert grouped.info["split"]["method"] == "group"
+
+
+def test_bad_input_exits_2_with_a_message(workdir: Path, tmp_path: Path) -> None:
+    def run(config: dict[str, Any]) -> Any:
+        path = tmp_path / "c.yaml"
+        path.write_text(yaml.safe_dump(config))
+        return invoke(["train", str(path), "--no-track", "--model-dir", str(tmp_path / "m")])
+
+    base = {"data": str(workdir / "churn.parquet"), "target": "churned"}
+    result = run({**base, "target": "churn"})
+    assert result.exit_code == 2 and "churned" in result.stderr  # suggests the column
+    result = run({**base, "tunning": {"trials": 2}})
+    assert result.exit_code == 2 and "Did you mean 'tuning'?" in result.stderr
+    result = run({**base, "candidates": ["lgbm"]})
+    assert result.exit_code == 2 and "did you mean 'lightgbm'" in result.stderr
+    const = pd.DataFrame({"x": range(50), "y": [1] * 50})
+    const.to_parquet(tmp_path / "const.parquet")
+    result = run({"data": str(tmp_path / "const.parquet"), "target": "y"})
+    assert result.exit_code == 2 and "constant" in result.stderr
+    rare = pd.DataFrame({"x": range(60), "y": ["a"] * 30 + ["b"] * 29 + ["c"]})
+    rare.to_parquet(tmp_path / "rare.parquet")
+    result = run({"data": str(tmp_path / "rare.parquet"), "target": "y"})
+    assert result.exit_code == 2 and "'c' has 1 member" in result.stderr
+    with pytest.raises(ConfigError, match="recalibrate"):
+        train_model({**base, "recalibrate": "platt"}, track=False)
