@@ -352,3 +352,56 @@ def test_bad_input_exits_2_with_a_message(workdir: Path, tmp_path: Path) -> None
     assert result.exit_code == 2 and "'c' has 1 member" in result.stderr
     with pytest.raises(ConfigError, match="recalibrate"):
         train_model({**base, "recalibrate": "platt"}, track=False)
+
+
+def test_training_from_a_feature_store_version(tmp_path: Path) -> None:
+    from sds.data import synth
+    from sds.features.store import FeatureStore
+
+    events = synth.make_transactions(300, seed=2, months=6)
+    events.to_parquet(tmp_path / "events.parquet")
+    ids = events["customer_id"].unique()
+    times = pd.to_datetime(["2025-03-01", "2025-04-01", "2025-05-01"])
+    labels = pd.DataFrame(
+        {"customer_id": np.repeat(ids, 3), "label_time": np.tile(times, len(ids))}
+    )
+    ts = pd.to_datetime(events["ts"]).dt.tz_localize(None)
+    bought = {
+        (c, t)
+        for c, e in zip(events["customer_id"], ts, strict=True)
+        for t in times
+        if t <= e < t + pd.Timedelta(days=30)
+    }
+    labels["bought"] = [
+        int((c, t) in bought) for c, t in zip(labels.customer_id, labels.label_time, strict=True)
+    ]
+    labels.to_parquet(tmp_path / "labels.parquet")
+    spec = {
+        "name": "customers",
+        "entity": "customer_id",
+        "timestamp": "ts",
+        "labels": "labels.parquet",
+        "windows": ["30d", "90d"],
+        "aggregations": [{"column": "amount", "functions": ["count", "sum"]}],
+    }
+    store = FeatureStore(tmp_path / "store")
+    store.register(spec, str(tmp_path / "events.parquet"), str(tmp_path / "labels.parquet"))
+    result = train_model(
+        {
+            "data": "store://customers@v1",
+            "store": str(tmp_path / "store"),
+            "labels": str(tmp_path / "labels.parquet"),
+            "target": "bought",
+            "candidates": ["logistic"],
+            "tuning": {"trials": 2, "folds": 3},
+        },
+        output=tmp_path / "m",
+        track=False,
+    )
+    meta = json.loads((tmp_path / "m/model/model.json").read_text())
+    assert sum(s["rows"] for s in result.info["split"]["splits"]) == len(labels)
+    assert "customer_id" not in meta["features"] and "label_time" not in meta["features"]
+    assert any(f.startswith("amount_count") for f in meta["features"])
+    assert result.evaluation.report["metrics"]["auc"] > 0.6
+    with pytest.raises(ConfigError, match="needs 'store'"):
+        train_model({"data": "store://customers@v1", "target": "bought"}, track=False)

@@ -43,16 +43,23 @@ def as_of(store: FeatureStore, ref: str, when: str) -> Any:
     return valid.filter(valid[label] == newest)
 
 
-def for_labels(store: FeatureStore, ref: str, labels: Any, time_column: str | None = None) -> Any:
-    """For each label row (entity, time): the newest stored row at or before that time."""
+def for_labels(
+    store: FeatureStore,
+    ref: str,
+    labels: Any,
+    time_column: str | None = None,
+    keep: tuple[str, ...] = (),
+) -> Any:
+    """For each label row (entity, time): the newest stored row at or before that time;
+    the label table's ``keep`` columns (a target, say) ride along."""
     version, table = stored_table(store, ref)
     entity, label = _keys(version)
     lab = labels if isinstance(labels, Table) else open_table(labels, engine=table.engine)
     time_column = time_column or label
-    for column in (entity, time_column):
+    for column in (entity, time_column, *keep):
         if column not in lab.columns:
             raise missing_column_error(column, lab.columns, lab.name)
-    left = lab.expr.select(entity, __at=lab.expr[time_column].cast("timestamp"))
+    left = lab.expr.select(entity, *keep, __at=lab.expr[time_column].cast("timestamp"))
     right = table.expr.rename({"__entity": entity, "__valid_from": label})
     joined = left.asof_join(
         right,
@@ -61,7 +68,10 @@ def for_labels(store: FeatureStore, ref: str, labels: Any, time_column: str | No
     )
     features = [c for c in table.expr.columns if c not in (entity, label)]
     return joined.select(
-        left[entity], **{time_column: left["__at"]}, **{c: joined[c] for c in features}
+        left[entity],
+        **{time_column: left["__at"]},
+        **{c: left[c] for c in keep},
+        **{c: joined[c] for c in features},
     )
 
 

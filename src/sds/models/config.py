@@ -3,7 +3,8 @@
 A misspelled key is an error that names the key meant (see :func:`sds.config.parse_spec`);
 every section has defaults, so the smallest config is ``data`` and ``target``::
 
-    data: customers.parquet          # any source sds reads: file, glob, DuckDB table, SQL
+    data: customers.parquet          # any source sds reads: file, glob, DuckDB table, SQL,
+                                     # or store://churn@v3 with store: and labels:
     target: churned
     split: {method: stratified}      # or temporal (time_column, gap), group (group_column)
     candidates: [dummy, logistic, hgb, lightgbm]
@@ -92,7 +93,9 @@ class ScorecardConfig(StrictModel):
 class TrainConfig(StrictModel):
     kind: str = "train"
     name: str = "model"
-    data: str
+    data: str  # a source sds reads, or store://name@vN (with store and labels)
+    store: str | None = None  # feature store folder, for data: store://name@vN
+    labels: str | None = None  # entity, label time and target, for a feature-store version
     target: str
     task: str | None = None  # binary, multiclass or regression; from the target by default
     features: list[str] | None = None  # default: every column but target, drop and protected
@@ -127,4 +130,9 @@ class TrainConfig(StrictModel):
             raise ValueError(f"recalibrate == {self.recalibrate!r}, must be isotonic or sigmoid")
         if not self.candidates:
             raise ValueError("candidates is empty: name at least one model")
+        if self.data.startswith("store://") and not (self.store and self.labels):
+            raise ValueError(
+                "data from the feature store needs 'store' (its folder) and 'labels' (a "
+                "table of entity, label time and the target)"
+            )
         return self

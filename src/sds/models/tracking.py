@@ -33,7 +33,7 @@ PACKAGES = (
     "lightgbm",
     "xgboost-cpu",
     "fairlearn",
-    "mlflow",
+    "mlflow-skinny",
     "duckdb",
 )
 

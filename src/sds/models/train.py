@@ -59,7 +59,8 @@ def prepare(cfg: TrainConfig, data: Any = None) -> Prepared:
     from sds.models.split import split
     from sds.models.tune import folds
 
-    table = open_table(cfg.data if data is None else data)
+    source = cfg.data if data is None else data
+    table, structural = _source(cfg, source) if _is_store(source) else (open_table(source), [])
     frame = table.engine.execute(table.expr, source=table.name)
     if cfg.target not in frame.columns:
         raise missing_column_error(cfg.target, list(frame.columns), table.name)
@@ -77,7 +78,7 @@ def prepare(cfg: TrainConfig, data: Any = None) -> Prepared:
             found=f"every row is {y.iloc[0]!r}",
         )
     task = cfg.task or task_of(y)
-    features = _features(cfg, frame)
+    features = [c for c in _features(cfg, frame) if c not in structural]
     s = cfg.split
     gap = None
     if s.gap:
@@ -116,6 +117,28 @@ def prepare(cfg: TrainConfig, data: Any = None) -> Prepared:
         splitter,
         fingerprint_table(table),
     )
+
+
+def _is_store(source: Any) -> bool:
+    from sds.features.store import STORE_SCHEME
+
+    return isinstance(source, str) and source.startswith(STORE_SCHEME)
+
+
+def _source(cfg: TrainConfig, ref: str) -> tuple[Any, list[str]]:
+    """A feature-store version joined point-in-time to the label table (which brings the
+    target); the entity and label-time columns are keys, not features."""
+    from sds.data.engine import default_engine
+    from sds.data.io import Table
+    from sds.features.retrieval import for_labels
+    from sds.features.store import FeatureStore
+
+    assert cfg.store is not None and cfg.labels is not None  # the config checks
+    store = FeatureStore(cfg.store)
+    version = store.version(ref)
+    expr = for_labels(store, ref, cfg.labels, keep=(cfg.target,))
+    table = Table(expr, f"{ref} joined to {cfg.labels}", default_engine())  # for_labels' engine
+    return table, [version.spec["entity"], version.spec["label_time"]]
 
 
 def _features(cfg: TrainConfig, frame: pd.DataFrame) -> list[str]:
