@@ -55,6 +55,13 @@ def test_demo_writes_report(tmp_path: Path) -> None:
     assert analysis["segments"]["platform"]["mix"]["shift"]
     assert analysis["verdict"] == "invalid experiment"
     assert (tmp_path / "specs" / "checkout_analysis.yaml").exists()
+    # the model chapters: the scorecard names the planted leak, then trains without it
+    leaky = json.loads((tmp_path / "model_leaky.json").read_text())
+    card = {r["criterion"]: r for r in leaky["evaluation"]["scorecard"]}
+    assert card["leaky features"]["value"] == "retention_call"
+    clean = json.loads((tmp_path / "model_churn.json").read_text())
+    assert "retention_call" not in json.dumps(clean["evaluation"]["importance"])
+    assert (tmp_path / "models" / "churn" / "model" / "model.json").exists()
 
 
 def test_lazy_public_api() -> None:
