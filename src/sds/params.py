@@ -118,6 +118,8 @@ RULES: dict[str, Rule] = {
     "n_rows": POSITIVE_INT,
     "chunk_rows": POSITIVE_INT,
     "threads": POSITIVE_INT,
+    "workers": Interval(1, 256, integer=True),
+    "port": Interval(1, 65535, integer=True),
     # statistics
     "resamples": Interval(100, 10**8, integer=True),
 }

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from sds.cli import analyze, assign, demo, design, features, models, profile, srm, stats
+from sds.cli import analyze, assign, demo, design, features, models, profile, serve, srm, stats
 
 app = typer.Typer(
     name="sds",
@@ -33,6 +33,7 @@ app.add_typer(features.app, name="features")
 app.command("train")(models.train_command)
 app.command("evaluate")(models.evaluate_command)
 app.command("reproduce")(models.reproduce_command)
+app.command("serve")(serve.command)
 
 _STATE = {"debug": False}
 

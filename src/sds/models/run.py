@@ -88,6 +88,8 @@ def _finalise(best: dict[str, Any], p: Prepared) -> tuple[Any, dict[str, Any]]:
 def _meta(
     p: Prepared, best: dict[str, Any], model: Any, threshold: dict[str, Any]
 ) -> dict[str, Any]:
+    from sds.models.schema import input_schema
+
     x = p.train[p.features]
     return {
         "name": p.cfg.name,
@@ -96,6 +98,7 @@ def _meta(
         "target": p.cfg.target,
         "features": p.features,
         "schema": {c: str(x[c].dtype) for c in p.features},
+        "input_schema": input_schema(x),
         "classes": [str(c) for c in getattr(model, "classes_", [])],
         "threshold": threshold["threshold"],
         "threshold_rule": threshold,

@@ -1,0 +1,69 @@
+"""The job behind ``scripts/health_check.py [--url URL]``: is a model server healthy?
+
+Checks ``/health`` (alive) and ``/ready`` (model loaded and warmed), each within a
+timeout; exit 0 when both answer 200, 1 with the reason otherwise (unreachable, timed
+out, an error status, not ready). ``-o FILE`` also writes the findings as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from sds.cli.seed import SeedContext, SeedJob
+from sds.config import StrictModel
+from sds.errors import AnalysisError
+
+ENDPOINTS = ("/health", "/ready")
+
+
+def _check(url: str, path: str, timeout: float) -> dict[str, Any]:
+    import httpx
+
+    try:
+        answer = httpx.get(url.rstrip("/") + path, timeout=timeout)
+    except httpx.TimeoutException:
+        return {"endpoint": path, "ok": False, "reason": f"no answer within {timeout:g} s"}
+    except httpx.TransportError as exc:
+        return {"endpoint": path, "ok": False, "reason": f"unreachable: {exc}"}
+    ok = answer.status_code == 200
+    reason = "" if ok else f"HTTP {answer.status_code}: {answer.text[:200]}"
+    return {
+        "endpoint": path,
+        "ok": ok,
+        "status": answer.status_code,
+        "reason": reason,
+        "seconds": answer.elapsed.total_seconds(),
+    }
+
+
+def run_health(ctx: SeedContext) -> int:
+    from sds.report.files import write_atomic
+
+    url, timeout = ctx.args.url, ctx.args.timeout
+    found = [_check(url, path, timeout) for path in ENDPOINTS]
+    if ctx.output is not None:
+        write_atomic(ctx.output, json.dumps({"url": url, "checks": found}, indent=2))
+    bad = [f"{f['endpoint']}: {f['reason']}" for f in found if not f["ok"]]
+    if bad:
+        raise AnalysisError(f"{url} is not healthy: " + "; ".join(bad))
+    ctx.log.info("%s healthy", url)
+    return len(found)
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", default="http://127.0.0.1:8000", help="Server base URL.")
+    parser.add_argument("--timeout", type=float, default=5.0, help="Seconds per request.")
+
+
+JOB = SeedJob(
+    name="health_check.py",
+    description="Check a model server: scripts/health_check.py [--url URL]; exit 0 when "
+    "/health and /ready answer, 1 with the reason when not.",
+    run=run_health,
+    config_model=StrictModel,
+    input_required=False,
+    output_required=False,
+    extra_arguments=_arguments,
+)

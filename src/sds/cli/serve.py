@@ -1,0 +1,49 @@
+"""``sds serve MODEL``: the REST model server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def command(
+    model: Annotated[Path, typer.Argument(help="Model folder written by sds train.")],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (one per core).")] = 2,
+    canary: Annotated[
+        Path | None, typer.Option(help="Challenger model folder for canary routing.")
+    ] = None,
+    canary_weight: Annotated[
+        float, typer.Option(help="Share of traffic for the challenger.")
+    ] = 0.05,
+    api_key_env: Annotated[
+        str | None,
+        typer.Option(help="Environment variable holding the API key (X-API-Key header)."),
+    ] = None,
+    range_margin: Annotated[
+        float,
+        typer.Option(
+            help="Numbers may lie this share of the training span outside the "
+            "training range; negative turns the range check off."
+        ),
+    ] = 0.1,
+) -> None:
+    """Serve a model over HTTP: /predict, /health, /ready, /metrics, /model, /docs."""
+    from sds.params import check
+    from sds.serving.server import serve
+
+    check("workers", workers)
+    check("port", port)
+    serve(
+        model,
+        host=host,
+        port=port,
+        workers=workers,
+        canary=canary,
+        canary_weight=canary_weight,
+        api_key_env=api_key_env,
+        range_margin=None if range_margin < 0 else range_margin,
+    )

@@ -1,0 +1,209 @@
+"""The model server's ASGI app (Starlette): predict, health, readiness, metrics, model
+description and OpenAPI.
+
+``POST /predict`` takes one record or ``{"instances": [...]}`` and answers
+``{"predictions": [...], "model_version": ..., "variant": ...}``. A bad request gets a
+JSON body listing every problem (400 malformed JSON, 401 bad API key, 413 too large,
+422 invalid records); an unexpected failure is logged and answered 500 with no internals.
+With a challenger, ``canary_weight`` of the traffic goes to it: deterministically by the
+``X-Request-Key`` header when given (a hash of the key), at random otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from sds.serving import metrics
+from sds.serving.model import ServedModel
+from sds.serving.validate import RequestError, decode
+
+MAX_BODY = 1_048_576  # bytes
+log = logging.getLogger("sds.serving")
+
+
+@dataclass
+class ServerConfig:
+    champion: ServedModel
+    challenger: ServedModel | None = None
+    canary_weight: float = 0.05
+    api_key: str | None = None
+    max_body: int = MAX_BODY
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status, headers, media_type="application/json")
+
+
+def _route(cfg: ServerConfig, request: Request) -> tuple[str, ServedModel]:
+    if cfg.challenger is None:
+        return "champion", cfg.champion
+    key = request.headers.get("x-request-key")
+    if key is not None:
+        digest = hashlib.sha256(key.encode()).digest()
+        share = int.from_bytes(digest[:8], "big") / 2**64
+    else:
+        share = random.random()
+    if share < cfg.canary_weight:
+        return "challenger", cfg.challenger
+    return "champion", cfg.champion
+
+
+def _authorised(cfg: ServerConfig, request: Request) -> bool:
+    if cfg.api_key is None:
+        return True
+    given = request.headers.get("x-api-key", "")
+    if not given and request.headers.get("authorization", "").startswith("Bearer "):
+        given = request.headers["authorization"][7:]
+    return hmac.compare_digest(given.encode(), cfg.api_key.encode())
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestError(
+            413, [{"problem": f"body larger than {limit} bytes", "found": int(declared)}]
+        )
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(413, [{"problem": f"body larger than {limit} bytes"}])
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(cfg: ServerConfig) -> Starlette:
+    """The app serving ``cfg``'s model(s)."""
+
+    async def predict(request: Request) -> Response:
+        started = time.perf_counter()
+        variant, model = _route(cfg, request)
+        status = 200
+        try:
+            if not _authorised(cfg, request):
+                raise RequestError(
+                    401, [{"problem": "missing or wrong API key", "expected": "header X-API-Key"}]
+                )
+            records = decode(await _body(request, cfg.max_body))
+            predictions = model.predict(records)
+            response = _json(
+                {"predictions": predictions, "model_version": model.version, "variant": variant}
+            )
+            metrics.observe_predictions(model, variant, predictions)
+        except RequestError as exc:
+            status = exc.status
+            response = _json({**exc.body(), "variant": variant}, status)
+        except Exception:
+            log.exception("prediction failed")
+            status = 500
+            response = _json({"error": "internal error", "variant": variant}, 500)
+        metrics.observe_request(model, variant, status, time.perf_counter() - started)
+        return response
+
+    async def health(request: Request) -> Response:
+        return _json({"status": "alive"})
+
+    async def ready(request: Request) -> Response:
+        return _json(
+            {
+                "status": "ready",
+                "model_version": cfg.champion.version,
+                "runtime": cfg.champion.runtime.kind,
+            }
+        )
+
+    async def model_info(request: Request) -> Response:
+        if not _authorised(cfg, request):
+            return _json({"error": "missing or wrong API key"}, 401)
+        out: dict[str, Any] = {"champion": cfg.champion.describe()}
+        if cfg.challenger is not None:
+            out["challenger"] = cfg.challenger.describe()
+            out["canary_weight"] = cfg.canary_weight
+        return _json(out)
+
+    async def prometheus(request: Request) -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    async def openapi(request: Request) -> Response:
+        from sds.serving.openapi import document
+
+        return _json(document(cfg.champion))
+
+    async def docs(request: Request) -> Response:
+        from sds.serving.openapi import docs_page
+
+        return HTMLResponse(docs_page(cfg.champion))
+
+    _warm(cfg)
+    routes = [
+        Route("/predict", predict, methods=["POST"]),
+        Route("/health", health, methods=["GET"]),
+        Route("/ready", ready, methods=["GET"]),
+        Route("/model", model_info, methods=["GET"]),
+        Route("/metrics", prometheus, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
+    ]
+    return Starlette(routes=routes)
+
+
+def _warm(cfg: ServerConfig) -> None:
+    """One prediction per model before the first request, so /ready means ready."""
+    for model in (cfg.champion, cfg.challenger):
+        if model is None:
+            continue
+        example = example_record(model)
+        model.predict([example])
+
+
+def example_record(model: ServedModel) -> dict[str, Any]:
+    """A valid record: each column's middle value or first level."""
+    out: dict[str, Any] = {}
+    for c in model.meta["input_schema"]:
+        if c["kind"] == "category":
+            out[c["name"]] = (c.get("levels") or ["x"])[0]
+        elif c["kind"] == "boolean":
+            out[c["name"]] = False
+        elif "min" in c:
+            mid = (c["min"] + c["max"]) / 2
+            out[c["name"]] = round(mid) if c["kind"] == "integer" else mid
+        else:
+            out[c["name"]] = None
+    return out
+
+
+def app_from_environment() -> Starlette:
+    """The app for ``sds serve``'s workers: the settings come in ``SDS_SERVE`` (JSON)."""
+    from sds.serving.model import load_served
+
+    settings = orjson.loads(os.environ["SDS_SERVE"])
+    margin = settings.get("range_margin", 0.1)
+    champion = load_served(settings["model"], margin)
+    challenger = load_served(settings["canary"], margin) if settings.get("canary") else None
+    key_env = settings.get("api_key_env")
+    api_key = os.environ.get(key_env) if key_env else None
+    if key_env and not api_key:
+        raise RuntimeError(f"the API key variable {key_env} is empty")
+    return create_app(
+        ServerConfig(
+            champion,
+            challenger,
+            settings.get("canary_weight", 0.05),
+            api_key,
+            settings.get("max_body", MAX_BODY),
+        )
+    )
