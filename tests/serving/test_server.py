@@ -22,6 +22,7 @@ import pytest
 from sds.data.synth import make_churn
 from sds.models.modelfile import load_model
 from sds.models.run import train_model
+from tests.conftest import invoke
 
 pytestmark = pytest.mark.slow
 
@@ -180,10 +181,12 @@ def test_bad_requests_get_4xx_with_problems_by_field(server: Server) -> None:
         assert client.get("/predict").status_code == 405
 
 
-def test_canary_routing_and_api_key(models: dict[str, Path]) -> None:
+def test_canary_routing_and_api_key(models: dict[str, Path], tmp_path: Path) -> None:
     s = Server(
         [
             str(models["lr"]),
+            "--log-dir",
+            str(tmp_path / "log"),
             "--canary",
             str(models["hgb"]),
             "--canary-weight",
@@ -225,6 +228,23 @@ def test_canary_routing_and_api_key(models: dict[str, Path]) -> None:
             assert 'variant="challenger"' in text
     finally:
         s.stop()
+    log = pd.read_parquet(tmp_path / "log")  # flushed when the worker stopped
+    assert len(log) == 422 and set(log["variant"]) == {"champion", "challenger"}
+    assert (log["status"] == 401).sum() == 2 and log["in_tenure_months"].notna().sum() == 420
+    # latency on a shared test machine is noise here; the latency rule is tested on logs
+    report = invoke(
+        [
+            "canary",
+            "report",
+            str(tmp_path / "log"),
+            "--format",
+            "json",
+            "--latency-ratio-max",
+            "100",
+        ]
+    )
+    assert report.exit_code == 0, report.stderr
+    assert json.loads(report.stdout)["decision"] == "keep waiting"  # 1,000 needed
 
 
 def test_bad_model_refused_before_serving(tmp_path: Path) -> None:

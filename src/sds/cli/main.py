@@ -12,7 +12,20 @@ from typing import Annotated
 
 import typer
 
-from sds.cli import analyze, assign, demo, design, features, models, profile, serve, srm, stats
+from sds.cli import (
+    analyze,
+    assign,
+    canary,
+    demo,
+    design,
+    features,
+    models,
+    monitor,
+    profile,
+    serve,
+    srm,
+    stats,
+)
 
 app = typer.Typer(
     name="sds",
@@ -34,6 +47,8 @@ app.command("train")(models.train_command)
 app.command("evaluate")(models.evaluate_command)
 app.command("reproduce")(models.reproduce_command)
 app.command("serve")(serve.command)
+app.command("monitor")(monitor.command)
+app.add_typer(canary.app, name="canary")
 
 _STATE = {"debug": False}
 

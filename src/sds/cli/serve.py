@@ -30,6 +30,11 @@ def command(
             "training range; negative turns the range check off."
         ),
     ] = 0.1,
+    log_dir: Annotated[
+        Path | None,
+        typer.Option(help="Write a request log here (Parquet) for sds monitor / canary report."),
+    ] = None,
+    log_sample: Annotated[float, typer.Option(help="Share of requests logged.")] = 1.0,
 ) -> None:
     """Serve a model over HTTP: /predict, /health, /ready, /metrics, /model, /docs."""
     from sds.params import check
@@ -46,4 +51,6 @@ def command(
         canary_weight=canary_weight,
         api_key_env=api_key_env,
         range_margin=None if range_margin < 0 else range_margin,
+        log_dir=log_dir,
+        log_sample=log_sample,
     )

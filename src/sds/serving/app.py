@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from sds.serving import metrics
 from sds.serving.model import ServedModel
+from sds.serving.requestlog import base_row
 from sds.serving.validate import RequestError, decode
 
 MAX_BODY = 1_048_576  # bytes
@@ -41,6 +42,7 @@ class ServerConfig:
     canary_weight: float = 0.05
     api_key: str | None = None
     max_body: int = MAX_BODY
+    log: Any = None  # a RequestLog, or None
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -92,13 +94,17 @@ def create_app(cfg: ServerConfig) -> Starlette:
         started = time.perf_counter()
         variant, model = _route(cfg, request)
         status = 200
+        columns: dict[str, Any] | None = None
+        scores = None
         try:
             if not _authorised(cfg, request):
                 raise RequestError(
                     401, [{"problem": "missing or wrong API key", "expected": "header X-API-Key"}]
                 )
             records = decode(await _body(request, cfg.max_body))
-            predictions = model.predict(records)
+            columns = model.validator.columns(records)
+            scores = model.scores(columns, len(records))
+            predictions = model.answers(scores)
             response = _json(
                 {"predictions": predictions, "model_version": model.version, "variant": variant}
             )
@@ -110,7 +116,10 @@ def create_app(cfg: ServerConfig) -> Starlette:
             log.exception("prediction failed")
             status = 500
             response = _json({"error": "internal error", "variant": variant}, 500)
-        metrics.observe_request(model, variant, status, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        metrics.observe_request(model, variant, status, seconds)
+        if cfg.log is not None:
+            cfg.log.add(base_row(variant, model.version, status, seconds), columns, scores)
         return response
 
     async def health(request: Request) -> Response:
@@ -158,7 +167,20 @@ def create_app(cfg: ServerConfig) -> Starlette:
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, lifespan=_lifespan(cfg))
+
+
+def _lifespan(cfg: ServerConfig) -> Any:
+    """Write what the request log still holds when the worker stops."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> Any:
+        yield
+        if cfg.log is not None:
+            cfg.log.close()
+
+    return lifespan
 
 
 def _warm(cfg: ServerConfig) -> None:
@@ -198,6 +220,15 @@ def app_from_environment() -> Starlette:
     api_key = os.environ.get(key_env) if key_env else None
     if key_env and not api_key:
         raise RuntimeError(f"the API key variable {key_env} is empty")
+    log = None
+    if settings.get("log_dir"):
+        from sds.serving.requestlog import RequestLog
+
+        log = RequestLog(
+            settings["log_dir"],
+            champion.meta["input_schema"],
+            sample=settings.get("log_sample", 1.0),
+        )
     return create_app(
         ServerConfig(
             champion,
@@ -205,5 +236,6 @@ def app_from_environment() -> Starlette:
             settings.get("canary_weight", 0.05),
             api_key,
             settings.get("max_body", MAX_BODY),
+            log,
         )
     )

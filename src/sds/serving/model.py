@@ -23,9 +23,10 @@ class ServedModel:
     runtime: Runtime
 
     def predict(self, records: list[dict[str, Any]]) -> list[Any]:
-        columns = self.validator.columns(records)
-        out = self.runtime.predict(columns, len(records))
-        return self.answers(out)
+        return self.answers(self.scores(self.validator.columns(records), len(records)))
+
+    def scores(self, columns: dict[str, Any], n: int) -> np.ndarray:
+        return self.runtime.predict(columns, n)
 
     def answers(self, out: np.ndarray) -> list[Any]:
         task = self.meta["task"]

@@ -31,6 +31,8 @@ def serve(
     api_key_env: str | None = None,
     range_margin: float | None = 0.1,
     max_body: int = 1_048_576,
+    log_dir: str | Path | None = None,
+    log_sample: float = 1.0,
 ) -> None:
     """Check the model(s), then serve until interrupted."""
     from granian import Granian
@@ -59,6 +61,8 @@ def serve(
         "api_key_env": api_key_env,
         "range_margin": range_margin,
         "max_body": max_body,
+        "log_dir": str(Path(log_dir).resolve()) if log_dir else None,
+        "log_sample": log_sample,
     }
     os.environ["SDS_SERVE"] = json.dumps(settings)
     for name in THREAD_VARIABLES:

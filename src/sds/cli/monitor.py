@@ -1,0 +1,56 @@
+"""``sds monitor``: input and output drift, latency and errors, against a reference."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from sds.cli.common import FormatOpt, OutputOpt, split_list
+
+
+def command(
+    reference: Annotated[
+        str, typer.Option(help="Reference data (training rows): file, glob or SQL.")
+    ],
+    current: Annotated[
+        str,
+        typer.Option(
+            help="Current data: a request log folder (sds serve --log-dir), a file, glob or SQL."
+        ),
+    ],
+    features: Annotated[
+        str | None, typer.Option(help="Comma-separated features (default: every shared column).")
+    ] = None,
+    bins: Annotated[int, typer.Option(help="Quantile bins for numbers.")] = 10,
+    psi_warn: Annotated[float, typer.Option(help="PSI at which a feature warns.")] = 0.1,
+    psi_alert: Annotated[float, typer.Option(help="PSI at which a feature alerts.")] = 0.2,
+    fail_on_alert: Annotated[
+        bool, typer.Option("--fail-on-alert", help="Exit 1 when a feature is in alert.")
+    ] = False,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+) -> None:
+    """PSI and KS per numeric feature, PSI, chi-square and Jensen-Shannon per category,
+    output drift, and P50/P95/P99 latency and error rate from a request log."""
+    from pathlib import Path
+
+    from sds.cli.common import emit, resolve_format
+    from sds.monitoring.report import monitor
+    from sds.params import check
+
+    resolve_format(fmt, output)
+    check("bins", bins)
+    if Path(current).is_dir():
+        current = str(Path(current) / "*.parquet")
+    result = monitor(
+        reference,
+        current,
+        features=split_list(features) or None,
+        bins=bins,
+        psi_warn=psi_warn,
+        psi_alert=psi_alert,
+    )
+    emit(result, fmt, output)
+    if fail_on_alert and result.alerts:
+        raise typer.Exit(1)

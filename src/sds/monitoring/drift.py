@@ -1,0 +1,128 @@
+"""Input and output drift between a reference (training data) and current data (a request
+log or a newer table), computed as engine aggregates: only bin counts, level counts and
+one number per feature come back to Python, so a 10,000,000-row log needs little memory.
+
+Numbers: PSI over ``bins`` quantile bins of the reference (exact ``quantile_cont``, as
+``numpy.quantile``), missing values in a bin of their own, shares floored at 1e-4; and the
+two-sample KS statistic (the largest gap between the two empirical CDFs, from cumulative
+counts over the distinct values) with Smirnov's asymptotic p-value, as
+``scipy.stats.ks_2samp(method="asymp")``. Categories: PSI over the 20 most common levels
+(counted over both sides: levels picked by the reference's counts alone would carry its
+sampling luck into the test) plus one bin for the rest and one for missing, the chi-square test on
+those counts and the Jensen-Shannon distance (base 2). A request log's ``in_`` columns are
+matched to the reference's columns, and its ``prediction`` column is the output.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+EPSILON = 1e-4
+TOP_LEVELS = 20
+
+
+def psi_from_counts(ref: np.ndarray, cur: np.ndarray) -> float:
+    r = np.maximum(ref / max(ref.sum(), 1), EPSILON)
+    c = np.maximum(cur / max(cur.sum(), 1), EPSILON)
+    return float(np.sum((c - r) * np.log(c / r)))
+
+
+def numeric_edges(table: Any, columns: list[str], bins: int) -> dict[str, np.ndarray]:
+    """Each column's inner quantile edges in the reference, in one query."""
+    t = table.expr
+    cuts = np.linspace(0, 1, bins + 1)[1:-1]
+    aggs = {f"{c}__{i}": t[c].quantile(float(q)) for c in columns for i, q in enumerate(cuts)}
+    if not aggs:
+        return {}
+    row = table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0]
+    out = {}
+    for c in columns:
+        values = np.array([row[f"{c}__{i}"] for i in range(len(cuts))], dtype=float)
+        out[c] = np.unique(values[~np.isnan(values)])
+    return out
+
+
+def bin_counts(table: Any, column: str, edges: np.ndarray) -> np.ndarray:
+    """Counts in the bins ``(-inf, e1), [e1, e2), ..., [ek, inf)`` and of missing values."""
+    import ibis
+
+    t = table.expr
+    x = t[column].cast("float64")
+    index = sum((x >= float(e)).cast("int64") for e in edges) if len(edges) else ibis.literal(0)
+    binned = t.mutate(__bin=ibis.ifelse(x.isnull(), -1, index))
+    counts = table.engine.execute(
+        binned.group_by("__bin").aggregate(n=binned.count()), source=table.name
+    )
+    out = np.zeros(len(edges) + 2)
+    for b, n in zip(counts["__bin"], counts["n"], strict=True):
+        out[int(b) if b >= 0 else -1] += n
+    return out
+
+
+def ks(ref: Any, cur: Any, ref_col: str, cur_col: str) -> dict[str, float]:
+    """Two-sample KS from cumulative counts over the union of distinct values."""
+    import ibis
+
+    a = ref.expr.select(v=ref.expr[ref_col].cast("float64"), r=ibis.literal(1), c=ibis.literal(0))
+    b = cur.expr.select(v=cur.expr[cur_col].cast("float64"), r=ibis.literal(0), c=ibis.literal(1))
+    both = a.union(b).filter(lambda t: t.v.notnull())
+    by_value = both.group_by("v").aggregate(r=both.r.sum(), c=both.c.sum())
+    window = ibis.window(order_by="v", preceding=None, following=0)
+    cumulative = by_value.mutate(cr=by_value.r.sum().over(window), cc=by_value.c.sum().over(window))
+    totals = cumulative.aggregate(n1=cumulative.r.sum(), n2=cumulative.c.sum())
+    joined = cumulative.cross_join(totals)
+    gap = (joined.cr / joined.n1 - joined.cc / joined.n2).abs()
+    summary = joined.aggregate(d=gap.max(), n1=joined.n1.max(), n2=joined.n2.max())
+    row = ref.engine.execute(summary, source=ref.name).iloc[0]
+    n1, n2 = float(row["n1"] or 0), float(row["n2"] or 0)
+    if n1 == 0 or n2 == 0:
+        return {"ks": float("nan"), "ks_p_value": float("nan")}
+    d = float(row["d"])
+    m, n = max(n1, n2), min(n1, n2)
+    en = m * n / (m + n)
+    return {"ks": d, "ks_p_value": float(np.clip(stats.kstwo.sf(d, np.round(en)), 0, 1))}
+
+
+def level_counts(ref: Any, cur: Any, ref_col: str, cur_col: str) -> tuple[np.ndarray, np.ndarray]:
+    """Counts of the reference's top levels, all other levels, and missing, on each side."""
+    r = ref.engine.execute(
+        ref.expr.group_by(v=ref.expr[ref_col].cast("string")).aggregate(n=ref.expr.count()),
+        source=ref.name,
+    )
+    c = cur.engine.execute(
+        cur.expr.group_by(v=cur.expr[cur_col].cast("string")).aggregate(n=cur.expr.count()),
+        source=cur.name,
+    )
+    pooled = (
+        pd.concat([r, c])
+        .dropna(subset=["v"])
+        .groupby("v", as_index=False)["n"]
+        .sum()
+        .sort_values(["n", "v"], ascending=[False, True])
+    )
+    top = list(pooled["v"][:TOP_LEVELS])
+
+    def counts(frame: Any) -> np.ndarray:
+        lookup = {v: n for v, n in zip(frame["v"], frame["n"], strict=True) if pd.notna(v)}
+        missing = frame.loc[frame["v"].isna(), "n"].sum()
+        listed = [lookup.get(v, 0) for v in top]
+        other = sum(lookup.values()) - sum(listed)
+        return np.array([*listed, other, missing], dtype=float)
+
+    return counts(r), counts(c)
+
+
+def categorical_tests(ref: np.ndarray, cur: np.ndarray) -> dict[str, float]:
+    from scipy.spatial.distance import jensenshannon
+
+    keep = (ref + cur) > 0
+    table = np.vstack([ref[keep], cur[keep]])
+    if table.shape[1] < 2:
+        return {"chi2": 0.0, "chi2_p_value": 1.0, "js_distance": 0.0}
+    chi2, p, _, _ = stats.chi2_contingency(table, correction=False)
+    js = float(jensenshannon(ref / ref.sum(), cur / cur.sum(), base=2))
+    return {"chi2": float(chi2), "chi2_p_value": float(p), "js_distance": js}
