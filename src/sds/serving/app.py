@@ -32,6 +32,15 @@ from sds.serving.requestlog import base_row
 from sds.serving.validate import RequestError, decode
 
 MAX_BODY = 1_048_576  # bytes
+PATHS = {  # the deployment files' probes use these (checked in tests/deploy)
+    "predict": "/predict",
+    "health": "/health",
+    "ready": "/ready",
+    "model": "/model",
+    "metrics": "/metrics",
+    "openapi": "/openapi.json",
+    "docs": "/docs",
+}
 log = logging.getLogger("sds.serving")
 
 
@@ -159,13 +168,13 @@ def create_app(cfg: ServerConfig) -> Starlette:
 
     _warm(cfg)
     routes = [
-        Route("/predict", predict, methods=["POST"]),
-        Route("/health", health, methods=["GET"]),
-        Route("/ready", ready, methods=["GET"]),
-        Route("/model", model_info, methods=["GET"]),
-        Route("/metrics", prometheus, methods=["GET"]),
-        Route("/openapi.json", openapi, methods=["GET"]),
-        Route("/docs", docs, methods=["GET"]),
+        Route(PATHS["predict"], predict, methods=["POST"]),
+        Route(PATHS["health"], health, methods=["GET"]),
+        Route(PATHS["ready"], ready, methods=["GET"]),
+        Route(PATHS["model"], model_info, methods=["GET"]),
+        Route(PATHS["metrics"], prometheus, methods=["GET"]),
+        Route(PATHS["openapi"], openapi, methods=["GET"]),
+        Route(PATHS["docs"], docs, methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=_lifespan(cfg))
 

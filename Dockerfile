@@ -1,0 +1,24 @@
+# The model server image: docker build -t service:v1 .
+# Stage 1 builds wheels for sds and the serving extra; stage 2 installs them into a slim
+# image that runs as a non-root user. The model folder (from sds train) is mounted or
+# copied at /models/current; its SHA-256 is checked when the server loads it.
+FROM python:3.11-slim AS build
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY src ./src
+RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[serve]"
+
+FROM python:3.11-slim
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin sds
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+USER 10001
+WORKDIR /home/sds
+ENV PYTHONUNBUFFERED=1 \
+    OMP_NUM_THREADS=1 \
+    OPENBLAS_NUM_THREADS=1 \
+    MKL_NUM_THREADS=1
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2)"]
+CMD ["sds", "serve", "/models/current", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]
