@@ -211,7 +211,11 @@ def test_evaluate_cli_and_seed_scripts(fair_run: TrainResult, workdir: Path) -> 
         timeout=600,
         check=False,
     )
-    assert done.returncode == 2 and "model server" in done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
+    deployment = json.loads((out / "report.json").read_text())["deployment"]
+    (check,) = deployment.values()
+    assert check["rows_compared"] == 600 and check["load"]["requests"] == 2_000
+    assert all(r["pass"] for r in check["criteria"]), check
 
 
 def test_train_script_writes_model_and_reports(workdir: Path) -> None:

@@ -7,8 +7,9 @@
   the report goes to ``DIR`` (default: ``evaluation/`` inside the model folder).
 - ``model_evaluation_suite.py -i models/ -o evaluation/ [-c config.yaml]``: every model
   under ``models/``, compared by DeLong's test where they share test rows. ``--deploy``
-  needs the model server (``sds serve``), which has not landed yet: it is refused with
-  exit 2 rather than pretended.
+  also starts ``sds serve`` with each model on 127.0.0.1, puts a bounded load on it and
+  checks P95 latency < 100 ms, error rate < 0.1% and online = offline predictions on the
+  test rows; a failed check exits 1.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from sds.cli.seed import SeedContext, SeedJob
-from sds.errors import InputError
+from sds.errors import AnalysisError, InputError
 from sds.models.config import TrainConfig
 
 
@@ -104,14 +105,13 @@ EVALUATE_JOB = SeedJob(
 def run_suite(ctx: SeedContext) -> int:
     from sds.models.suite import evaluate_folder
 
-    if ctx.args.deploy:
-        raise InputError(
-            "--deploy needs the model server (sds serve), which is not part of sds yet; "
-            "run the suite without --deploy"
-        )
     assert ctx.input is not None and ctx.output is not None
-    result = evaluate_folder(ctx.input, ctx.args.data, ctx.args.config)
+    result = evaluate_folder(ctx.input, ctx.args.data, ctx.args.config, ctx.args.deploy)
     _write_reports(result, ctx.output)
+    if ctx.args.deploy and not all(
+        r["pass"] for d in result.deployment.values() for r in d["criteria"]
+    ):
+        raise AnalysisError(f"a deployment check failed; see {ctx.output / 'report.html'}")
     return len(result.models)
 
 

@@ -5,7 +5,7 @@ scored on the same rows."""
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -14,7 +14,7 @@ import pandas as pd
 from sds.errors import DataError
 from sds.models.config import ScorecardConfig
 from sds.models.evaluate import Evaluation
-from sds.results import Note, Result, Section, jsonable_dict, records_table
+from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_table
 
 
 def scorecard_config(path: str | Path | None) -> ScorecardConfig:
@@ -62,16 +62,19 @@ class SuiteResult(Result):
     title: ClassVar[str] = "Model evaluation suite"
     models: dict[str, Evaluation]
     comparison: list[dict[str, Any]]
+    deployment: dict[str, dict[str, Any]] = field(default_factory=dict)  # with --deploy
 
     @property
     def passed(self) -> bool:
-        return all(e.passed for e in self.models.values())
+        deployed = all(r["pass"] for d in self.deployment.values() for r in d["criteria"])
+        return deployed and all(e.passed for e in self.models.values())
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable_dict(
             {
                 "models": {k: v.to_dict() for k, v in self.models.items()},
                 "comparison": self.comparison,
+                "deployment": self.deployment,
             }
         )
 
@@ -98,6 +101,9 @@ class SuiteResult(Result):
                     ],
                 )
             )
+        for name, d in self.deployment.items():
+            out.append(records_table(f"Deployment check: {name} behind sds serve", d["criteria"]))
+            out.append(KeyValue(f"Load on {name}", list(d["load"].items())))
         for name, ev in self.models.items():
             out.append(Note(f"Model: {name}", [""]))
             out.extend(ev.sections())
@@ -122,7 +128,10 @@ def model_folders(root: Path) -> list[Path]:
 
 
 def evaluate_folder(
-    root: Path, data: str | None = None, config: str | Path | None = None
+    root: Path,
+    data: str | None = None,
+    config: str | Path | None = None,
+    deploy: bool = False,
 ) -> SuiteResult:
     """Evaluate every model under ``root``; compare binary models scored on the same rows."""
     from sds.models.auc import delong_test
@@ -147,4 +156,12 @@ def evaluate_folder(
             continue
         d = delong_test(y_a, s_a, s_b)
         comparison.append({"model_a": a, "model_b": b, **d})
-    return SuiteResult(evaluations, comparison)
+    deployment = {}
+    if deploy:
+        from sds.serving.deploycheck import deploy_check
+
+        deployment = {
+            (str(f.relative_to(root)) if f != root else f.name): deploy_check(f)
+            for f in model_folders(root)
+        }
+    return SuiteResult(evaluations, comparison, deployment)
