@@ -22,12 +22,11 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from serving import OUT, PYTHON, ROOT, start, train_models  # noqa: E402
+from serving import OUT, PYTHON, ROOT, start, train_models
 
 
 def _children(pid: int) -> list[int]:
