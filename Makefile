@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test lint format bench clean
+.PHONY: venv demo test lint format bench bench-serving reliability clean
 
 # (Re)install when pyproject.toml changes; the stamp records the last install.
 $(STAMP): pyproject.toml
@@ -37,6 +37,14 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/profile_bench.py
 	$(BIN)/python benchmarks/analysis_bench.py
+
+# The model server against FastAPI + scikit-learn and mlflow models serve (installs mlflow
+# once into benchmarks/out/mlflow-venv), and the 12-minute reliability run.
+bench-serving: $(STAMP)
+	$(BIN)/python benchmarks/serving.py
+
+reliability: $(STAMP)
+	$(BIN)/python benchmarks/reliability.py
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache
