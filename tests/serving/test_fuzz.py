@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
 from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 
 from sds.data.synth import make_churn
 from sds.models.run import train_model
@@ -40,22 +40,33 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 def test_no_server_errors(api_schema: Any) -> None:
-    """Each operation gets its own hypothesis run (150 cases, derandomized); the checks
-    run by hand because schemathesis' pytest plugin does not load under this pytest."""
+    """Each operation gets its own hypothesis runs (150 cases following the schema, 150
+    breaking it, derandomized); the checks run by hand because schemathesis' pytest plugin
+    does not load under this pytest."""
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert {op.path for op in operations} >= {"/predict", "/health", "/ready", "/model"}
+    seen: dict[str, set[int]] = {}
     for operation in operations:
+        modes = [GenerationMode.POSITIVE]
+        if operation.method.upper() == "POST":  # a GET without parameters has nothing to break
+            modes.append(GenerationMode.NEGATIVE)
+        for mode in modes:
+            _fuzz(operation, mode, seen.setdefault(operation.path, set()))
+    assert {200, 400, 422} <= seen["/predict"]  # taken, malformed, and refused records
 
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=150,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            derandomize=True,
-            database=None,
-        )
-        def check(case: Any) -> None:
-            response = case.call()
-            assert response.status_code < 500, (operation.path, case.body, response.text)
 
-        check()
+def _fuzz(operation: Any, mode: Any, statuses: set[int]) -> None:
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=150,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        database=None,
+    )
+    def check(case: Any) -> None:
+        response = case.call()
+        statuses.add(response.status_code)
+        assert response.status_code < 500, (operation.path, case.body, response.text)
+
+    check()

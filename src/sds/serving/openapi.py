@@ -4,17 +4,24 @@ docs page (no scripts from the internet)."""
 from __future__ import annotations
 
 import html
+import math
 from typing import Any
 
 _KINDS = {"number": "number", "integer": "integer", "boolean": "boolean", "category": "string"}
 
 
 def record_schema(model: Any) -> dict[str, Any]:
+    """A record as the validator accepts it: types, closed levels, the range checked."""
     properties = {}
     for c in model.meta["input_schema"]:
         prop: dict[str, Any] = {"type": _KINDS[c["kind"]]}
         if c.get("levels"):
             prop["enum"] = c["levels"]
+        low, high = model.validator.bounds[c["name"]]
+        if c["kind"] in ("number", "integer") and math.isfinite(low):
+            integer = c["kind"] == "integer"
+            prop["minimum"] = math.ceil(low) if integer else low
+            prop["maximum"] = math.floor(high) if integer else high
         if c["nullable"]:
             prop["nullable"] = True
         properties[c["name"]] = prop
