@@ -5,8 +5,9 @@ The pipelines ``sds train`` builds are a :class:`~sds.features.transform.Feature
 median imputation with missing indicators (the fill values and indicator columns);
 one-hot and frequency encodings as lookup tables built by running the fitted encoder
 once on every known level, the missing value and an unseen one; the scaler's mean and
-scale; logistic and ridge regression as a dot product. Other estimators (gradient
-boosting, ...) run on the compiled features. Anything else (target encoding, ratios,
+scale; logistic and ridge regression as a dot product; scikit-learn's histogram gradient
+boosting through treelite's interpreter (the ``serve`` extra). Other estimators run on
+the compiled features. Anything else (target encoding, ratios,
 text, a recalibrated model) runs through scikit-learn as a whole. The compiled runtime
 is used only if it equals scikit-learn on sample rows to 1e-9, checked at load time.
 """
@@ -68,11 +69,20 @@ def _outputs(model: Any, x: Any, task: str) -> np.ndarray:
 
 
 def build_runtime(model: Any, meta: dict[str, Any], sample: pd.DataFrame | None) -> Runtime:
-    """The numpy runtime when it compiles and matches scikit-learn on ``sample``; else
-    scikit-learn, with the reason."""
+    """The numpy runtime when it compiles and matches scikit-learn on ``sample`` (trees
+    through treelite first, then through scikit-learn); else scikit-learn, with the reason."""
+    compiled = _checked_runtime(model, meta, sample, trees=True)
+    if compiled.kind == "scikit-learn" and "treelite" in compiled.reason:
+        return _checked_runtime(model, meta, sample, trees=False)
+    return compiled
+
+
+def _checked_runtime(
+    model: Any, meta: dict[str, Any], sample: pd.DataFrame | None, trees: bool
+) -> Runtime:
     fallback = sklearn_runtime(model, meta)
     try:
-        compiled = compile_pipeline(model, meta)
+        compiled = compile_pipeline(model, meta, trees)
     except NotCompilableError as exc:
         fallback.reason = str(exc)
         return fallback
@@ -87,7 +97,7 @@ def build_runtime(model: Any, meta: dict[str, Any], sample: pd.DataFrame | None)
     got = compiled.predict(columns, len(sample))
     difference = float(np.max(np.abs(got - expected)))
     if not difference <= TOLERANCE:
-        fallback.reason = f"compiled runtime differs from scikit-learn by {difference:.2e}"
+        fallback.reason = f"{compiled.kind} runtime differs from scikit-learn by {difference:.2e}"
         return fallback
     compiled.reason = (
         f"matches scikit-learn on {len(sample)} rows (max difference {difference:.1e})"
@@ -102,7 +112,7 @@ def _request_form(values: pd.Series) -> Any:
     return [None if pd.isna(v) else str(v) for v in values]
 
 
-def compile_pipeline(model: Any, meta: dict[str, Any]) -> Runtime:
+def compile_pipeline(model: Any, meta: dict[str, Any], trees: bool = True) -> Runtime:
     from sklearn.pipeline import Pipeline
 
     from sds.features.transform import FeatureTransformer
@@ -111,7 +121,9 @@ def compile_pipeline(model: Any, meta: dict[str, Any]) -> Runtime:
         raise NotCompilableError(f"{type(model).__name__} is not an sds training pipeline")
     features = _features(model.steps[0][1])
     rest = [_step(name, step) for name, step in model.steps[1:-1]]
-    head = _head(model.steps[-1][1], meta["task"])
+    estimator = model.steps[-1][1]
+    tree = _tree_head(estimator, meta["task"]) if trees else None
+    head = tree or _head(estimator, meta["task"])
 
     def predict(columns: dict[str, Any], n: int) -> np.ndarray:
         x = features(columns, n)
@@ -119,7 +131,7 @@ def compile_pipeline(model: Any, meta: dict[str, Any]) -> Runtime:
             x = step(x)
         return head(x)
 
-    return Runtime("numpy", predict)
+    return Runtime("numpy + treelite" if tree else "numpy", predict)
 
 
 def _features(ft: Any) -> Block:
@@ -207,6 +219,31 @@ def _step(name: str, step: Any) -> Callable[[np.ndarray], np.ndarray]:
     mean = step.mean_ if step.with_mean else 0.0
     scale = step.scale_ if step.with_std else 1.0
     return lambda x: (x - mean) / scale
+
+
+def _tree_head(model: Any, task: str) -> Callable[[np.ndarray], np.ndarray] | None:
+    """scikit-learn's gradient boosting through treelite's C++ interpreter (GTIL), one
+    thread; None when treelite is missing or cannot import the model."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    if not isinstance(model, HistGradientBoostingClassifier | HistGradientBoostingRegressor):
+        return None
+    try:
+        import treelite
+        import treelite.gtil
+
+        forest = treelite.sklearn.import_model(model)
+    except Exception:  # not installed, or a model treelite does not take
+        return None
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        out = treelite.gtil.predict(forest, np.ascontiguousarray(x, dtype=np.float64), nthread=1)
+        flat = np.asarray(out).reshape(len(x), -1)
+        if task == "binary":
+            return flat[:, -1]
+        return flat if task == "multiclass" else flat[:, 0]
+
+    return predict
 
 
 def _head(model: Any, task: str) -> Callable[[np.ndarray], np.ndarray]:
