@@ -42,6 +42,7 @@ bench: $(STAMP)
 # once into benchmarks/out/mlflow-venv), and the 12-minute reliability run.
 bench-serving: $(STAMP)
 	$(BIN)/python benchmarks/serving.py
+	$(BIN)/python benchmarks/monitor_bench.py
 
 reliability: $(STAMP)
 	$(BIN)/python benchmarks/reliability.py
