@@ -19,14 +19,13 @@ import argparse
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from serving import OUT, PYTHON, ROOT, start, train_models
+from serving import OUT, load, start, train_models
 
 
 def _children(pid: int) -> list[int]:
@@ -49,28 +48,8 @@ def _rss_mb(pid: int) -> float:
     return total
 
 
-def _load(url: str, body: Path, seconds: float, rate: float = 0.0) -> dict[str, float]:
-    done = subprocess.run(
-        [
-            PYTHON,
-            str(ROOT / "benchmarks" / "loadgen.py"),
-            url,
-            str(body),
-            "--connections",
-            "8",
-            "--requests",
-            "100000000",
-            "--seconds",
-            str(seconds),
-            "--rate",
-            str(rate),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    out: dict[str, float] = json.loads(done.stdout)
-    return out
+def _load(url: str, body: bytes, seconds: float, rate: float = 0.0) -> dict[str, float]:
+    return load(url, body, 8, seconds, rate)
 
 
 def main() -> None:
@@ -81,8 +60,7 @@ def main() -> None:
     import pandas as pd
 
     record = pd.read_parquet(OUT / "data.parquet").drop(columns="y").iloc[0].to_dict()
-    body = OUT / "reliability-body.json"
-    body.write_text(json.dumps(record))
+    body = json.dumps(record).encode()
     process, url, _ = start("sds", model)
     checks = []
     try:

@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sds.serving.deploycheck import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "out" / "serving"
 MLFLOW_VENV = ROOT / "benchmarks" / "out" / "mlflow-venv"
@@ -57,14 +59,6 @@ import sys, joblib, mlflow.sklearn
 mlflow.sklearn.save_model(joblib.load(sys.argv[1]), sys.argv[2],
                           serialization_format="cloudpickle")
 """
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def train_models() -> dict[str, Path]:
@@ -112,7 +106,7 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120)
 
 def start(kind: str, model: Path, workers: int = 2) -> tuple[subprocess.Popen[bytes], str, str]:
     """A server process, its predict URL and the body format it takes."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, **THREADS_1}
     if kind == "sds":
         cmd = [
@@ -196,26 +190,27 @@ def ensure_mlflow() -> str | None:
     return None
 
 
-def load(url: str, body: bytes, connections: int, seconds: float) -> dict[str, float]:
+def load(
+    url: str, body: bytes, connections: int, seconds: float, rate: float = 0.0
+) -> dict[str, float]:
+    """``loadgen.py`` in its own process: as fast as answered, or paced at ``rate``."""
     body_file = OUT / "body.json"
     body_file.write_bytes(body)
-    done = subprocess.run(
-        [
-            PYTHON,
-            str(ROOT / "benchmarks" / "loadgen.py"),
-            url,
-            str(body_file),
-            "--connections",
-            str(connections),
-            "--requests",
-            "1000000",
-            "--seconds",
-            str(seconds),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    command = [
+        PYTHON,
+        str(ROOT / "benchmarks" / "loadgen.py"),
+        url,
+        str(body_file),
+        "--connections",
+        str(connections),
+        "--requests",
+        "100000000",
+        "--seconds",
+        str(seconds),
+        "--rate",
+        str(rate),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
     out: dict[str, float] = json.loads(done.stdout)
     return out
 

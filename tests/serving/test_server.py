@@ -5,11 +5,8 @@ online predictions equal to offline ones on 10,000 rows (max abs difference 1e-9
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,52 +19,10 @@ import pytest
 from sds.data.synth import make_churn
 from sds.models.modelfile import load_model
 from sds.models.run import train_model
+from sds.serving.deploycheck import free_port, records, running_server
 from tests.conftest import invoke
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "sds.cli.main", "serve", *args, "--port", str(self.port)]
-        self.process = subprocess.Popen(
-            command,
-            env={**os.environ, **(env or {})},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                output = self.process.stdout.read() if self.process.stdout else ""
-                self.stop()
-                raise RuntimeError(output)
-            try:
-                if httpx.get(self.url + "/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("server did not become ready in 60 s")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        if self.process.stdout:
-            self.process.stdout.close()
 
 
 @pytest.fixture(scope="module")
@@ -93,37 +48,30 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def server(models: dict[str, Path]) -> Iterator[Server]:
-    s = Server([str(models["lr"]), "--workers", "2", "--range-margin", "-1"])
-    yield s
-    s.stop()
-
-
-def _record(row: pd.Series) -> dict[str, Any]:
-    return {
-        k: (None if pd.isna(v) else v.item() if hasattr(v, "item") else v) for k, v in row.items()
-    }
+def server(models: dict[str, Path]) -> Iterator[str]:
+    with running_server(models["lr"], "--workers", "2", "--range-margin", "-1") as url:
+        yield url
 
 
 def test_online_predictions_equal_offline_on_10000_rows(
-    server: Server, models: dict[str, Path]
+    server: str, models: dict[str, Path]
 ) -> None:
     saved = load_model(models["lr"])
     rows = make_churn(10_000, seed=99)[saved.meta["features"]]
     offline = saved.model.predict_proba(rows)[:, 1]
-    records = [_record(r) for _, r in rows.iterrows()]
+    rows_json = records(rows)
     online = []
-    with httpx.Client(base_url=server.url, timeout=30) as client:
-        for start in range(0, len(records), 1_000):
-            answer = client.post("/predict", json={"instances": records[start : start + 1_000]})
+    with httpx.Client(base_url=server, timeout=30) as client:
+        for start in range(0, len(rows_json), 1_000):
+            answer = client.post("/predict", json={"instances": rows_json[start : start + 1_000]})
             assert answer.status_code == 200, answer.text
             online += [p["probability"] for p in answer.json()["predictions"]]
     assert len(online) == 10_000
     assert np.max(np.abs(np.array(online) - offline)) <= 1e-9
 
 
-def test_endpoints(server: Server, models: dict[str, Path]) -> None:
-    with httpx.Client(base_url=server.url, timeout=10) as client:
+def test_endpoints(server: str, models: dict[str, Path]) -> None:
+    with httpx.Client(base_url=server, timeout=10) as client:
         assert client.get("/health").json() == {"status": "alive"}
         ready = client.get("/ready").json()
         assert ready["status"] == "ready" and ready["runtime"] == "numpy"
@@ -134,7 +82,7 @@ def test_endpoints(server: Server, models: dict[str, Path]) -> None:
         assert "/predict" in spec["paths"]
         assert spec["components"]["schemas"]["Record"]["properties"]["contract"]["enum"]
         assert "tenure_months" in client.get("/docs").text
-        record = _record(make_churn(1, seed=1)[info_features(info)].iloc[0])
+        record = records(make_churn(1, seed=1)[info_features(info)])[0]
         one = client.post("/predict", json=record).json()
         assert one["variant"] == "champion" and one["model_version"] == info["version"]
         assert 0 < one["predictions"][0]["probability"] < 1
@@ -154,10 +102,10 @@ def info_features(info: dict[str, Any]) -> list[str]:
     return [c["name"] for c in info["input_schema"]]
 
 
-def test_bad_requests_get_4xx_with_problems_by_field(server: Server) -> None:
-    with httpx.Client(base_url=server.url, timeout=10) as client:
+def test_bad_requests_get_4xx_with_problems_by_field(server: str) -> None:
+    with httpx.Client(base_url=server, timeout=10) as client:
         info = client.get("/model").json()["champion"]
-        good = _record(make_churn(1, seed=2)[info_features(info)].iloc[0])
+        good = records(make_churn(1, seed=2)[info_features(info)])[0]
         answer = client.post("/predict", content=b"{not json")
         assert answer.status_code == 400
         bad = {**good, "contract": "weekly", "support_calls": "many", "shoe_size": 42}
@@ -182,52 +130,46 @@ def test_bad_requests_get_4xx_with_problems_by_field(server: Server) -> None:
 
 
 def test_canary_routing_and_api_key(models: dict[str, Path], tmp_path: Path) -> None:
-    s = Server(
-        [
-            str(models["lr"]),
-            "--log-dir",
-            str(tmp_path / "log"),
-            "--canary",
-            str(models["hgb"]),
-            "--canary-weight",
-            "0.3",
-            "--workers",
-            "1",
-            "--api-key-env",
-            "SDS_TEST_KEY",
-        ],
-        env={"SDS_TEST_KEY": "s3cret"},
-    )
-    try:
-        with httpx.Client(base_url=s.url, timeout=10) as client:
-            info = client.get("/model", headers={"X-API-Key": "s3cret"}).json()
-            assert info["canary_weight"] == 0.3
-            features = info_features(info["champion"])
-            record = _record(make_churn(1, seed=3)[features].iloc[0])
-            assert client.post("/predict", json=record).status_code == 401
-            wrong = {"X-API-Key": "guess"}
-            assert client.post("/predict", json=record, headers=wrong).status_code == 401
-            variants = []
-            for i in range(400):
-                headers = {"X-API-Key": "s3cret", "X-Request-Key": f"user-{i}"}
-                variants.append(
-                    client.post("/predict", json=record, headers=headers).json()["variant"]
-                )
-            share = variants.count("challenger") / len(variants)
-            assert 0.22 < share < 0.38  # 30% +- 4 SE
-            again = [
-                client.post(
-                    "/predict",
-                    json=record,
-                    headers={"X-API-Key": "s3cret", "X-Request-Key": f"user-{i}"},
-                ).json()["variant"]
-                for i in range(20)
-            ]
-            assert again == variants[:20]  # the same key goes to the same model
-            text = client.get("/metrics").text
-            assert 'variant="challenger"' in text
-    finally:
-        s.stop()
+    args = [
+        "--log-dir",
+        str(tmp_path / "log"),
+        "--canary",
+        str(models["hgb"]),
+        "--canary-weight",
+        "0.3",
+        "--workers",
+        "1",
+        "--api-key-env",
+        "SDS_TEST_KEY",
+    ]
+    with (
+        running_server(models["lr"], *args, env={"SDS_TEST_KEY": "s3cret"}) as url,
+        httpx.Client(base_url=url, timeout=10) as client,
+    ):
+        info = client.get("/model", headers={"X-API-Key": "s3cret"}).json()
+        assert info["canary_weight"] == 0.3
+        features = info_features(info["champion"])
+        record = records(make_churn(1, seed=3)[features])[0]
+        assert client.post("/predict", json=record).status_code == 401
+        wrong = {"X-API-Key": "guess"}
+        assert client.post("/predict", json=record, headers=wrong).status_code == 401
+        variants = []
+        for i in range(400):
+            headers = {"X-API-Key": "s3cret", "X-Request-Key": f"user-{i}"}
+            variants.append(client.post("/predict", json=record, headers=headers).json()["variant"])
+        share = variants.count("challenger") / len(variants)
+        assert 0.22 < share < 0.38  # 30% +- 4 SE
+        again = [
+            client.post(
+                "/predict",
+                json=record,
+                headers={"X-API-Key": "s3cret", "X-Request-Key": f"user-{i}"},
+            ).json()["variant"]
+            for i in range(20)
+        ]
+        assert again == variants[:20]  # the same key goes to the same model
+        text = client.get("/metrics").text
+        assert 'variant="challenger"' in text
     log = pd.read_parquet(tmp_path / "log")  # flushed when the worker stopped
     assert len(log) == 422 and set(log["variant"]) == {"champion", "challenger"}
     assert (log["status"] == 401).sum() == 2 and log["in_tenure_months"].notna().sum() == 420
@@ -250,7 +192,7 @@ def test_canary_routing_and_api_key(models: dict[str, Path], tmp_path: Path) -> 
 def test_bad_model_refused_before_serving(tmp_path: Path) -> None:
     (tmp_path / "model.joblib").write_bytes(b"junk")
     done = subprocess.run(
-        [sys.executable, "-m", "sds.cli.main", "serve", str(tmp_path), "--port", str(_free_port())],
+        [sys.executable, "-m", "sds.cli.main", "serve", str(tmp_path), "--port", str(free_port())],
         capture_output=True,
         text=True,
         timeout=60,
@@ -259,7 +201,7 @@ def test_bad_model_refused_before_serving(tmp_path: Path) -> None:
     assert done.returncode == 2 and "not an sds model" in done.stderr
 
 
-def test_health_check_script(server: Server, tmp_path: Path) -> None:
+def test_health_check_script(server: str, tmp_path: Path) -> None:
     script = Path(__file__).resolve().parents[2] / "scripts" / "health_check.py"
 
     def run(url: str) -> subprocess.CompletedProcess[str]:
@@ -280,11 +222,11 @@ def test_health_check_script(server: Server, tmp_path: Path) -> None:
             check=False,
         )
 
-    done = run(server.url)
+    done = run(server)
     assert done.returncode == 0, done.stderr
     status = json.loads(done.stdout.strip().splitlines()[-1])
     assert status["status"] == "success" and status["processed_items"] == 2
-    done = run(f"http://127.0.0.1:{_free_port()}")
+    done = run(f"http://127.0.0.1:{free_port()}")
     assert done.returncode == 1
     status = json.loads(done.stdout.strip().splitlines()[-1])
     assert status["status"] == "error" and "unreachable" in status["error"]

@@ -41,7 +41,7 @@ class Evaluation(Result):
         return evaluation_sections(self.to_dict())
 
 
-def predictions(model: Any, x: pd.DataFrame, task: str) -> np.ndarray:
+def predictions(model: Any, x: Any, task: str) -> np.ndarray:
     """Positive-class probability (binary), class probabilities (multiclass) or values."""
     if task == "binary":
         return np.asarray(model.predict_proba(x)[:, 1], dtype=float)

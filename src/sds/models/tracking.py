@@ -102,6 +102,7 @@ def flat(prefix: str, value: Any) -> dict[str, Any]:
     return {prefix: value}
 
 
+@quiet()  # (a context manager used as a decorator)
 def log_run(
     *,
     uri: str,
@@ -116,24 +117,6 @@ def log_run(
     artifacts: Path | None,
 ) -> str:
     """Log one run and register its model; returns the run id."""
-    with quiet():
-        return _log_run(
-            uri, experiment, name, config, params, metrics, tags, model_folder, figures, artifacts
-        )
-
-
-def _log_run(
-    uri: str,
-    experiment: str,
-    name: str,
-    config: dict[str, Any],
-    params: dict[str, Any],
-    metrics: dict[str, float],
-    tags: dict[str, str],
-    model_folder: Path,
-    figures: dict[str, str],
-    artifacts: Path | None,
-) -> str:
     from mlflow.entities import Metric, Param, RunTag
 
     client = _client(uri)
@@ -176,13 +159,9 @@ def _register(client: Any, name: str, run: Any) -> None:
     client.create_model_version(name, source, run_id=run.info.run_id)
 
 
+@quiet()
 def fetch_run(uri: str, run_id: str) -> tuple[dict[str, Any], dict[str, float], dict[str, str]]:
     """A logged run's config, metrics and tags."""
-    with quiet():
-        return _fetch_run(uri, run_id)
-
-
-def _fetch_run(uri: str, run_id: str) -> tuple[dict[str, Any], dict[str, float], dict[str, str]]:
     from mlflow.exceptions import MlflowException
 
     from sds.errors import InputError

@@ -27,8 +27,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(model: Path, *extra: str, timeout: float = 60) -> Iterator[str]:
-    """``sds serve MODEL`` in a child process; yields its base URL once /ready answers."""
+def running_server(
+    model: Path, *extra: str, timeout: float = 60, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """``sds serve MODEL`` in a child process (``env`` added to its environment); yields
+    its base URL once /ready answers, and stops it on leaving."""
+    import os
+
     import httpx
 
     port = free_port()
@@ -42,7 +47,13 @@ def running_server(model: Path, *extra: str, timeout: float = 60) -> Iterator[st
         str(port),
         *extra,
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sds.models.evaluate import predictions  # the model's outputs, the same everywhere
+
 TOLERANCE = 1e-9
 _SENTINEL = "\x00sds-unseen\x00"
 
@@ -47,7 +49,7 @@ def sklearn_runtime(model: Any, meta: dict[str, Any]) -> Runtime:
 
     def predict(columns: dict[str, Any], n: int) -> np.ndarray:
         frame = pd.DataFrame({c: _typed(v, dtypes.get(c)) for c, v in columns.items()})
-        return _outputs(model, frame, task)
+        return predictions(model, frame, task)
 
     return Runtime("scikit-learn", predict)
 
@@ -58,14 +60,6 @@ def _typed(values: Any, dtype: str | None) -> Any:
     if dtype == "bool" and not np.isnan(values).any():
         return values.astype(bool)
     return values
-
-
-def _outputs(model: Any, x: Any, task: str) -> np.ndarray:
-    if task == "binary":
-        return np.asarray(model.predict_proba(x)[:, 1], dtype=float)
-    if task == "multiclass":
-        return np.asarray(model.predict_proba(x), dtype=float)
-    return np.asarray(model.predict(x), dtype=float)
 
 
 def build_runtime(model: Any, meta: dict[str, Any], sample: pd.DataFrame | None) -> Runtime:
@@ -93,7 +87,7 @@ def _checked_runtime(
         fallback.reason = "no sample rows to check the compiled runtime against"
         return fallback
     columns = {c: _request_form(sample[c]) for c in meta["features"]}
-    expected = _outputs(model, sample[meta["features"]], meta["task"])
+    expected = predictions(model, sample[meta["features"]], meta["task"])
     got = compiled.predict(columns, len(sample))
     difference = float(np.max(np.abs(got - expected)))
     if not difference <= TOLERANCE:
@@ -259,4 +253,4 @@ def _head(model: Any, task: str) -> Callable[[np.ndarray], np.ndarray]:
     if isinstance(model, Ridge):
         coef, b = model.coef_, model.intercept_
         return lambda x: x @ coef + b
-    return lambda x: _outputs(model, x, task)
+    return lambda x: predictions(model, x, task)
