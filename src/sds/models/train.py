@@ -159,31 +159,26 @@ def fit_candidates(p: Prepared, advance: Any = None) -> list[dict[str, Any]]:
     """Tune (or just cross-validate) each candidate, fit it on train, score validation."""
     from sds.config import get_settings
     from sds.models.candidates import pipeline
-    from sds.models.tune import tune, untuned
+    from sds.models.tune import tune
 
     x, y = p.train[p.features], p.train[p.cfg.target]
     rows = []
     for c in p.cfg.candidates:
-        common = {
-            "fixed": c.params,
-            "preprocessing": p.preprocessing,
-            "splitter": p.splitter,
-            "groups": p.groups,
-            "seed": p.cfg.seed,
-        }
-        if c.tune and c.name != "dummy":
-            t = tune(
-                c.name,
-                p.task,
-                x,
-                y,
-                trials=c.trials or p.cfg.tuning.trials,
-                timeout=p.cfg.tuning.timeout,
-                show_progress=get_settings().progress and _tty(),
-                **common,
-            )
-        else:
-            t = untuned(c.name, p.task, x, y, **common)
+        tuned = c.tune and c.name != "dummy"
+        t = tune(
+            c.name,
+            p.task,
+            x,
+            y,
+            fixed=c.params,
+            preprocessing=p.preprocessing,
+            splitter=p.splitter,
+            groups=p.groups,
+            trials=(c.trials or p.cfg.tuning.trials) if tuned else 0,
+            timeout=p.cfg.tuning.timeout,
+            seed=p.cfg.seed,
+            show_progress=get_settings().progress and _tty(),
+        )
         model = pipeline(c.name, p.task, t.params, p.preprocessing, p.cfg.seed).fit(x, y)
         rows.append(
             {

@@ -84,11 +84,16 @@ def tune(
     seed: int = 0,
     show_progress: bool = False,
 ) -> Tuned:
-    """The best parameters for candidate ``name`` by cross-validated score."""
+    """The best parameters for candidate ``name`` by cross-validated score; with
+    ``trials=0`` (baselines, ``tune: false``) just the score of the ``fixed`` ones."""
+    scoring = SCORING[task]
+    if trials == 0:
+        model = pipeline(name, task, fixed, preprocessing, seed)
+        scores = cv_scores(model, x, y, splitter, scoring, groups)
+        return Tuned(dict(fixed), tuple(scores), trials=0, pruned=0, scoring=scoring)
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    scoring = SCORING[task]
 
     def objective(trial: Any) -> float:
         params = {**search_space(name, task, trial), **fixed}
@@ -118,22 +123,3 @@ def tune(
         pruned=pruned,
         scoring=scoring,
     )
-
-
-def untuned(
-    name: str,
-    task: str,
-    x: pd.DataFrame,
-    y: pd.Series,
-    *,
-    fixed: dict[str, Any],
-    preprocessing: dict[str, Any],
-    splitter: Any,
-    groups: Any = None,
-    seed: int = 0,
-) -> Tuned:
-    """The cross-validated score of fixed parameters (baselines, ``tune: false``)."""
-    scoring = SCORING[task]
-    model = pipeline(name, task, fixed, preprocessing, seed)
-    scores = cv_scores(model, x, y, splitter, scoring, groups)
-    return Tuned(dict(fixed), tuple(scores), trials=0, pruned=0, scoring=scoring)
