@@ -53,15 +53,11 @@ class CanaryResult(Result):
 
 
 def _per_variant(log: Any) -> list[dict[str, Any]]:
+    from sds.monitoring.report import service_aggregates
+
     t = log.expr
     summary = t.group_by("variant").aggregate(
-        requests=t.count(),
-        errors=(t.status >= 500).cast("int64").sum(),
-        refused=((t.status >= 400) & (t.status < 500)).cast("int64").sum(),
-        p50_ms=t.latency_ms.quantile(0.5),
-        p95_ms=t.latency_ms.quantile(0.95),
-        p99_ms=t.latency_ms.quantile(0.99),
-        mean_prediction=t.prediction.mean(),
+        **service_aggregates(t), mean_prediction=t.prediction.mean()
     )
     frame = log.engine.execute(summary.order_by("variant"), source=log.name)
     rows: list[dict[str, Any]] = frame.to_dict("records")

@@ -162,23 +162,28 @@ def _feature(
     return row
 
 
+def service_aggregates(t: Any) -> dict[str, Any]:
+    """A request log's counts and latency quantiles, as engine expressions (for an
+    ``aggregate``, grouped or not)."""
+    return {
+        "requests": t.count(),
+        "errors": (t.status >= 500).cast("int64").sum(),
+        "refused": ((t.status >= 400) & (t.status < 500)).cast("int64").sum(),
+        "p50_ms": t.latency_ms.quantile(0.5),
+        "p95_ms": t.latency_ms.quantile(0.95),
+        "p99_ms": t.latency_ms.quantile(0.99),
+    }
+
+
 def _service(cur: Any) -> dict[str, Any]:
-    t = cur.expr
-    summary = t.aggregate(
-        requests=t.count(),
-        errors=(t.status >= 500).cast("int64").sum(),
-        refused=((t.status >= 400) & (t.status < 500)).cast("int64").sum(),
-        p50=t.latency_ms.quantile(0.5),
-        p95=t.latency_ms.quantile(0.95),
-        p99=t.latency_ms.quantile(0.99),
-    )
+    summary = cur.expr.aggregate(**service_aggregates(cur.expr))
     row = cur.engine.execute(summary, source=cur.name).iloc[0]
     n = int(row["requests"])
     return {
         "log_rows": n,
         "error_rate": float(row["errors"]) / n if n else 0.0,
         "refused_rate": float(row["refused"]) / n if n else 0.0,
-        "latency_p50_ms": float(row["p50"]),
-        "latency_p95_ms": float(row["p95"]),
-        "latency_p99_ms": float(row["p99"]),
+        "latency_p50_ms": float(row["p50_ms"]),
+        "latency_p95_ms": float(row["p95_ms"]),
+        "latency_p99_ms": float(row["p99_ms"]),
     }
