@@ -362,7 +362,7 @@ def test_training_from_a_feature_store_version(tmp_path: Path) -> None:
     from sds.data import synth
     from sds.features.store import FeatureStore
 
-    events = synth.make_transactions(300, seed=2, months=6)
+    events = synth.make_transactions(1000, seed=2, months=6)
     events.to_parquet(tmp_path / "events.parquet")
     ids = events["customer_id"].unique()
     times = pd.to_datetime(["2025-03-01", "2025-04-01", "2025-05-01"])
@@ -390,22 +390,23 @@ def test_training_from_a_feature_store_version(tmp_path: Path) -> None:
     }
     store = FeatureStore(tmp_path / "store")
     store.register(spec, str(tmp_path / "events.parquet"), str(tmp_path / "labels.parquet"))
-    result = train_model(
-        {
-            "data": "store://customers@v1",
-            "store": str(tmp_path / "store"),
-            "labels": str(tmp_path / "labels.parquet"),
-            "target": "bought",
-            "candidates": ["logistic"],
-            "tuning": {"trials": 2, "folds": 3},
-        },
-        output=tmp_path / "m",
-        track=False,
-    )
+    config = {
+        "data": "store://customers@v1",
+        "store": str(tmp_path / "store"),
+        "labels": str(tmp_path / "labels.parquet"),
+        "target": "bought",
+        "candidates": ["logistic"],
+        "tuning": {"trials": 2, "folds": 3},
+    }
+    result = train_model(config, output=tmp_path / "m", track=False)
     meta = json.loads((tmp_path / "m/model/model.json").read_text())
     assert sum(s["rows"] for s in result.info["split"]["splits"]) == len(labels)
     assert "customer_id" not in meta["features"] and "label_time" not in meta["features"]
     assert any(f.startswith("amount_count") for f in meta["features"])
-    assert result.evaluation.report["metrics"]["auc"] > 0.6
+    auc = result.evaluation.report["metrics"]["auc"]
+    assert auc > 0.6
+    # the as-of join's row order must not change the split: the same config, the same model
+    again = train_model(config, track=False)
+    assert again.evaluation.report["metrics"]["auc"] == auc
     with pytest.raises(ConfigError, match="needs 'store'"):
         train_model({"data": "store://customers@v1", "target": "bought"}, track=False)

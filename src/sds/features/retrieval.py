@@ -51,7 +51,8 @@ def for_labels(
     keep: tuple[str, ...] = (),
 ) -> Any:
     """For each label row (entity, time): the newest stored row at or before that time;
-    the label table's ``keep`` columns (a target, say) ride along."""
+    the label table's ``keep`` columns (a target, say) ride along. Rows come sorted by
+    entity and time."""
     version, table = stored_table(store, ref)
     entity, label = _keys(version)
     lab = labels if isinstance(labels, Table) else open_table(labels, engine=table.engine)
@@ -67,12 +68,15 @@ def for_labels(
         predicates=left[entity] == right["__entity"],
     )
     features = [c for c in table.expr.columns if c not in (entity, label)]
-    return joined.select(
+    out = joined.select(
         left[entity],
         **{time_column: left["__at"]},
         **{c: left[c] for c in keep},
         **{c: joined[c] for c in features},
     )
+    # A parallel as-of join returns rows in any order; training splits by row position,
+    # so the same labels must always come back in the same order.
+    return out.order_by([entity, time_column])
 
 
 def latest(store: FeatureStore, ref: str, entities: list[Any]) -> Any:

@@ -87,7 +87,8 @@ def _utc_literal(text: str) -> pd.Timestamp:
 
 
 def features(spec: FeatureSpec, events: Table, labels: Table | None = None) -> ir.Table:
-    """The feature table expression: one row per label row, named as in the spec."""
+    """The feature table expression: one row per label row, named as in the spec, sorted
+    by entity and label time."""
     check_columns(spec, events, labels)
     e = events.expr
     cols: dict[str, Any] = {ENTITY: e[spec.entity], TS: as_utc(events, spec.timestamp)}
@@ -108,8 +109,12 @@ def features(spec: FeatureSpec, events: Table, labels: Table | None = None) -> i
         out = joined.group_by([joined[ENTITY], label]).aggregate(
             **_aggregates(spec, joined, label, label.max())
         )
-    return out.mutate(**_calendar(spec, out)).rename(
-        {spec.entity: ENTITY, spec.label_time: LABEL_TIME}
+    # sorted, because a parallel join and group-by return rows in any order, and a model
+    # trained on these rows splits them by position
+    return (
+        out.mutate(**_calendar(spec, out))
+        .rename({spec.entity: ENTITY, spec.label_time: LABEL_TIME})
+        .order_by([spec.entity, spec.label_time])
     )
 
 
