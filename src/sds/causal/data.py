@@ -1,0 +1,100 @@
+"""From a table to the complete, typed columns an estimator needs, with clear errors.
+
+Every estimator names its columns; they are read (only those) from a DataFrame or anything
+:func:`sds.data.io.open_table` opens, rows with a missing value in any of them are dropped
+with a warning, and the treatment is checked to be a 0/1 indicator that varies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sds.errors import DataError, ParameterError, missing_column_error
+
+
+def load(
+    data: Any, columns: Sequence[str | None], source: str | None = None
+) -> tuple[pd.DataFrame, list[str], str]:
+    """The named columns, complete rows only; the warnings, and the source's name."""
+    wanted = list(dict.fromkeys(c for c in columns if c))
+    if isinstance(data, pd.DataFrame):
+        name = source or "data"
+        for c in wanted:
+            if c not in data.columns:
+                raise missing_column_error(c, [str(x) for x in data.columns], name)
+        frame = data[wanted]
+    else:
+        from sds.data.io import open_table
+
+        table = open_table(data)
+        name = source or table.name
+        table.require(*wanted)
+        frame = table.engine.execute(table.expr.select(*wanted), source=name)
+    complete = frame.dropna()
+    warnings = []
+    dropped = len(frame) - len(complete)
+    if dropped:
+        warnings.append(
+            f"{dropped:,} of {len(frame):,} rows dropped for a missing value in "
+            f"{', '.join(wanted)}; the estimate is for complete rows only"
+        )
+    if complete.empty:
+        raise DataError(
+            "no complete rows: every row misses a value in at least one column used",
+            source=name,
+            found=", ".join(wanted),
+        )
+    return complete.reset_index(drop=True), warnings, name
+
+
+def numeric(frame: pd.DataFrame, column: str, source: str) -> np.ndarray:
+    """A numeric column as float64, or an error naming what was found."""
+    values = frame[column]
+    if pd.api.types.is_bool_dtype(values):
+        return values.to_numpy(dtype=np.float64)
+    if not pd.api.types.is_numeric_dtype(values):
+        raise DataError(
+            "must be numeric",
+            source=source,
+            column=column,
+            found=f"{values.dtype} values such as {values.iloc[0]!r}",
+            hint="Encode it as a number, or pass a different column.",
+        )
+    return values.to_numpy(dtype=np.float64)
+
+
+def treatment_indicator(frame: pd.DataFrame, column: str, source: str) -> np.ndarray:
+    """A 0/1 treatment that takes both values."""
+    d = numeric(frame, column, source)
+    levels = np.unique(d)
+    if len(levels) == 1:
+        raise DataError(
+            "the treatment is constant: there is no comparison group",
+            source=source,
+            column=column,
+            found=f"every one of {len(d):,} rows is {levels[0]:g}",
+            hint="A causal contrast needs treated (1) and untreated (0) rows.",
+        )
+    if not set(levels) <= {0.0, 1.0}:
+        raise DataError(
+            "the treatment must be a 0/1 indicator",
+            source=source,
+            column=column,
+            found=f"values {', '.join(f'{v:g}' for v in levels[:5])}",
+            hint="Recode it to 1 for treated and 0 for untreated.",
+        )
+    return d
+
+
+def check_level(confidence: float) -> None:
+    if not 0 < confidence < 1:
+        raise ParameterError(
+            "the confidence level must lie between 0 and 1",
+            parameter="confidence",
+            found=confidence,
+            expected="e.g. 0.95",
+        )
