@@ -72,7 +72,10 @@ class CausalResult(Result):
             return "No estimate could be computed; see the warnings."
         sign = "raises" if self.estimate > 0 else "lowers"
         what = f"{self.treatment or 'the treatment'} {sign} {self.outcome or 'the outcome'}"
-        interval = f"by {self.estimate:.4g} ({level} CI {self.ci_lower:.4g} to {self.ci_upper:.4g})"
+        interval = (
+            f"by {abs(self.estimate):.4g} (effect {self.estimate:.4g}, {level} CI "
+            f"{self.ci_lower:.4g} to {self.ci_upper:.4g})"
+        )
         alpha = 1 - self.confidence
         if self.p_value < alpha:
             head = f"The {self.estimand} is significant: {what} {interval}."
@@ -120,4 +123,4 @@ def normal_summary(
         return math.nan, math.nan, math.nan
     z = stats.norm.ppf(0.5 + confidence / 2)
     p = float(2 * stats.norm.sf(abs(estimate / std_error)))
-    return estimate - z * std_error, estimate + z * std_error, p
+    return float(estimate - z * std_error), float(estimate + z * std_error), p

@@ -1,0 +1,164 @@
+"""Event study: two-way fixed effects with leads and lags of adoption (pyfixest).
+
+Each treated unit's periods are counted relative to its adoption (period 0 is the first
+treated one, counted in the data's own periods, not calendar units); never-treated units
+sit in the reference period (-1 by default). The leads (periods before adoption) test
+parallel trends jointly; the lags trace the effect over time; the headline estimate is the
+average of the lags. With ``window=(leads, lags)`` the end points are binned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from sds.causal.data import check_level, load, numeric, treatment_indicator
+from sds.causal.did import fit_twfe
+from sds.causal.panel import check_panel
+from sds.causal.result import CausalResult
+from sds.errors import DataError, ParameterError
+
+REL = "_rel"
+
+
+def event_study(
+    data: Any,
+    outcome: str,
+    treatment: str,
+    unit: str,
+    time: str,
+    covariates: Sequence[str] = (),
+    *,
+    cluster: str | None = None,
+    weights: str | None = None,
+    window: tuple[int, int] | None = None,
+    reference: int = -1,
+    confidence: float = 0.95,
+) -> CausalResult:
+    """Effects by period relative to adoption, a joint pre-trend test, and their average."""
+    check_level(confidence)
+    if reference >= 0:
+        raise ParameterError(
+            "the reference period must be before adoption", parameter="reference",
+            found=reference, expected="a negative number, usually -1",
+        )  # fmt: skip
+    frame, warnings, source = load(data, [outcome, treatment, unit, time, *covariates,
+                                          cluster, weights])  # fmt: skip
+    numeric(frame, outcome, source)
+    treatment_indicator(frame, treatment, source)
+    panel = check_panel(frame, unit, time, treatment, source)
+    frame, cluster = panel.frame, cluster or unit
+    warnings += [w.replace("Plain TWFE", "A TWFE event study") for w in panel.warnings]
+    frame[REL] = _relative(frame, time, panel.periods, reference, window)
+    if frame[REL].nunique() < 2:
+        raise DataError("no period other than the reference: nothing to estimate",
+                        source=source, column=time)  # fmt: skip
+    fit = fit_twfe(frame, outcome, [f"i({REL}, ref={reference})", *covariates], unit, time,
+                   cluster, weights)  # fmt: skip
+    rows, names = _coefficients(fit, confidence, reference)
+    df = int(frame[cluster].nunique()) - 1
+    leads = [n for n in names if _period(n) < reference]
+    lags = [n for n in names if _period(n) >= 0]
+    if not lags:
+        raise DataError("no treated period in the data: nothing to estimate", source=source,
+                        column=treatment)  # fmt: skip
+    pre_f, pre_p = _joint_test(fit, leads, df)
+    est, se, lo, hi, p = _average(fit, lags, df, confidence)
+    if pre_p is not None and pre_p < 1 - confidence:
+        warnings.append(
+            f"the leads are jointly significant (pre-trend F = {pre_f:.3g}, p = {pre_p:.3g}): "
+            "treated units were already moving differently before adoption"
+        )
+    return CausalResult(
+        method="event-study",
+        estimand="ATT (average of post-adoption periods)",
+        estimate=est, std_error=se, ci_lower=lo, ci_upper=hi, p_value=p,
+        n={"observations": len(frame), "units": int(frame[unit].nunique()),
+           "clusters": df + 1},
+        confidence=confidence, outcome=outcome, treatment=treatment,
+        diagnostics={"pretrend_f": pre_f, "pretrend_p": pre_p, "leads": len(leads),
+                     "lags": len(lags), "reference_period": reference},
+        warnings=tuple(warnings),
+        tables={"event_study": rows},
+        assumptions=(
+            "Parallel trends, which the leads test: before adoption, treated and control "
+            "units moved alike.",
+            "No anticipation, and with staggered adoption effects that do not differ by "
+            "cohort (else use sds causal staggered).",
+        ),
+        figures=(("Event study", _plot),),
+    )  # fmt: skip
+
+
+def _plot(d: dict[str, Any]) -> str:
+    from sds.causal.plots import coefficient_plot
+
+    return coefficient_plot(d, "event_study", "relative_period", "periods since adoption")
+
+
+def _relative(
+    frame: pd.DataFrame,
+    time: str,
+    periods: list[float],
+    reference: int,
+    window: tuple[int, int] | None,
+) -> pd.Series:
+    index = {p: i for i, p in enumerate(periods)}
+    pos = frame[time].map(index)
+    start = frame["_cohort"].map(index)
+    rel = (pos - start).fillna(reference).astype(int)
+    if window is not None:
+        leads, lags = window
+        rel = rel.clip(lower=-abs(leads), upper=abs(lags))
+    return rel
+
+
+def _coefficients(
+    fit: Any, confidence: float, reference: int
+) -> tuple[list[dict[str, Any]], list[str]]:
+    tidy = fit.tidy(alpha=1 - confidence)
+    rows, names = [], []
+    for name, r in tidy.iterrows():
+        if not str(name).startswith(f"{REL}::"):
+            continue
+        names.append(str(name))
+        rows.append(
+            {"relative_period": _period(str(name)),
+             "estimate": float(r["Estimate"]), "std_error": float(r["Std. Error"]),
+             "ci_lower": float(r.iloc[4]), "ci_upper": float(r.iloc[5]),
+             "p_value": float(r["Pr(>|t|)"])}
+        )  # fmt: skip
+    rows.append({"relative_period": reference, "estimate": 0.0, "std_error": 0.0,
+                 "ci_lower": 0.0, "ci_upper": 0.0, "p_value": 1.0})  # fmt: skip
+    order = np.argsort([r["relative_period"] for r in rows])
+    return [rows[i] for i in order], names
+
+
+def _period(name: str) -> int:
+    return int(float(name.split("::")[1]))
+
+
+def _joint_test(fit: Any, names: list[str], df: int) -> tuple[float | None, float | None]:
+    if not names:
+        return None, None
+    coef = fit.coef()[names].to_numpy()
+    idx = [list(fit._coefnames).index(n) for n in names]
+    v = fit._vcov[np.ix_(idx, idx)]
+    f = float(coef @ np.linalg.solve(v, coef) / len(names))
+    return f, float(stats.f.sf(f, len(names), df))
+
+
+def _average(
+    fit: Any, names: list[str], df: int, confidence: float
+) -> tuple[float, float, float, float, float]:
+    idx = [list(fit._coefnames).index(n) for n in names]
+    a = np.full(len(idx), 1 / len(idx))
+    est = float(a @ fit.coef()[names].to_numpy())
+    se = float(np.sqrt(a @ fit._vcov[np.ix_(idx, idx)] @ a))
+    t = stats.t.ppf(0.5 + confidence / 2, df)
+    p = float(2 * stats.t.sf(abs(est / se), df))
+    return est, se, est - t * se, est + t * se, p
