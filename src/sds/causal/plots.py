@@ -50,3 +50,37 @@ def coefficient_plot(d: dict[str, Any], table: str, label: str, xlabel: str) -> 
         xlabel=xlabel,
         ylabel=d["outcome"],
     )
+
+
+def love_plot(d: dict[str, Any]) -> str:
+    """Absolute standardized mean differences before and after, one row per covariate."""
+    plt = _pyplot()
+    rows = d["tables"]["balance"]
+    fig, ax = plt.subplots(figsize=(4.6, 0.6 + 0.25 * len(rows)), dpi=100)
+    ys = list(range(len(rows)))[::-1]
+    ax.plot([abs(r["smd_before"]) for r in rows], ys, "o", color="#d65f5f", markersize=4,
+            label="before")  # fmt: skip
+    ax.plot([abs(r["smd_after"]) for r in rows], ys, "o", color="#4878d0", markersize=4,
+            label="after")  # fmt: skip
+    ax.axvline(0.1, color="#888888", linewidth=0.8, linestyle="--")
+    ax.set_yticks(ys)
+    ax.set_yticklabels([r["covariate"] for r in rows])
+    ax.legend(fontsize=6, frameon=False)
+    _tidy(ax, "|standardized mean difference|")
+    return _svg(fig)
+
+
+def overlap_plot(d: dict[str, Any]) -> str:
+    """Propensity histograms of treated (up) and untreated (down) units."""
+    plt = _pyplot()
+    rows = d["tables"]["overlap"]
+    fig, ax = plt.subplots(figsize=(4.6, 2.4), dpi=100)
+    left = [r["bin_low"] for r in rows]
+    width = rows[0]["bin_high"] - rows[0]["bin_low"]
+    ax.bar(left, [r["treated"] for r in rows], width=width, align="edge", color="#d65f5f",
+           label="treated")  # fmt: skip
+    ax.bar(left, [-r["control"] for r in rows], width=width, align="edge", color="#4878d0",
+           label="untreated")  # fmt: skip
+    ax.legend(fontsize=6, frameon=False)
+    _tidy(ax, "propensity score")
+    return _svg(fig)
