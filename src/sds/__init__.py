@@ -35,6 +35,7 @@ _LAZY = {
     "AnalysisError": ("sds.errors", "AnalysisError"),
     "data": ("sds.data", None),
     "stats": ("sds.stats", None),
+    "causal": ("sds.causal", None),
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

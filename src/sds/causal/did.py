@@ -82,7 +82,10 @@ def did(
         w = twfe_weights(frame, unit, time, treatment)
         diagnostics["negative_weight_share"] = float((w < 0).mean())
         diagnostics["negative_weight_sum"] = float(w[w < 0].sum())
-    tables = {"placebo_dates": _placebo_dates(frame, panel, outcome, unit, time, cluster, weights)}
+    tables = {
+        "placebo_dates": _placebo_dates(frame, panel, outcome, unit, time, cluster, weights),
+        "group_means": _group_means(frame, outcome, time),
+    }
     false = [r for r in tables["placebo_dates"] if r["p_value"] < 1 - confidence]
     if false:
         warnings.append(
@@ -123,6 +126,7 @@ def did(
         diagnostics=diagnostics,
         warnings=tuple(warnings),
         tables=tables,
+        figures=(("Mean outcome, ever-treated and never-treated units", _trend_plot),),
         assumptions=(
             "Parallel trends: without treatment, treated and control units' outcomes would "
             "have moved in parallel.",
@@ -131,6 +135,28 @@ def did(
             "the Callaway-Sant'Anna estimator).",
         ),
     )
+
+
+def _group_means(frame: pd.DataFrame, outcome: str, time: str) -> list[dict[str, Any]]:
+    ever = frame["_cohort"].notna().map({True: "treated_mean", False: "control_mean"})
+    means = frame.groupby([frame[time], ever])[outcome].mean().unstack()
+    return [
+        {"period": period, "treated_mean": row.get("treated_mean"),
+         "control_mean": row.get("control_mean")}
+        for period, row in means.iterrows()
+    ]  # fmt: skip
+
+
+def _trend_plot(d: dict[str, Any]) -> str:
+    from sds.report.plots import lines_svg
+
+    rows = d["tables"]["group_means"]
+    return lines_svg(
+        [r["period"] for r in rows],
+        {"ever treated": ([r["treated_mean"] for r in rows], None, None),
+         "never treated": ([r["control_mean"] for r in rows], None, None)},
+        xlabel="period", ylabel=d["outcome"],
+    )  # fmt: skip
 
 
 def _coefficient(fit: Any, name: str, confidence: float) -> tuple[float, ...]:

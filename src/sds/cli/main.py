@@ -16,6 +16,7 @@ from sds.cli import (
     analyze,
     assign,
     canary,
+    causal,
     demo,
     design,
     features,
@@ -49,6 +50,7 @@ app.command("reproduce")(models.reproduce_command)
 app.command("serve")(serve.command)
 app.command("monitor")(monitor.command)
 app.add_typer(canary.app, name="canary")
+app.add_typer(causal.app, name="causal")
 
 _STATE = {"debug": False}
 

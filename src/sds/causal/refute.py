@@ -1,0 +1,59 @@
+"""Refutation by placebo outcomes: outcomes the treatment cannot have moved.
+
+Re-run the same estimator with each placebo outcome in place of the real one (an outcome
+measured before treatment, say, or one with no plausible link). A significant 'effect'
+on a placebo points to confounding or a broken design; the result carries the runs as a
+table and a warning.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sds.causal.result import CausalResult
+from sds.errors import ParameterError
+from sds.stats.multiple import adjust
+
+
+def with_placebo_outcomes(
+    result: CausalResult,
+    fn: Callable[..., CausalResult],
+    data: Any,
+    outcomes: Sequence[str],
+    **kwargs: Any,
+) -> CausalResult:
+    """``result`` plus a ``placebo_outcomes`` table from ``fn(data, outcome, **kwargs)``
+    for each placebo outcome, p-values Holm-adjusted across them."""
+    if not outcomes:
+        return result
+    used = {kwargs.get(k) for k in ("treatment", "running", "unit", "time")}
+    used |= set(kwargs.get("covariates") or ()) | set(kwargs.get("instruments") or ())
+    for outcome in outcomes:
+        if outcome in used:
+            raise ParameterError(
+                "a placebo outcome cannot be a column the estimator already uses: its "
+                "'effect' would be zero or the treatment's own by construction",
+                parameter="placebo-outcome", found=outcome,
+            )  # fmt: skip
+    rows: list[dict[str, Any]] = []
+    for outcome in outcomes:
+        r = fn(data, outcome, **kwargs)
+        rows.append(
+            {"outcome": outcome, "estimate": r.estimate, "std_error": r.std_error,
+             "ci_lower": r.ci_lower, "ci_upper": r.ci_upper, "p_value": r.p_value}
+        )  # fmt: skip
+    for row, p in zip(rows, adjust([r["p_value"] for r in rows], "holm"), strict=True):
+        row["p_holm"] = p
+    alpha = 1 - result.confidence
+    moved = [r["outcome"] for r in rows if r["p_holm"] < alpha]
+    warnings = list(result.warnings)
+    if moved:
+        warnings.append(
+            f"the treatment 'affects' placebo outcome(s) {', '.join(moved)} (Holm p < "
+            f"{alpha:g}): confounding or a broken design is likely"
+        )
+    return dataclasses.replace(
+        result, tables={**result.tables, "placebo_outcomes": rows}, warnings=tuple(warnings)
+    )

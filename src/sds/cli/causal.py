@@ -1,0 +1,264 @@
+"""``sds causal METHOD --data FILE ...``: effects without a randomized experiment."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from sds.cli.common import FormatOpt, OutputOpt
+
+app = typer.Typer(
+    help="Causal inference: matching and weighting, difference-in-differences, regression "
+    "discontinuity, instrumental variables; each with its diagnostics and a verdict.",
+    no_args_is_help=True,
+)
+
+Data = Annotated[str, typer.Option(help="A file, glob, DuckDB file or SQL query.")]
+Outcome = Annotated[str, typer.Option(help="Outcome column.")]
+Treatment = Annotated[str, typer.Option(help="Treatment column (0/1).")]
+OptTreatment = Annotated[
+    str | None, typer.Option(help="Treatment take-up column (makes the design fuzzy).")
+]
+Covariates = Annotated[str | None, typer.Option(help="Covariate columns, comma-separated.")]
+Unit = Annotated[str, typer.Option(help="Unit (panel id) column.")]
+Time = Annotated[str, typer.Option(help="Time period column.")]
+Cluster = Annotated[
+    str | None, typer.Option(help="Cluster column for the errors (default: the unit).")
+]
+Weights = Annotated[str | None, typer.Option(help="Observation weight column.")]
+Confidence = Annotated[float, typer.Option(help="Confidence level of the intervals.")]
+Placebo = Annotated[
+    str | None,
+    typer.Option(
+        "--placebo-outcome", help="Outcomes the treatment cannot move, comma-separated: rerun."
+    ),
+]
+EstimandATT = Annotated[str, typer.Option(help="ATT (effect on the treated) or ATE.")]
+EstimandATE = Annotated[str, typer.Option(help="ATE (average effect) or ATT.")]
+Trim = Annotated[
+    float | None, typer.Option(help="Drop rows with propensity outside [trim, 1 - trim].")
+]
+Model = Annotated[str, typer.Option(help="Propensity model: logistic or boosting.")]
+
+
+def _run(
+    fn: Any,
+    data: str,
+    outcome: str,
+    placebo: str | None,
+    fmt: str | None,
+    output: Any,
+    **kwargs: Any,
+) -> None:
+    from sds.causal.refute import with_placebo_outcomes
+    from sds.cli.common import emit, resolve_format, split_list
+    from sds.errors import ParameterError
+
+    resolve_format(fmt, output)
+    if not data:
+        raise ParameterError("give the data with --data FILE", parameter="data")
+    result = fn(data, outcome, **kwargs)
+    result = with_placebo_outcomes(result, fn, data, split_list(placebo), **kwargs)
+    emit(result, fmt, output)
+
+
+def _covs(value: str | None) -> list[str]:
+    from sds.cli.common import split_list
+
+    return split_list(value)
+
+
+@app.command("psm")
+def psm_command(
+    data: Data = "", outcome: Outcome = "", treatment: Treatment = "",
+    covariates: Covariates = None, estimand: EstimandATT = "ATT",
+    k: Annotated[int, typer.Option(help="Matches per unit.")] = 1,
+    replace: Annotated[bool, typer.Option(help="Match with replacement.")] = True,
+    caliper: Annotated[
+        float | None, typer.Option(help="Caliper in SDs of the logit propensity (0 = none).")
+    ] = 0.2,
+    model: Model = "logistic", trim: Trim = None, confidence: Confidence = 0.95,
+    placebo: Placebo = None, fmt: FormatOpt = None, output: OutputOpt = None,
+) -> None:  # fmt: skip
+    """Propensity-score matching with Abadie-Imbens errors, balance and Rosenbaum bounds."""
+    from sds.causal.matching import psm
+
+    _run(psm, data, outcome, placebo, fmt, output, treatment=treatment,
+         covariates=_covs(covariates), estimand=estimand, k=k, replace=replace,
+         caliper=caliper or None, model=model, trim=trim, confidence=confidence)  # fmt: skip
+
+
+@app.command("ipw")
+def ipw_command(
+    data: Data = "", outcome: Outcome = "", treatment: Treatment = "",
+    covariates: Covariates = None, estimand: EstimandATE = "ATE",
+    errors: Annotated[str, typer.Option(help="robust or bootstrap.")] = "robust",
+    model: Model = "logistic", trim: Trim = None, confidence: Confidence = 0.95,
+    placebo: Placebo = None, fmt: FormatOpt = None, output: OutputOpt = None,
+) -> None:  # fmt: skip
+    """Inverse-probability weighting, with balance, overlap and weight diagnostics."""
+    from sds.causal.weighting import ipw
+
+    _run(ipw, data, outcome, placebo, fmt, output, treatment=treatment,
+         covariates=_covs(covariates), estimand=estimand, errors=errors, model=model,
+         trim=trim, confidence=confidence)  # fmt: skip
+
+
+@app.command("aipw")
+def aipw_command(
+    data: Data = "", outcome: Outcome = "", treatment: Treatment = "",
+    covariates: Covariates = None, estimand: EstimandATE = "ATE",
+    model: Model = "logistic", trim: Trim = None, confidence: Confidence = 0.95,
+    placebo: Placebo = None, fmt: FormatOpt = None, output: OutputOpt = None,
+) -> None:  # fmt: skip
+    """Doubly robust augmented IPW with influence-function errors."""
+    from sds.causal.weighting import aipw
+
+    _run(aipw, data, outcome, placebo, fmt, output, treatment=treatment,
+         covariates=_covs(covariates), estimand=estimand, model=model, trim=trim,
+         confidence=confidence)  # fmt: skip
+
+
+@app.command("did")
+def did_command(
+    data: Data = "", outcome: Outcome = "", treatment: Treatment = "", unit: Unit = "",
+    time: Time = "", covariates: Covariates = None, cluster: Cluster = None,
+    weights: Weights = None,
+    permutations: Annotated[int, typer.Option(help="Randomization-inference draws.")] = 500,
+    confidence: Confidence = 0.95, placebo: Placebo = None, fmt: FormatOpt = None,
+    output: OutputOpt = None,
+) -> None:  # fmt: skip
+    """Difference-in-differences (2x2 or two-way fixed effects), clustered errors."""
+    from sds.causal.did import did
+
+    _run(did, data, outcome, placebo, fmt, output, treatment=treatment, unit=unit, time=time,
+         covariates=_covs(covariates), cluster=cluster, weights=weights,
+         permutations=permutations, confidence=confidence)  # fmt: skip
+
+
+@app.command("event-study")
+def event_study_command(
+    data: Data = "", outcome: Outcome = "", treatment: Treatment = "", unit: Unit = "",
+    time: Time = "", covariates: Covariates = None, cluster: Cluster = None,
+    weights: Weights = None,
+    leads: Annotated[int | None, typer.Option(help="Bin periods before this many.")] = None,
+    lags: Annotated[int | None, typer.Option(help="Bin periods after this many.")] = None,
+    confidence: Confidence = 0.95, fmt: FormatOpt = None, output: OutputOpt = None,
+) -> None:  # fmt: skip
+    """Effects by period relative to adoption, with a joint pre-trend test and plot."""
+    from sds.causal.event_study import event_study
+
+    window = None if leads is None and lags is None else (leads or 10**6, lags or 10**6)
+    _run(event_study, data, outcome, None, fmt, output, treatment=treatment, unit=unit,
+         time=time, covariates=_covs(covariates), cluster=cluster, weights=weights,
+         window=window, confidence=confidence)  # fmt: skip
+
+
+@app.command("staggered")
+def staggered_command(
+    data: Data = "", outcome: Outcome = "", treatment: Treatment = "", unit: Unit = "",
+    time: Time = "", covariates: Covariates = None, cluster: Cluster = None,
+    weights: Weights = None,
+    control: Annotated[str, typer.Option(help="never or not-yet (treated units).")] = "never",
+    aggregation: Annotated[
+        str, typer.Option(help="group, simple, dynamic or calendar.")
+    ] = "group",
+    confidence: Confidence = 0.95, fmt: FormatOpt = None, output: OutputOpt = None,
+) -> None:  # fmt: skip
+    """Callaway-Sant'Anna group-time effects for staggered adoption."""
+    from sds.causal.staggered import staggered
+
+    _run(staggered, data, outcome, None, fmt, output, treatment=treatment, unit=unit,
+         time=time, covariates=_covs(covariates), cluster=cluster, weights=weights,
+         control=control, aggregation=aggregation, confidence=confidence)  # fmt: skip
+
+
+@app.command("rdd")
+def rdd_command(
+    data: Data = "", outcome: Outcome = "",
+    running: Annotated[str, typer.Option(help="Running variable (score) column.")] = "",
+    cutoff: Annotated[float, typer.Option(help="Threshold of the running variable.")] = 0.0,
+    treatment: OptTreatment = None, covariates: Covariates = None, cluster: Cluster = None,
+    weights: Weights = None, confidence: Confidence = 0.95, placebo: Placebo = None,
+    fmt: FormatOpt = None, output: OutputOpt = None,
+) -> None:  # fmt: skip
+    """Regression discontinuity (rdrobust) with density, continuity and placebo checks."""
+    from sds.causal.rdd import rdd
+
+    _run(rdd, data, outcome, placebo, fmt, output, running=running, cutoff=cutoff,
+         treatment=treatment, covariates=_covs(covariates), cluster=cluster, weights=weights,
+         confidence=confidence)  # fmt: skip
+
+
+@app.command("iv")
+def iv_command(
+    data: Data = "", outcome: Outcome = "", treatment: Treatment = "",
+    instrument: Annotated[str, typer.Option(help="Instrument column(s), comma-separated.")] = "",
+    covariates: Covariates = None,
+    estimator: Annotated[str, typer.Option(help="2sls or liml.")] = "2sls",
+    cluster: Cluster = None, weights: Weights = None, confidence: Confidence = 0.95,
+    placebo: Placebo = None, fmt: FormatOpt = None, output: OutputOpt = None,
+) -> None:  # fmt: skip
+    """Instrumental variables with first-stage, weak-instrument and specification tests."""
+    from sds.causal.iv import iv
+
+    _run(iv, data, outcome, placebo, fmt, output, treatment=treatment,
+         instruments=_covs(instrument), covariates=_covs(covariates), estimator=estimator,
+         cluster=cluster, weights=weights, confidence=confidence)  # fmt: skip
+
+
+def _ask(value: Any, prompt: str, choices: list[str] | None = None) -> Any:
+    """A flag's value, or (on a terminal) the answer to a question, or an error."""
+    import sys
+
+    from sds.errors import ParameterError
+
+    if value is not None:
+        return value
+    if not sys.stdin.isatty():
+        raise ParameterError(
+            f"missing answer: {prompt}", hint="Give every flag when not on a terminal "
+            "(see sds causal advise --help).",
+        )  # fmt: skip
+    if choices:
+        return typer.prompt(f"{prompt} [{'/'.join(choices)}]")
+    return typer.confirm(prompt)
+
+
+@app.command("advise")
+def advise_command(
+    assignment: Annotated[
+        str | None,
+        typer.Option(help="randomized, cutoff, instrument, policy or self-selected."),
+    ] = None,
+    panel: Annotated[
+        bool | None, typer.Option(help="The same units are observed before and after.")
+    ] = None,
+    staggered: Annotated[
+        bool | None, typer.Option(help="Treatment started at several different times.")
+    ] = None,
+    full_compliance: Annotated[
+        bool | None, typer.Option(help="A cutoff decides treatment fully (sharp).")
+    ] = None,
+    measured: Annotated[
+        bool | None, typer.Option(help="What drove treatment is measured in the data.")
+    ] = None,
+    fmt: FormatOpt = None, output: OutputOpt = None,
+) -> None:  # fmt: skip
+    """Recommend a method from how treatment was assigned and what data exist."""
+    from sds.causal.advise import ASSIGNMENTS, advise
+    from sds.cli.common import emit, resolve_format
+
+    resolve_format(fmt, output)
+    how = _ask(assignment, "How was treatment assigned?", list(ASSIGNMENTS))
+    kwargs: dict[str, bool] = {}
+    if how == "cutoff":
+        kwargs["full_compliance"] = _ask(full_compliance, "Does the cutoff decide treatment fully?")
+    elif how in ("policy", "self-selected"):
+        kwargs["panel"] = _ask(panel, "Are the same units observed before and after?")
+        if kwargs["panel"]:
+            kwargs["staggered"] = _ask(staggered, "Did treatment start at several times?")
+        elif how == "self-selected":
+            kwargs["confounders_measured"] = _ask(measured, "Is what drove treatment measured?")
+    emit(advise(how, **kwargs), fmt, output)
