@@ -110,6 +110,22 @@ def test_randomization_p_equals_refitting_each_permutation() -> None:
     assert fast == pytest.approx((1 + extreme) / 201, abs=1e-12)
 
 
+@pytest.mark.parametrize("cluster", ["u", "c"])
+def test_placebo_dates_equal_pyfixest_on_the_pre_period(cluster: str) -> None:
+    rng = np.random.default_rng(12)
+    frame = simulated_panel(rng, units=30, periods=8, starts=(5,)).assign(c=lambda f: f["u"] // 3)
+    r = did(frame, "y", "d", "u", "t", cluster=cluster, permutations=0)
+    assert [row["fake_date"] for row in r.tables["placebo_dates"]] == [2, 3, 4]
+    pre = frame[frame["t"] < 5].copy()
+    for row in r.tables["placebo_dates"]:
+        pre["fake"] = ((pre["u"] < 15) & (pre["t"] >= row["fake_date"])).astype(float)
+        ref = quiet_feols("y ~ fake | u + t", data=pre, vcov={"CRV1": cluster}).tidy()
+        ref = ref.loc["fake"]
+        assert row["estimate"] == pytest.approx(ref["Estimate"], rel=1e-8)
+        assert row["std_error"] == pytest.approx(ref["Std. Error"], rel=1e-8)
+        assert row["p_value"] == pytest.approx(ref["Pr(>|t|)"], rel=1e-6)
+
+
 def test_staggered_timing_warns_and_counts_negative_weights() -> None:
     # every unit adopts, at one of three dates: no never-treated group to compare with
     units, periods = 30, 8

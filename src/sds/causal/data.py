@@ -34,7 +34,7 @@ def load(
         name = source or table.name
         table.require(*wanted)
         frame = table.engine.execute(table.expr.select(*wanted), source=name)
-    complete = frame.dropna()
+    complete = frame.dropna() if frame.isna().to_numpy().any() else frame
     warnings = []
     dropped = len(frame) - len(complete)
     if dropped:

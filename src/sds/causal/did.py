@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from sds.causal.data import check_level, load, numeric, treatment_indicator
-from sds.causal.panel import Panel, check_panel, twfe_weights
+from sds.causal.panel import Panel, check_panel, plain, twfe_weights
 from sds.causal.result import CausalResult
 
 PLACEBO_DATES = 3
@@ -38,11 +39,20 @@ def fit_twfe(
     import pyfixest as pf
 
     rhs = " + ".join(regressors)
+    # only the columns the formula names: pyfixest converts whatever frame it is given
+    named = {
+        outcome,
+        unit,
+        time,
+        cluster,
+        weights,
+        *rhs.replace("(", " ").replace(",", " ").split(),
+    }
     with pywarnings.catch_warnings():
         pywarnings.simplefilter("ignore")
         return pf.feols(
             f"{outcome} ~ {rhs} | {unit} + {time}",
-            data=frame,
+            data=frame[[c for c in frame.columns if c in named]],
             vcov={"CRV1": cluster},
             weights=weights,
         )
@@ -138,13 +148,19 @@ def did(
 
 
 def _group_means(frame: pd.DataFrame, outcome: str, time: str) -> list[dict[str, Any]]:
-    ever = frame["_cohort"].notna().map({True: "treated_mean", False: "control_mean"})
-    means = frame.groupby([frame[time], ever])[outcome].mean().unstack()
-    return [
-        {"period": period, "treated_mean": row.get("treated_mean"),
-         "control_mean": row.get("control_mean")}
-        for period, row in means.iterrows()
-    ]  # fmt: skip
+    """Mean outcome per period of the ever-treated and the never-treated units."""
+    pos, periods = pd.factorize(frame[time], sort=True)
+    ever = frame["_cohort"].notna().to_numpy()
+    y = frame[outcome].to_numpy(np.float64)
+    rows = []
+    sums = [np.bincount(pos[m], weights=y[m], minlength=len(periods)) for m in (ever, ~ever)]
+    counts = [np.bincount(pos[m], minlength=len(periods)) for m in (ever, ~ever)]
+    for i, period in enumerate(periods):
+        treated, control = (
+            s[i] / c[i] if c[i] else None for s, c in zip(sums, counts, strict=True)
+        )
+        rows.append({"period": plain(period), "treated_mean": treated, "control_mean": control})
+    return rows
 
 
 def _trend_plot(d: dict[str, Any]) -> str:
@@ -180,24 +196,69 @@ def _placebo_dates(
     weights: str | None,
 ) -> list[dict[str, Any]]:
     """Keep the rows before the first adoption; pretend the eventually treated units were
-    treated from a date inside that window; there should be no effect."""
-    pre = frame[frame[time] < min(panel.cohorts)].copy()
-    periods = sorted(pre[time].unique())
-    rows: list[dict[str, Any]] = []
-    if len(periods) < 2:
-        return rows
-    ever = pre["_cohort"].notna()
-    for fake in periods[1:][-PLACEBO_DATES:]:
-        pre["_placebo"] = (ever & (pre[time] >= fake)).astype(float)
-        if pre["_placebo"].nunique() < 2:
+    treated from a date inside that window; there should be no effect. Each fake date is
+    one regression with unit and time effects and CRV1 errors, computed together after
+    partialling out the effects once (Frisch-Waugh-Lovell)."""
+    from pyfixest.estimation import demean
+
+    first = panel.periods.index(min(panel.cohorts))  # position of the first adoption
+    mask = panel.period_index < first
+    periods = panel.periods[:first]
+    ever = frame["_cohort"].notna().to_numpy()[mask]
+    fakes = periods[1:][-PLACEBO_DATES:]
+    if len(periods) < 2 or not ever.any() or ever.all():
+        return []
+    pos = panel.period_index[mask]
+    d = np.column_stack([(ever & (pos >= periods.index(f))).astype(np.float64) for f in fakes])
+    w = frame[weights].to_numpy(np.float64)[mask] if weights else np.ones(len(pos))
+    units = pd.factorize(panel.unit_codes[mask])[0]  # units with no pre-period rows drop out
+    codes = np.column_stack([units, pos])
+    values = np.column_stack([frame[outcome].to_numpy(np.float64)[mask], d])
+    both = _balanced_demean(values, codes) if weights is None else None
+    if both is None:
+        both, _ = demean(values, codes.astype(np.uint64), w)
+    y, dt = both[:, 0], both[:, 1:]
+    groups = units if cluster == unit else pd.factorize(frame[cluster].to_numpy()[mask])[0]
+    n, g = len(pos), groups.max() + 1
+    # unit effects inside clusters?
+    nested = cluster == unit or pd.Series(groups).groupby(units).nunique().max() == 1
+    # small-sample K as pyfixest counts it: the slope and the time levels; unit levels too
+    # when units are not nested in the clusters
+    k = 1 + len(periods) + (0 if nested else units.max())
+    scale = g / (g - 1) * (n - 1) / (n - k)
+    rows = []
+    for j, fake in enumerate(fakes):
+        x = dt[:, j]
+        sxx = float((w * x * x).sum())
+        if sxx < 1e-12:
             continue
-        fit = fit_twfe(pre, outcome, ["_placebo"], unit, time, cluster, weights)
-        est, se, p, lo, hi = _coefficient(fit, "_placebo", 0.95)
+        beta = float((w * x * y).sum() / sxx)
+        score = np.bincount(groups, weights=w * x * (y - beta * x), minlength=g)
+        se = float(np.sqrt(scale * (score**2).sum()) / sxx)
+        tq = stats.t.ppf(0.975, g - 1)
+        p = float(2 * stats.t.sf(abs(beta / se), g - 1))
         rows.append(
-            {"fake_date": fake, "estimate": est, "std_error": se, "ci_lower": lo,
-             "ci_upper": hi, "p_value": p}
+            {"fake_date": plain(fake), "estimate": beta, "std_error": se,
+             "ci_lower": float(beta - tq * se), "ci_upper": float(beta + tq * se), "p_value": p}
         )  # fmt: skip
     return rows
+
+
+def _balanced_demean(values: np.ndarray, codes: np.ndarray) -> np.ndarray | None:
+    """Two-way demeaning in closed form, x - unit mean - period mean + grand mean, which is
+    exact only when every unit is seen in every period once; None otherwise."""
+    n_units, n_periods = codes[:, 0].max() + 1, codes[:, 1].max() + 1
+    if len(values) != n_units * n_periods:
+        return None
+    if (np.bincount(codes[:, 0], minlength=n_units) != n_periods).any():
+        return None
+    out = np.empty_like(values)
+    for j in range(values.shape[1]):
+        v = values[:, j]
+        by_unit = np.bincount(codes[:, 0], weights=v, minlength=n_units) / n_periods
+        by_period = np.bincount(codes[:, 1], weights=v, minlength=n_periods) / n_units
+        out[:, j] = v - by_unit[codes[:, 0]] - by_period[codes[:, 1]] + v.mean()
+    return out
 
 
 def randomization_p(
@@ -231,8 +292,9 @@ def randomization_p(
     times = frame[time].to_numpy(np.float64)
     rng = np.random.default_rng(seed)
     extreme = 0
-    for start in range(0, reps, 100):
-        batch = min(100, reps - start)
+    size = int(np.clip(10_000_000 // len(frame), 1, 100))  # about 80 MB per batch array
+    for start in range(0, reps, size):
+        batch = min(size, reps - start)
         drawn = np.stack([rng.permutation(cohort)[position] for _ in range(batch)], axis=1)
         d = (times[:, None] >= drawn).astype(np.float64)  # NaN (never treated) compares False
         dt, _ = demean(d, codes, ones)

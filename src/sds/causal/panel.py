@@ -24,6 +24,8 @@ class Panel:
     always_treated: int  # units treated in their first observed period
     gaps: int  # units missing a period inside their own span
     warnings: tuple[str, ...]
+    unit_codes: np.ndarray  # per row of ``frame``: the unit's number, 0..units-1
+    period_index: np.ndarray  # per row: the period's position in ``periods``
 
     @property
     def staggered(self) -> bool:
@@ -40,19 +42,29 @@ def check_panel(frame: pd.DataFrame, unit: str, time: str, treatment: str, sourc
                 "the time column must be numeric or dates", source=source, column=time,
                 found=f"{frame[time].dtype} values such as {frame[time].iloc[0]!r}",
             ) from exc  # fmt: skip
-    frame = frame.sort_values([unit, time], kind="stable").reset_index(drop=True)
-    dupes = frame.duplicated([unit, time])
+    codes, units = pd.factorize(frame[unit])
+    periods_arr = np.unique(frame[time].to_numpy())
+    pos = np.searchsorted(periods_arr, frame[time].to_numpy())
+    key = codes.astype(np.int64) * len(periods_arr) + pos
+    if not (np.diff(key) > 0).all():  # sort only when not already unique and in order
+        order = np.argsort(key, kind="stable")
+        frame, codes, pos, key = (frame.iloc[order].reset_index(drop=True), codes[order],
+                                  pos[order], key[order])  # fmt: skip
+    else:
+        frame = frame.reset_index(drop=True)
+    dupes = np.r_[False, np.diff(key) == 0]
     if dupes.any():
         row = _first(frame, dupes, unit, time)
         raise DataError(
             "each unit must appear once per period",
             source=source,
             found=f"{int(dupes.sum()):,} repeated (unit, time) pairs, e.g. "
-            f"{unit}={_plain(row[unit])!r}, {time}={_plain(row[time])!r}",
+            f"{unit}={plain(row[unit])!r}, {time}={plain(row[time])!r}",
             hint="Aggregate to one row per unit and period first.",
         )
-    d = frame[treatment]
-    reversed_ = (frame.groupby(unit, sort=False)[treatment].diff() < 0) & d.eq(0)
+    d = frame[treatment].to_numpy()
+    same_unit = np.r_[False, codes[1:] == codes[:-1]]
+    reversed_ = same_unit & (np.r_[0, np.diff(d)] < 0)
     if reversed_.any():
         row = _first(frame, reversed_, unit, time)
         raise DataError(
@@ -60,50 +72,50 @@ def check_panel(frame: pd.DataFrame, unit: str, time: str, treatment: str, sourc
             "treatment that stays on once it starts (staggered adoption)",
             source=source,
             column=treatment,
-            found=f"{frame.loc[reversed_, unit].nunique():,} unit(s), e.g. {unit}="
-            f"{_plain(row[unit])!r} untreated again at {time}={_plain(row[time])!r}",
+            found=f"{len(np.unique(codes[reversed_])):,} unit(s), e.g. {unit}="
+            f"{plain(row[unit])!r} untreated again at {time}={plain(row[time])!r}",
             hint="Define treatment as 'ever treated so far', or analyse each episode.",
         )
-    first_on = frame[d.eq(1)].groupby(unit)[time].min()
-    frame["_cohort"] = frame[unit].map(first_on).astype(float)
-    periods = sorted(frame[time].unique().tolist())
-    start = frame.groupby(unit)[time].transform("min")
-    always = int(frame.loc[frame["_cohort"].eq(start), unit].nunique())
-    gaps = _gaps(frame, unit, time, periods)
-    cohorts = sorted(first_on.unique().tolist())
-    warnings = _warnings(frame, unit, treatment, always, gaps, cohorts, source)
-    return Panel(frame, periods, cohorts, always, gaps, tuple(warnings))
+    n_units = len(units)
+    big = len(periods_arr)
+    first_on = np.full(n_units, big)
+    np.minimum.at(first_on, codes[d == 1], pos[d == 1])
+    first_seen = np.full(n_units, big)
+    np.minimum.at(first_seen, codes, pos)
+    last_seen = np.zeros(n_units, dtype=np.int64)
+    np.maximum.at(last_seen, codes, pos)
+    treated = first_on < big
+    cohort_pos = first_on[codes]
+    frame["_cohort"] = np.where(cohort_pos < big, periods_arr[np.minimum(cohort_pos, big - 1)],
+                                np.nan).astype(float)  # fmt: skip
+    always = int((treated & (first_on == first_seen)).sum())
+    gaps = int((last_seen - first_seen + 1 > np.bincount(codes, minlength=n_units)).sum())
+    cohorts = sorted(float(periods_arr[p]) for p in np.unique(first_on[treated]))
+    warnings = _warnings(n_units, int(treated.sum()), always, gaps, cohorts, treatment, source)
+    return Panel(frame, periods_arr.tolist(), cohorts, always, gaps, tuple(warnings), codes, pos)
 
 
-def _first(frame: pd.DataFrame, mask: pd.Series, unit: str, time: str) -> dict[str, object]:
+def _first(frame: pd.DataFrame, mask: np.ndarray, unit: str, time: str) -> dict[str, object]:
     """The unit and time of the first flagged row, each in its own column's type."""
-    i = mask[mask].index[0]
+    i = int(np.flatnonzero(mask)[0])
     return {unit: frame.at[i, unit], time: frame.at[i, time]}
 
 
-def _plain(value: object) -> object:
+def plain(value: object) -> object:
     """A numpy scalar as the Python value it holds, for messages."""
     item = getattr(value, "item", None)
     return item() if callable(item) else value
 
 
-def _gaps(frame: pd.DataFrame, unit: str, time: str, periods: list[float]) -> int:
-    position = frame[time].map({p: i for i, p in enumerate(periods)})
-    span = position.groupby(frame[unit]).agg(["min", "max", "count"])
-    return int((span["max"] - span["min"] + 1 > span["count"]).sum())
-
-
 def _warnings(
-    frame: pd.DataFrame,
-    unit: str,
-    treatment: str,
+    n_units: int,
+    treated_units: int,
     always: int,
     gaps: int,
     cohorts: list[float],
+    treatment: str,
     source: str,
 ) -> list[str]:
-    n_units = frame[unit].nunique()
-    treated_units = frame.loc[frame[treatment].eq(1), unit].nunique()
     if treated_units == 0 or (treated_units == n_units and always == n_units):
         raise DataError(
             "the treatment gives no comparison: "
