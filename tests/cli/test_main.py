@@ -62,6 +62,13 @@ def test_demo_writes_report(tmp_path: Path) -> None:
     clean = json.loads((tmp_path / "model_churn.json").read_text())
     assert "retention_call" not in json.dumps(clean["evaluation"]["importance"])
     assert (tmp_path / "models" / "churn" / "model" / "model.json").exists()
+    # the causal chapters, on public data: the observational ATT brackets the experiment's
+    for name in ("matching", "weighting"):
+        nsw = json.loads((tmp_path / f"causal_nsw_{name}.json").read_text())
+        assert nsw["ci_lower"] < 1794.34 < nsw["ci_upper"]
+    senate = json.loads((tmp_path / "causal_senate_rdd.json").read_text())
+    assert senate["method"] == "rdd-sharp" and 7.4 < senate["estimate"] < 7.42
+    assert "Causal: minimum wages, staggered adoption" in html
 
 
 def test_lazy_public_api() -> None:

@@ -19,6 +19,7 @@ def command(
 ) -> None:
     """Generate data, run every capability on it, and write reports/index.html and JSON."""
     from sds.cli.demo_analysis import analysis_chapter
+    from sds.cli.demo_causal import causal_chapters
     from sds.cli.demo_models import models_chapters
     from sds.data import synth
     from sds.features.profile import profile
@@ -37,6 +38,7 @@ def command(
     chapters += _stats_chapters(output / "data" / "ab_history.parquet", data_path)
     chapters.append(analysis_chapter(output, seed, users=max(30_000, min(200_000, rows // 5))))
     chapters += models_chapters(output, seed, rows=min(20_000, max(3_000, rows)))
+    chapters += causal_chapters(output)
     index = write_report(output, "sds demo", chapters)
     _say(f"done in {time.perf_counter() - started:.1f} s")
     print(f"report: {index}")
