@@ -114,6 +114,8 @@ def test_run_is_logged_and_reproduced_in_a_clean_process(
     assert run.data.tags["sds.model_sha256"] == fair_run.info["sha256"]
     assert run.data.metrics["test.auc"] == fair_run.evaluation.report["metrics"]["auc"]
     assert {"config.json", "environment.json", "model", "plots"} <= artifacts
+    # beside the store, not in whatever folder the process ran from
+    assert run.info.artifact_uri.startswith((workdir / "mlartifacts").as_uri())
     assert len(versions) >= 1
     done = subprocess.run(
         [
@@ -406,7 +408,7 @@ def test_training_from_a_feature_store_version(tmp_path: Path) -> None:
     auc = result.evaluation.report["metrics"]["auc"]
     assert auc > 0.6
     # the as-of join's row order must not change the split: the same config, the same model
-    again = train_model(config, track=False)
+    again = train_model(config, output=tmp_path / "again", track=False)
     assert again.evaluation.report["metrics"]["auc"] == auc
     with pytest.raises(ConfigError, match="needs 'store'"):
         train_model({"data": "store://customers@v1", "target": "bought"}, track=False)

@@ -212,7 +212,7 @@ def _track(
     folder: Path,
     fitted: list[dict[str, Any]],
 ) -> tuple[str, str]:
-    from sds.models.tracking import DEFAULT_ARTIFACTS, flat, log_run, resolved
+    from sds.models.tracking import artifact_root, flat, log_run, resolved
     from sds.results import Figure
 
     uri = resolved(p.cfg.tracking_uri)
@@ -245,7 +245,7 @@ def _track(
         },
         model_folder=folder / "model",
         figures=figures,
-        artifacts=DEFAULT_ARTIFACTS if p.cfg.tracking_uri is None else None,
+        artifacts=artifact_root(p.cfg.tracking_uri),
     )
     return run_id, uri
 

@@ -52,6 +52,17 @@ def resolved(uri: str | None) -> str:
     return uri
 
 
+def artifact_root(uri: str | None) -> Path | None:
+    """Where a new experiment keeps its artifacts: ``mlartifacts`` beside a SQLite store
+    (MLflow would otherwise use ``./mlruns`` in whatever folder the process runs from);
+    a tracking server decides for itself (None)."""
+    prefix = "sqlite:///"
+    uri = resolved(uri)
+    if uri.startswith(prefix):
+        return Path(uri[len(prefix) :]).parent / DEFAULT_ARTIFACTS
+    return None
+
+
 def environment() -> dict[str, str]:
     out = {"python": platform.python_version(), "platform": platform.platform()}
     for name in PACKAGES:
