@@ -21,6 +21,7 @@ from scipy import stats
 from sds.causal.data import check_level, load, numeric, treatment_indicator
 from sds.causal.panel import Panel, check_panel, plain, twfe_weights
 from sds.causal.result import CausalResult
+from sds.stats.multiple import adjust
 
 PLACEBO_DATES = 3
 FEW_TREATED = 10  # treated clusters below which CRV1 errors are unreliable
@@ -96,11 +97,14 @@ def did(
         "placebo_dates": _placebo_dates(frame, panel, outcome, unit, time, cluster, weights),
         "group_means": _group_means(frame, outcome, time),
     }
-    false = [r for r in tables["placebo_dates"] if r["p_value"] < 1 - confidence]
+    placebo = tables["placebo_dates"]
+    for row, p_holm in zip(placebo, adjust([r["p_value"] for r in placebo]), strict=True):
+        row["p_holm"] = p_holm
+    false = [r for r in placebo if r["p_holm"] < 1 - confidence]
     if false:
         warnings.append(
-            f"{len(false)} of {len(tables['placebo_dates'])} placebo treatment dates inside "
-            "the pre-period show an 'effect': treated and control units were already "
+            f"{len(false)} of {len(placebo)} placebo treatment dates inside the pre-period "
+            "show an 'effect' (Holm-adjusted): treated and control units were already "
             "diverging, so parallel trends is doubtful"
         )
     treated_clusters = int(frame.loc[frame["_cohort"].notna(), cluster].nunique())
@@ -272,9 +276,10 @@ def randomization_p(
     seed: int,
 ) -> float:
     """Fisher's randomization test of no effect at all: hand each unit the adoption date of
-    another (a permutation of the units' treatment histories), refit, and count refits at
-    least as far from zero as the observed estimate. By Frisch-Waugh-Lovell, each refit is
-    one dot product after the fixed effects and covariates are partialled out, in batches."""
+    another (a permutation of the units' treatment histories), refit (unweighted), and
+    count refits at least as far from zero as the observed estimate. By Frisch-Waugh-
+    Lovell, each refit is one dot product after the fixed effects and covariates are
+    partialled out, in batches."""
     from pyfixest.estimation import demean
 
     codes = np.column_stack([pd.factorize(frame[unit])[0], pd.factorize(frame[time])[0]]).astype(

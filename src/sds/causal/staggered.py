@@ -60,7 +60,6 @@ def staggered(
     gt, agg, event = _fit(frame, outcome, time, covariates, control, method, aggregation,
                           cluster, weights, confidence, panel.gaps > 0)  # fmt: skip
     lo, hi, p = normal_summary(agg.overall_att, agg.overall_se, confidence)
-    pre = [r for r in event if r["relative_period"] < 0]
     diagnostics: dict[str, Any] = {
         "pretrend_wald_p": _finite(getattr(gt, "wald_pvalue", None)),
         "cohorts": len(panel.cohorts),
@@ -91,8 +90,7 @@ def staggered(
            "never_treated_units": int(frame.loc[frame["_g"].eq(0), unit].nunique())},
         confidence=confidence, outcome=outcome, treatment=treatment,
         diagnostics=diagnostics, warnings=tuple(warnings),
-        tables={"group_time": _group_time(gt, confidence), "event_study": event,
-                "pre_periods": pre},
+        tables={"group_time": _group_time(gt, confidence), "event_study": event},
         assumptions=(
             "Parallel trends between each cohort and its comparison group (never-treated or "
             "not-yet-treated units), conditional on the covariates.",
