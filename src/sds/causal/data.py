@@ -70,7 +70,7 @@ def numeric(frame: pd.DataFrame, column: str, source: str) -> np.ndarray:
 def treatment_indicator(frame: pd.DataFrame, column: str, source: str) -> np.ndarray:
     """A 0/1 treatment that takes both values."""
     d = numeric(frame, column, source)
-    levels = np.unique(d)
+    levels = np.sort(pd.unique(d))  # a hash, not a sort of every row
     if len(levels) == 1:
         raise DataError(
             "the treatment is constant: there is no comparison group",

@@ -95,7 +95,7 @@ def did(
         diagnostics["negative_weight_sum"] = float(w[w < 0].sum())
     tables = {
         "placebo_dates": _placebo_dates(frame, panel, outcome, unit, time, cluster, weights),
-        "group_means": _group_means(frame, outcome, time),
+        "group_means": _group_means(frame, panel, outcome),
     }
     placebo = tables["placebo_dates"]
     for row, p_holm in zip(placebo, adjust([r["p_value"] for r in placebo]), strict=True):
@@ -151,9 +151,9 @@ def did(
     )
 
 
-def _group_means(frame: pd.DataFrame, outcome: str, time: str) -> list[dict[str, Any]]:
+def _group_means(frame: pd.DataFrame, panel: Panel, outcome: str) -> list[dict[str, Any]]:
     """Mean outcome per period of the ever-treated and the never-treated units."""
-    pos, periods = pd.factorize(frame[time], sort=True)
+    pos, periods = panel.period_index, panel.periods
     ever = frame["_cohort"].notna().to_numpy()
     y = frame[outcome].to_numpy(np.float64)
     rows = []

@@ -4,8 +4,8 @@ Each treated unit (for the ATT; every unit, for the ATE) is matched to its ``k``
 units of the other group on logit(score), with or without replacement, within a caliper of
 ``caliper`` standard deviations of the logit (0.2 by default, Austin 2011). Treated units
 with no match inside the caliper are dropped and counted. Standard errors are Abadie &
-Imbens's (2006) for matching estimators, with the conditional variances estimated from each
-unit's nearest neighbour in its own group. Rosenbaum bounds are reported for 1:1 matches.
+Imbens's for matching estimators, corrected for estimating a logistic score
+(:mod:`sds.causal.matching_variance`). Rosenbaum bounds are reported for 1:1 matches.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from sds.causal.data import check_level
+from sds.causal.matching_variance import abadie_imbens, score_adjustment
 from sds.causal.propensity import (
     Design,
     balance,
@@ -71,7 +72,7 @@ def psm(
                 imputed[src[row]] = y[dst[matches]].mean()
                 np.add.at(used, dst[matches], 1 / matches.size)
     return _result(design, outcome, treatment, estimand, k, replace, caliper, width, used,
-                   imputed, lps, confidence)  # fmt: skip
+                   imputed, lps, confidence, model == "logistic")  # fmt: skip
 
 
 def _match(
@@ -125,7 +126,7 @@ def _greedy(
 def _result(
     design: Design, outcome: str, treatment: str, estimand: str, k: int, replace: bool,
     caliper: float | None, width: float | None, used: np.ndarray, imputed: np.ndarray,
-    lps: np.ndarray, confidence: float,
+    lps: np.ndarray, confidence: float, logistic: bool,
 ) -> CausalResult:  # fmt: skip
     y, t = design.y, design.t
     warnings = list(design.warnings)
@@ -142,7 +143,15 @@ def _result(
     effect = np.where(treated, y - imputed, imputed - y)  # Y(1) - Y(0) per matched unit
     scope = treated & ~np.isnan(imputed) if estimand == "ATT" else ~np.isnan(imputed)
     est = float(effect[scope].mean())
-    se = _abadie_imbens(y, t, lps, effect, scope, used, k, est, estimand)
+    variance = abadie_imbens(y, t, lps, effect, scope, used, k, est, estimand) ** 2
+    adjustment = score_adjustment(design, lps, estimand, est) if logistic else None
+    if adjustment is not None and variance + adjustment <= 0:
+        warnings.append(
+            "the correction for the estimated score came out larger than the variance "
+            "itself; the uncorrected error is reported"
+        )
+        adjustment = None
+    se = float(np.sqrt(variance + (adjustment or 0.0)))
     lo, hi, p = normal_summary(est, se, confidence)
     weights = np.where(scope, 1.0, 0.0) + used
     bal = balance(design.x, t, weights)
@@ -150,6 +159,7 @@ def _result(
     diagnostics: dict[str, Any] = {
         "caliper_sd": caliper, "caliper_logit": width, "k": k, "replacement": replace,
         "unmatched_treated": unmatched, "controls_used": int((used > 0)[t == 0].sum()),
+        "std_error_known_score": float(np.sqrt(variance)), "score_adjustment": adjustment,
         "max_smd_before": max(abs(r["smd_before"]) for r in bal),
         "max_smd_after": max(abs(r["smd_after"]) for r in bal),
     }  # fmt: skip
@@ -179,39 +189,3 @@ def _result(
         ),
         figures=(("Love plot", love_plot), ("Propensity overlap", overlap_plot)),
     )  # fmt: skip
-
-
-def _abadie_imbens(
-    y: np.ndarray, t: np.ndarray, lps: np.ndarray, effect: np.ndarray, scope: np.ndarray,
-    used: np.ndarray, k: int, est: float, estimand: str,
-) -> float:  # fmt: skip
-    """Abadie & Imbens (2006) variance of the matching estimator of the PATT or PATE."""
-    sigma2 = _own_group_variance(y, t, lps)
-    kk = used  # K_M(i) / M
-    if estimand == "ATT":
-        n1 = scope.sum()
-        first = ((effect[scope] - est) ** 2).sum()
-        control = t == 0
-        second = ((kk**2 - kk / k) * sigma2)[control].sum()
-        return float(np.sqrt((first + second) / n1**2))
-    n = scope.sum()
-    first = ((effect[scope] - est) ** 2).sum()
-    second = ((kk**2 + (2 * k - 1) / k * kk) * sigma2).sum()
-    return float(np.sqrt((first + second) / n**2))
-
-
-def _own_group_variance(y: np.ndarray, t: np.ndarray, lps: np.ndarray) -> np.ndarray:
-    """sigma^2(X_i, W_i) from the nearest unit of the same group: (Y_i - Y_j)^2 / 2."""
-    from sklearn.neighbors import NearestNeighbors
-
-    out = np.zeros(len(y))
-    for g in (0, 1):
-        idx = np.flatnonzero(t == g)
-        if idx.size < 2:
-            continue
-        tree = NearestNeighbors(n_neighbors=2).fit(lps[idx].reshape(-1, 1))
-        pair = tree.kneighbors(lps[idx].reshape(-1, 1), return_distance=False)
-        own = np.arange(idx.size)
-        nearest = np.where(pair[:, 0] == own, pair[:, 1], pair[:, 0])  # not the unit itself
-        out[idx] = (y[idx] - y[idx[nearest]]) ** 2 / 2
-    return out

@@ -43,7 +43,7 @@ def check_panel(frame: pd.DataFrame, unit: str, time: str, treatment: str, sourc
                 found=f"{frame[time].dtype} values such as {frame[time].iloc[0]!r}",
             ) from exc  # fmt: skip
     codes, units = pd.factorize(frame[unit])
-    periods_arr = np.unique(frame[time].to_numpy())
+    periods_arr = np.sort(pd.unique(frame[time].to_numpy()))
     pos = np.searchsorted(periods_arr, frame[time].to_numpy())
     key = codes.astype(np.int64) * len(periods_arr) + pos
     if not (np.diff(key) > 0).all():  # sort only when not already unique and in order
