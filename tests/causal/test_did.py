@@ -126,6 +126,26 @@ def test_placebo_dates_equal_pyfixest_on_the_pre_period(cluster: str) -> None:
         assert row["p_value"] == pytest.approx(ref["Pr(>|t|)"], rel=1e-6)
 
 
+@pytest.mark.parametrize("cluster", ["u", "c"])
+def test_balanced_closed_form_equals_pyfixest(cluster: str) -> None:
+    rng = np.random.default_rng(21)
+    frame = simulated_panel(rng, units=30, periods=7, starts=(2, 4, 5))
+    frame = frame.assign(c=frame["u"] // 3)
+    r = did(frame, "y", "d", "u", "t", cluster=cluster, permutations=0, confidence=0.9)
+    assert r.diagnostics["fit"].startswith("two-way demeaning in closed form")
+    ref = quiet_feols("y ~ d | u + t", data=frame, vcov={"CRV1": cluster})
+    row = ref.tidy(alpha=0.1).loc["d"]
+    assert r.estimate == pytest.approx(row["Estimate"], rel=1e-9)
+    assert r.std_error == pytest.approx(row["Std. Error"], rel=1e-9)
+    assert r.p_value == pytest.approx(row["Pr(>|t|)"], rel=1e-7)
+    assert (r.ci_lower, r.ci_upper) == pytest.approx((row.iloc[4], row.iloc[5]), rel=1e-9)
+    # unbalanced, weighted or with covariates: pyfixest itself
+    gappy = did(frame.drop(index=3), "y", "d", "u", "t", permutations=0)
+    weighted = did(frame.assign(w=1.0), "y", "d", "u", "t", weights="w", permutations=0)
+    assert gappy.diagnostics["fit"] == weighted.diagnostics["fit"] == "pyfixest feols"
+    assert weighted.estimate == pytest.approx(r.estimate, rel=1e-9)
+
+
 def test_staggered_timing_warns_and_counts_negative_weights() -> None:
     # every unit adopts, at one of three dates: no never-treated group to compare with
     units, periods = 30, 8

@@ -10,15 +10,16 @@ treatment histories across units.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings as pywarnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sds.causal.data import check_level, load, numeric, treatment_indicator
+from sds.causal.fwl import crv1_slope, partial_out, small_sample_k
 from sds.causal.panel import Panel, check_panel, plain, twfe_weights
 from sds.causal.result import CausalResult
 from sds.stats.multiple import adjust
@@ -82,10 +83,18 @@ def did(
     panel = check_panel(frame, unit, time, treatment, source)
     frame, cluster = panel.frame, cluster or unit
     warnings += panel.warnings
-    fit = fit_twfe(frame, outcome, [treatment, *covariates], unit, time, cluster, weights)
-    est, se, p, lo, hi = _coefficient(fit, treatment, confidence)
+    fast = None if covariates or weights else _balanced_fit(frame, panel, outcome, treatment,
+                                                             unit, cluster, confidence)  # fmt: skip
+    if fast is None:
+        fit = fit_twfe(frame, outcome, [treatment, *covariates], unit, time, cluster, weights)
+        est, se, p, lo, hi = _coefficient(fit, treatment, confidence)
+    else:
+        est, se, lo, hi, p = dataclasses.astuple(fast)
     two_by_two = len(panel.periods) == 2 and len(panel.cohorts) == 1
     diagnostics: dict[str, Any] = {
+        "fit": "pyfixest feols"
+        if fast is None
+        else "two-way demeaning in closed form (balanced panel; equal to pyfixest)",
         "periods": len(panel.periods),
         "adoption_cohorts": len(panel.cohorts),
     }
@@ -94,7 +103,7 @@ def did(
         diagnostics["negative_weight_share"] = float((w < 0).mean())
         diagnostics["negative_weight_sum"] = float(w[w < 0].sum())
     tables = {
-        "placebo_dates": _placebo_dates(frame, panel, outcome, unit, time, cluster, weights),
+        "placebo_dates": _placebo_dates(frame, panel, outcome, unit, cluster, weights),
         "group_means": _group_means(frame, panel, outcome),
     }
     placebo = tables["placebo_dates"]
@@ -190,21 +199,47 @@ def _coefficient(fit: Any, name: str, confidence: float) -> tuple[float, ...]:
     )
 
 
+def _balanced_fit(
+    frame: pd.DataFrame,
+    panel: Panel,
+    outcome: str,
+    treatment: str,
+    unit: str,
+    cluster: str,
+    confidence: float,
+) -> Any:
+    """TWFE without covariates or weights on a balanced panel whose units sit inside the
+    clusters: the closed form of :mod:`sds.causal.fwl` (None when it does not apply)."""
+    if panel.gaps:
+        return None
+    units, pos = panel.unit_codes, panel.period_index
+    groups = units if cluster == unit else pd.factorize(frame[cluster].to_numpy())[0]
+    if cluster != unit and pd.Series(groups).groupby(units).nunique().max() > 1:
+        return None
+    values = np.column_stack([frame[outcome].to_numpy(np.float64), frame[treatment].to_numpy()])
+    both = partial_out(values, units, pos, None) if _balanced(units, pos) else None
+    if both is None:
+        return None
+    k = small_sample_k(units, groups, len(panel.periods))
+    return crv1_slope(both[:, 0], both[:, 1], groups, k, confidence)
+
+
+def _balanced(units: np.ndarray, pos: np.ndarray) -> bool:
+    return len(units) == (int(units.max()) + 1) * (int(pos.max()) + 1)
+
+
 def _placebo_dates(
     frame: pd.DataFrame,
     panel: Panel,
     outcome: str,
     unit: str,
-    time: str,
     cluster: str,
     weights: str | None,
 ) -> list[dict[str, Any]]:
     """Keep the rows before the first adoption; pretend the eventually treated units were
     treated from a date inside that window; there should be no effect. Each fake date is
     one regression with unit and time effects and CRV1 errors, computed together after
-    partialling out the effects once (Frisch-Waugh-Lovell)."""
-    from pyfixest.estimation import demean
-
+    partialling out the effects once (:mod:`sds.causal.fwl`)."""
     first = panel.periods.index(min(panel.cohorts))  # position of the first adoption
     mask = panel.period_index < first
     periods = panel.periods[:first]
@@ -214,55 +249,18 @@ def _placebo_dates(
         return []
     pos = panel.period_index[mask]
     d = np.column_stack([(ever & (pos >= periods.index(f))).astype(np.float64) for f in fakes])
-    w = frame[weights].to_numpy(np.float64)[mask] if weights else np.ones(len(pos))
+    w = frame[weights].to_numpy(np.float64)[mask] if weights else None
     units = pd.factorize(panel.unit_codes[mask])[0]  # units with no pre-period rows drop out
-    codes = np.column_stack([units, pos])
     values = np.column_stack([frame[outcome].to_numpy(np.float64)[mask], d])
-    both = _balanced_demean(values, codes) if weights is None else None
-    if both is None:
-        both, _ = demean(values, codes.astype(np.uint64), w)
-    y, dt = both[:, 0], both[:, 1:]
+    both = partial_out(values, units, pos, w)
     groups = units if cluster == unit else pd.factorize(frame[cluster].to_numpy()[mask])[0]
-    n, g = len(pos), groups.max() + 1
-    # unit effects inside clusters?
-    nested = cluster == unit or pd.Series(groups).groupby(units).nunique().max() == 1
-    # small-sample K as pyfixest counts it: the slope and the time levels; unit levels too
-    # when units are not nested in the clusters
-    k = 1 + len(periods) + (0 if nested else units.max())
-    scale = g / (g - 1) * (n - 1) / (n - k)
+    k = small_sample_k(units, groups, len(periods))
     rows = []
     for j, fake in enumerate(fakes):
-        x = dt[:, j]
-        sxx = float((w * x * x).sum())
-        if sxx < 1e-12:
-            continue
-        beta = float((w * x * y).sum() / sxx)
-        score = np.bincount(groups, weights=w * x * (y - beta * x), minlength=g)
-        se = float(np.sqrt(scale * (score**2).sum()) / sxx)
-        tq = stats.t.ppf(0.975, g - 1)
-        p = float(2 * stats.t.sf(abs(beta / se), g - 1))
-        rows.append(
-            {"fake_date": plain(fake), "estimate": beta, "std_error": se,
-             "ci_lower": float(beta - tq * se), "ci_upper": float(beta + tq * se), "p_value": p}
-        )  # fmt: skip
+        slope = crv1_slope(both[:, 0], both[:, 1 + j], groups, k, 0.95, w)
+        if slope is not None:
+            rows.append({"fake_date": plain(fake), **dataclasses.asdict(slope)})
     return rows
-
-
-def _balanced_demean(values: np.ndarray, codes: np.ndarray) -> np.ndarray | None:
-    """Two-way demeaning in closed form, x - unit mean - period mean + grand mean, which is
-    exact only when every unit is seen in every period once; None otherwise."""
-    n_units, n_periods = codes[:, 0].max() + 1, codes[:, 1].max() + 1
-    if len(values) != n_units * n_periods:
-        return None
-    if (np.bincount(codes[:, 0], minlength=n_units) != n_periods).any():
-        return None
-    out = np.empty_like(values)
-    for j in range(values.shape[1]):
-        v = values[:, j]
-        by_unit = np.bincount(codes[:, 0], weights=v, minlength=n_units) / n_periods
-        by_period = np.bincount(codes[:, 1], weights=v, minlength=n_periods) / n_units
-        out[:, j] = v - by_unit[codes[:, 0]] - by_period[codes[:, 1]] + v.mean()
-    return out
 
 
 def randomization_p(
@@ -280,29 +278,23 @@ def randomization_p(
     count refits at least as far from zero as the observed estimate. By Frisch-Waugh-
     Lovell, each refit is one dot product after the fixed effects and covariates are
     partialled out, in batches."""
-    from pyfixest.estimation import demean
-
-    codes = np.column_stack([pd.factorize(frame[unit])[0], pd.factorize(frame[time])[0]]).astype(
-        np.uint64
-    )
-    ones = np.ones(len(frame))
-    base = frame[[outcome, *covariates]].to_numpy(np.float64)
-    tilde, _ = demean(base, codes, ones)
+    unit_codes = pd.factorize(frame[unit])[0]
+    period_codes = pd.factorize(frame[time])[0]
+    tilde = partial_out(frame[[outcome, *covariates]].to_numpy(np.float64), unit_codes,
+                        period_codes, None)  # fmt: skip
     y, x = tilde[:, 0], tilde[:, 1:]
     if x.shape[1]:
         y = y - x @ np.linalg.lstsq(x, y, rcond=None)[0]
-    units = frame[unit].unique()
-    cohort = frame.groupby(unit, sort=False)["_cohort"].first().reindex(units).to_numpy()
-    position = pd.Index(units).get_indexer(frame[unit])
+    cohort = frame.groupby(unit_codes, sort=True)["_cohort"].first().to_numpy()
     times = frame[time].to_numpy(np.float64)
     rng = np.random.default_rng(seed)
     extreme = 0
     size = int(np.clip(10_000_000 // len(frame), 1, 100))  # about 80 MB per batch array
     for start in range(0, reps, size):
         batch = min(size, reps - start)
-        drawn = np.stack([rng.permutation(cohort)[position] for _ in range(batch)], axis=1)
+        drawn = np.stack([rng.permutation(cohort)[unit_codes] for _ in range(batch)], axis=1)
         d = (times[:, None] >= drawn).astype(np.float64)  # NaN (never treated) compares False
-        dt, _ = demean(d, codes, ones)
+        dt = partial_out(d, unit_codes, period_codes, None)
         if x.shape[1]:
             dt = dt - x @ np.linalg.lstsq(x, dt, rcond=None)[0]
         denom = np.einsum("ij,ij->j", dt, dt)
