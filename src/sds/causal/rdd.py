@@ -125,32 +125,17 @@ def rdd(
             "units may sort themselves across it, which breaks the design"
         )
     if covariates:
-        rows = [_continuity(frame, c, x, cutoff, cl, source, confidence) for c in covariates]
-        tables["covariate_continuity"] = rows
-        broken = [r["covariate"] for r in rows if r["p_value"] < alpha]
-        if broken:
-            warnings.append(
-                f"covariates jump at the cutoff ({', '.join(broken)}): units just either side "
-                "differ in more than treatment"
-            )
+        tables["covariate_continuity"] = [
+            _continuity(frame, c, x, cutoff, cl, source, confidence) for c in covariates
+        ]
+        warnings += _continuity_warning(tables["covariate_continuity"], alpha)
     if d is not None:
-        take_up = local_fit(d, x, cutoff, cluster=cl, weights=w, confidence=confidence)
-        diagnostics["first_stage_jump"] = take_up["estimate"]
-        diagnostics["first_stage_p"] = take_up["p_value"]
-        if take_up["p_value"] >= alpha:
-            warnings.append(
-                "the treatment's take-up does not jump significantly at the cutoff "
-                f"(p = {take_up['p_value']:.3g}): the fuzzy estimate is weakly identified"
-            )
+        take_up, note = _take_up(d, x, cutoff, cl, w, confidence)
+        diagnostics.update(take_up)
+        warnings += note
     if placebo:
-        rows = _placebos(y, x, cutoff, cl, confidence)
-        tables["placebo_cutoffs"] = rows
-        false = [r for r in rows if r["p_holm"] < alpha]
-        if false:
-            warnings.append(
-                f"{len(false)} of {len(rows)} placebo cutoffs show a jump (Holm-adjusted "
-                f"p < {alpha:g}): the outcome may be discontinuous where nothing happens"
-            )
+        tables["placebo_cutoffs"] = _placebos(y, x, cutoff, cl, confidence)
+        warnings += _placebo_warning(tables["placebo_cutoffs"], alpha)
     from sds.causal.plots import bandwidth_plot, rd_plot
 
     return CausalResult(
@@ -180,6 +165,45 @@ def rdd(
         ),
         figures=(("RD plot", rd_plot), ("Estimate by bandwidth", bandwidth_plot)),
     )
+
+
+def _continuity_warning(rows: list[dict[str, Any]], alpha: float) -> list[str]:
+    broken = [r["covariate"] for r in rows if r["p_value"] < alpha]
+    if not broken:
+        return []
+    return [
+        f"covariates jump at the cutoff ({', '.join(broken)}): units just either side "
+        "differ in more than treatment"
+    ]
+
+
+def _take_up(
+    d: np.ndarray,
+    x: np.ndarray,
+    cutoff: float,
+    cl: np.ndarray | None,
+    w: np.ndarray | None,
+    confidence: float,
+) -> tuple[dict[str, float], list[str]]:
+    """The jump in treatment take-up (the fuzzy design's first stage)."""
+    fit = local_fit(d, x, cutoff, cluster=cl, weights=w, confidence=confidence)
+    out = {"first_stage_jump": fit["estimate"], "first_stage_p": fit["p_value"]}
+    if fit["p_value"] < 1 - confidence:
+        return out, []
+    return out, [
+        "the treatment's take-up does not jump significantly at the cutoff "
+        f"(p = {fit['p_value']:.3g}): the fuzzy estimate is weakly identified"
+    ]
+
+
+def _placebo_warning(rows: list[dict[str, Any]], alpha: float) -> list[str]:
+    false = [r for r in rows if r["p_holm"] < alpha]
+    if not false:
+        return []
+    return [
+        f"{len(false)} of {len(rows)} placebo cutoffs show a jump (Holm-adjusted "
+        f"p < {alpha:g}): the outcome may be discontinuous where nothing happens"
+    ]
 
 
 def _check_sides(x: np.ndarray, cutoff: float, running: str, source: str) -> None:
