@@ -124,10 +124,10 @@ def test_effective_f_differs_from_the_classical_f_under_heteroskedasticity() -> 
     assert robust.diagnostics["effective_f"] != pytest.approx(robust.diagnostics["first_stage_f"])
 
 
-def test_2sls_and_anderson_rubin_cover_at_their_level() -> None:
+def test_2sls_liml_and_anderson_rubin_cover_at_their_level() -> None:
     rng = np.random.default_rng(2026)
     draws, n, truth = 1000, 300, 1.0
-    wald = ar = 0
+    wald = ar = liml = 0
     for _ in range(draws):
         z = rng.normal(size=n)
         u = rng.normal(size=n)
@@ -137,8 +137,16 @@ def test_2sls_and_anderson_rubin_cover_at_their_level() -> None:
         wald += r.ci_lower <= truth <= r.ci_upper
         lo, hi = r.diagnostics["anderson_rubin_ci"]
         ar += lo <= truth <= hi
+        # LIML, over-identified by a second instrument
+        z2 = rng.normal(size=n)
+        d2 = 0.6 * z + 0.6 * z2 + u + rng.normal(size=n)
+        frame = pd.DataFrame({"y": truth * d2 + u + rng.normal(size=n), "d": d2, "z1": z,
+                              "z2": z2})  # fmt: skip
+        other = iv(frame, "y", "d", ["z1", "z2"], estimator="liml")
+        liml += other.ci_lower <= truth <= other.ci_upper
     assert abs(wald / draws - 0.95) <= 0.02
     assert abs(ar / draws - 0.95) <= 0.02
+    assert abs(liml / draws - 0.95) <= 0.02
 
 
 def test_bad_input_gives_clear_errors() -> None:

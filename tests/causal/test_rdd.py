@@ -74,6 +74,19 @@ def test_sharp_interval_covers_and_placebo_cutoff_rejects_at_alpha() -> None:
     assert abs(rejected / draws - 0.05) <= 0.02
 
 
+def test_fuzzy_interval_covers_the_compliers_effect() -> None:
+    rng = np.random.default_rng(13)
+    draws, n = 1000, 2000
+    covered = 0
+    for _ in range(draws):
+        x = rng.uniform(-1, 1, n)
+        d = (rng.uniform(size=n) < 0.2 + 0.6 * (x >= 0)).astype(float)
+        y = 2.0 * d + x + rng.normal(0, 0.5, n)
+        fit = local_fit(y, x, 0.0, fuzzy=d)
+        covered += fit["ci_lower"] <= 2.0 <= fit["ci_upper"]
+    assert abs(covered / draws - 0.95) <= 0.02
+
+
 def test_density_test_finds_sorting_and_not_its_absence() -> None:
     rng = np.random.default_rng(3)
     honest = [_density(rng.uniform(-1, 1, 2000), 0.0)["p"] for _ in range(100)]
