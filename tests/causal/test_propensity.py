@@ -20,12 +20,12 @@ from sds.causal.sensitivity import (
 from sds.causal.weighting import aipw, ipw
 from sds.errors import DataError, ParameterError
 
-# Dehejia & Wahba (1999), the propensity model of their CPS comparison (also Cunningham's
+# Dehejia & Wahba (1999, JASA), the propensity model of their CPS comparison (also Cunningham's
 # Mixtape, ch. 5): age, its square and cube, schooling and its square, marital status, no
 # degree, race, 1974/1975 earnings and their zero indicators, schooling x 1974 earnings.
 NSW_COVARIATES = ["age", "age2", "age3", "educ", "educ2", "marr", "nodegree", "black", "hisp",
                   "re74", "re75", "u74", "u75", "educ_re74"]  # fmt: skip
-EXPERIMENT = 1794.34  # NSW experimental effect on 1978 earnings (Dehejia & Wahba 1999)
+EXPERIMENT = 1794.34  # NSW experimental effect on 1978 earnings (Dehejia & Wahba 1999, Table 3)
 
 
 @pytest.fixture(scope="module")
