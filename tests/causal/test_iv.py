@@ -159,7 +159,7 @@ def test_bad_input_gives_clear_errors() -> None:
         iv(frame, "y", "d", [])
     with pytest.raises(ParameterError, match="own instrument"):
         iv(frame, "y", "d", ["d"])
-    with pytest.raises(ParameterError, match="2sls or liml"):
+    with pytest.raises(ParameterError, match="estimator == 'gmm', must be one of '2sls', 'liml'"):
         iv(frame, "y", "d", ["z"], estimator="gmm")
     frame["w"] = ["a", "b", "c", "d"]
     with pytest.raises(DataError, match="must be numeric"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from sds.errors import ParameterError
+from sds.params import OneOf, check
 from sds.results import KeyValue, Note, Result, Section, jsonable_dict
 
 ASSIGNMENTS = {
@@ -71,11 +71,7 @@ def advise(
     confounders_measured: bool = True,
 ) -> Advice:
     """The method for a design, with its assumptions and the checks to read."""
-    if assignment not in ASSIGNMENTS:
-        raise ParameterError(
-            "unknown assignment", parameter="assignment", found=assignment,
-            expected=", ".join(ASSIGNMENTS),
-        )  # fmt: skip
+    check("assignment", assignment, OneOf(tuple(ASSIGNMENTS)))
     answers: dict[str, Any] = {"assignment": assignment}
     if assignment == "cutoff":
         answers["full_compliance"] = full_compliance

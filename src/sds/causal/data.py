@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sds.errors import DataError, ParameterError, missing_column_error
+from sds.errors import DataError, missing_column_error
 
 
 def load(
@@ -88,13 +88,3 @@ def treatment_indicator(frame: pd.DataFrame, column: str, source: str) -> np.nda
             hint="Recode it to 1 for treated and 0 for untreated.",
         )
     return d
-
-
-def check_level(confidence: float) -> None:
-    if not 0 < confidence < 1:
-        raise ParameterError(
-            "the confidence level must lie between 0 and 1",
-            parameter="confidence",
-            found=confidence,
-            expected="e.g. 0.95",
-        )

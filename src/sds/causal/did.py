@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sds.causal.data import check_level, load, numeric, treatment_indicator
+from sds.causal.data import load, numeric, treatment_indicator
 from sds.causal.fwl import crv1_slope, partial_out, small_sample_k
 from sds.causal.panel import Panel, check_panel, plain, twfe_weights
 from sds.causal.result import CausalResult
+from sds.params import check
 from sds.stats.multiple import adjust
 
 PLACEBO_DATES = 3
@@ -75,7 +76,7 @@ def did(
     seed: int = 0,
 ) -> CausalResult:
     """The average effect of switching ``treatment`` on, by two-way fixed effects."""
-    check_level(confidence)
+    check("confidence", confidence)
     columns = [outcome, treatment, unit, time, *covariates, cluster, weights]
     frame, warnings, source = load(data, columns)
     numeric(frame, outcome, source)

@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sds.causal.data import check_level, load, numeric, treatment_indicator
+from sds.causal.data import load, numeric, treatment_indicator
 from sds.causal.did import fit_twfe
 from sds.causal.panel import check_panel
 from sds.causal.result import CausalResult
 from sds.errors import DataError, ParameterError
+from sds.params import check
 
 REL = "_rel"
 
@@ -40,7 +41,7 @@ def event_study(
     confidence: float = 0.95,
 ) -> CausalResult:
     """Effects by period relative to adoption, a joint pre-trend test, and their average."""
-    check_level(confidence)
+    check("confidence", confidence)
     if reference >= 0:
         raise ParameterError(
             "the reference period must be before adoption", parameter="reference",

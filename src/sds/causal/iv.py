@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from sds.causal.ar import anderson_rubin
-from sds.causal.data import check_level, load, numeric
+from sds.causal.data import load, numeric
 from sds.causal.result import CausalResult
 from sds.errors import DataError, ParameterError
+from sds.params import OneOf, check
 
 ESTIMATORS = ("2sls", "liml")
 COV_TYPES = ("robust", "unadjusted", "cluster")
@@ -43,16 +44,9 @@ def iv(
     confidence: float = 0.95,
 ) -> CausalResult:
     """The effect of ``treatment`` on ``outcome``, instrumented by ``instruments``."""
-    check_level(confidence)
-    if estimator not in ESTIMATORS:
-        raise ParameterError(
-            "unknown IV estimator", parameter="estimator", found=estimator, expected="2sls or liml"
-        )
-    cov = cov_type or ("cluster" if cluster else "robust")
-    if cov not in COV_TYPES:
-        raise ParameterError(
-            "unknown error type", parameter="cov_type", found=cov, expected=", ".join(COV_TYPES)
-        )
+    check("confidence", confidence)
+    check("estimator", estimator, OneOf(ESTIMATORS))
+    cov = check("cov_type", cov_type or ("cluster" if cluster else "robust"), OneOf(COV_TYPES))
     if cov == "cluster" and not cluster:
         raise ParameterError("clustered errors need a cluster column", parameter="cluster")
     if not instruments:

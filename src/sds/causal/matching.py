@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from sds.causal.data import check_level
 from sds.causal.matching_variance import abadie_imbens, score_adjustment
 from sds.causal.propensity import (
     Design,
@@ -28,6 +27,7 @@ from sds.causal.propensity import (
 from sds.causal.result import CausalResult, normal_summary
 from sds.causal.sensitivity import critical_gamma, rosenbaum_bounds
 from sds.errors import AnalysisError, ParameterError
+from sds.params import POSITIVE_INT, OneOf, check
 
 
 def psm(
@@ -46,16 +46,12 @@ def psm(
     seed: int = 0,
 ) -> CausalResult:
     """The effect of ``treatment`` on ``outcome`` by propensity-score matching."""
-    check_level(confidence)
-    estimand = estimand.upper()
-    if estimand not in ("ATT", "ATE"):
-        raise ParameterError("unknown estimand", parameter="estimand", found=estimand,
-                             expected="ATT or ATE")  # fmt: skip
+    check("confidence", confidence)
+    estimand = check("estimand", estimand.upper(), OneOf(("ATT", "ATE")))
     if estimand == "ATE" and not replace:
         raise ParameterError("the ATE by matching needs matching with replacement",
                              parameter="replace", found=False)  # fmt: skip
-    if k < 1:
-        raise ParameterError("k must be at least 1", parameter="k", found=k)
+    check("k", k, POSITIVE_INT)
     design = prepare(data, outcome, treatment, covariates, model=model, trim=trim, seed=seed)
     y, t = design.y, design.t
     lps = np.log(design.score / (1 - design.score))

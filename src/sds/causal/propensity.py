@@ -18,6 +18,7 @@ import pandas as pd
 
 from sds.causal.data import load, numeric, treatment_indicator
 from sds.errors import DataError, ParameterError
+from sds.params import OneOf, check
 
 MODELS = ("logistic", "boosting")
 SMD_LIMIT = 0.1  # Austin (2009): |SMD| above this is imbalance
@@ -53,9 +54,7 @@ def prepare(
             "propensity methods need covariates to balance", parameter="covariates",
             hint="Name the pre-treatment columns that drive both treatment and outcome.",
         )  # fmt: skip
-    if model not in MODELS:
-        raise ParameterError("unknown propensity model", parameter="model", found=model,
-                             expected=", ".join(MODELS))  # fmt: skip
+    check("model", model, OneOf(MODELS))
     if trim is not None and not 0 < trim < 0.5:
         raise ParameterError("trim must lie in (0, 0.5)", parameter="trim", found=trim,
                              expected="e.g. 0.1 (Crump et al. 2009)")  # fmt: skip

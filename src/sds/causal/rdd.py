@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sds.causal.data import check_level, load, numeric
+from sds.causal.data import load, numeric
 from sds.causal.result import CausalResult
 from sds.errors import AnalysisError, DataError
+from sds.params import check
 
 BANDWIDTH_FACTORS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 PLACEBO_QUANTILES = (0.25, 0.5, 0.75)
@@ -95,7 +96,7 @@ def rdd(
 ) -> CausalResult:
     """The jump in ``outcome`` at ``running == cutoff``; fuzzy when ``treatment`` is given
     (the jump in the outcome over the jump in the treatment's take-up)."""
-    check_level(confidence)
+    check("confidence", confidence)
     columns = [outcome, running, treatment, *covariates, cluster, weights]
     frame, warnings, source = load(data, columns)
     y, x = numeric(frame, outcome, source), numeric(frame, running, source)

@@ -19,10 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sds.causal.data import check_level, load, numeric, treatment_indicator
+from sds.causal.data import load, numeric, treatment_indicator
 from sds.causal.panel import check_panel
 from sds.causal.result import CausalResult, normal_summary
-from sds.errors import AnalysisError, ParameterError
+from sds.errors import AnalysisError
+from sds.params import OneOf, check
 
 AGGREGATIONS = ("group", "simple", "dynamic", "calendar")
 CONTROLS = {"never": "nevertreated", "not-yet": "notyettreated"}
@@ -45,10 +46,10 @@ def staggered(
     confidence: float = 0.95,
 ) -> CausalResult:
     """The ATT under staggered adoption; ``treatment`` is the 0/1 'treated now' column."""
-    check_level(confidence)
-    _check_choice("aggregation", aggregation, AGGREGATIONS)
-    _check_choice("control", control, tuple(CONTROLS))
-    _check_choice("method", method, METHODS)
+    check("confidence", confidence)
+    check("aggregation", aggregation, OneOf(AGGREGATIONS))
+    check("control", control, OneOf(tuple(CONTROLS)))
+    check("method", method, OneOf(METHODS))
     columns = [outcome, treatment, unit, time, *covariates, cluster, weights]
     frame, warnings, source = load(data, columns)
     numeric(frame, outcome, source)
@@ -99,12 +100,6 @@ def staggered(
         ),
         figures=(("Event study (Callaway-Sant'Anna)", plot),),
     )  # fmt: skip
-
-
-def _check_choice(name: str, value: str, options: Sequence[str]) -> None:
-    if value not in options:
-        raise ParameterError(f"unknown {name}", parameter=name, found=value,
-                             expected=", ".join(options))  # fmt: skip
 
 
 def _fit(

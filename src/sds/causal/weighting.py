@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from sds.causal.data import check_level
 from sds.causal.propensity import (
     Design,
     balance,
@@ -29,7 +28,7 @@ from sds.causal.propensity import (
     prepare,
 )  # fmt: skip
 from sds.causal.result import CausalResult, normal_summary
-from sds.errors import ParameterError
+from sds.params import OneOf, check
 
 ERRORS = ("robust", "bootstrap")
 
@@ -49,11 +48,9 @@ def ipw(
     seed: int = 0,
 ) -> CausalResult:
     """The effect of ``treatment`` on ``outcome`` by inverse-probability weighting."""
-    check_level(confidence)
+    check("confidence", confidence)
     estimand = _estimand(estimand)
-    if errors not in ERRORS:
-        raise ParameterError("unknown error type", parameter="errors", found=errors,
-                             expected=", ".join(ERRORS))  # fmt: skip
+    check("errors", errors, OneOf(ERRORS))
     design = prepare(data, outcome, treatment, covariates, model=model, trim=trim, seed=seed)
     w = weights(design.score, design.t, estimand)
     est = _hajek(design.y, design.t, w)
@@ -78,7 +75,7 @@ def aipw(
     seed: int = 0,
 ) -> CausalResult:
     """The doubly robust (augmented IPW) estimate with influence-function errors."""
-    check_level(confidence)
+    check("confidence", confidence)
     estimand = _estimand(estimand)
     design = prepare(data, outcome, treatment, covariates, model=model, trim=trim, seed=seed)
     y, t, e = design.y, design.t, design.score
@@ -105,11 +102,8 @@ def weights(score: np.ndarray, t: np.ndarray, estimand: str) -> np.ndarray:
 
 
 def _estimand(value: str) -> str:
-    value = value.upper()
-    if value not in ("ATE", "ATT"):
-        raise ParameterError("unknown estimand", parameter="estimand", found=value,
-                             expected="ATE or ATT")  # fmt: skip
-    return value
+    result: str = check("estimand", value.upper(), OneOf(("ATE", "ATT")))
+    return result
 
 
 def _hajek(y: np.ndarray, t: np.ndarray, w: np.ndarray) -> float:
