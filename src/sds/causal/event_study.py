@@ -19,6 +19,7 @@ from scipy import stats
 from sds.causal.data import load, numeric, treatment_indicator
 from sds.causal.did import fit_twfe
 from sds.causal.panel import check_panel
+from sds.causal.plots import event_plot
 from sds.causal.result import CausalResult
 from sds.errors import DataError, ParameterError
 from sds.params import check
@@ -91,14 +92,8 @@ def event_study(
             "No anticipation, and with staggered adoption effects that do not differ by "
             "cohort (else use sds causal staggered).",
         ),
-        figures=(("Event study", _plot),),
+        figures=(("Event study", event_plot),),
     )  # fmt: skip
-
-
-def _plot(d: dict[str, Any]) -> str:
-    from sds.causal.plots import coefficient_plot
-
-    return coefficient_plot(d, "event_study", "relative_period", "periods since adoption")
 
 
 def _relative(

@@ -33,13 +33,13 @@ def bandwidth_plot(d: dict[str, Any]) -> str:
     )
 
 
-def coefficient_plot(d: dict[str, Any], table: str, label: str, xlabel: str) -> str:
-    """Estimates with intervals by relative period (event studies): line and band."""
+def event_plot(d: dict[str, Any]) -> str:
+    """Event-study estimates with intervals by period relative to adoption: line and band."""
     from sds.report.plots import lines_svg
 
-    rows = d["tables"][table]
+    rows = d["tables"]["event_study"]
     return lines_svg(
-        [r[label] for r in rows],
+        [r["relative_period"] for r in rows],
         {
             "effect": (
                 [r["estimate"] for r in rows],
@@ -47,7 +47,7 @@ def coefficient_plot(d: dict[str, Any], table: str, label: str, xlabel: str) -> 
                 [r["ci_upper"] for r in rows],
             )
         },
-        xlabel=xlabel,
+        xlabel="periods since adoption",
         ylabel=d["outcome"],
     )
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from sds.causal.data import load, numeric, treatment_indicator
 from sds.causal.panel import check_panel
+from sds.causal.plots import event_plot
 from sds.causal.result import CausalResult, normal_summary
 from sds.errors import AnalysisError
 from sds.params import OneOf, check
@@ -77,11 +78,6 @@ def staggered(
             f"the pre-treatment ATT(g, t) are jointly non-zero (Wald p = "
             f"{diagnostics['pretrend_wald_p']:.3g}): parallel trends is doubtful"
         )
-    from sds.causal.plots import coefficient_plot
-
-    def plot(d: dict[str, Any]) -> str:
-        return coefficient_plot(d, "event_study", "relative_period", "periods since adoption")
-
     return CausalResult(
         method="did-callaway-santanna",
         estimand=f"ATT ({aggregation} aggregation)",
@@ -98,7 +94,7 @@ def staggered(
             "No anticipation before the first treated period; treatment stays on.",
             "Overlap: every cohort has comparable control units.",
         ),
-        figures=(("Event study (Callaway-Sant'Anna)", plot),),
+        figures=(("Event study (Callaway-Sant'Anna)", event_plot),),
     )  # fmt: skip
 
 
