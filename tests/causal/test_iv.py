@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from sds.causal.ar import anderson_rubin
+from sds.causal.ar import IVData, anderson_rubin
 from sds.causal.iv import iv
 from sds.errors import DataError, ParameterError
 
@@ -79,7 +79,8 @@ def test_anderson_rubin_statistic_equals_statsmodels_f_test(card: pd.DataFrame, 
     y, d = rows["lwage"].to_numpy(), rows["educ"].to_numpy(float)
     x = np.column_stack([np.ones(len(rows)), rows[CARD_CONTROLS].to_numpy(float)])
     z = rows[["nearc4"]].to_numpy(float)
-    result = anderson_rubin(y, d, x, z, None, cov, groups, 0.95, 0.124, 0.05)
+    codes = pd.factorize(groups)[0] if cov == "cluster" else None
+    result = anderson_rubin(IVData(y, d, x, z, None, cov, codes), 0.95, 0.124, 0.05)
     lo, hi = result["interval"]
     for b in (0.0, lo, hi, 0.2):
         model = sm.OLS(y - b * d, np.column_stack([z, x]))

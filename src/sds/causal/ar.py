@@ -13,26 +13,33 @@ Endpoints are refined with a root finder.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy import optimize, stats
 
 
+@dataclass(frozen=True)
+class IVData:
+    """One IV problem as arrays: outcome, treatment, covariates (with the constant),
+    instruments, optional weights, the error type, and cluster codes (0..G-1) when the
+    errors are clustered."""
+
+    y: np.ndarray
+    d: np.ndarray
+    x: np.ndarray
+    z: np.ndarray
+    w: np.ndarray | None
+    cov: str
+    groups: np.ndarray | None
+
+
 class _ARStatistic:
-    def __init__(
-        self,
-        y: np.ndarray,
-        d: np.ndarray,
-        x: np.ndarray,
-        z: np.ndarray,
-        w: np.ndarray | None,
-        cov: str,
-        groups: Any,
-    ) -> None:
-        if w is not None:
-            root = np.sqrt(w)
+    def __init__(self, data: IVData) -> None:
+        y, d, x, z, cov = data.y, data.d, data.x, data.z, data.cov
+        if data.w is not None:
+            root = np.sqrt(data.w)
             y, d, x, z = y * root, d * root, x * root[:, None], z * root[:, None]
         q = np.linalg.lstsq(x, np.column_stack([y, d, z]), rcond=None)[0]
         resid = np.column_stack([y, d, z]) - x @ q
@@ -49,8 +56,9 @@ class _ARStatistic:
             self.m = [(zt * (p * r)[:, None]).T @ zt for p, r in ((ey, ey), (ey, ed), (ed, ed))]
             self.scale = n / self.df
         else:
-            codes = pd.factorize(np.asarray(groups))[0]
-            ngroups = codes.max() + 1
+            assert data.groups is not None  # iv() sets codes for clustered errors
+            codes = data.groups
+            ngroups = int(codes.max()) + 1
             sy = np.zeros((ngroups, k))
             sd = np.zeros((ngroups, k))
             np.add.at(sy, codes, zt * ey[:, None])
@@ -80,19 +88,10 @@ class _ARStatistic:
 
 
 def anderson_rubin(
-    y: np.ndarray,
-    d: np.ndarray,
-    x: np.ndarray,
-    z: np.ndarray,
-    w: np.ndarray | None,
-    cov: str,
-    groups: Any,
-    confidence: float,
-    estimate: float,
-    std_error: float,
+    data: IVData, confidence: float, estimate: float, std_error: float
 ) -> dict[str, Any]:
     """The AR set at ``confidence`` and the AR p-value of no effect."""
-    ar = _ARStatistic(y, d, x, z, w, cov, groups)
+    ar = _ARStatistic(data)
     crit = float(stats.f.ppf(confidence, ar.k, ar.df))
     p_zero = float(stats.f.sf(ar.f(np.array([0.0]))[0], ar.k, ar.df))
     width = max(20 * std_error, 2 * abs(estimate), 1e-8) if np.isfinite(std_error) else 1.0

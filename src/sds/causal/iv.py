@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sds.causal.ar import anderson_rubin
+from sds.causal.ar import IVData, anderson_rubin
 from sds.causal.data import load, numeric
 from sds.causal.result import CausalResult
 from sds.errors import DataError, ParameterError
@@ -62,13 +62,14 @@ def iv(
     x = np.column_stack([np.ones(len(frame))] + [numeric(frame, c, source) for c in covariates])
     w = numeric(frame, weights, source) if weights else None
     _check_instruments(z, x, instruments, source)
-    groups = frame[cluster] if cluster else None
-    fitted = _fit(y, d, x, z, w, estimator, cov, groups, [treatment], list(instruments), covariates)
+    groups = pd.factorize(frame[cluster])[0] if cluster else None
+    data = IVData(y, d, x, z, w, cov, groups)
+    fitted = _fit(data, estimator, treatment, list(instruments), covariates)
     beta = float(fitted.params[treatment])
     se = float(fitted.std_errors[treatment])
     lo, hi = (float(v) for v in fitted.conf_int(level=confidence).loc[treatment])
-    first = _first_stage(y, d, x, z, w, cov, groups, list(instruments), covariates)
-    ar = anderson_rubin(y, d, x, z, w, cov, groups, confidence, beta, se)
+    first = _first_stage(data, list(instruments))
+    ar = anderson_rubin(data, confidence, beta, se)
     diagnostics: dict[str, Any] = {
         "first_stage_f": first["f"],
         "effective_f": first["effective_f"],
@@ -77,7 +78,7 @@ def iv(
         "anderson_rubin_set": ar["label"],
         "anderson_rubin_p": ar["p_value"],
     }
-    diagnostics.update(_specification_tests(fitted, y, d, x, z, w, cov, groups, instruments))
+    diagnostics.update(_specification_tests(fitted, data))
     warnings += _warnings(first, ar, diagnostics, confidence)
     return CausalResult(
         method=f"iv-{estimator}",
@@ -126,85 +127,49 @@ def _check_instruments(z: np.ndarray, x: np.ndarray, names: Sequence[str], sourc
         )
 
 
-def _linearmodels_cov(cov: str, groups: pd.Series | None) -> dict[str, Any]:
-    if cov == "cluster":
-        assert groups is not None
-        codes = pd.factorize(groups)[0]
-        return {"cov_type": "clustered", "clusters": codes}
-    return {"cov_type": cov}
-
-
-def _frames(
-    y: np.ndarray,
-    d: np.ndarray,
-    x: np.ndarray,
-    z: np.ndarray,
-    treatment: list[str],
-    instruments: list[str],
-    covariates: Sequence[str],
-) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    exog = pd.DataFrame(x, columns=["const", *covariates])
-    return (
-        pd.Series(y, name="outcome"),
-        exog,
-        pd.DataFrame({treatment[0]: d}),
-        pd.DataFrame(z, columns=instruments),
-    )
+def _linearmodels_cov(data: IVData) -> dict[str, Any]:
+    if data.cov == "cluster":
+        return {"cov_type": "clustered", "clusters": data.groups}
+    return {"cov_type": data.cov}
 
 
 def _fit(
-    y: np.ndarray,
-    d: np.ndarray,
-    x: np.ndarray,
-    z: np.ndarray,
-    w: np.ndarray | None,
-    estimator: str,
-    cov: str,
-    groups: pd.Series | None,
-    treatment: list[str],
-    instruments: list[str],
+    data: IVData, estimator: str, treatment: str, instruments: list[str],
     covariates: Sequence[str],
-) -> Any:
+) -> Any:  # fmt: skip
     from linearmodels.iv import IV2SLS, IVLIML
 
     model = IV2SLS if estimator == "2sls" else IVLIML
-    dep, exog, endog, instr = _frames(y, d, x, z, treatment, instruments, covariates)
+    exog = pd.DataFrame(data.x, columns=["const", *covariates])
+    endog = pd.DataFrame({treatment: data.d})
+    instr = pd.DataFrame(data.z, columns=instruments)
     with pywarnings.catch_warnings():
         pywarnings.simplefilter("ignore")  # linearmodels' notes on its own defaults
         # debiased: small-sample (n - k) scaling and t/F reference distributions, as the
         # textbooks and Stata's ``small`` option report
-        return model(dep, exog, endog, instr, weights=w).fit(
-            **_linearmodels_cov(cov, groups), debiased=True
+        return model(pd.Series(data.y, name="outcome"), exog, endog, instr, weights=data.w).fit(
+            **_linearmodels_cov(data), debiased=True
         )
 
 
-def _ols(
-    target: np.ndarray, design: np.ndarray, w: np.ndarray | None, cov: str, groups: Any
-) -> Any:
+def _ols(target: np.ndarray, design: np.ndarray, data: IVData, cov: str | None = None) -> Any:
+    """OLS (WLS with the problem's weights) with its error type, or ``cov`` if given."""
     import statsmodels.api as sm
 
+    w = data.w
     model = sm.WLS(target, design, weights=w) if w is not None else sm.OLS(target, design)
+    cov = cov or data.cov
     if cov == "cluster":
-        return model.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(groups)[0]})
+        return model.fit(cov_type="cluster", cov_kwds={"groups": data.groups})
     return model.fit(cov_type="HC1" if cov == "robust" else "nonrobust")
 
 
-def _first_stage(
-    y: np.ndarray,
-    d: np.ndarray,
-    x: np.ndarray,
-    z: np.ndarray,
-    w: np.ndarray | None,
-    cov: str,
-    groups: Any,
-    instruments: list[str],
-    covariates: Sequence[str],
-) -> dict[str, Any]:
+def _first_stage(data: IVData, instruments: list[str]) -> dict[str, Any]:
     """The treatment on instruments and covariates: joint F of the instruments (with the
     chosen errors), the effective F, and the partial R-squared."""
+    x, z = data.x, data.z
     k = z.shape[1]
-    design = np.column_stack([z, x])
-    fit = _ols(d, design, w, cov, groups)
+    fit = _ols(data.d, np.column_stack([z, x]), data)
     pi = fit.params[:k]
     v = fit.cov_params()[:k, :k]
     f = float(pi @ np.linalg.solve(v, pi) / k)
@@ -212,7 +177,7 @@ def _first_stage(
     zt = z - x @ np.linalg.lstsq(x, z, rcond=None)[0]
     zz = zt.T @ zt
     effective = float(pi @ zz @ pi / np.trace(v @ zz))
-    restricted = _ols(d, x, w, "unadjusted", None)
+    restricted = _ols(data.d, x, data, "unadjusted")
     partial = 1 - fit.ssr / restricted.ssr
     rows = [
         {
@@ -227,53 +192,35 @@ def _first_stage(
     return {"f": f, "effective_f": effective, "partial_r2": float(partial), "rows": rows}
 
 
-def _specification_tests(
-    fitted: Any,
-    y: np.ndarray,
-    d: np.ndarray,
-    x: np.ndarray,
-    z: np.ndarray,
-    w: np.ndarray | None,
-    cov: str,
-    groups: Any,
-    instruments: Sequence[str],
-) -> dict[str, Any]:
+def _specification_tests(fitted: Any, data: IVData) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if cov == "unadjusted":
+    if data.cov == "unadjusted":
         wu = fitted.wu_hausman()
         out["endogeneity_test"] = "Wu-Hausman"
     else:
         wu = fitted.wooldridge_regression
         out["endogeneity_test"] = "Wooldridge robust regression test"
     out["endogeneity_stat"], out["endogeneity_p"] = float(wu.stat), float(wu.pval)
-    if len(instruments) > 1:
-        if cov == "unadjusted":
+    if data.z.shape[1] > 1:
+        if data.cov == "unadjusted":
             test, name = fitted.sargan, "Sargan"
         else:
-            test, name = _hansen_j(y, d, x, z, w, cov, groups), "Hansen J"
+            test, name = _hansen_j(data), "Hansen J"
         out["overid_test"] = name
         out["overid_stat"], out["overid_p"] = float(test.stat), float(test.pval)
     return out
 
 
-def _hansen_j(
-    y: np.ndarray,
-    d: np.ndarray,
-    x: np.ndarray,
-    z: np.ndarray,
-    w: np.ndarray | None,
-    cov: str,
-    groups: Any,
-) -> Any:
+def _hansen_j(data: IVData) -> Any:
     from linearmodels.iv import IVGMM
 
     kwargs: dict[str, Any] = {"weight_type": "robust"}
-    if cov == "cluster":
-        kwargs = {"weight_type": "clustered", "clusters": pd.factorize(groups)[0]}
+    if data.cov == "cluster":
+        kwargs = {"weight_type": "clustered", "clusters": data.groups}
     with pywarnings.catch_warnings():
         pywarnings.simplefilter("ignore")
-        model = IVGMM(y, x, d, z, weights=w, **kwargs)
-        fitted: Any = model.fit(**_linearmodels_cov(cov, groups), debiased=True)
+        model = IVGMM(data.y, data.x, data.d, data.z, weights=data.w, **kwargs)
+        fitted: Any = model.fit(**_linearmodels_cov(data), debiased=True)
         return fitted.j_stat
 
 
