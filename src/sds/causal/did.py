@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sds.causal.data import load, numeric, treatment_indicator
-from sds.causal.fwl import crv1_slope, partial_out, small_sample_k
+from sds.causal.fwl import Slope, crv1_slope, partial_out, small_sample_k
 from sds.causal.panel import Panel, check_panel, plain, twfe_weights
 from sds.causal.result import CausalResult
 from sds.params import check
@@ -86,11 +86,11 @@ def did(
     warnings += panel.warnings
     fast = None if covariates or weights else _balanced_fit(frame, panel, outcome, treatment,
                                                              unit, cluster, confidence)  # fmt: skip
-    if fast is None:
+    slope = fast
+    if slope is None:
         fit = fit_twfe(frame, outcome, [treatment, *covariates], unit, time, cluster, weights)
-        est, se, p, lo, hi = _coefficient(fit, treatment, confidence)
-    else:
-        est, se, lo, hi, p = dataclasses.astuple(fast)
+        slope = Slope.from_tidy(fit.tidy(alpha=1 - confidence).loc[treatment])
+    est, se, lo, hi, p = dataclasses.astuple(slope)
     two_by_two = len(panel.periods) == 2 and len(panel.cohorts) == 1
     diagnostics: dict[str, Any] = {
         "fit": "pyfixest feols"
@@ -189,17 +189,6 @@ def _trend_plot(d: dict[str, Any]) -> str:
     )  # fmt: skip
 
 
-def _coefficient(fit: Any, name: str, confidence: float) -> tuple[float, ...]:
-    tidy = fit.tidy(alpha=1 - confidence).loc[name]
-    return (
-        float(tidy["Estimate"]),
-        float(tidy["Std. Error"]),
-        float(tidy["Pr(>|t|)"]),
-        float(tidy.iloc[4]),
-        float(tidy.iloc[5]),
-    )
-
-
 def _balanced_fit(
     frame: pd.DataFrame,
     panel: Panel,
@@ -208,7 +197,7 @@ def _balanced_fit(
     unit: str,
     cluster: str,
     confidence: float,
-) -> Any:
+) -> Slope | None:
     """TWFE without covariates or weights on a balanced panel whose units sit inside the
     clusters: the closed form of :mod:`sds.causal.fwl` (None when it does not apply)."""
     if panel.gaps:

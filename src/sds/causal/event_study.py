@@ -10,6 +10,7 @@ average of the lags. With ``window=(leads, lags)`` the end points are binned.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from scipy import stats
 
 from sds.causal.data import load, numeric, treatment_indicator
 from sds.causal.did import fit_twfe
+from sds.causal.fwl import Slope
 from sds.causal.panel import check_panel
 from sds.causal.plots import event_plot
 from sds.causal.result import CausalResult
@@ -122,12 +124,7 @@ def _coefficients(
         if not str(name).startswith(f"{REL}::"):
             continue
         names.append(str(name))
-        rows.append(
-            {"relative_period": _period(str(name)),
-             "estimate": float(r["Estimate"]), "std_error": float(r["Std. Error"]),
-             "ci_lower": float(r.iloc[4]), "ci_upper": float(r.iloc[5]),
-             "p_value": float(r["Pr(>|t|)"])}
-        )  # fmt: skip
+        rows.append({"relative_period": _period(str(name)), **asdict(Slope.from_tidy(r))})
     rows.append({"relative_period": reference, "estimate": 0.0, "std_error": 0.0,
                  "ci_lower": 0.0, "ci_upper": 0.0, "p_value": 1.0})  # fmt: skip
     order = np.argsort([r["relative_period"] for r in rows])

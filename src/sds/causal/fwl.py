@@ -26,6 +26,17 @@ class Slope:
     ci_upper: float
     p_value: float
 
+    @classmethod
+    def from_tidy(cls, row: pd.Series) -> Slope:
+        """A row of pyfixest's ``tidy()`` (its interval columns are the 5th and 6th)."""
+        return cls(
+            float(row["Estimate"]),
+            float(row["Std. Error"]),
+            float(row.iloc[4]),
+            float(row.iloc[5]),
+            float(row["Pr(>|t|)"]),
+        )
+
 
 def partial_out(
     values: np.ndarray, units: np.ndarray, periods: np.ndarray, weights: np.ndarray | None
