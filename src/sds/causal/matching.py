@@ -15,7 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from sds.causal.matching_variance import abadie_imbens, score_adjustment
+from sds.causal.matching_variance import (
+    abadie_imbens,
+    same_score_neighbours,
+    score_adjustment,
+)
 from sds.causal.propensity import (
     Design,
     balance,
@@ -139,8 +143,9 @@ def _result(
     effect = np.where(treated, y - imputed, imputed - y)  # Y(1) - Y(0) per matched unit
     scope = treated & ~np.isnan(imputed) if estimand == "ATT" else ~np.isnan(imputed)
     est = float(effect[scope].mean())
-    variance = abadie_imbens(y, t, lps, effect, scope, used, k, est, estimand) ** 2
-    adjustment = score_adjustment(design, lps, estimand, est) if logistic else None
+    near = same_score_neighbours(lps, t)
+    variance = abadie_imbens(y, t, near, effect, scope, used, k, est, estimand) ** 2
+    adjustment = score_adjustment(design, near, estimand, est) if logistic else None
     if adjustment is not None and variance + adjustment <= 0:
         warnings.append(
             "the correction for the estimated score came out larger than the variance "

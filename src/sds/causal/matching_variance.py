@@ -22,12 +22,36 @@ NEIGHBOURS = 4  # same-group neighbours behind each conditional moment
 BLOCK = 200_000  # rows per block of the neighbour arrays (memory)
 
 
+def same_score_neighbours(lps: np.ndarray, t: np.ndarray) -> dict[int, np.ndarray]:
+    """For each group g, every unit's nearest units of group g on the logit score, nearest
+    first, the unit itself left out: one tree and one query per group, shared by the
+    Abadie-Imbens variance and the estimated-score correction."""
+    from sklearn.neighbors import NearestNeighbors
+
+    n = len(lps)
+    out = {}
+    for g in (0, 1):
+        group = np.flatnonzero(t == g)
+        size = min(NEIGHBOURS, group.size - 1)
+        near = np.empty((n, max(size, 0)), dtype=np.int64)
+        if size > 0:
+            tree = NearestNeighbors(n_neighbors=size + 1).fit(lps[group].reshape(-1, 1))
+            for start in range(0, n, BLOCK):
+                rows = np.arange(start, min(n, start + BLOCK))
+                found = group[tree.kneighbors(lps[rows].reshape(-1, 1), return_distance=False)]
+                keep = found != rows[:, None]
+                keep[keep.all(axis=1), -1] = False  # not in the group: drop the farthest
+                near[rows] = found[keep].reshape(len(rows), size)
+        out[g] = near
+    return out
+
+
 def abadie_imbens(
-    y: np.ndarray, t: np.ndarray, lps: np.ndarray, effect: np.ndarray, scope: np.ndarray,
-    used: np.ndarray, k: int, est: float, estimand: str,
+    y: np.ndarray, t: np.ndarray, near: dict[int, np.ndarray], effect: np.ndarray,
+    scope: np.ndarray, used: np.ndarray, k: int, est: float, estimand: str,
 ) -> float:  # fmt: skip
     """Abadie & Imbens (2006) variance of the matching estimator of the PATT or PATE."""
-    sigma2 = own_group_variance(y, t, lps)
+    sigma2 = own_group_variance(y, t, near)
     kk = used  # K_M(i) / M
     if estimand == "ATT":
         n1 = scope.sum()
@@ -41,24 +65,19 @@ def abadie_imbens(
     return float(np.sqrt((first + second) / n**2))
 
 
-def own_group_variance(y: np.ndarray, t: np.ndarray, lps: np.ndarray) -> np.ndarray:
+def own_group_variance(y: np.ndarray, t: np.ndarray, near: dict[int, np.ndarray]) -> np.ndarray:
     """sigma^2(X_i, W_i) from the nearest unit of the same group: (Y_i - Y_j)^2 / 2."""
-    from sklearn.neighbors import NearestNeighbors
-
     out = np.zeros(len(y))
     for g in (0, 1):
         idx = np.flatnonzero(t == g)
-        if idx.size < 2:
-            continue
-        tree = NearestNeighbors(n_neighbors=2).fit(lps[idx].reshape(-1, 1))
-        pair = tree.kneighbors(lps[idx].reshape(-1, 1), return_distance=False)
-        own = np.arange(idx.size)
-        nearest = np.where(pair[:, 0] == own, pair[:, 1], pair[:, 0])  # not the unit itself
-        out[idx] = (y[idx] - y[idx[nearest]]) ** 2 / 2
+        if near[g].shape[1]:
+            out[idx] = (y[idx] - y[near[g][idx, 0]]) ** 2 / 2
     return out
 
 
-def score_adjustment(design: Design, lps: np.ndarray, estimand: str, est: float) -> float:
+def score_adjustment(
+    design: Design, near: dict[int, np.ndarray], estimand: str, est: float
+) -> float:
     """Abadie & Imbens (2016): the change in the estimator's variance from estimating a
     logistic score (negative for the ATE; either sign for the ATT)."""
     y, t, e = design.y, design.t, design.score
@@ -68,7 +87,7 @@ def score_adjustment(design: Design, lps: np.ndarray, estimand: str, est: float)
     info = (x * f[:, None]).T @ x / n
     cov, mean = {}, {}
     for g in (0, 1):
-        cov[g], mean[g] = _neighbour_moments(x, y, lps, np.flatnonzero(t == g))
+        cov[g], mean[g] = _neighbour_moments(x, y, near[g])
     if estimand == "ATT":
         share = t.mean()
         c = ((cov[1] + (e / (1 - e))[:, None] * cov[0]) * f[:, None]).mean(axis=0) / share
@@ -79,26 +98,18 @@ def score_adjustment(design: Design, lps: np.ndarray, estimand: str, est: float)
 
 
 def _neighbour_moments(
-    x: np.ndarray, y: np.ndarray, lps: np.ndarray, group: np.ndarray
+    x: np.ndarray, y: np.ndarray, near: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For every unit, among its nearest units of ``group`` on the score (itself left
-    out): the covariance of each covariate with the outcome, and the outcome's mean."""
-    from sklearn.neighbors import NearestNeighbors
-
-    n, size = len(y), min(NEIGHBOURS, group.size - 1)
-    tree = NearestNeighbors(n_neighbors=size + 1).fit(lps[group].reshape(-1, 1))
+    """For every unit, among its neighbours ``near`` (rows of unit indices): the
+    covariance of each covariate with the outcome, and the outcome's mean."""
+    n, size = near.shape
     cov = np.empty((n, x.shape[1]))
     mean = np.empty(n)
     for start in range(0, n, BLOCK):
-        rows = np.arange(start, min(n, start + BLOCK))
-        near = group[tree.kneighbors(lps[rows].reshape(-1, 1), return_distance=False)]
-        keep = near != rows[:, None]
-        keep[keep.all(axis=1), -1] = False  # not in the group: drop the farthest instead
-        near = near[keep].reshape(len(rows), size)
-        xs, ys = x[near], y[near]
+        rows = slice(start, min(n, start + BLOCK))
+        xs, ys = x[near[rows]], y[near[rows]]
         yc = ys - ys.mean(axis=1, keepdims=True)
-        cov[rows] = np.einsum("nlp,nl->np", xs - xs.mean(axis=1, keepdims=True), yc) / max(
-            size - 1, 1
-        )
+        centred = xs - xs.mean(axis=1, keepdims=True)
+        cov[rows] = np.einsum("nlp,nl->np", centred, yc) / max(size - 1, 1)
         mean[rows] = ys.mean(axis=1)
     return cov, mean
