@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sds.causal.data import load, numeric, treatment_indicator
-from sds.causal.fwl import Slope, crv1_slope, partial_out, small_sample_k
+from sds.causal.fwl import Slope, balanced_demean, crv1_slope, partial_out, small_sample_k
 from sds.causal.panel import Panel, check_panel, plain, twfe_weights
 from sds.causal.result import CausalResult
 from sds.params import check
@@ -207,15 +207,11 @@ def _balanced_fit(
     if cluster != unit and pd.Series(groups).groupby(units).nunique().max() > 1:
         return None
     values = np.column_stack([frame[outcome].to_numpy(np.float64), frame[treatment].to_numpy()])
-    both = partial_out(values, units, pos, None) if _balanced(units, pos) else None
+    both = balanced_demean(values, units, pos)
     if both is None:
         return None
     k = small_sample_k(units, groups, len(panel.periods))
     return crv1_slope(both[:, 0], both[:, 1], groups, k, confidence)
-
-
-def _balanced(units: np.ndarray, pos: np.ndarray) -> bool:
-    return len(units) == (int(units.max()) + 1) * (int(pos.max()) + 1)
 
 
 def _placebo_dates(
