@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -26,7 +26,8 @@ from sds.errors import ConfigError, close_matches
 class Settings:
     """Defaults used when a call does not say otherwise."""
 
-    engine: str = "duckdb"
+    engine: str | None = None  # "duckdb" (when nothing chose) or "spark"
+    spark_master: str | None = None  # e.g. local[4], spark://host:7077, yarn
     threads: int | None = None
     memory_limit: str | None = None
     temp_directory: str | None = None
@@ -57,6 +58,25 @@ class StrictModel(BaseModel):
     """Base for config models: unknown keys are errors, values are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EngineChoice(StrictModel):
+    """The ``engine`` and ``spark_master`` keys a spec may carry. They apply only where
+    neither the command line (``--engine``) nor an enclosing ``settings(engine=...)`` chose."""
+
+    engine: Literal["duckdb", "spark"] | None = None
+    spark_master: str | None = None
+
+
+@contextmanager
+def engine_scope(choice: EngineChoice) -> Iterator[Settings]:
+    """Run the block on the spec's engine, unless one was chosen outside it."""
+    current = get_settings()
+    if choice.engine is None or current.engine is not None:
+        yield current
+        return
+    with settings(engine=choice.engine, spark_master=choice.spark_master) as inside:
+        yield inside
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -121,7 +121,7 @@ def _rows_latin(path: Path) -> list[str]:
 def test_glob_and_directory_errors(tmp_path: Path) -> None:
     _fails(str(tmp_path / "*.parquet"), "no files match")
     (tmp_path / "empty").mkdir()
-    _fails(tmp_path / "empty", "directory holds no Parquet files")
+    _fails(tmp_path / "empty", "directory holds no Parquet or CSV files")
 
 
 def test_duckdb_errors(tmp_path: Path) -> None:

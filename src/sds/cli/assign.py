@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -68,25 +68,8 @@ def _assign_data(
     table = open_table(data)
     expr = assign_table(table, id_column, experiment, names, shares)
     if output is not None:
-        _write_table(table.engine.con, expr, output)
+        table.engine.write(expr, output, source=table.name)
     counts = table.engine.execute(
         expr.group_by("variant").aggregate(n=expr.count()), source=table.name
     )
     return {str(v): int(n) for v, n in zip(counts["variant"], counts["n"], strict=True)}
-
-
-def _write_table(con: Any, expr: Any, output: Path) -> None:
-    """Write in the engine to a temporary file, then rename it into place (atomic)."""
-    import os
-
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.tmp")
-    try:
-        if output.suffix.lower() == ".parquet":
-            con.to_parquet(expr, tmp)
-        else:
-            con.to_csv(expr, tmp)
-        os.replace(tmp, output)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

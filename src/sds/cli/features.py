@@ -236,7 +236,7 @@ def get_command(
     if output is not None:
         if output.suffix.lower() != ".parquet":
             raise ParameterError(f"--output == {str(output)!r}, must end in .parquet")
-        engine.write_parquet(expr, output, source=ref)
+        engine.write(expr, output, source=ref)
         print(f"wrote {output}", file=sys.stderr)
         return
     frame = engine.execute(expr.limit(10_001), source=ref)

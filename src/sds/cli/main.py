@@ -65,6 +65,23 @@ def _global(
         str | None, typer.Option(help="Engine memory limit, e.g. 2GB (DuckDB spills past it).")
     ] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="Hide progress bars.")] = False,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SDS_ENGINE",
+            help="Where the data work runs: duckdb (embedded, default) or spark "
+            "(a local Spark, --spark-master, or Spark Connect when SPARK_REMOTE is set). "
+            "Overrides a spec's 'engine' key.",
+        ),
+    ] = None,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SDS_SPARK_MASTER",
+            help="Spark master for --engine spark: local[4], spark://HOST:7077, yarn, "
+            "k8s://... (default local[*]).",
+        ),
+    ] = None,
 ) -> None:
     """Global options, applied before any command runs."""
     from sds.config import _SETTINGS, get_settings
@@ -72,20 +89,32 @@ def _global(
 
     if threads is not None:
         check("threads", threads)
+    from sds.data.engine import SUPPORTED_BACKENDS
+    from sds.params import OneOf
+
+    if engine is not None:
+        check("engine", engine, OneOf(SUPPORTED_BACKENDS))
     _STATE["debug"] = debug
     from dataclasses import replace
 
     _SETTINGS.set(
         replace(
-            get_settings(), threads=threads, memory_limit=memory_limit, progress=not no_progress
+            get_settings(),
+            threads=threads,
+            memory_limit=memory_limit,
+            progress=not no_progress,
+            engine=engine,
+            spark_master=spark_master,
         )
     )
 
 
 def run(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    from sds.config import _SETTINGS
     from sds.errors import SdsError
 
+    token = _SETTINGS.set(_SETTINGS.get())  # global options last for this run only
     try:
         app(args=argv, prog_name="sds")
     except SdsError as exc:
@@ -102,6 +131,8 @@ def run(argv: list[str] | None = None) -> None:
             file=sys.stderr,
         )
         sys.exit(1)
+    finally:
+        _SETTINGS.reset(token)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-SUPPORTED_BACKENDS = ("duckdb",)
+SUPPORTED_BACKENDS = ("duckdb", "spark")
 
 
 class Engine:
@@ -37,12 +37,20 @@ class Engine:
         memory_limit: str | None = None,
         temp_directory: str | None = None,
         read_only: bool = False,
+        spark_master: str | None = None,
+        session: Any = None,
     ) -> None:
         if backend not in SUPPORTED_BACKENDS:
             raise ParameterError(
                 f"engine == {backend!r}, must be one of {', '.join(SUPPORTED_BACKENDS)}",
                 parameter="engine",
             )
+        self.backend = backend
+        self._lock = threading.Lock()
+        if backend == "spark":
+            self.database = spark_master or "spark"
+            self.con = _connect_spark(spark_master, session)
+            return
         import ibis
 
         config: dict[str, Any] = {}
@@ -52,12 +60,20 @@ class Engine:
             config["memory_limit"] = memory_limit
         if temp_directory:
             config["temp_directory"] = temp_directory
-        self.backend = backend
         self.database = database
         self.con = ibis.duckdb.connect(database, read_only=read_only, **config)
         self.con.raw_sql("SET enable_progress_bar = false")  # sds draws its own
         self.con.raw_sql("SET TimeZone = 'UTC'")  # zone-aware times compare and print in UTC
-        self._lock = threading.Lock()
+
+    @classmethod
+    def spark(cls, session: Any = None, *, master: str | None = None) -> Engine:
+        """A Spark engine on ``session`` (e.g. Databricks' ``spark``), else a new session:
+        Spark Connect if ``SPARK_REMOTE`` is set, otherwise a classic one on ``master``."""
+        return cls("spark", spark_master=master, session=session)
+
+    @property
+    def is_spark(self) -> bool:
+        return self.backend == "spark"
 
     def __repr__(self) -> str:
         return f"Engine(backend={self.backend!r}, database={self.database!r})"
@@ -73,39 +89,121 @@ class Engine:
 
     def scalar(self, expr: ir.Scalar, *, source: str = "data") -> Any:
         """Run a scalar expression and return a plain Python value."""
-        with self._lock, translate_errors(source):
-            return self.con.to_pyarrow(expr).as_py()
+        return self.to_pyarrow(expr, source=source).as_py()
 
     def to_pyarrow(self, expr: ir.Expr, *, source: str = "data") -> pa.Table:
-        """Run an expression and return an Arrow table."""
+        """Run an expression and return an Arrow table (a scalar for a scalar)."""
         with self._lock, translate_errors(source):
+            if self.is_spark:
+                from sds.data.spark import to_arrow
+
+                return to_arrow(self.con, expr)
             return self.con.to_pyarrow(expr)
 
-    def write_parquet(self, expr: ir.Table, path: str | Path, *, source: str = "data") -> Path:
-        """Stream a table expression to a Parquet file in the engine (no pandas copy).
+    def write(self, expr: ir.Table, path: str | Path, *, source: str = "data") -> Path:
+        """Stream a table expression to Parquet (CSV if the path ends in .csv) in the engine,
+        with no pandas copy. DuckDB writes one file; Spark writes a folder of part files at
+        the path (which sds, Spark and most readers open as one table).
 
         Written under a temporary name in the same folder and renamed when complete, so a
         failed run leaves no file and never damages an earlier one.
         """
-        import os
         import uuid
 
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+        csv = target.suffix.lower() == ".csv"
         try:
             with self._lock, translate_errors(source):
-                self.con.to_parquet(expr, tmp)
-            os.replace(tmp, target)
+                if not csv:
+                    self.con.to_parquet(expr, tmp)
+                elif self.is_spark:
+                    self.con.to_csv_dir(expr, tmp, options={"header": "true"})
+                else:
+                    self.con.to_csv(expr, tmp)
+            _swap_into_place(tmp, target)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            _remove(tmp)
             raise
         return target
+
+    def read_files(
+        self, kind: str, paths: list[str], *, delim: str | None = None, encoding: str | None = None
+    ) -> ir.Table:
+        """A lazy table over Parquet, CSV or JSON-lines ``paths`` (local or URIs, untouched).
+
+        CSV options mean the same on both engines: a header row, types inferred, ``delim``
+        between fields and ``encoding`` of the text (UTF-8 unless told).
+        """
+        if not self.is_spark:
+            reader = {"parquet": self.con.read_parquet, "json": self.con.read_json}.get(kind)
+            if reader is not None:
+                return reader(paths if len(paths) > 1 else paths[0])
+            options = {"delim": delim, "encoding": encoding}
+            return self.con.read_csv(paths, **{k: v for k, v in options.items() if v})
+        import uuid
+
+        read = self.con._session.read
+        if kind == "parquet":
+            frame = read.parquet(*paths)
+        elif kind == "json":
+            frame = read.json(paths)
+        else:
+            from sds.data.spark import csv_schema
+
+            schema = csv_schema(paths, delim, encoding)
+            options = {"sep": delim, "encoding": encoding, "schema": schema}
+            frame = read.csv(
+                paths,
+                header=True,
+                inferSchema=schema is None,
+                mode="FAILFAST",  # a value that does not parse is an error, not a null
+                **{k: v for k, v in options.items() if v},
+            )
+        name = f"sds_read_{uuid.uuid4().hex[:12]}"
+        frame.createOrReplaceTempView(name)
+        return self.con.table(name)
 
     def sql(self, query: str, *, source: str = "SQL query") -> ir.Table:
         """An Ibis table over a SQL query in this engine's dialect."""
         with translate_errors(source):
             return self.con.sql(query)
+
+
+def _swap_into_place(tmp: Path, target: Path) -> None:
+    """Rename ``tmp`` (a file, or Spark's folder of part files) onto ``target``; an old
+    folder at ``target`` is moved aside first and removed only once the new one is in."""
+    import os
+
+    if not target.is_dir() and not (tmp.is_dir() and target.exists()):
+        os.replace(tmp, target)  # a file onto a file (or onto nothing)
+        return
+    old = target.with_name(f".{target.name}.old")
+    _remove(old)
+    os.replace(target, old)
+    os.replace(tmp, target)
+    _remove(old)
+
+
+def _remove(path: Path) -> None:
+    import shutil
+
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _connect_spark(master: str | None, session: Any) -> Any:
+    from sds.data.spark import require_pyspark, spark_session
+
+    require_pyspark()
+    import ibis
+
+    if session is None:
+        session = spark_session(master)
+    return ibis.pyspark.connect(session)
 
 
 @contextmanager
@@ -116,6 +214,10 @@ def translate_errors(source: str) -> Iterator[None]:
     except Exception as exc:
         if _is_engine_error(exc):
             raise engine_error(exc, source) from exc
+        from sds.data.spark import is_spark_error, spark_error
+
+        if is_spark_error(exc):
+            raise spark_error(exc, source) from exc
         raise
 
 
@@ -150,8 +252,14 @@ def engine_error(exc: BaseException, source: str) -> DataError | AnalysisError:
 
 @functools.lru_cache(maxsize=8)
 def _engine_for(
-    backend: str, threads: int | None, memory_limit: str | None, temp_directory: str | None
+    backend: str,
+    threads: int | None,
+    memory_limit: str | None,
+    temp_directory: str | None,
+    spark_master: str | None,
 ) -> Engine:
+    if backend == "spark":
+        return Engine("spark", spark_master=spark_master)
     return Engine(
         backend, threads=threads, memory_limit=memory_limit, temp_directory=temp_directory
     )
@@ -160,4 +268,5 @@ def _engine_for(
 def default_engine() -> Engine:
     """The engine described by the settings in force (one per distinct setting)."""
     s = get_settings()
-    return _engine_for(s.engine, s.threads, s.memory_limit, s.temp_directory)
+    backend = s.engine or "duckdb"
+    return _engine_for(backend, s.threads, s.memory_limit, s.temp_directory, s.spark_master)

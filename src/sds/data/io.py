@@ -28,6 +28,12 @@ DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
 SUPPORTED = CSV_SUFFIXES + PARQUET_SUFFIXES + JSON_SUFFIXES + ARROW_SUFFIXES + DUCKDB_SUFFIXES
 _SQL_START = re.compile(r"^\s*(select|with|from|values)\b", re.IGNORECASE)
 _GLOB_CHARS = re.compile(r"[*?\[]")
+_URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+_KIND = (
+    dict.fromkeys(PARQUET_SUFFIXES, "parquet")
+    | dict.fromkeys(CSV_SUFFIXES, "csv")
+    | dict.fromkeys(JSON_SUFFIXES, "json")
+)
 
 
 @dataclass(frozen=True)
@@ -49,9 +55,12 @@ class Table:
         import uuid
 
         with translate_errors(self.name):
-            temp = self.engine.con.create_table(
-                f"sds_{uuid.uuid4().hex[:12]}", obj=self.expr, temp=True
-            )
+            if self.engine.is_spark:  # Spark keeps it in executor memory, spilling to disk
+                temp = self.expr.cache()
+            else:
+                temp = self.engine.con.create_table(
+                    f"sds_{uuid.uuid4().hex[:12]}", obj=self.expr, temp=True
+                )
         return Table(temp, self.name, self.engine)
 
     @property
@@ -87,6 +96,8 @@ def open_table(
     encoding (``utf-8`` by default; DuckDB also reads ``latin-1`` and ``utf-16``).
     With ``require_rows`` (the default) a source with columns but no rows is an error.
     """
+    if isinstance(source, Table):
+        return source
     engine = engine or default_engine()
     label = name or _label(source)
     expr = _open(source, engine, table=table, encoding=encoding, label=label)
@@ -158,6 +169,10 @@ def _open_memory(obj: Any, label: str) -> ir.Table:
 def _open_path(
     path: str, engine: Engine, *, table: str | None, encoding: str | None, label: str
 ) -> ir.Table:
+    if path.startswith("file://") and not engine.is_spark:
+        path = path.removeprefix("file://")  # DuckDB reads plain local paths
+    elif _URI.match(path):
+        return _open_uri(path, engine, encoding, label)
     if _GLOB_CHARS.search(path):
         files = sorted(globlib.glob(path, recursive=True))
         if not files:
@@ -165,12 +180,12 @@ def _open_path(
         return _read_parquet_or_csv(files, engine, encoding, label)
     p = Path(path)
     if p.is_dir():
-        files = sorted(str(f) for f in p.rglob("*") if f.suffix.lower() in PARQUET_SUFFIXES)
+        files = _files_in(p, PARQUET_SUFFIXES) or _files_in(p, CSV_SUFFIXES)
         if not files:
             raise DataError(
-                "directory holds no Parquet files",
+                "directory holds no Parquet or CSV files",
                 source=path,
-                expected="a directory of .parquet files",
+                expected="a directory of .parquet files (or of .csv files)",
             )
         return _read_parquet_or_csv(files, engine, encoding, label)
     if not p.exists():
@@ -178,6 +193,30 @@ def _open_path(
     if p.stat().st_size == 0:
         raise DataError("file is empty (0 bytes)", source=path)
     return _read_file(p, engine, table=table, encoding=encoding, label=label)
+
+
+def _open_uri(path: str, engine: Engine, encoding: str | None, label: str) -> ir.Table:
+    """hdfs://, s3a://, abfss://, gs://, https://...: handed to the engine untouched (globs
+    and folders included); a path without a known suffix is read as Parquet."""
+    suffix = _suffix(Path(path.rstrip("/")))
+    kind = _KIND.get(suffix, "parquet" if suffix not in SUPPORTED else "")
+    if not kind:
+        raise DataError(
+            f"a {suffix} file cannot be read from a URI",
+            source=label,
+            expected="Parquet, CSV or JSON lines",
+        )
+    with translate_errors(label):
+        return engine.read_files(kind, [path], **_csv_options(path, encoding))
+
+
+def _files_in(folder: Path, suffixes: tuple[str, ...]) -> list[str]:
+    """Data files under ``folder``, skipping hidden and ``_`` files (Spark's markers)."""
+    return sorted(
+        str(f)
+        for f in folder.rglob("*")
+        if _suffix(f) in suffixes and not f.name.startswith((".", "_"))
+    )
 
 
 def _suffix(p: Path) -> str:
@@ -193,9 +232,9 @@ def _read_parquet_or_csv(
     kinds = {_suffix(Path(f)) for f in files}
     with translate_errors(label):
         if kinds <= set(PARQUET_SUFFIXES):
-            return engine.con.read_parquet(files)
+            return engine.read_files("parquet", files)
         if kinds <= set(CSV_SUFFIXES):
-            return engine.con.read_csv(files, **_csv_options(files[0], encoding))
+            return engine.read_files("csv", files, **_csv_options(files[0], encoding))
     raise DataError(
         "matched files of mixed or unsupported kinds",
         source=label,
@@ -206,6 +245,8 @@ def _read_parquet_or_csv(
 
 def _csv_options(path: str, encoding: str | None) -> dict[str, Any]:
     options: dict[str, Any] = {}
+    if _suffix(Path(path)) not in CSV_SUFFIXES:
+        return options
     if _suffix(Path(path)) == ".tsv":
         options["delim"] = "\t"
     if encoding and encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
@@ -218,12 +259,8 @@ def _read_file(
 ) -> ir.Table:
     suffix = _suffix(p)
     with translate_errors(label):
-        if suffix in CSV_SUFFIXES:
-            return engine.con.read_csv(str(p), **_csv_options(str(p), encoding))
-        if suffix in PARQUET_SUFFIXES:
-            return engine.con.read_parquet(str(p))
-        if suffix in JSON_SUFFIXES:
-            return engine.con.read_json(str(p))
+        if suffix in _KIND:
+            return engine.read_files(_KIND[suffix], [str(p)], **_csv_options(str(p), encoding))
         if suffix in ARROW_SUFFIXES:
             return _read_arrow(p)
         if suffix in DUCKDB_SUFFIXES:
@@ -250,6 +287,12 @@ def _read_arrow(p: Path) -> ir.Table:
 
 
 def _read_duckdb(p: Path, engine: Engine, table: str | None, label: str) -> ir.Table:
+    if engine.is_spark:
+        raise DataError(
+            "a DuckDB database file can only be read by the duckdb engine",
+            source=label,
+            hint="Export the table to Parquet (COPY t TO 't.parquet') for Spark.",
+        )
     alias = "src_" + re.sub(r"\W", "_", p.stem)
     attached = {row[0] for row in engine.con.raw_sql("SHOW DATABASES").fetchall()}
     if alias not in attached:

@@ -138,22 +138,29 @@ def assign_table(
             column=id_column,
             hint="Drop or fill the rows without an id before assigning.",
         )
-    import uuid
+    return assignment_expr(table.expr, id_column, experiment, variants, upper)
 
-    view = f"sds_assign_{uuid.uuid4().hex[:12]}"
-    table.engine.con.create_view(view, table.expr.select(id_column), overwrite=True)
-    prefix = experiment.replace("'", "''") + ":"
-    col = '"' + id_column.replace('"', '""') + '"'
-    cases = " ".join(
-        f"WHEN h < {edge} THEN '{name.replace(chr(39), chr(39) * 2)}'"
-        for edge, name in zip(upper, variants, strict=True)
-    )
-    query = (
-        f"SELECT {col}, CASE {cases} END AS variant FROM ("
-        f"SELECT {col}, ('0x' || substr(sha256('{prefix}' || CAST({col} AS VARCHAR)), 1, "
-        f'{HEX_DIGITS}))::UBIGINT AS h FROM "{view}")'
-    )
-    return table.engine.sql(query, source=table.name)
+
+def assignment_expr(
+    expr: ir.Table, id_column: str, experiment: str, variants: Sequence[str], upper: list[int]
+) -> ir.Table:
+    """The rule as one Ibis expression, the same SQL on DuckDB and Spark.
+
+    The hash's first 15 hex digits are compared as text with each edge written as 15 hex
+    digits: for equal-length lowercase hex, text order is numeric order, so no engine needs
+    a hex-to-integer function. The last variant takes the rest of the range.
+    """
+    import ibis
+
+    uid = expr[id_column]
+    digest = (ibis.literal(f"{experiment}:") + uid.cast("string")).hexdigest("sha256")
+    prefix = digest.lower().substr(0, HEX_DIGITS)
+    cases = [
+        (prefix < f"{edge:0{HEX_DIGITS}x}" if edge < SCALE else ibis.literal(True), name)
+        for edge, name in zip(upper[:-1], variants[:-1], strict=True)
+    ]
+    variant = ibis.cases(*cases, else_=variants[-1])
+    return expr.select(uid, variant=variant)
 
 
 @dataclass(frozen=True)

@@ -90,16 +90,25 @@ def build(
 ) -> tuple[FeatureBuild, pd.DataFrame | None]:
     """Build the features. With ``output`` they are written to that Parquet file in the
     engine (atomically) and no frame is returned; without, the frame comes back."""
-    from sds.features.temporal import features
+    from sds.config import engine_scope
 
     spec = parse(spec)
+    with engine_scope(spec):
+        return _build(spec, data, labels, output)
+
+
+def _build(
+    spec: FeatureSpec, data: Any, labels: Any, output: str | Path | None
+) -> tuple[FeatureBuild, pd.DataFrame | None]:
+    from sds.features.temporal import features
+
     events, label_table = open_sources(spec, data, labels)
     expr = features(spec, events, label_table)
     warnings = _label_coverage(spec, events, label_table)
     _check_transform_columns(spec, expr, events)
     frame = None
     if output is not None:
-        events.engine.write_parquet(expr, output, source=events.name)
+        events.engine.write(expr, output, source=events.name)
         from sds.data.io import open_table
 
         summary = _summary(open_table(str(output), engine=events.engine, require_rows=False))

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from sds.config import StrictModel
+from sds.config import EngineChoice, StrictModel
 from sds.errors import close_matches
 
 FUNCTIONS = ("count", "sum", "mean", "min", "max", "std", "nunique", "last")
@@ -90,7 +90,7 @@ class TransformSpec(StrictModel):
         return self
 
 
-class FeatureSpec(StrictModel):
+class FeatureSpec(EngineChoice):
     """A point-in-time feature set."""
 
     kind: str = "features"

@@ -148,10 +148,12 @@ def _aggregates(spec: FeatureSpec, j: ir.Table, label: Any, label_value: Any) ->
         if "last" in agg.functions:
             aggs[f"{agg.column}_last"] = j[agg.column].argmax(ts, where=ts.notnull())
     if "days_since_first" in spec.calendar:
-        aggs["days_since_first"] = label_value.delta(ts.min(), unit="second") / 86_400.0
+        aggs["days_since_first"] = (
+            label_value.delta(ts.min(), unit="second").cast("float64") / 86_400.0
+        )
     if spec.rfm is not None:
         last = ts.max()
-        aggs["recency_days"] = label_value.delta(last, unit="second") / 86_400.0
+        aggs["recency_days"] = label_value.delta(last, unit="second").cast("float64") / 86_400.0
         aggs["frequency"] = ts.count()
         if spec.rfm.monetary:
             aggs["monetary"] = j[spec.rfm.monetary].sum().fill_null(0)

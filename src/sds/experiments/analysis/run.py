@@ -22,7 +22,14 @@ if TYPE_CHECKING:
 def analyze(spec: AnalysisSpec | dict[str, Any], data: Any = None) -> AnalysisResult:
     """Analyse an experiment. ``data`` (a DataFrame, path, SQL or Table) overrides
     ``spec.data``."""
+    from sds.config import engine_scope
+
     spec = parse(spec)
+    with engine_scope(spec):
+        return _analyze(spec, data)
+
+
+def _analyze(spec: AnalysisSpec, data: Any) -> AnalysisResult:
     table = _open(spec, data)
     ag.require_columns(table, spec)
     grain = ag.detect_grain(table, spec)

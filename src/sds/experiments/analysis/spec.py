@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from sds.config import StrictModel
+from sds.config import EngineChoice, StrictModel
 from sds.errors import close_matches
 
 METRIC_TYPES = ("proportion", "mean", "ratio", "quantile")
@@ -93,7 +93,7 @@ class SequentialSpec(StrictModel):
         return self
 
 
-class AnalysisSpec(StrictModel):
+class AnalysisSpec(EngineChoice):
     """An experiment to analyse."""
 
     kind: str = "analysis"

@@ -1,0 +1,231 @@
+"""Apache Spark as an engine: finding a session, checking what it needs, naming its errors.
+
+Three ways in, in this order of precedence:
+
+1. a ``SparkSession`` passed from Python (``Engine.spark(session)``), e.g. on Databricks;
+2. Spark Connect when ``SPARK_REMOTE`` is set (``sc://host:15002``, or ``local[2]`` for a
+   Connect server on this machine);
+3. a classic session on ``--spark-master`` (``local[*]`` unless told), e.g.
+   ``spark://host:7077`` or ``yarn``.
+
+A classic session runs its driver in a local JVM, so it needs Java 17 or newer; Spark Connect
+to a remote server needs only the Python client. Both are checked before Spark is started, so
+a missing piece gives a message with the fix rather than a gateway traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import warnings
+from typing import Any
+
+from sds.errors import AnalysisError, ConfigError, DataError
+
+MIN_JAVA = 17
+INSTALL_HINT = "Install it with: pip install 'sds[spark]' (pyspark with the Ibis Spark backend)."
+REMOTE_ENV = "SPARK_REMOTE"
+
+# Spark's own settings for a session sds starts: UTC times as in DuckDB, no web UI, and a
+# shuffle width that suits one machine (Spark's default of 200 tasks is for clusters).
+SESSION_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.enabled": "false",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.ui.showConsoleProgress": "false",  # sds draws its own progress
+}
+LOCAL_SHUFFLE_PARTITIONS = "8"
+
+
+def require_pyspark() -> None:
+    """Raise a ConfigError with the install command if pyspark or Ibis' backend is missing."""
+    try:
+        import ibis.backends.pyspark  # noqa: F401
+        import pyspark  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError(
+            f"engine 'spark' needs pyspark, which is not installed ({exc})",
+            parameter="engine",
+            hint=INSTALL_HINT,
+        ) from exc
+
+
+def java_version(java: str) -> int | None:
+    """The major version ``java -version`` reports (None if it prints none)."""
+    try:
+        done = subprocess.run(
+            [java, "-version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except OSError:
+        return None
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', done.stderr + done.stdout)
+    if not match:
+        return None
+    major = int(match.group(1))
+    return int(match.group(2) or 0) if major == 1 else major  # "1.8" is Java 8
+
+
+def find_java() -> str | None:
+    """The java binary Spark would start: ``$JAVA_HOME/bin/java``, else ``java`` on PATH."""
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        candidate = os.path.join(home, "bin", "java")
+        return candidate if os.access(candidate, os.X_OK) else None
+    return shutil.which("java")
+
+
+def require_java() -> None:
+    """Raise a ConfigError naming the fix if no Java >= 17 is found for Spark's driver."""
+    java = find_java()
+    fix = (
+        f"Spark's driver runs in Java; install Java {MIN_JAVA} or newer "
+        "(Debian/Ubuntu: apt-get install openjdk-17-jre-headless; macOS: brew install "
+        "openjdk@17) and put it on PATH or set JAVA_HOME, or use a remote Spark Connect "
+        f"server by setting {REMOTE_ENV}=sc://HOST:15002."
+    )
+    if java is None:
+        where = os.environ.get("JAVA_HOME")
+        found = f"JAVA_HOME={where} has no bin/java" if where else "no java on PATH"
+        raise ConfigError(
+            "engine 'spark' needs Java, which was not found",
+            parameter="engine",
+            found=found,
+            hint=fix,
+        )
+    version = java_version(java)
+    if version is not None and version < MIN_JAVA:
+        raise ConfigError(
+            f"engine 'spark' needs Java {MIN_JAVA} or newer",
+            parameter="engine",
+            found=f"Java {version} at {java}",
+            hint=fix,
+        )
+
+
+def spark_session(master: str | None = None, remote: str | None = None) -> Any:
+    """A SparkSession: Spark Connect if ``remote`` (or ``SPARK_REMOTE``), else classic."""
+    require_pyspark()
+    from pyspark.sql import SparkSession
+
+    remote = remote or os.environ.get(REMOTE_ENV)
+    builder = SparkSession.builder.appName("sds")
+    if remote:
+        if not remote.startswith("sc://"):
+            require_java()  # "local[...]" starts a Connect server in a local JVM
+        return builder.remote(remote).getOrCreate()
+    active = SparkSession.getActiveSession()
+    if active is not None and master is None:
+        return active  # e.g. the notebook's ``spark`` on Databricks
+    require_java()
+    master = master or "local[*]"
+    for key, value in SESSION_CONF.items():
+        builder = builder.config(key, value)
+    if master.startswith("local"):
+        builder = builder.config("spark.sql.shuffle.partitions", LOCAL_SHUFFLE_PARTITIONS)
+    session = builder.master(master).getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def is_spark_error(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised by Spark (classic or Connect) rather than by sds."""
+    module = type(exc).__module__ or ""
+    return module.startswith(("pyspark", "py4j"))
+
+
+_JAVA_ERROR = re.compile(r"((?:[a-z]\w*\.)+[A-Z]\w*(?:Exception|Error)): ([^\n]*)")
+_IO_ERRORS = {"FileNotFoundException", "AccessDeniedException", "AccessControlException"}
+_PATH_NOT_FOUND = re.compile(r"\[PATH_NOT_FOUND\][^:]*:\s*(\S+?)\.?\s*SQLSTATE", re.DOTALL)
+
+
+def spark_error(exc: BaseException, source: str) -> DataError | AnalysisError:
+    """Map one Spark exception to the sds error a user can act on."""
+    text = str(exc)
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    condition = getattr(exc, "getCondition", lambda: None)() or ""
+    if "PATH_NOT_FOUND" in text or condition == "PATH_NOT_FOUND":
+        match = _PATH_NOT_FOUND.search(text)
+        path = match.group(1) if match else source
+        return DataError(
+            f"Spark cannot read the path {path}",
+            source=source,
+            hint="Check the path and that the cluster can reach it (HDFS/S3 credentials).",
+        )
+    java = _JAVA_ERROR.search(text)
+    no_connector = "UnsupportedFileSystemException" in text or (
+        "ClassNotFoundException" in text and "FileSystem" in text
+    )
+    if java and no_connector:
+        return DataError(
+            f"Spark has no connector for this path's file system ({java.group(2).strip()})",
+            source=source,
+            hint="Give Spark the file system's connector, e.g. for s3a:// "
+            "PYSPARK_SUBMIT_ARGS='--packages org.apache.hadoop:hadoop-aws:<Hadoop version> "
+            "pyspark-shell', or spark.jars.packages in $SPARK_CONF_DIR/spark-defaults.conf; "
+            "or use a cluster that has it.",
+        )
+    if java and java.group(1).split(".")[-1] in _IO_ERRORS:
+        return DataError(f"Spark cannot read the path: {java.group(2).strip()}", source=source)
+    if java:
+        return AnalysisError(f"Spark failed: {java.group(1)}: {java.group(2)}", source=source)
+    if "UNABLE_TO_INFER_SCHEMA" in text:
+        return DataError(f"Spark cannot read it: {first}", source=source)
+    if type(exc).__name__ in ("AnalysisException", "ParseException"):
+        return DataError(f"the query does not fit the data: {first}", source=source)
+    return AnalysisError(f"Spark failed: {first}", source=source)
+
+
+def to_arrow(con: Any, expr: Any) -> Any:
+    """Run an Ibis expression on Spark and collect it as Arrow (``DataFrame.toArrow``),
+    without the pandas round trip Ibis' own ``to_pyarrow`` takes."""
+    from ibis.formats.pyarrow import PyArrowData
+
+    table_expr = expr.as_table()
+    con._run_pre_execute_hooks(table_expr)  # registers in-memory tables with the session
+    frame = con._session.sql(con.compile(table_expr))
+    with warnings.catch_warnings():
+        # pyspark 4.0's collection leaves its local socket for the collector to close
+        warnings.simplefilter("ignore", ResourceWarning)
+        collected = frame.toArrow()
+    arrow = PyArrowData.convert_table(collected, table_expr.schema())
+    return expr.__pyarrow_result__(arrow)
+
+
+_SPARK_TYPES = {
+    "BOOLEAN": "boolean",
+    "TINYINT": "tinyint",
+    "SMALLINT": "smallint",
+    "INTEGER": "int",
+    "BIGINT": "bigint",
+    "FLOAT": "float",
+    "DOUBLE": "double",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp_ntz",
+    "TIMESTAMP WITH TIME ZONE": "timestamp",
+    "VARCHAR": "string",
+}
+
+
+def csv_schema(paths: list[str], delim: str | None, encoding: str | None) -> str | None:
+    """A Spark DDL schema for local CSV files, from DuckDB's type sniffer.
+
+    Spark's own inference reads zip codes such as ``02134`` as numbers and ints as 32-bit;
+    sniffing with DuckDB gives both engines one set of types. Files behind a URI (HDFS, S3)
+    return None and are left to Spark's inference.
+    """
+    if any(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", p) for p in paths):
+        return None
+    import duckdb
+
+    options = {"delim": delim, "encoding": encoding}
+    args = "".join(f", {k} = '{v}'" for k, v in options.items() if v)
+    files = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+    with duckdb.connect() as con:
+        rows = con.sql(f"DESCRIBE SELECT * FROM read_csv({files}{args})").fetchall()
+    fields = []
+    for name, kind, *_ in rows:
+        spark = _SPARK_TYPES.get(kind) or (kind.lower() if kind.startswith("DECIMAL") else "string")
+        fields.append("`" + name.replace("`", "``") + f"` {spark}")
+    return ", ".join(fields)
