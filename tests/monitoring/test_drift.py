@@ -170,3 +170,28 @@ def test_request_log_service_figures_and_cli(tmp_path: Path) -> None:
         ]
     )
     assert missing.exit_code == 2 and "tenure_months" in missing.stderr
+
+
+def test_many_levels_keep_the_pooled_top_20_and_an_other_bin() -> None:
+    """30 levels plus missing: the 20 most common over both sides (ties by name) against a
+    pandas count, the rest in one bin, missing in another; ranked in the engine."""
+    from sds.data.io import open_table
+    from sds.monitoring.drift import TOP_LEVELS, level_counts
+
+    rng = np.random.default_rng(4)
+    levels = np.array([f"L{i:02d}" for i in range(30)])
+    weights = np.linspace(1, 3, 30) / np.linspace(1, 3, 30).sum()
+    x = pd.Series(rng.choice(levels, 4_000, p=weights), dtype=object)
+    y = pd.Series(rng.choice(levels[::-1], 3_000, p=weights), dtype=object)
+    x[:40], y[:70] = None, None
+    ref, cur = open_table(pd.DataFrame({"g": x})), open_table(pd.DataFrame({"g": y}))
+    got_ref, got_cur = level_counts(ref, cur, "g", "g")
+
+    pooled = pd.concat([x, y]).value_counts().reset_index()
+    pooled.columns = ["v", "n"]
+    top = pooled.sort_values(["n", "v"], ascending=[False, True])["v"][:TOP_LEVELS].tolist()
+    for got, side in ((got_ref, x), (got_cur, y)):
+        counts = side.value_counts()
+        listed = [counts.get(v, 0) for v in top]
+        want = [*listed, side.notna().sum() - sum(listed), side.isna().sum()]
+        np.testing.assert_array_equal(got, np.array(want, dtype=float))

@@ -195,3 +195,35 @@ def _json(text: str) -> Any:
     import json
 
     return json.loads(text)
+
+
+QUANTILE_KEYS = {"p01": 0.01, "p05": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95}
+
+
+def test_profile_sketches_agree_within_their_error(data_dir: Path, spark_engine: Any) -> None:
+    """Past ``exact_distinct_max_rows`` each engine uses its own sketches (HyperLogLog and
+    t-digest in DuckDB, HyperLogLog++ and Greenwald-Khanna in Spark): counts stay exact,
+    distinct counts agree within 5%, and every quantile lies within 1 rank-percent of the
+    exact one."""
+    import numpy as np
+
+    from sds.features.profile import profile
+    from sds.features.profile_result import ProfileOptions
+
+    source = str(data_dir / "churn.parquet")
+    options = ProfileOptions(exact_distinct_max_rows=1_000)
+    duck, spark = both(lambda: profile(source, options).to_dict(), spark_engine)
+    frame = pd.read_parquet(source)
+    assert duck["distinct_method"].startswith("approximate")
+    for d, s in zip(duck["columns"], spark["columns"], strict=True):
+        assert d["null_count"] == s["null_count"]
+        exact = frame[d["name"]].nunique()
+        for counted in (d["distinct_count"], s["distinct_count"]):
+            assert counted == pytest.approx(exact, rel=0.05), d["name"]
+        if d["numeric"] is None:
+            continue
+        values = np.sort(frame[d["name"]].dropna().to_numpy(dtype=float))
+        for key, q in QUANTILE_KEYS.items():
+            low, high = np.quantile(values, [q - 0.01, q + 0.01])
+            for result in (d, s):
+                assert low <= result["numeric"][key] <= high, (d["name"], key)

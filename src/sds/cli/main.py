@@ -62,7 +62,11 @@ def _global(
         int | None, typer.Option(help="Engine threads (default: all cores).")
     ] = None,
     memory_limit: Annotated[
-        str | None, typer.Option(help="Engine memory limit, e.g. 2GB (DuckDB spills past it).")
+        str | None,
+        typer.Option(
+            help="Engine memory limit, e.g. 2GB (DuckDB spills past it; for a local Spark, "
+            "the driver's memory)."
+        ),
     ] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="Hide progress bars.")] = False,
     engine: Annotated[

@@ -49,7 +49,7 @@ class Engine:
         self._lock = threading.Lock()
         if backend == "spark":
             self.database = spark_master or "spark"
-            self.con = _connect_spark(spark_master, session)
+            self.con = _connect_spark(spark_master, session, memory_limit)
             return
         import ibis
 
@@ -195,14 +195,14 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _connect_spark(master: str | None, session: Any) -> Any:
+def _connect_spark(master: str | None, session: Any, memory: str | None) -> Any:
     from sds.data.spark import require_pyspark, spark_session
 
     require_pyspark()
     import ibis
 
     if session is None:
-        session = spark_session(master)
+        session = spark_session(master, memory=memory)
     return ibis.pyspark.connect(session)
 
 
@@ -259,7 +259,7 @@ def _engine_for(
     spark_master: str | None,
 ) -> Engine:
     if backend == "spark":
-        return Engine("spark", spark_master=spark_master)
+        return Engine("spark", spark_master=spark_master, memory_limit=memory_limit)
     return Engine(
         backend, threads=threads, memory_limit=memory_limit, temp_directory=temp_directory
     )

@@ -28,15 +28,13 @@ MIN_JAVA = 17
 INSTALL_HINT = "Install it with: pip install 'sds[spark]' (pyspark with the Ibis Spark backend)."
 REMOTE_ENV = "SPARK_REMOTE"
 
-# Spark's own settings for a session sds starts: UTC times as in DuckDB, no web UI, and a
-# shuffle width that suits one machine (Spark's default of 200 tasks is for clusters).
+# Spark's own settings for a session sds starts: UTC times as in DuckDB, no web UI.
 SESSION_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.ui.enabled": "false",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.ui.showConsoleProgress": "false",  # sds draws its own progress
 }
-LOCAL_SHUFFLE_PARTITIONS = "8"
 
 
 def require_pyspark() -> None:
@@ -104,15 +102,44 @@ def require_java() -> None:
         )
 
 
-def spark_session(master: str | None = None, remote: str | None = None) -> Any:
-    """A SparkSession: Spark Connect if ``remote`` (or ``SPARK_REMOTE``), else classic."""
+def require_reachable(remote: str, timeout: float = 10.0) -> None:
+    """Fail fast when a Spark Connect server does not answer (the client would retry for
+    minutes before saying anything)."""
+    import socket
+    from urllib.parse import urlparse
+
+    url = urlparse(remote.split(";")[0])  # sc://host:port/;token=...;use_ssl=true
+    host, port = url.hostname or "localhost", url.port or 15002
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot reach the Spark Connect server at {host}:{port} ({exc})",
+            parameter=REMOTE_ENV,
+            found=remote,
+            hint="Start the server (sbin/start-connect-server.sh) or fix SPARK_REMOTE; "
+            "unset SPARK_REMOTE to start a local Spark instead.",
+        ) from exc
+
+
+def spark_session(
+    master: str | None = None, remote: str | None = None, memory: str | None = None
+) -> Any:
+    """A SparkSession: Spark Connect if ``remote`` (or ``SPARK_REMOTE``), else classic.
+
+    ``memory`` (``--memory-limit``, e.g. ``8GB``) sizes a local session's driver JVM, which
+    holds the executors too; on a cluster, size executors in spark-defaults.conf instead.
+    """
     require_pyspark()
     from pyspark.sql import SparkSession
 
     remote = remote or os.environ.get(REMOTE_ENV)
     builder = SparkSession.builder.appName("sds")
     if remote:
-        if not remote.startswith("sc://"):
+        if remote.startswith("sc://"):
+            require_reachable(remote)
+        else:
             require_java()  # "local[...]" starts a Connect server in a local JVM
         return builder.remote(remote).getOrCreate()
     active = SparkSession.getActiveSession()
@@ -123,10 +150,33 @@ def spark_session(master: str | None = None, remote: str | None = None) -> Any:
     for key, value in SESSION_CONF.items():
         builder = builder.config(key, value)
     if master.startswith("local"):
-        builder = builder.config("spark.sql.shuffle.partitions", LOCAL_SHUFFLE_PARTITIONS)
+        builder = builder.config("spark.sql.shuffle.partitions", local_partitions(master))
+        if memory:
+            builder = builder.config("spark.driver.memory", jvm_size(memory))
     session = builder.master(master).getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def local_partitions(master: str) -> str:
+    """Shuffle partitions for ``local[N]``: two per core (Spark's 200 are for clusters, and
+    on one machine each costs a task's overhead)."""
+    match = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\s*\d+)?\])?", master.strip())
+    cores = match.group(1) if match else None
+    count = int(cores) if cores and cores != "*" else (os.cpu_count() or 2)
+    return str(2 * count)
+
+
+def jvm_size(memory: str) -> str:
+    """``8GB``, ``8 GiB``, ``512MB`` as the JVM writes them (``8g``, ``512m``)."""
+    match = re.fullmatch(r"\s*(\d+)\s*([KMGT])i?B?\s*", memory, re.IGNORECASE)
+    if not match:
+        raise ConfigError(
+            f"memory limit {memory!r} is not a size",
+            parameter="memory_limit",
+            expected="a whole number with KB, MB, GB or TB, e.g. 8GB",
+        )
+    return f"{match.group(1)}{match.group(2).lower()}"
 
 
 def is_spark_error(exc: BaseException) -> bool:

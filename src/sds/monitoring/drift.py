@@ -18,7 +18,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 
 EPSILON = 1e-4
@@ -88,32 +87,41 @@ def ks(ref: Any, cur: Any, ref_col: str, cur_col: str) -> dict[str, float]:
 
 
 def level_counts(ref: Any, cur: Any, ref_col: str, cur_col: str) -> tuple[np.ndarray, np.ndarray]:
-    """Counts of the reference's top levels, all other levels, and missing, on each side."""
-    r = ref.engine.execute(
-        ref.expr.group_by(v=ref.expr[ref_col].cast("string")).aggregate(n=ref.expr.count()),
+    """Counts of the top levels (pooled over both sides; ties by level), all other levels,
+    and missing, on each side. The ranking happens in the engine, so an ID-like column with
+    millions of levels sends back only the top ones."""
+    import ibis
+
+    a = ref.expr.select(v=ref.expr[ref_col].cast("string"), side=ibis.literal(0))
+    b = cur.expr.select(v=cur.expr[cur_col].cast("string"), side=ibis.literal(1))
+    both = a.union(b)
+    by_side = both.group_by(["v", "side"]).aggregate(n=both.count())
+    pooled = by_side.filter(by_side.v.notnull()).group_by("v").aggregate(n=by_side.n.sum())
+    top = pooled.order_by([ibis.desc("n"), "v"]).limit(TOP_LEVELS)
+    listed = ref.engine.execute(by_side.semi_join(top, "v"), source=ref.name)
+    totals = ref.engine.execute(
+        both.group_by("side").aggregate(
+            total=both.count(), missing=both.v.isnull().cast("int64").sum()
+        ),
         source=ref.name,
     )
-    c = cur.engine.execute(
-        cur.expr.group_by(v=cur.expr[cur_col].cast("string")).aggregate(n=cur.expr.count()),
-        source=cur.name,
-    )
-    pooled = (
-        pd.concat([r, c])
-        .dropna(subset=["v"])
-        .groupby("v", as_index=False)["n"]
+    ranked = (
+        listed.groupby("v", as_index=False)["n"]
         .sum()
-        .sort_values(["n", "v"], ascending=[False, True])
+        .sort_values(["n", "v"], ascending=[False, True])["v"]
+        .tolist()
     )
-    top = list(pooled["v"][:TOP_LEVELS])
 
-    def counts(frame: Any) -> np.ndarray:
-        lookup = {v: n for v, n in zip(frame["v"], frame["n"], strict=True) if pd.notna(v)}
-        missing = frame.loc[frame["v"].isna(), "n"].sum()
-        listed = [lookup.get(v, 0) for v in top]
-        other = sum(lookup.values()) - sum(listed)
-        return np.array([*listed, other, missing], dtype=float)
+    def counts(side: int) -> np.ndarray:
+        mine = listed[listed["side"] == side]
+        lookup = dict(zip(mine["v"], mine["n"], strict=True))
+        row = totals[totals["side"] == side]
+        total = int(row["total"].sum())
+        missing = int(row["missing"].sum())
+        kept = [lookup.get(v, 0) for v in ranked]
+        return np.array([*kept, total - missing - sum(kept), missing], dtype=float)
 
-    return counts(r), counts(c)
+    return counts(0), counts(1)
 
 
 def categorical_tests(ref: np.ndarray, cur: np.ndarray) -> dict[str, float]:
