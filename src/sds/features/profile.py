@@ -74,7 +74,7 @@ def profile(
         n_rows=n_rows,
         n_columns=len(names),
         duplicate_rows=duplicates,
-        distinct_method="exact" if exact else "approximate (HyperLogLog, about 2% error)",
+        distinct_method="exact" if exact else _sketch_error(table),
         columns=tuple(_with_flags(c, flags) for c in columns),
         flags=tuple(flags),
         options=opts,
@@ -94,6 +94,15 @@ def _finite(col: ir.Column, kind: str) -> ir.Column:
         col = col.cast("float64")
         return ibis.ifelse(col.isnan() | col.isinf(), ibis.null("float64"), col)
     return col
+
+
+def _sketch_error(table: Table) -> str:
+    """What the approximate distinct counts are worth, measured per engine: Spark's
+    HyperLogLog++ runs at 5% relative standard deviation; DuckDB 1.5's sketch was measured
+    10-20% off on 1,000 to 1,000,000 distinct values (see docs/spark.md)."""
+    if table.engine.is_spark:
+        return "approximate (HyperLogLog++, about 5% error)"
+    return "approximate (HyperLogLog, often 10-20% error)"
 
 
 def _column_stats(table: Table, names: list[str], kinds: list[str], exact: bool) -> dict[str, Any]:

@@ -20,7 +20,7 @@ class ProfileOptions:
     columns: tuple[str, ...] | None = None
     top_k: int = 10
     bins: int = 20
-    exact_distinct_max_rows: int = 2_000_000
+    exact_distinct_max_rows: int = 10_000_000  # about 1.8 GB at 10M rows, 18 columns
     near_constant_share: float = 0.99
     null_share_flag: float = 0.95
     high_cardinality: int = 50

@@ -33,14 +33,16 @@ def psi_from_counts(ref: np.ndarray, cur: np.ndarray) -> float:
 def numeric_edges(table: Any, columns: list[str], bins: int) -> dict[str, np.ndarray]:
     """Each column's inner quantile edges in the reference, in one query."""
     t = table.expr
-    cuts = np.linspace(0, 1, bins + 1)[1:-1]
-    aggs = {f"{c}__{i}": t[c].quantile(float(q)) for c in columns for i, q in enumerate(cuts)}
-    if not aggs:
-        return {}
+    cuts = [float(q) for q in np.linspace(0, 1, bins + 1)[1:-1]]
+    if not columns or not cuts:
+        return {c: np.array([]) for c in columns}
+    # one list-valued quantile per column: one sorted copy of it, not one per cut
+    aggs = {f"c{i}": t[c].quantile(cuts) for i, c in enumerate(columns)}
     row = table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0]
     out = {}
-    for c in columns:
-        values = np.array([row[f"{c}__{i}"] for i in range(len(cuts))], dtype=float)
+    for i, c in enumerate(columns):
+        found = row[f"c{i}"]
+        values = np.array(list(found) if found is not None else [], dtype=float)
         out[c] = np.unique(values[~np.isnan(values)])
     return out
 
