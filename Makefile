@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test lint format bench bench-serving reliability clean
+.PHONY: venv demo test lint format bench bench-spark bench-serving reliability clean
 
 # (Re)install when pyproject.toml changes; the stamp records the last install.
 $(STAMP): pyproject.toml
@@ -37,6 +37,10 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/profile_bench.py
 	$(BIN)/python benchmarks/analysis_bench.py
+
+# Every engine-backed job on 10,000,000 rows on DuckDB and on a local Spark (about 25 min).
+bench-spark: $(STAMP)
+	$(BIN)/python benchmarks/spark_bench.py
 
 # The model server against FastAPI + scikit-learn and mlflow models serve (installs mlflow
 # once into benchmarks/out/mlflow-venv), and the 12-minute reliability run.

@@ -32,12 +32,12 @@ def command(
     top_k: Annotated[int, typer.Option(help="Most frequent values shown per column.")] = 10,
     bins: Annotated[int, typer.Option(help="Histogram bins.")] = 20,
     exact_distinct_max_rows: Annotated[
-        int,
+        int | None,
         typer.Option(
-            help="Count distinct values exactly up to this many rows, "
-            "approximately (HyperLogLog) beyond."
+            help="Count distinct values exactly up to this many rows, approximately "
+            "(HyperLogLog) beyond [default: 10,000,000 on DuckDB, 2,000,000 on Spark]."
         ),
-    ] = 10_000_000,
+    ] = None,
     expect: Annotated[
         list[str] | None,
         typer.Option(

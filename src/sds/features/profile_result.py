@@ -20,14 +20,14 @@ class ProfileOptions:
     columns: tuple[str, ...] | None = None
     top_k: int = 10
     bins: int = 20
-    exact_distinct_max_rows: int = 10_000_000  # about 1.8 GB at 10M rows, 18 columns
+    exact_distinct_max_rows: int | None = None  # None: DuckDB 10,000,000; Spark 2,000,000
     near_constant_share: float = 0.99
     null_share_flag: float = 0.95
     high_cardinality: int = 50
     id_like_share: float = 0.99
 
     def __post_init__(self) -> None:
-        check_all({k: v for k, v in asdict(self).items() if k != "columns"})
+        check_all({k: v for k, v in asdict(self).items() if k != "columns" and v is not None})
 
 
 @dataclass(frozen=True)
