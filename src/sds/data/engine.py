@@ -144,23 +144,9 @@ class Engine:
             return self.con.read_csv(paths, **{k: v for k, v in options.items() if v})
         import uuid
 
-        read = self.con._session.read
-        if kind == "parquet":
-            frame = read.parquet(*paths)
-        elif kind == "json":
-            frame = read.json(paths)
-        else:
-            from sds.data.spark import csv_schema
+        from sds.data.spark import read_frame
 
-            schema = csv_schema(paths, delim, encoding)
-            options = {"sep": delim, "encoding": encoding, "schema": schema}
-            frame = read.csv(
-                paths,
-                header=True,
-                inferSchema=schema is None,
-                mode="FAILFAST",  # a value that does not parse is an error, not a null
-                **{k: v for k, v in options.items() if v},
-            )
+        frame = read_frame(self.con._session, kind, paths, delim=delim, encoding=encoding)
         name = f"sds_read_{uuid.uuid4().hex[:12]}"
         frame.createOrReplaceTempView(name)
         return self.con.table(name)

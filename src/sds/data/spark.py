@@ -243,6 +243,28 @@ def to_arrow(con: Any, expr: Any) -> Any:
     return expr.__pyarrow_result__(arrow)
 
 
+def read_frame(
+    session: Any, kind: str, paths: list[str], *, delim: str | None, encoding: str | None
+) -> Any:
+    """A Spark DataFrame over Parquet, JSON-lines or CSV ``paths``, CSV read as DuckDB reads
+    it: a header row, DuckDB's sniffed types for local files, and a value that does not parse
+    is an error (not a silent null)."""
+    read = session.read
+    if kind == "parquet":
+        return read.parquet(*paths)
+    if kind == "json":
+        return read.json(paths)
+    schema = csv_schema(paths, delim, encoding)
+    options = {"sep": delim, "encoding": encoding, "schema": schema}
+    return read.csv(
+        paths,
+        header=True,
+        inferSchema=schema is None,
+        mode="FAILFAST",
+        **{k: v for k, v in options.items() if v},
+    )
+
+
 _SPARK_TYPES = {
     "BOOLEAN": "boolean",
     "TINYINT": "tinyint",
