@@ -132,3 +132,20 @@ def test_a_session_passed_from_python_is_used(spark_engine: Any, data_dir: Path)
     assert engine.con._session is session  # no second session, e.g. Databricks' ``spark``
     source = str(data_dir / "churn.parquet")
     assert_same(profile(source).to_dict(), profile(source, engine=engine).to_dict())
+
+
+def test_uris_go_to_spark_untouched(spark_engine: Any, data_dir: Path, tmp_path: Path) -> None:
+    """A file:// URI, a glob inside one and a folder of part files are read by Spark itself
+    (the same way it reads hdfs:// or s3a://); DuckDB reads the file:// path locally."""
+    import pandas as pd
+
+    folder = tmp_path / "events"
+    folder.mkdir()
+    frame = pd.read_parquet(data_dir / "churn.parquet")
+    frame.iloc[:1_000].to_parquet(folder / "part-0.parquet")
+    frame.iloc[1_000:].to_parquet(folder / "part-1.parquet")
+    for uri in (f"file://{folder}", f"file://{folder}/part-*.parquet"):
+        assert open_table(uri, engine=spark_engine).count() == 3_000, uri
+    single = f"file://{data_dir / 'churn.csv'}"
+    assert open_table(single, engine=spark_engine).count() == 3_000
+    assert open_table(single, engine=Engine()).count() == 3_000

@@ -229,3 +229,23 @@ def test_profile_sketches_agree_within_their_error(data_dir: Path, spark_engine:
                 v = result["numeric"][key]  # its rank range in the data must meet q ± 0.02
                 below, upto = np.mean(values < v), np.mean(values <= v)
                 assert below <= q + 0.02 and upto >= q - 0.02, (d["name"], key, v)
+
+
+def test_cli_assignment_file_from_spark_equals_duckdb(
+    data_dir: Path, tmp_path: Path, spark_engine: Any
+) -> None:
+    args = ["assign", "--experiment", "e", "--variants", "a,b", "--id-column", "customer_id"]
+    args += ["--data", str(data_dir / "churn.parquet"), "--format", "json"]
+    duck_out, spark_out = tmp_path / "duck.csv", tmp_path / "spark.csv"
+    duck = invoke([*args, "-o", str(duck_out)])
+    spark = invoke(["--engine", "spark", "--spark-master", "local[2]", *args, "-o", str(spark_out)])
+    assert duck.exit_code == spark.exit_code == 0, spark.stderr
+    assert_same(_json(duck.stdout)["variants"], _json(spark.stdout)["variants"])
+    assert spark_out.is_dir()  # Spark's folder of part files, renamed into place
+    read = [
+        on("duckdb", lambda p=p: open_table(str(p)).engine.execute(open_table(str(p)).expr))
+        for p in (duck_out, spark_out)
+    ]
+    d, s = (f.sort_values("customer_id").reset_index(drop=True) for f in read)
+    assert len(d) == 3_000
+    assert_same(d, s)
