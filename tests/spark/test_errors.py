@@ -130,8 +130,11 @@ def test_a_session_passed_from_python_is_used(spark_engine: Any, data_dir: Path)
     session = spark_engine.con._session
     engine = Engine.spark(session)
     assert engine.con._session is session  # no second session, e.g. Databricks' ``spark``
+    from sds.features.profile_result import ProfileOptions
+
     source = str(data_dir / "churn.parquet")
-    assert_same(profile(source).to_dict(), profile(source, engine=engine).to_dict())
+    few = ProfileOptions(columns=("age", "contract", "monthly_charges"))
+    assert_same(profile(source, few).to_dict(), profile(source, few, engine=engine).to_dict())
 
 
 def test_uris_go_to_spark_untouched(spark_engine: Any, data_dir: Path, tmp_path: Path) -> None:

@@ -182,12 +182,15 @@ def test_cli_engine_flag_and_spec_key(data_dir: Path, tmp_path: Path, spark_engi
 
         io.default_engine = spy  # type: ignore[attr-defined]
         by_key = invoke(["analyze", str(spec_path), "--format", "json"])
+        used_by_key = set(used)
+        used.clear()
         forced = invoke(["--engine", "duckdb", "analyze", str(spec_path), "--format", "json"])
     finally:
         engine_module.default_engine = real
         io.default_engine = real  # type: ignore[attr-defined]
     assert by_key.exit_code == forced.exit_code == 0, by_key.stderr + forced.stderr
-    assert "spark" in used and "duckdb" in used  # the key, then the flag overriding it
+    assert used_by_key == {"spark"}  # the spec's key
+    assert set(used) == {"duckdb"}  # the command line's flag wins over it
     assert_same(_json(by_key.stdout), _json(forced.stdout))
 
 

@@ -5,8 +5,9 @@ Three ways in, in this order of precedence:
 1. a ``SparkSession`` passed from Python (``Engine.spark(session)``), e.g. on Databricks;
 2. Spark Connect when ``SPARK_REMOTE`` is set (``sc://host:15002``, or ``local[2]`` for a
    Connect server on this machine);
-3. a classic session on ``--spark-master`` (``local[*]`` unless told), e.g.
-   ``spark://host:7077`` or ``yarn``.
+3. a classic session on ``--spark-master``, e.g. ``spark://host:7077`` or ``yarn``; with no
+   master, the process's active session if there is one (``spark-submit``, notebooks), else
+   a new ``local[*]``.
 
 A classic session runs its driver in a local JVM, so it needs Java 17 or newer; Spark Connect
 to a remote server needs only the Python client. Both are checked before Spark is started, so
@@ -292,7 +293,7 @@ def csv_schema(paths: list[str], delim: str | None, encoding: str | None) -> str
     import duckdb
 
     options = {"delim": delim, "encoding": encoding}
-    args = "".join(f", {k} = '{v}'" for k, v in options.items() if v)
+    args = "".join(f", {k} = '{v.replace(chr(39), chr(39) * 2)}'" for k, v in options.items() if v)
     files = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
     with duckdb.connect() as con:
         rows = con.sql(f"DESCRIBE SELECT * FROM read_csv({files}{args})").fetchall()
