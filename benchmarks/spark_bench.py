@@ -25,22 +25,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from analysis_bench import SPEC as ANALYSIS  # the same experiment analysis_bench.py times
+
 OUT = Path(__file__).parent / "out" / "spark"
 JOBS = ("profile", "analysis", "assignment", "features", "drift")
-ANALYSIS: dict[str, Any] = {
-    "unit": "user_id",
-    "variant": "variant",
-    "control": "control",
-    "variants": ["control", "treatment"],
-    "grain": "unit",
-    "date": "assigned_at",
-    "segments": ["platform", "country"],
-    "metrics": [
-        {"name": "conversion", "type": "proportion", "column": "converted"},
-        {"name": "revenue", "type": "mean", "column": "revenue", "covariate": "pre_revenue"},
-        {"name": "ops", "type": "ratio", "numerator": "orders", "denominator": "sessions"},
-    ],
-}
 FEATURES: dict[str, Any] = {
     "entity": "customer_id",
     "timestamp": "ts",
