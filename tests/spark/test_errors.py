@@ -152,3 +152,20 @@ def test_uris_go_to_spark_untouched(spark_engine: Any, data_dir: Path, tmp_path:
     single = f"file://{data_dir / 'churn.csv'}"
     assert open_table(single, engine=spark_engine).count() == 3_000
     assert open_table(single, engine=Engine()).count() == 3_000
+
+
+def test_a_value_that_does_not_parse_exits_2(spark_engine: Any, tmp_path: Path) -> None:
+    """Types come from the first rows (DuckDB's sniffer); a later value that does not fit is
+    an error naming the value, on both engines, never a silent null."""
+    rows = ["id,x", *(f"{i},{i}" for i in range(30_000)), "30001,abc"]
+    path = tmp_path / "late_text.csv"
+    path.write_text("\n".join(rows) + "\n")
+    spark = invoke(["--engine", "spark", "--spark-master", "local[2]", "profile", str(path)])
+    assert spark.exit_code == 2, spark.stderr
+    assert (
+        'does not parse as its column\'s type (NumberFormatException: For input string: "abc")'
+        in spark.stderr
+    )
+    assert "record [30001,null]" in spark.stderr
+    duck = invoke(["profile", str(path)])
+    assert duck.exit_code == 2 and "Line: 30002" in duck.stderr

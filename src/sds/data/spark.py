@@ -155,7 +155,7 @@ def spark_session(
         if memory:
             builder = builder.config("spark.driver.memory", jvm_size(memory))
     session = builder.master(master).getOrCreate()
-    session.sparkContext.setLogLevel("ERROR")
+    session.sparkContext.setLogLevel("FATAL")  # sds reports failures itself (--debug)
     return session
 
 
@@ -187,6 +187,7 @@ def is_spark_error(exc: BaseException) -> bool:
 
 
 _JAVA_ERROR = re.compile(r"((?:[a-z]\w*\.)+[A-Z]\w*(?:Exception|Error)): ([^\n]*)")
+_CAUSED_BY = re.compile(r"Caused by: ((?:[a-z]\w*\.)+[A-Z]\w*): ([^\n]*)")
 _IO_ERRORS = {"FileNotFoundException", "AccessDeniedException", "AccessControlException"}
 _PATH_NOT_FOUND = re.compile(r"\[PATH_NOT_FOUND\][^:]*:\s*(\S+?)\.?\s*SQLSTATE", re.DOTALL)
 
@@ -203,6 +204,17 @@ def spark_error(exc: BaseException, source: str) -> DataError | AnalysisError:
             f"Spark cannot read the path {path}",
             source=source,
             hint="Check the path and that the cluster can reach it (HDFS/S3 credentials).",
+        )
+    if "MALFORMED_RECORD" in text:
+        record = re.search(r"record parsing: (\[[^\]]*\])", text)
+        causes = _CAUSED_BY.findall(text)
+        cause = f"{causes[-1][0].split('.')[-1]}: {causes[-1][1].strip()}" if causes else first
+        return DataError(
+            f"a value does not parse as its column's type ({cause})",
+            source=source,
+            found=f"record {record.group(1)}" if record else None,
+            hint="Column types are read from the first rows of a CSV; fix the value, or save "
+            "the data as Parquet with the types you mean.",
         )
     java = _JAVA_ERROR.search(text)
     no_connector = "UnsupportedFileSystemException" in text or (
