@@ -28,7 +28,9 @@ DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
 SUPPORTED = CSV_SUFFIXES + PARQUET_SUFFIXES + JSON_SUFFIXES + ARROW_SUFFIXES + DUCKDB_SUFFIXES
 _SQL_START = re.compile(r"^\s*(select|with|from|values)\b", re.IGNORECASE)
 _GLOB_CHARS = re.compile(r"[*?\[]")
-_URI = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+URI = re.compile(
+    r"^[a-zA-Z][a-zA-Z0-9+.-]*://"
+)  # a path with a scheme: hdfs://, s3a://, file:// ...
 _KIND = (
     dict.fromkeys(PARQUET_SUFFIXES, "parquet")
     | dict.fromkeys(CSV_SUFFIXES, "csv")
@@ -171,7 +173,7 @@ def _open_path(
 ) -> ir.Table:
     if path.startswith("file://") and not engine.is_spark:
         path = path.removeprefix("file://")  # DuckDB reads plain local paths
-    elif _URI.match(path):
+    elif URI.match(path):
         return _open_uri(path, engine, encoding, label)
     if _GLOB_CHARS.search(path):
         files = sorted(globlib.glob(path, recursive=True))

@@ -300,7 +300,9 @@ def csv_schema(paths: list[str], delim: str | None, encoding: str | None) -> str
     sniffing with DuckDB gives both engines one set of types. Files behind a URI (HDFS, S3)
     return None and are left to Spark's inference.
     """
-    if any(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", p) for p in paths):
+    from sds.data.io import URI
+
+    if any(URI.match(p) for p in paths):
         return None
     import duckdb
 
