@@ -19,7 +19,7 @@ from sds.features.store import FeatureStore, Version
 
 def stored_table(store: FeatureStore, ref: str) -> tuple[Version, Table]:
     version = store.version(ref)
-    table = open_table(str(store.root / version.path), require_rows=False)
+    table = open_table(str(store.table_path(version)), require_rows=False)
     return version, table
 
 

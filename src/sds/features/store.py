@@ -17,6 +17,11 @@ version folder, and only then recorded in the registry in one transaction. Reade
 the registry alone, so a crash at any point leaves every earlier version readable; a
 version folder without a registry row (a crash between rename and record) is an orphan
 and is replaced by the next registration.
+
+Names and versions are checked at every entry (:mod:`sds.features.store_names`): a name is
+one plain folder under the root, never a path. Registry access is serialised across
+processes and only folders sds wrote for this store are ever deleted
+(:mod:`sds.features.store_lock`).
 """
 
 from __future__ import annotations
@@ -25,14 +30,17 @@ import hashlib
 import json
 import os
 import shutil
-import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sds.errors import DataError
+from sds.errors import DataError, ParameterError
+from sds.features import store_lock
 from sds.features.spec import FeatureSpec, parse
+from sds.features.store_names import check_name, inside, parse_ref
 
 STORE_SCHEME = "store://"
 REGISTRY = "registry.duckdb"
@@ -70,24 +78,25 @@ class Version:
 
 
 class FeatureStore:
-    """The store at ``root`` (created on first registration)."""
+    """The store at ``root`` (created on first registration). Registry access waits up to
+    ``lock_timeout`` seconds for other processes (default: ``SDS_STORE_LOCK_TIMEOUT`` or 60)."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, lock_timeout: float | None = None) -> None:
         self.root = Path(root)
+        self.lock_timeout = store_lock.resolve_timeout(lock_timeout)
 
     # -- reading ---------------------------------------------------------------------
     def versions(self, name: str | None = None) -> list[Version]:
+        if name is not None:
+            check_name(name)
         if not (self.root / REGISTRY).exists():
             return []
-        query = "SELECT * FROM versions" + (" WHERE name = ?" if name else "")
-        with self._registry(read_only=True) as con:
-            rows = con.execute(query + " ORDER BY name, version", [name] if name else []).fetchall()
-            columns = [d[0] for d in con.description]
-        return [_version(dict(zip(columns, r, strict=True))) for r in rows]
+        with self._registry() as con:
+            return _rows(con, name)
 
     def version(self, ref: str) -> Version:
         """``name`` (the latest), ``name@vN`` or ``name@N``."""
-        name, _, wanted = ref.removeprefix(STORE_SCHEME).partition("@")
+        name, wanted = parse_ref(ref.removeprefix(STORE_SCHEME))
         found = self.versions(name)
         if not found:
             known = sorted({v.name for v in self.versions()})
@@ -96,14 +105,13 @@ class FeatureStore:
                 source=str(self.root),
                 expected=", ".join(known) or "a registered feature set",
             )
-        if not wanted:
+        if wanted is None:
             return found[-1]
-        number = wanted.lstrip("v")
         for v in found:
-            if str(v.version) == number:
+            if v.version == wanted:
                 return v
         raise DataError(
-            f"no version {wanted!r} of {name!r}",
+            f"no version 'v{wanted}' of {name!r}",
             source=str(self.root),
             expected=", ".join(f"v{v.version}" for v in found),
         )
@@ -116,95 +124,152 @@ class FeatureStore:
         from sds.features.build import build, open_sources
 
         spec = parse(spec)
+        check_name(spec.name)
         source, parents = self._resolve(data if data is not None else spec.data)
         events, label_table = open_sources(spec, source, labels)
-        spec_hash = _hash(_spec_identity(spec))
-        fingerprint = _hash(
-            [fingerprint_table(events), fingerprint_table(label_table) if label_table else None]
+        identity = (
+            _hash(_spec_identity(spec)),
+            _hash(
+                [fingerprint_table(events), fingerprint_table(label_table) if label_table else None]
+            ),
         )
-        for v in self.versions(spec.name):
-            if v.spec_hash == spec_hash and v.source_fingerprint == fingerprint:
-                return v, False
-        folder = self.root / spec.name
-        tmp = folder / f".tmp-{uuid.uuid4().hex[:12]}"
+        if same := _same(self.versions(spec.name), identity):
+            return same, False
+        owner = store_lock.store_id(self.root, self.lock_timeout)
+        tmp = store_lock.new_temp(self.root, spec.name, owner)
         try:
             result, _ = build(spec, events, label_table, output=tmp / "features.parquet")
             _fault("after_data")
-            return self._commit(spec, spec_hash, fingerprint, parents, result, tmp), True
+            with self._registry(write=True) as con:
+                if same := _same(_rows(con, spec.name), identity):  # registered meanwhile
+                    return same, False
+                _check_case(con, spec.name)
+                store_lock.remove_stale_temps(self.root, owner)
+                return self._commit(con, spec, identity, parents, result, tmp), True
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(inside(self.root, tmp), ignore_errors=True)
 
     def _commit(
         self,
+        con: Any,
         spec: FeatureSpec,
-        spec_hash: str,
-        fingerprint: str,
+        identity: tuple[str, str],
         parents: list[str],
         result: Any,
         tmp: Path,
     ) -> Version:
+        """Rename ``tmp`` into place and record it (``con``: the locked registry)."""
         import sds
 
-        with self._registry() as con:
-            con.execute("BEGIN TRANSACTION")
-            latest = con.execute(
-                "SELECT coalesce(max(version), 0) FROM versions WHERE name = ?", [spec.name]
-            ).fetchone()
-            number = int(latest[0] if latest else 0) + 1
-            final = self.root / spec.name / f"v{number}"
-            if final.exists():  # an orphan of an earlier crash: never recorded, so not a version
-                shutil.rmtree(final)
-            version = Version(
-                name=spec.name,
-                version=number,
-                spec_hash=spec_hash,
-                source_fingerprint=fingerprint,
-                spec=spec.model_dump(mode="json"),
-                code_version=sds.__version__,
-                rows=result.rows,
-                schema={f["feature"]: f["type"] for f in result.features},
-                created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                parents=parents,
-                path=str(final.relative_to(self.root) / "features.parquet"),
-            )
-            (tmp / "manifest.json").write_text(json.dumps(asdict(version), indent=2))
-            os.replace(tmp, final)
-            _fault("after_rename")
-            con.execute(
-                "INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    version.name,
-                    version.version,
-                    version.spec_hash,
-                    version.source_fingerprint,
-                    json.dumps(version.spec, sort_keys=True),
-                    version.code_version,
-                    version.rows,
-                    json.dumps(version.schema),
-                    version.created_at,
-                    json.dumps(version.parents),
-                    version.path,
-                ],
-            )
-            _fault("before_commit")
-            con.execute("COMMIT")
+        con.execute("BEGIN TRANSACTION")
+        latest = con.execute(
+            "SELECT coalesce(max(version), 0) FROM versions WHERE name = ?", [spec.name]
+        ).fetchone()
+        number = int(latest[0] if latest else 0) + 1
+        final = self.root / spec.name / f"v{number}"
+        inside(self.root, final)
+        if final.exists() or final.is_symlink():  # an orphan of an earlier crash?
+            owner = store_lock.store_id(self.root, self.lock_timeout)
+            store_lock.remove_orphan(self.root, final, owner)
+        version = Version(
+            name=spec.name,
+            version=number,
+            spec_hash=identity[0],
+            source_fingerprint=identity[1],
+            spec=spec.model_dump(mode="json"),
+            code_version=sds.__version__,
+            rows=result.rows,
+            schema={f["feature"]: f["type"] for f in result.features},
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            parents=parents,
+            path=str(final.relative_to(self.root) / "features.parquet"),
+        )
+        (tmp / "manifest.json").write_text(json.dumps(asdict(version), indent=2))
+        os.replace(tmp, final)
+        _fault("after_rename")
+        _insert(con, version)
+        _fault("before_commit")
+        con.execute("COMMIT")
         return version
+
+    def table_path(self, version: Version) -> Path:
+        """The version's Parquet file, proven to be inside the store."""
+        return inside(self.root, self.root / version.path)
 
     def _resolve(self, data: Any) -> tuple[Any, list[str]]:
         """``store://name@vN`` data: that version's table, recorded as a parent."""
         if isinstance(data, str) and data.startswith(STORE_SCHEME):
             parent = self.version(data)
-            return str(self.root / parent.path), [parent.ref]
+            return str(self.table_path(parent)), [parent.ref]
         return data, []
 
-    def _registry(self, read_only: bool = False) -> Any:
-        import duckdb
+    @contextmanager
+    def _registry(self, write: bool = False) -> Iterator[Any]:
+        """The registry, under the store's lock; read-only unless ``write``."""
+        if write:
+            self.root.mkdir(parents=True, exist_ok=True)
+        timeout = self.lock_timeout
+        with store_lock.registry_lock(self.root, timeout, write=write):
+            con = store_lock.connect(self.root, REGISTRY, timeout, read_only=not write)
+            try:
+                if write:
+                    con.execute(_TABLE)
+                yield con
+            finally:
+                con.close()
 
-        self.root.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.root / REGISTRY), read_only=read_only)
-        if not read_only:
-            con.execute(_TABLE)
-        return con
+
+def _rows(con: Any, name: str | None) -> list[Version]:
+    import duckdb
+
+    query = "SELECT * FROM versions" + (" WHERE name = ?" if name else "")
+    try:
+        rows = con.execute(query + " ORDER BY name, version", [name] if name else []).fetchall()
+    except duckdb.CatalogException:  # a registry file whose first writer died before the table
+        return []
+    columns = [d[0] for d in con.description]
+    return [_version(dict(zip(columns, r, strict=True))) for r in rows]
+
+
+def _same(found: list[Version], identity: tuple[str, str]) -> Version | None:
+    """The version with this spec hash and source fingerprint, if any."""
+    for v in found:
+        if (v.spec_hash, v.source_fingerprint) == identity:
+            return v
+    return None
+
+
+def _check_case(con: Any, name: str) -> None:
+    """On a case-insensitive disk ``Churn`` and ``churn`` would share one folder."""
+    other = con.execute(
+        "SELECT DISTINCT name FROM versions WHERE lower(name) = lower(?) AND name <> ?",
+        [name, name],
+    ).fetchall()
+    if other:
+        raise ParameterError(
+            f"feature set name {name!r} differs from the stored {other[0][0]!r} only in case",
+            parameter="name",
+            hint="Use the stored name, or a different one: on some disks both share a folder.",
+        )
+
+
+def _insert(con: Any, version: Version) -> None:
+    con.execute(
+        "INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            version.name,
+            version.version,
+            version.spec_hash,
+            version.source_fingerprint,
+            json.dumps(version.spec, sort_keys=True),
+            version.code_version,
+            version.rows,
+            json.dumps(version.schema),
+            version.created_at,
+            json.dumps(version.parents),
+            version.path,
+        ],
+    )
 
 
 def _version(row: dict[str, Any]) -> Version:
