@@ -24,7 +24,9 @@ def command(
     ] = None,
     bins: Annotated[int, typer.Option(help="Quantile bins for numbers.")] = 10,
     psi_warn: Annotated[float, typer.Option(help="PSI at which a feature warns.")] = 0.1,
-    psi_alert: Annotated[float, typer.Option(help="PSI at which a feature alerts.")] = 0.2,
+    psi_alert: Annotated[
+        float, typer.Option(help="PSI at which a feature alerts (at least --psi-warn).")
+    ] = 0.2,
     fail_on_alert: Annotated[
         bool, typer.Option("--fail-on-alert", help="Exit 1 when a feature is in alert.")
     ] = False,
@@ -32,7 +34,8 @@ def command(
     output: OutputOpt = None,
 ) -> None:
     """PSI and KS per numeric feature, PSI, chi-square and Jensen-Shannon per category,
-    output drift, and P50/P95/P99 latency and error rate from a request log."""
+    output drift, and P50/P95/P99 latency and error rate from a request log. From a log,
+    only answered requests are compared; refused, failed and disconnected ones are counted."""
     from pathlib import Path
 
     from sds.cli.common import emit, resolve_format

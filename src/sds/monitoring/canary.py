@@ -1,15 +1,22 @@
 """``sds canary report LOG``: champion against challenger from the request log, and a call.
 
-Per variant (engine aggregates): requests, server errors (5xx), refused requests (4xx),
-latency P50/P95/P99 and the mean prediction; between them: a one-sided two-proportion z
-test that the challenger errs more, the ratio of P95 latencies, and the PSI and KS of the
-challenger's predictions against the champion's. The call:
+Per variant (engine aggregates): requests by outcome (answered 200, refused 4xx, server
+errors 5xx, disconnected 499; see :mod:`sds.monitoring.outcomes`), the refusal and error
+rates among the requests the variant responded to, latency P50/P95/P99 of answered
+requests and their mean prediction. Between them: for refusals and for errors, a one-sided
+test that the challenger's rate is higher (the project's two-proportion z test, or Fisher's
+exact test when an expected count is below 5), the ratio of answered P95 latencies, and the
+PSI and KS of the challenger's predictions against the champion's. The call:
 
-- **roll back** when the challenger errs significantly more (p < ``alpha``) or its P95
-  latency exceeds ``latency_ratio_max`` (1.5) times the champion's;
-- **keep waiting** while either variant has fewer than ``min_requests`` (1,000);
+- **roll back** when the challenger refuses or errs significantly more (p < ``alpha``,
+  each) or its P95 latency exceeds ``latency_ratio_max`` (1.5) times the champion's;
+- **keep waiting** while either variant has answered fewer than ``min_requests`` (1,000),
+  and always while the challenger has answered none: it is never promoted unheard;
 - **promote** otherwise (with a warning when its predictions drift from the champion's:
   PSI at or above 0.2 means the new model behaves differently, which may be the point).
+
+Disconnects (the client left first) are counted and shown but are in neither rate: they
+say nothing against the variant.
 """
 
 from __future__ import annotations
@@ -18,10 +25,21 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import stats
 
 from sds.errors import DataError
 from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_table
+
+_OUTCOME_KEYS = [
+    "variant",
+    "requests",
+    "answered",
+    "refused",
+    "errors",
+    "disconnected",
+    "refused_rate",
+    "error_rate",
+]
+_ANSWERED_KEYS = ["variant", "p50_ms", "p95_ms", "p99_ms", "mean_prediction"]
 
 
 @dataclass(frozen=True)
@@ -47,23 +65,33 @@ class CanaryResult(Result):
         return [
             KeyValue("Decision", [("decision", d["decision"])]),
             Note("Why", d["reasons"]),
-            records_table("Variants", d["variants"]),
+            records_table("Requests by outcome", d["variants"], _OUTCOME_KEYS),
+            records_table("Answered requests", d["variants"], _ANSWERED_KEYS),
             KeyValue("Challenger against champion", list(d["comparison"].items())),
         ]
 
 
 def _per_variant(log: Any) -> list[dict[str, Any]]:
-    from sds.monitoring.report import service_aggregates
+    from sds.monitoring.outcomes import ANSWERED, outcome_aggregates, outcome_figures
 
     t = log.expr
     summary = t.group_by("variant").aggregate(
-        **service_aggregates(t), mean_prediction=t.prediction.mean()
+        **outcome_aggregates(t), mean_prediction=t.prediction.mean(where=t.status == ANSWERED)
     )
     frame = log.engine.execute(summary.order_by("variant"), source=log.name)
-    rows: list[dict[str, Any]] = frame.to_dict("records")
-    for r in rows:
-        r["error_rate"] = r["errors"] / r["requests"] if r["requests"] else 0.0
-    return rows
+    return [
+        {"variant": r["variant"], **outcome_figures(r), "mean_prediction": r["mean_prediction"]}
+        for r in frame.to_dict("records")
+    ]
+
+
+def _check_options(alpha: float, min_requests: int, latency_ratio_max: float) -> None:
+    from sds.params import POSITIVE_INT, Interval, check
+
+    check("alpha", alpha)
+    check("min_requests", min_requests, POSITIVE_INT)
+    # a challenger 1,000 times slower is never acceptable: a larger limit only hides one
+    check("latency_ratio_max", latency_ratio_max, Interval(0.0, 1_000.0, low_open=True))
 
 
 def canary_report(
@@ -75,80 +103,149 @@ def canary_report(
 ) -> CanaryResult:
     """The report for a request log (folder of Parquet files, file or table)."""
     from sds.data.io import open_table
-    from sds.monitoring.drift import bin_counts, ks, numeric_edges, psi_from_counts
+    from sds.monitoring.outcomes import check_log, without_unauthorized
 
+    _check_options(alpha, min_requests, latency_ratio_max)
     table = open_table(log)
     table.require("variant", "status", "latency_ms", "prediction")
+    check_log(table)
+    table = without_unauthorized(table)
     rows = {r["variant"]: r for r in _per_variant(table)}
     if set(rows) != {"champion", "challenger"}:
         raise DataError(
             "the log needs requests of both variants, champion and challenger",
             source=table.name,
-            found=", ".join(sorted(rows)) or "no requests",
+            found=", ".join(sorted(map(str, rows))) or "no requests",
             hint="Serve with --canary MODEL and --log-dir.",
         )
     a, b = rows["champion"], rows["challenger"]
-    pooled = (a["errors"] + b["errors"]) / (a["requests"] + b["requests"])
-    se = np.sqrt(pooled * (1 - pooled) * (1 / a["requests"] + 1 / b["requests"]))
-    z = (b["error_rate"] - a["error_rate"]) / se if se > 0 else 0.0
-    p_worse = float(stats.norm.sf(z))
-    ratio = b["p95_ms"] / a["p95_ms"] if a["p95_ms"] else float("inf")
-    champion = _served(table, "champion")
-    challenger = _served(table, "challenger")
+    refusals, errors = _more_often(b, a, "refused"), _more_often(b, a, "errors")
+    comparison = {
+        "refused_rate_difference": b["refused_rate"] - a["refused_rate"],
+        "p_value_challenger_refuses_more": refusals[0],
+        "refusal_test": refusals[1],
+        "error_rate_difference": b["error_rate"] - a["error_rate"],
+        "p_value_challenger_errs_more": errors[0],
+        "error_test": errors[1],
+        "p95_latency_ratio": _ratio(b["p95_ms"], a["p95_ms"]),
+        **_prediction_drift(table, a, b),
+    }
+    decision, reasons = _decide(a, b, comparison, alpha, min_requests, latency_ratio_max)
+    return CanaryResult(decision, reasons, [a, b], comparison)
+
+
+def _more_often(b: dict[str, Any], a: dict[str, Any], key: str) -> tuple[float, str]:
+    """One-sided p-value that the challenger's share of ``key`` among the requests it
+    responded to exceeds the champion's, and the test used: the project's two-proportion z
+    test, or Fisher's exact test when the z test warns of expected counts below 5."""
+    from sds.stats.contingency import fisher_exact, two_proportion_z
+
+    counts, totals = [b[key], a[key]], [b["responded"], a["responded"]]
+    if min(totals) == 0:
+        return float("nan"), "none: a variant responded to no request"
+    if sum(counts) in (0, sum(totals)):
+        return 1.0, "none: both variants had the same outcome for every request"
+    z = two_proportion_z(counts, totals, alternative="greater")
+    if not z.warnings:
+        return z.p_value, z.test
+    table = [[b[key], b["responded"] - b[key]], [a[key], a["responded"] - a[key]]]
+    exact = fisher_exact(table, alternative="greater")
+    return exact.p_value, exact.test
+
+
+def _ratio(b: float, a: float) -> float:
+    if np.isnan(a) or np.isnan(b):
+        return float("nan")
+    if a == 0:
+        return float("inf") if b > 0 else 1.0
+    return b / a
+
+
+def _prediction_drift(table: Any, a: dict[str, Any], b: dict[str, Any]) -> dict[str, float]:
+    """PSI and KS of the challenger's answered predictions against the champion's."""
+    from sds.monitoring.drift import bin_counts, ks, numeric_edges, psi_from_counts
+
+    if not a["answered"] or not b["answered"]:
+        return {"prediction_psi": float("nan"), "ks": float("nan"), "ks_p_value": float("nan")}
+    champion, challenger = _served(table, "champion"), _served(table, "challenger")
     edges = numeric_edges(champion, ["prediction"], 10)["prediction"]
     psi = psi_from_counts(
         bin_counts(champion, "prediction", edges), bin_counts(challenger, "prediction", edges)
     )
-    comparison = {
-        "error_rate_difference": b["error_rate"] - a["error_rate"],
-        "p_value_challenger_errs_more": p_worse,
-        "p95_latency_ratio": ratio,
-        "prediction_psi": psi,
-        **ks(champion, challenger, "prediction", "prediction"),
-    }
-    decision, reasons = _decide(a, b, p_worse, ratio, psi, alpha, min_requests, latency_ratio_max)
-    return CanaryResult(decision, reasons, [a, b], comparison)
+    return {"prediction_psi": psi, **ks(champion, challenger, "prediction", "prediction")}
 
 
 def _served(table: Any, variant: str) -> Any:
     from sds.data.io import Table
+    from sds.monitoring.outcomes import answered_only
 
-    t = table.expr
-    return Table(t.filter((t.variant == variant) & (t.status == 200)), table.name, table.engine)
+    answered = answered_only(table)
+    t = answered.expr
+    return Table(t.filter(t.variant == variant), table.name, table.engine)
+
+
+def _figures(a: dict[str, Any], b: dict[str, Any], c: dict[str, Any]) -> dict[str, str]:
+    def rate(key: str, p: str) -> str:
+        shown = "p < 1e-300" if c[p] == 0 else f"p = {c[p]:.2g}"
+        return f"{b[key]:.2%} against the champion's {a[key]:.2%}, {shown}"
+
+    return {
+        "refusals": rate("refused_rate", "p_value_challenger_refuses_more"),
+        "errors": rate("error_rate", "p_value_challenger_errs_more"),
+        "latency": f"P95 latency of answered requests {c['p95_latency_ratio']:.2f}x the champion's",
+    }
+
+
+def _disconnects(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    if not a["disconnected"] and not b["disconnected"]:
+        return []
+    return [
+        f"{b['disconnected']:,} challenger and {a['disconnected']:,} champion requests "
+        "were disconnected by the client (499): counted in neither rate"
+    ]
 
 
 def _decide(
     a: dict[str, Any],
     b: dict[str, Any],
-    p_worse: float,
-    ratio: float,
-    psi: float,
+    c: dict[str, Any],
     alpha: float,
     min_requests: int,
     latency_ratio_max: float,
 ) -> tuple[str, list[str]]:
+    figures, notes = _figures(a, b, c), _disconnects(a, b)
     reasons = []
-    if p_worse < alpha:
-        reasons.append(
-            f"the challenger errs more: {b['error_rate']:.2%} against "
-            f"{a['error_rate']:.2%} (p = {p_worse:.2g})"
-        )
-    if ratio > latency_ratio_max:
-        reasons.append(
-            f"the challenger's P95 latency is {ratio:.2f}x the champion's "
-            f"(limit {latency_ratio_max}x)"
-        )
+    if c["p_value_challenger_refuses_more"] < alpha:
+        reasons.append(f"the challenger refuses more: {figures['refusals']}")
+    if c["p_value_challenger_errs_more"] < alpha:
+        reasons.append(f"the challenger errs more: {figures['errors']}")
+    if c["p95_latency_ratio"] > latency_ratio_max:
+        reasons.append(f"the challenger's {figures['latency']} (limit {latency_ratio_max}x)")
     if reasons:
-        return "roll back", reasons
-    fewest = min(a["requests"], b["requests"])
+        return "roll back", reasons + notes
+    status = [f"refusals {figures['refusals']}; errors {figures['errors']}; {figures['latency']}"]
+    if not b["answered"]:
+        return "keep waiting", [
+            f"the challenger has answered no request ({b['refused']:,} refused, "
+            f"{b['errors']:,} errors): it cannot be promoted",
+            *status,
+            *notes,
+        ]
+    fewest = min(a["answered"], b["answered"])
     if fewest < min_requests:
         return "keep waiting", [
-            f"{fewest:,} requests in the smaller variant; {min_requests:,} needed before a call"
+            f"{fewest:,} answered requests in the smaller variant; {min_requests:,} needed "
+            "before a call",
+            *status,
+            *notes,
         ]
-    out = [f"no more errors (p = {p_worse:.2g}) and P95 latency {ratio:.2f}x the champion's"]
-    if psi >= 0.2:
+    out = [
+        f"no more refusals ({figures['refusals']}), no more errors ({figures['errors']}) "
+        f"and {figures['latency']}"
+    ]
+    if c["prediction_psi"] >= 0.2:
         out.append(
-            f"its predictions differ from the champion's (PSI {psi:.2f}): check that "
-            "this is the change intended"
+            f"its predictions differ from the champion's (PSI {c['prediction_psi']:.2f}): "
+            "check that this is the change intended"
         )
-    return "promote", out
+    return "promote", out + notes

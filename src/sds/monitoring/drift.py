@@ -30,6 +30,13 @@ def psi_from_counts(ref: np.ndarray, cur: np.ndarray) -> float:
     return float(np.sum((c - r) * np.log(c / r)))
 
 
+def _present(x: Any) -> Any:
+    """Not missing: neither null nor NaN (a CSV's ``nan`` is read as a float NaN, which an
+    engine would otherwise sort above every number)."""
+    x = x.cast("float64")
+    return x.notnull() & ~x.isnan()
+
+
 def numeric_edges(table: Any, columns: list[str], bins: int) -> dict[str, np.ndarray]:
     """Each column's inner quantile edges in the reference, in one query."""
     t = table.expr
@@ -37,7 +44,7 @@ def numeric_edges(table: Any, columns: list[str], bins: int) -> dict[str, np.nda
     if not columns or not cuts:
         return {c: np.array([]) for c in columns}
     # one list-valued quantile per column: one sorted copy of it, not one per cut
-    aggs = {f"c{i}": t[c].quantile(cuts) for i, c in enumerate(columns)}
+    aggs = {f"c{i}": t[c].quantile(cuts, where=_present(t[c])) for i, c in enumerate(columns)}
     row = table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0]
     out = {}
     for i, c in enumerate(columns):
@@ -54,7 +61,7 @@ def bin_counts(table: Any, column: str, edges: np.ndarray) -> np.ndarray:
     t = table.expr
     x = t[column].cast("float64")
     index = sum((x >= float(e)).cast("int64") for e in edges) if len(edges) else ibis.literal(0)
-    binned = t.mutate(__bin=ibis.ifelse(x.isnull(), -1, index))
+    binned = t.mutate(__bin=ibis.ifelse(_present(x), index, -1))
     counts = table.engine.execute(
         binned.group_by("__bin").aggregate(n=binned.count()), source=table.name
     )
@@ -70,7 +77,7 @@ def ks(ref: Any, cur: Any, ref_col: str, cur_col: str) -> dict[str, float]:
 
     a = ref.expr.select(v=ref.expr[ref_col].cast("float64"), r=ibis.literal(1), c=ibis.literal(0))
     b = cur.expr.select(v=cur.expr[cur_col].cast("float64"), r=ibis.literal(0), c=ibis.literal(1))
-    both = a.union(b).filter(lambda t: t.v.notnull())
+    both = a.union(b).filter(lambda t: _present(t.v))
     by_value = both.group_by("v").aggregate(r=both.r.sum(), c=both.c.sum())
     window = ibis.window(order_by="v", preceding=None, following=0)
     cumulative = by_value.mutate(cr=by_value.r.sum().over(window), cc=by_value.c.sum().over(window))

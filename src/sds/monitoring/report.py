@@ -1,5 +1,12 @@
 """``sds monitor``: drift of every input and of the output, and the service's latency and
-error rate from a request log, as one report with the drifted features first."""
+error rate from a request log, as one report with the drifted features first.
+
+Data with a whole-number ``status`` and a ``latency_ms`` column is a request log: only its
+answered requests (status 200) are compared for drift (a refused request's inputs are null,
+and a share of refusals would otherwise read as drift in every feature); refusals, server
+errors and client disconnects are reported as their own counts and rates
+(:mod:`sds.monitoring.outcomes`). Each side needs at least one row per bin; infinite values
+in a numeric feature, and a feature that is a number on one side only, are refused."""
 
 from __future__ import annotations
 
@@ -49,6 +56,16 @@ class MonitorResult(Result):
             ("current rows", self.rows["current"]),
             ("features in alert", ", ".join(self.alerts) or "none"),
         ]
+        if self.service:
+            s = self.service
+            head[1] = ("current rows (answered requests)", self.rows["current"])
+            head.append(
+                (
+                    "not answered (not used for drift)",
+                    f"{s['refused']:,} refused, {s['errors']:,} errors, "
+                    f"{s['disconnected']:,} disconnected",
+                )
+            )
         out: list[Section] = [KeyValue("Summary", head)]
         warned = [f for f in self.features if f["status"] != "ok"]
         if warned:
@@ -84,10 +101,21 @@ def monitor(
     """Compare ``current`` (a request log or a table) with ``reference``."""
     from sds.data.io import open_table
 
-    ref = open_table(reference)
-    cur = open_table(current, engine=ref.engine)
+    _check_thresholds(psi_warn, psi_alert)
+    from sds.monitoring.outcomes import check_log, is_request_log
+
+    ref = _answered(open_table(reference))
+    log = open_table(current, engine=ref.engine)
+    service = None
+    if is_request_log(log):
+        check_log(log)
+        service = _service(log)
+    cur = _answered(log)
+    counts = {"reference": _rows(ref, bins, "reference"), "current": _rows(cur, bins, "current")}
     pairs = _pairs(ref.columns, cur.columns, features, cur.name)
-    numeric = [r for r, _ in pairs if _is_numeric(ref, r)]
+    numeric = _numeric(ref, cur, pairs)
+    _check_finite(ref, numeric)
+    _check_finite(cur, [c for r, c in pairs if r in numeric])
     from sds.monitoring.drift import numeric_edges
 
     edges = numeric_edges(ref, numeric, bins)
@@ -104,13 +132,12 @@ def monitor(
             psi_warn,
             psi_alert,
         )
-    service = _service(cur) if {"latency_ms", "status"} <= set(cur.columns) else None
     return MonitorResult(
         rows,
         output,
         service,
         {"psi_warn": psi_warn, "psi_alert": psi_alert},
-        {"reference": ref.count(), "current": cur.count()},
+        counts,
     )
 
 
@@ -135,6 +162,46 @@ def _pairs(
             hint="A request log names inputs in_<feature>.",
         )
     return out
+
+
+def _numeric(ref: Any, cur: Any, pairs: list[tuple[str, str]]) -> list[str]:
+    """The reference columns compared as numbers; a feature that is a number on one side
+    and text on the other cannot be compared (PSI of "abc" against 12 means nothing)."""
+    out = []
+    for r, c in pairs:
+        kinds = _is_numeric(ref, r), _is_numeric(cur, c)
+        if kinds[0] != kinds[1]:
+            raise DataError(
+                "a feature is a number on one side and not on the other",
+                source=cur.name,
+                column=c,
+                found=f"{ref.expr[r].type()} in the reference, {cur.expr[c].type()} here",
+                hint="Both sides need the same column types.",
+            )
+        if kinds[0]:
+            out.append(r)
+    return out
+
+
+def _check_finite(table: Any, columns: list[str]) -> None:
+    """Refuse +-inf in a numeric feature: no bin or quantile can hold it as data."""
+    if not columns:
+        return
+    t = table.expr
+    counts = {
+        f"c{i}": t[c].cast("float64").isinf().cast("int64").sum() for i, c in enumerate(columns)
+    }
+    row = table.engine.execute(t.aggregate(**counts), source=table.name).iloc[0]
+    for i, c in enumerate(columns):
+        n = row[f"c{i}"]
+        if n is not None and n == n and int(n) > 0:
+            raise DataError(
+                "infinite values in a numeric feature",
+                source=table.name,
+                column=c,
+                found=f"{int(n):,} rows with inf or -inf",
+                hint="Drop or fix those rows (missing values are fine: they get a bin).",
+            )
 
 
 def _is_numeric(table: Any, column: str) -> bool:
@@ -162,28 +229,73 @@ def _feature(
     return row
 
 
-def service_aggregates(t: Any) -> dict[str, Any]:
-    """A request log's counts and latency quantiles, as engine expressions (for an
-    ``aggregate``, grouped or not)."""
-    return {
-        "requests": t.count(),
-        "errors": (t.status >= 500).cast("int64").sum(),
-        "refused": ((t.status >= 400) & (t.status < 500)).cast("int64").sum(),
-        "p50_ms": t.latency_ms.quantile(0.5),
-        "p95_ms": t.latency_ms.quantile(0.95),
-        "p99_ms": t.latency_ms.quantile(0.99),
-    }
+def _check_thresholds(warn: float, alert: float) -> None:
+    from sds.errors import ParameterError
+    from sds.monitoring.drift import EPSILON
+    from sds.params import Interval, check
+
+    # PSI with shares floored at EPSILON never exceeds 2 ln(1 / EPSILON) (about 18.4): a
+    # threshold above that could never fire
+    rule = Interval(0.0, round(2 * float(np.log(1 / EPSILON)), 2))
+    check("psi_warn", warn, rule)
+    check("psi_alert", alert, rule)
+    if alert < warn:
+        raise ParameterError(
+            f"psi_alert == {alert:g}, must be >= psi_warn ({warn:g})",
+            parameter="psi_alert",
+            hint="A feature alerts at a larger drift than the one at which it warns.",
+        )
 
 
-def _service(cur: Any) -> dict[str, Any]:
-    summary = cur.expr.aggregate(**service_aggregates(cur.expr))
-    row = cur.engine.execute(summary, source=cur.name).iloc[0]
-    n = int(row["requests"])
+def _rows(table: Any, bins: int, side: str) -> int:
+    """The row count, at least one row per bin: a PSI over fewer rows than bins is noise."""
+    n = int(table.count())
+    if n < bins:
+        raise DataError(
+            f"too few rows in the {side} data to compare distributions",
+            source=table.name,
+            found=f"{n:,} rows",
+            expected=f"at least one per bin ({bins})",
+        )
+    return n
+
+
+def _answered(table: Any) -> Any:
+    """A request log's answered requests (the rows that carry data); other tables whole."""
+    from sds.monitoring.outcomes import answered_only, is_request_log
+
+    if not is_request_log(table):
+        return table
+    answered = answered_only(table)
+    if answered.count() == 0:
+        raise DataError(
+            "the request log has no answered request (status 200) to compare",
+            source=table.name,
+            found=f"{table.count():,} logged requests, none answered",
+            hint="Every logged request was refused, failed or disconnected: see the "
+            "server's logs, or point at a longer period.",
+        )
+    return answered
+
+
+def _service(log: Any) -> dict[str, Any]:
+    """Counts and rates by outcome and the latency of answered requests (401 rows of old
+    logs dropped)."""
+    from sds.monitoring.outcomes import outcome_aggregates, outcome_figures, without_unauthorized
+
+    log = without_unauthorized(log)
+    row = log.engine.execute(log.expr.aggregate(**outcome_aggregates(log.expr)), source=log.name)
+    f = outcome_figures(row.iloc[0])
     return {
-        "log_rows": n,
-        "error_rate": float(row["errors"]) / n if n else 0.0,
-        "refused_rate": float(row["refused"]) / n if n else 0.0,
-        "latency_p50_ms": float(row["p50_ms"]),
-        "latency_p95_ms": float(row["p95_ms"]),
-        "latency_p99_ms": float(row["p99_ms"]),
+        "log_rows": f["requests"],
+        "answered": f["answered"],
+        "refused": f["refused"],
+        "errors": f["errors"],
+        "disconnected": f["disconnected"],
+        "refused_rate": f["refused_rate"],
+        "error_rate": f["error_rate"],
+        "disconnect_rate": f["disconnect_rate"],
+        "latency_p50_ms": f["p50_ms"],
+        "latency_p95_ms": f["p95_ms"],
+        "latency_p99_ms": f["p99_ms"],
     }
