@@ -75,6 +75,7 @@ def pandas_child(reference: str, current: str) -> None:
 
     started = time.perf_counter()
     ref, cur = pd.read_parquet(reference), pd.read_parquet(current)
+    cur = cur[cur["status"] == 200]  # answered requests only, as sds monitor reads a log
     psi = {}
     for c in NUMERIC:
         x, y = ref[c].to_numpy(), cur[f"in_{c}"].to_numpy()
