@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sds.config import get_settings
-from sds.errors import AnalysisError, DataError, ParameterError
+from sds.errors import AnalysisError, DataError, InputError, ParameterError
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -106,27 +106,58 @@ class Engine:
         the path (which sds, Spark and most readers open as one table).
 
         Written under a temporary name in the same folder and renamed when complete, so a
-        failed run leaves no file and never damages an earlier one.
+        failed or interrupted run leaves no file and never damages an earlier one. A symlink
+        is written through; a device or pipe is written directly (DuckDB only); a folder is
+        refused unless it is an earlier Spark output (see :mod:`sds.report.tempfiles`).
         """
-        import uuid
+        from sds.report.tempfiles import remove_stale, resolve_output, temp_path
 
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-        csv = target.suffix.lower() == ".csv"
+        target = resolve_output(path, allow_part_folder=True)
+        csv = target.path.suffix.lower() == ".csv"
+        if target.direct:
+            self._write_into_stream(expr, target.path, csv, source)
+            return target.path
+        remove_stale(target.real)
+        tmp = temp_path(target.real)
         try:
-            with self._lock, translate_errors(source):
-                if not csv:
-                    self.con.to_parquet(expr, tmp)
-                elif self.is_spark:
-                    self.con.to_csv_dir(expr, tmp, options={"header": "true"})
-                else:
-                    self.con.to_csv(expr, tmp)
-            _swap_into_place(tmp, target)
+            self._write_to(expr, tmp, csv, source)
+            _swap_into_place(tmp, target.real)
         except BaseException:
             _remove(tmp)
             raise
-        return target
+        return target.path
+
+    def _write_to(self, expr: ir.Table, path: Path, csv: bool, source: str) -> None:
+        with self._lock, translate_errors(source):
+            if not csv:
+                self.con.to_parquet(expr, path)
+            elif self.is_spark:
+                self.con.to_csv_dir(expr, path, options={"header": "true"})
+            else:
+                self.con.to_csv(expr, path)
+
+    def _write_into_stream(self, expr: ir.Table, path: Path, csv: bool, source: str) -> None:
+        """Write to a file in a private temporary folder, then copy it into the device or
+        pipe ``path``: the engine writes files, not streams."""
+        import shutil
+        import tempfile
+
+        from sds.report.tempfiles import write_direct
+
+        if self.is_spark:
+            raise InputError(
+                "Spark writes a folder of part files, which cannot go into a device or pipe",
+                source=str(path),
+                hint="Write to a file path, or use --engine duckdb.",
+            )
+        folder = Path(tempfile.mkdtemp(prefix="sds-write-"))
+        try:
+            tmp = folder / ("out.csv" if csv else "out.parquet")
+            self._write_to(expr, tmp, csv, source)
+            with tmp.open("rb") as data:
+                write_direct(path, data)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def read_files(
         self, kind: str, paths: list[str], *, delim: str | None = None, encoding: str | None = None
@@ -159,26 +190,27 @@ class Engine:
 
 def _swap_into_place(tmp: Path, target: Path) -> None:
     """Rename ``tmp`` (a file, or Spark's folder of part files) onto ``target``; an old
-    folder at ``target`` is moved aside first and removed only once the new one is in."""
+    folder at ``target`` (only ever an earlier Spark output) is moved aside first and removed
+    only once the new one is in."""
     import os
+
+    from sds.report.tempfiles import is_part_folder, temp_path
 
     if not target.is_dir() and not (tmp.is_dir() and target.exists()):
         os.replace(tmp, target)  # a file onto a file (or onto nothing)
         return
-    old = target.with_name(f".{target.name}.old")
-    _remove(old)
+    if target.is_dir() and not is_part_folder(target):  # checked before; it may have changed
+        raise InputError("is a folder that is not an earlier Spark output", source=str(target))
+    old = temp_path(target)  # a stale-looking name, so a killed run's leftover is cleaned
     os.replace(target, old)
     os.replace(tmp, target)
     _remove(old)
 
 
 def _remove(path: Path) -> None:
-    import shutil
+    from sds.report.tempfiles import remove_path
 
-    if path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
+    remove_path(path)
 
 
 def _connect_spark(master: str | None, session: Any, memory: str | None) -> Any:
@@ -198,6 +230,10 @@ def translate_errors(source: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
+        from sds.interrupts import Interrupted, received
+
+        if (signum := received()) is not None:  # DuckDB cancelled the query on SIGINT/TERM
+            raise Interrupted(signum) from exc
         if _is_engine_error(exc):
             raise engine_error(exc, source) from exc
         from sds.data.spark import is_spark_error, spark_error
