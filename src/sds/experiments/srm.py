@@ -1,8 +1,10 @@
 """Sample-ratio mismatch: are the arms as large as the split says they should be?
 
 Two rules, reported separately: Pearson's chi-square goodness of fit
-(``scipy.stats.chisquare``; flagged when p < ``threshold``, 0.001 by default) and the
-rule of thumb of a relative deviation of any arm's share above ``share_tolerance`` (1%).
+(``scipy.stats.chisquare``), which alone sets ``flag`` (p < ``threshold``, 0.001 by
+default), and the rule of thumb of a relative deviation of any arm's share above
+``share_tolerance`` (1%), reported as ``share_deviation_over_tolerance`` beside
+``max_share_deviation`` and never setting ``flag``.
 The p-value is the better guide at scale: with millions of units a harmless 0.5% wobble is
 significant, while with a few hundred units a 1% deviation is pure noise; the share rule is
 shown because many teams use it, not because it is sound.
@@ -43,39 +45,48 @@ class SrmResult(Result):
         return [c / total for c in self.counts]
 
     @property
-    def rules_fired(self) -> list[str]:
-        fired = []
-        if self.p_value < self.threshold:
-            fired.append(f"chi-square p < {self.threshold:g}")
-        deviations = [
-            abs(o - e) / e for o, e in zip(self.observed_share, self.expected_share, strict=True)
-        ]
-        if max(deviations) > self.share_tolerance:
-            fired.append(f"share deviation > {self.share_tolerance:.0%} relative")
-        return fired
+    def max_share_deviation(self) -> float:
+        """The largest relative deviation of an arm's share from its designed share."""
+        return max_share_deviation(self.counts, self.expected_share)
 
     @property
     def flag(self) -> bool:
-        return bool(self.rules_fired)
+        """Sample-ratio mismatch: the chi-square p-value is below ``threshold``."""
+        return self.p_value < self.threshold
+
+    @property
+    def share_deviation_over_tolerance(self) -> bool:
+        """The rule of thumb alone (informational): some share is off by more than
+        ``share_tolerance`` relative. It does not set :attr:`flag`."""
+        return self.max_share_deviation > self.share_tolerance
 
     def note(self) -> str:
-        fired = self.rules_fired
-        if not fired:
-            return "No mismatch: the split looks as designed."
-        text = "Flagged by: " + " and ".join(fired) + "."
-        if len(fired) == 1 and fired[0].startswith("share"):
-            text += (
-                f" The chi-square test does not confirm it (p = {self.p_value:.3g}): with "
-                f"{sum(self.counts):,} units such a deviation can be noise."
-            )
-        elif len(fired) == 1:
-            text += (
-                " The shares are within tolerance, but at this scale even a small "
+        n, p, dev = sum(self.counts), self.p_value, self.max_share_deviation
+        over = self.share_deviation_over_tolerance
+        test = (
+            f"flag: {'yes' if self.flag else 'no'}, chi-square p = {p:.3g} "
+            f"{'<' if self.flag else '>='} threshold {self.threshold:g}"
+        )
+        share = (
+            f"share_deviation_over_tolerance: {'yes' if over else 'no'}, largest relative "
+            f"share deviation {dev:.2%} {'>' if over else '<='} the "
+            f"{100 * self.share_tolerance:g}% rule of thumb, which does not set the flag"
+        )
+        if self.flag and self.share_deviation_over_tolerance:
+            verdict = "Mismatch: do not trust effect estimates until the cause is found."
+        elif self.flag:
+            verdict = (
+                "Mismatch: the shares are within tolerance, but at this scale even a small "
                 "deviation is real: look for a bug in assignment or logging."
             )
+        elif self.share_deviation_over_tolerance:
+            verdict = (
+                f"No mismatch: the chi-square test does not confirm the share deviation; with "
+                f"{n:,} units such a deviation can be noise."
+            )
         else:
-            text += " Do not trust effect estimates until the cause is found."
-        return text
+            verdict = "No mismatch: the split looks as designed."
+        return f"{verdict} ({test}; {share}.)"
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable_dict(
@@ -88,9 +99,16 @@ class SrmResult(Result):
                 "df": len(self.counts) - 1,
                 "p_value": self.p_value,
                 "threshold": self.threshold,
-                "share_tolerance": self.share_tolerance,
                 "flag": self.flag,
-                "rules_fired": self.rules_fired,
+                "flag_rule": f"chi-square p < {self.threshold:g} (sample-ratio mismatch)",
+                "share_tolerance": self.share_tolerance,
+                "max_share_deviation": self.max_share_deviation,
+                "share_deviation_over_tolerance": self.share_deviation_over_tolerance,
+                "share_rule": (
+                    f"some arm's share off its designed share by more than "
+                    f"{100 * self.share_tolerance:g}% relative (rule of thumb, informational: "
+                    "does not set flag)"
+                ),
                 "note": self.note(),
             }
         )
@@ -105,9 +123,41 @@ class SrmResult(Result):
         ]
         return [
             Note("Verdict", [d["note"]]),
-            KeyValue("Test", [(k, d[k]) for k in ("chi2", "df", "p_value", "threshold", "flag")]),
+            KeyValue("Test", [(k, d[k]) for k in ("chi2", "df", "p_value", "threshold")]),
+            Table(
+                "Rules",
+                ["field", "value", "meaning"],
+                [
+                    ["flag", d["flag"], d["flag_rule"]],
+                    ["max_share_deviation", d["max_share_deviation"], "relative, largest arm"],
+                    [
+                        "share_deviation_over_tolerance",
+                        d["share_deviation_over_tolerance"],
+                        d["share_rule"],
+                    ],
+                ],
+            ),
             Table("Arms", ["variant", "units", "observed_share", "expected_share"], rows),
         ]
+
+
+def max_share_deviation(counts: Sequence[float], shares: Sequence[float]) -> float:
+    """The largest ``|observed share - designed share| / designed share`` over the arms."""
+    total = sum(counts)
+    if not total:
+        return 0.0
+    return max(abs(c / total - s) / s for c, s in zip(counts, shares, strict=True))
+
+
+def share_rule(
+    counts: Sequence[float], shares: Sequence[float], share_tolerance: float = 0.01
+) -> dict[str, Any]:
+    """The share rule of thumb's fields, as reported beside a p-value flag (daily rows)."""
+    deviation = max_share_deviation(counts, shares)
+    return {
+        "max_share_deviation": deviation,
+        "share_deviation_over_tolerance": deviation > share_tolerance,
+    }
 
 
 def srm_test(
@@ -174,6 +224,14 @@ class SrmDaily(Result):
             KeyValue(
                 "By day", [(k, d[k]) for k in ("first_flagged_day", "first_flagged_day_cumulative")]
             ),
+            Note(
+                "Daily columns",
+                [
+                    f"flag_day, flag_cumulative: {d['flag_rule']}, "
+                    "for the day's units and for all units up to that day.",
+                    f"share_deviation_over_tolerance_day: {d['share_rule']}.",
+                ],
+            ),
             Table(
                 "Daily and cumulative tests", keys, [[row[k] for k in keys] for row in d["daily"]]
             ),
@@ -226,8 +284,12 @@ def srm_by_day(
                 **dict(zip(variants, today, strict=True)),
                 "p_value_day": daily.p_value if daily else None,
                 "p_value_cumulative": cumulative.p_value,
-                "flag_day": bool(daily and daily.p_value < threshold),
-                "flag_cumulative": cumulative.p_value < threshold,
+                "flag_day": bool(daily and daily.flag),
+                "flag_cumulative": cumulative.flag,
+                "max_share_deviation_day": daily.max_share_deviation if daily else None,
+                "share_deviation_over_tolerance_day": bool(
+                    daily and daily.share_deviation_over_tolerance
+                ),
             }
         )
     overall = srm_test(running, weights, threshold, share_tolerance, variants)
