@@ -38,6 +38,8 @@ def test_correlation_against_pingouin(method: str, n: int, rho: float, seed: int
     ref = pg.corr(x, y, method=method)
     assert got.statistic == pytest.approx(ref["r"].iloc[0], rel=TOL, abs=1e-12)
     assert got.p_value == pytest.approx(ref["p_val"].iloc[0], rel=TOL)
+    if method == "kendall":  # pingouin's 1/sqrt(n-3) is too wide for tau: test_orientation
+        return
     ci = pg.compute_esci(got.statistic, n, n, eftype="r", decimals=12)  # as pg.corr, unrounded
     assert (got.ci_lower, got.ci_upper) == pytest.approx(tuple(ci), rel=TOL)
     assert (got.ci_lower, got.ci_upper) == pytest.approx(tuple(ref["CI95"].iloc[0]), abs=5e-3)

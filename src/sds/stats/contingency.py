@@ -4,6 +4,11 @@ Wrapped from scipy; sds adds Cramér's V (independence) or Cohen's w (goodness o
 expected-count check (Cochran's rule: no expected count below 1 and at most 20% below 5),
 and for 2x2 tables the conditional maximum-likelihood odds ratio with its exact interval,
 as R's ``fisher.test`` reports it.
+
+Odds and risk ratios of a 2x2 table follow statsmodels' ``Table2x2``: the odds (risk) of the
+event in column 1 for row 1 over row 2. ``event`` and ``groups`` only name column 1 and the
+rows in the result (``event_level``, ``ratio_numerator``, ``ratio_denominator``); the runner
+orients tables from data so that column 1 is the event level and row 1 the first group.
 """
 
 from __future__ import annotations
@@ -48,10 +53,31 @@ def _cochran(expected: np.ndarray) -> tuple[dict[str, float], list[str]]:
     return checks, warnings
 
 
+def _labels(
+    table: np.ndarray, event: str | None, groups: Sequence[str] | None, rows: str = "row"
+) -> dict[str, str]:
+    """Name the ratios of a 2x2 table: the event (column 1) and row 1 over row 2."""
+    if table.shape != (2, 2):
+        return {}
+    first, second = groups if groups is not None else (f"{rows} 1", f"{rows} 2")
+    return {
+        "event_level": event if event is not None else "column 1",
+        "ratio_numerator": str(first),
+        "ratio_denominator": str(second),
+    }
+
+
 def chi_square_independence(
-    counts: Sequence[Sequence[float]] | np.ndarray, correction: bool = True
+    counts: Sequence[Sequence[float]] | np.ndarray,
+    correction: bool = True,
+    *,
+    event: str | None = None,
+    groups: Sequence[str] | None = None,
 ) -> TestResult:
-    """Pearson's chi-square test of independence (Yates' correction on 2x2 by default)."""
+    """Pearson's chi-square test of independence (Yates' correction on 2x2 by default).
+
+    On a 2x2 table also the odds and risk ratios of column 1 (``event``), row 1 over row 2.
+    """
     table = _table(counts)
     res = stats.chi2_contingency(table, correction=correction)
     checks, warnings = _cochran(res.expected_freq)
@@ -67,7 +93,11 @@ def chi_square_independence(
         effect_size_name="phi" if table.shape == (2, 2) else "cramers_v",
         effect_size_ci_lower=v_lo,
         effect_size_ci_upper=v_hi,
-        assumptions={**checks, "yates_correction": bool(correction and table.shape == (2, 2))},
+        assumptions={
+            **checks,
+            "yates_correction": bool(correction and table.shape == (2, 2)),
+            **_labels(table, event, groups),
+        },
         warnings=tuple(warnings),
         other_effect_sizes=_ratios(table) if table.shape == (2, 2) else {},
     )
@@ -142,10 +172,14 @@ def fisher_exact(
     confidence: float = 0.95,
     resamples: int = 100_000,
     seed: int = 0,
+    *,
+    event: str | None = None,
+    groups: Sequence[str] | None = None,
 ) -> TestResult:
     """Fisher's exact test.
 
-    2x2: exact p-value with the conditional MLE odds ratio and its exact interval (as R).
+    2x2: exact p-value with the conditional MLE odds ratio and its exact interval (as R), of
+    column 1 (``event``) for row 1 over row 2; also the sample odds and risk ratios.
     Larger tables: the p-value is estimated from ``resamples`` tables drawn with the observed
     margins (scipy's ``random_table``; R's ``simulate.p.value``), seeded, its Monte Carlo
     standard error reported; Cramér's V is the effect size.
@@ -158,6 +192,8 @@ def fisher_exact(
     p = stats.fisher_exact(table, alternative=alternative).pvalue
     ratio = odds_ratio(table.astype(int), kind="conditional")
     ci = ratio.confidence_interval(confidence, alternative=alternative)
+    labels = _labels(table, event, groups)
+    of = f"{labels['event_level']}, {labels['ratio_numerator']} vs {labels['ratio_denominator']}"
     return TestResult(
         test="Fisher's exact test",
         statistic=float(ratio.statistic),
@@ -166,7 +202,7 @@ def fisher_exact(
         n={"total": int(table.sum())},
         alternative=alternative,
         estimate=float(ratio.statistic),
-        estimate_name="odds ratio (conditional MLE)",
+        estimate_name=f"odds ratio (conditional MLE) of {of}",
         ci_lower=float(ci.low),
         ci_upper=float(ci.high),
         confidence=confidence,
@@ -174,6 +210,8 @@ def fisher_exact(
         effect_size_name="odds_ratio",
         effect_size_ci_lower=float(ci.low),
         effect_size_ci_upper=float(ci.high),
+        assumptions=labels,
+        other_effect_sizes=_ratios(table, confidence),
     )
 
 
@@ -208,11 +246,14 @@ def two_proportion_z(
     *,
     alternative: str = "two-sided",
     confidence: float = 0.95,
+    event: str | None = None,
+    groups: Sequence[str] | None = None,
 ) -> TestResult:
     """Two-proportion z test: pooled variance for the test, unpooled (Wald) interval.
 
     Effect sizes: Cohen's h ``2 asin(sqrt(p1)) - 2 asin(sqrt(p2))`` with the interval
-    ``h +- z sqrt(1/n1 + 1/n2)``; risk and odds ratios with log intervals when no cell is 0.
+    ``h +- z sqrt(1/n1 + 1/n2)``; risk and odds ratios of a success (``event``) in the first
+    group over the second (``groups``, default x and y), with log intervals when no cell is 0.
     """
     from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
@@ -251,7 +292,12 @@ def two_proportion_z(
         effect_size_name="cohens_h",
         effect_size_ci_lower=h - half,
         effect_size_ci_upper=h + half,
-        assumptions={"proportion_x": float(p1), "proportion_y": float(p2), **checks},
+        assumptions={
+            "proportion_x": float(p1),
+            "proportion_y": float(p2),
+            **checks,
+            **_labels(table, event if event is not None else "success", groups or ("x", "y")),
+        },
         warnings=tuple(warnings),
         other_effect_sizes=_ratios(table, confidence),
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,7 @@ class StatsSpec:
     correction: str = "holm"
     cov_type: str | None = None
     cluster: str | None = None
+    event: str | None = None  # outcome level whose odds/risk chi2, fisher and ztest report
 
     @property
     def values(self) -> list[str]:
@@ -205,6 +206,58 @@ def _several(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
     return _with_fit(res, test, auto.choose_numeric(clean, spec.alpha))
 
 
+_BINARY = ({"0", "1"}, {"false", "true"}, {"no", "yes"})
+
+
+def _same(level: Any, text: str) -> bool:
+    word = text.strip().lower()
+    if isinstance(level, bool | np.bool_):  # readers may turn yes/no into booleans
+        return word in (("1", "true", "yes") if level else ("0", "false", "no"))
+    if str(level).strip().lower() == word:
+        return True
+    try:
+        return not isinstance(level, str) and float(level) == float(text)
+    except (TypeError, ValueError):
+        return False
+
+
+def _event_table(
+    df: pd.DataFrame, spec: StatsSpec, source: str
+) -> tuple[np.ndarray, list[str], str | None, list[str]]:
+    """Counts of group (rows, named and ordered as the two-sample tests name them) by outcome
+    level, the event's column moved first; the event's name (None when there is none) and a
+    note when it was guessed. The event is ``spec.event``, else the 1 / true / yes of a 0/1,
+    false/true or no/yes outcome, else the second of two levels (with a note)."""
+    assert spec.group is not None and spec.value is not None
+    data = df[[spec.group, spec.value]].dropna()
+    counts = pd.crosstab(data[spec.group].astype(str), data[spec.value])
+    counts = counts.loc[sorted(counts.index)]
+    levels = list(counts.columns)
+    found, notes = None, []
+    if spec.event is not None:
+        found = next((i for i, lv in enumerate(levels) if _same(lv, spec.event)), None)
+        if found is None:
+            shown = ", ".join(repr(str(lv)) for lv in levels[:10])
+            raise ParameterError(
+                f"event == {spec.event!r} is not a level of {spec.value!r} ({shown})",
+                parameter="event",
+            )
+    elif len(levels) == 2:
+        words = [str(lv).strip().lower().removesuffix(".0") for lv in levels]
+        if set(words) in _BINARY:
+            found = next(i for i, w in enumerate(words) if w in ("1", "true", "yes"))
+        else:
+            found = 1
+            notes.append(
+                f"The event level of {spec.value!r} was not recognised; odds and risk ratios "
+                f"are of {str(levels[1])!r} (set the event level with --event)."
+            )
+    if found is not None:
+        counts = counts.iloc[:, [found, *(i for i in range(len(levels)) if i != found)]]
+    event = str(levels[found]) if found is not None else None
+    return counts.to_numpy(dtype=float), [str(g) for g in counts.index], event, notes
+
+
 def _counts(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
     from sds.stats.contingency import (
         chi_square_goodness_of_fit,
@@ -219,31 +272,62 @@ def _counts(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
             raise ParameterError("Fisher's test needs --group", parameter="group")
         counts = df[spec.value].value_counts().sort_index()
         return chi_square_goodness_of_fit([float(c) for c in counts.to_numpy()])
-    table, _, _ = frame.crosstab(df, spec.group, spec.value)
-    res = chi_square_independence(table) if spec.test == "chi2" else fisher_exact(table)
+    table, groups, event, notes = _event_table(df, spec, source)
+    if table.shape != (2, 2):  # no ratios: keep the table as crosstab orders it
+        table, _, _ = frame.crosstab(df, spec.group, spec.value)
+        event, notes = None, []
+    if spec.test == "chi2":
+        res = chi_square_independence(table, event=event, groups=groups)
+    else:
+        res = fisher_exact(table, event=event, groups=groups)
+    res = replace(res, warnings=(*res.warnings, *notes))
     return _with_fit(res, spec.test, auto.choose_counts(table, False))
 
 
 def _proportions(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
     from sds.stats.contingency import two_proportion_z
 
-    assert spec.value is not None
-    groups = _two_groups(df, spec, source)
-    for values in groups.values():
-        present = values[~np.isnan(values)]
-        if not np.isin(present, (0.0, 1.0)).all():
+    assert spec.value is not None and spec.group is not None
+    table, names, event, notes = _event_table(df, spec, source)
+    levels = sorted({str(v) for v in df[spec.group].dropna()})
+    if len(levels) != 2:
+        raise DataError(
+            "this test compares exactly two groups",
+            source=source,
+            column=spec.group,
+            found=f"{len(levels)} level(s): {', '.join(levels[:10])}",
+            hint="Use chi2 for more groups, or filter the data.",
+        )
+    sizes = dict(zip(names, table.sum(axis=1), strict=True))
+    for level in levels:
+        if sizes.get(level, 0) < 2:
             raise DataError(
-                "a proportion test needs a 0/1 outcome",
+                f"group {level!r} has {int(sizes.get(level, 0))} value(s)",
                 source=source,
-                column=spec.value,
-                found=f"values such as {sorted(set(present.tolist()))[:5]}",
+                column=spec.group,
+                expected="at least 2 values per group",
             )
-    names = list(groups)
-    present = [v[~np.isnan(v)] for v in groups.values()]
+    if event is None or notes:  # no guessing which level is a success
+        values = sorted({str(v) for v in df[spec.value].dropna()})
+        raise DataError(
+            "a proportion test needs a 0/1 (false/true, no/yes) outcome, or the level to count "
+            "given with --event",
+            source=source,
+            column=spec.value,
+            found=f"values such as {values[:5]}",
+        )
     res = two_proportion_z(
-        [int(v.sum()) for v in present], [len(v) for v in present], alternative=spec.alternative
+        [int(c) for c in table[:, 0]],
+        [int(t) for t in table.sum(axis=1)],
+        alternative=spec.alternative,
+        event=event,
+        groups=names,
     )
-    res = replace(res, estimate_name=f"p({names[0]}) - p({names[1]})")
+    res = replace(
+        res,
+        estimate_name=f"p({names[0]}) - p({names[1]})",
+        warnings=(*res.warnings, *notes),
+    )
     return _rename(res, names)
 
 
@@ -263,10 +347,19 @@ def _normality(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
 
     if spec.value is None:
         raise ParameterError("give the column to test with --value", parameter="value")
+    if spec.test == "ks" and spec.group is not None:
+        return _two_sample(df, spec, source)
+    if spec.group is not None:  # each group on its own: pooled values mix the groups
+        from sds.stats.by import run_by
+
+        res = run_by(df, replace(spec, by=spec.group, group=None), source, _normality)
+        note = (
+            f"Normality is tested within each level of {spec.group!r} separately; p_adjusted "
+            f"corrects for the {len(res.rows)} tests ({spec.correction})."
+        )
+        return replace(res, warnings=(note, *res.warnings))
     x = frame.numeric(df, spec.value, source)
     if spec.test == "ks":
-        if spec.group is not None:
-            return _two_sample(df, spec, source)
         return ks_one_sample(x)
     return normality(x, method=spec.test)
 
@@ -354,6 +447,11 @@ def run(data: Table | pd.DataFrame, spec: StatsSpec) -> Result:
         regression = spec.test in REGRESSIONS
         needed = _formula_needs(data, spec) if regression else columns_needed(spec)
         df = frame.load(data, list(needed)) if needed else _load_all(data)
+    if spec.by and spec.group and spec.test in ("shapiro", "anderson", "dagostino"):
+        raise ParameterError(
+            "a normality test takes --group or --by (each tests every level), not both",
+            parameter="by",
+        )
     if spec.by:
         from sds.stats.by import run_by
 
