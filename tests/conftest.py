@@ -15,6 +15,15 @@ import pytest
 from sds.config import _SETTINGS, Settings
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _model_key() -> Iterator[None]:
+    """Models saved by tests are signed with a test key, not with a key file created in
+    the home folder of whoever runs them (subprocesses inherit it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SDS_MODEL_KEY", "sds-test-suite-model-key-0123456789")
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_settings() -> Iterator[None]:
     """Each test starts from the default settings (the CLI callback changes them)."""

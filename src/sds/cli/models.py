@@ -13,6 +13,14 @@ from sds.cli.common import FormatOpt, OutputOpt
 StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Exit 1 when a scorecard criterion fails.")
 ]
+TrustOpt = Annotated[
+    bool,
+    typer.Option(
+        "--trust-model",
+        help="Load a model not signed with this machine's key (SDS_MODEL_KEY); "
+        "a model file can run any code when loaded.",
+    ),
+]
 
 
 def train_command(
@@ -68,6 +76,7 @@ def evaluate_command(
         ),
     ] = None,
     strict: StrictOpt = False,
+    trust_model: TrustOpt = False,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
@@ -76,7 +85,7 @@ def evaluate_command(
     from sds.models.suite import evaluate_saved
 
     resolve_format(fmt, output)
-    result = evaluate_saved(model, data, config)
+    result = evaluate_saved(model, data, config, trust=trust_model)
     emit(result, fmt, output)
     _strict_exit(strict, result.passed)
 

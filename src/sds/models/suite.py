@@ -46,13 +46,18 @@ def _rows(saved_path: Path, data: str | None) -> tuple[pd.DataFrame, str]:
 
 
 def evaluate_saved(
-    model_path: str | Path, data: str | None = None, config: str | Path | None = None
+    model_path: str | Path,
+    data: str | None = None,
+    config: str | Path | None = None,
+    *,
+    trust: bool = False,
 ) -> Evaluation:
-    """The evaluation suite for a model folder written by ``sds train``."""
+    """The evaluation suite for a model folder written by ``sds train`` (``trust``: load
+    it even if it is not signed with this user's key)."""
     from sds.models.evaluate import evaluate
     from sds.models.modelfile import load_model
 
-    saved = load_model(model_path)
+    saved = load_model(model_path, trust=trust)
     rows, source = _rows(saved.path, data)
     return evaluate(saved.model, saved.meta, rows, limits=scorecard_config(config), source=source)
 
@@ -116,8 +121,11 @@ def _rows_key(rows: pd.DataFrame) -> tuple[int, int]:
 
 
 def model_folders(root: Path) -> list[Path]:
-    """Every folder under ``root`` (itself included) holding a ``model.json``."""
-    found = sorted({p.parent for p in root.rglob("model.json")})
+    """Every folder under ``root`` (itself included) holding a ``model.json``; of a
+    versioned model folder, the version in use (``model``), not the kept ones."""
+    from sds.models.versions import in_use
+
+    found = sorted({in_use(p.parent, root) for p in root.rglob("model.json")})
     if not found:
         raise DataError(
             "no sds models found (no model.json)",

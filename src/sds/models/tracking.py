@@ -63,6 +63,33 @@ def artifact_root(uri: str | None) -> Path | None:
     return None
 
 
+def check_uri(uri: str | None) -> None:
+    """A :class:`~sds.errors.ParameterError` for a tracking URI MLflow has no store for,
+    raised before any training (it costs only MLflow's import)."""
+    from sds.errors import ParameterError
+
+    uri = resolved(uri)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    with quiet():
+        try:  # MLflow's own scheme registry; a future layout skips the early check
+            from mlflow.tracking._tracking_service.utils import _tracking_store_registry
+        except ImportError:
+            return
+        registry: Any = _tracking_store_registry
+        try:
+            registry.get_store_builder(uri)
+        except Exception as exc:
+            schemes = getattr(exc, "supported_uri_schemes", None) or []
+            raise ParameterError(
+                f"MLflow has no tracking store for {uri!r}",
+                parameter="--tracking-uri",
+                expected="a URI with one of the schemes "
+                + ", ".join(s for s in schemes if s)
+                + " (or a plain path)",
+                hint="Fix --tracking-uri (tracking_uri in the config), or use --no-track.",
+            ) from exc
+
+
 def environment() -> dict[str, str]:
     out = {"python": platform.python_version(), "platform": platform.platform()}
     for name in PACKAGES:

@@ -1,4 +1,5 @@
-"""A served model: the saved model loaded (hash checked), its validator and its runtime."""
+"""A served model: the saved model loaded (hash and signature checked), its validator and its
+runtime."""
 
 from __future__ import annotations
 
@@ -65,13 +66,14 @@ class ServedModel:
         }
 
 
-def check_servable(path: str | Path) -> Any:
-    """The saved model (hash checked) if it can be served; a clear error if not. Nothing
-    is predicted, so no thread pool starts before the server forks its workers."""
+def check_servable(path: str | Path, trust: bool = False) -> Any:
+    """The saved model (hash and signature checked; ``trust`` loads an unsigned one) if it
+    can be served; a clear error if not. Nothing is predicted, so no thread pool starts
+    before the server forks its workers."""
     from sds.errors import DataError
     from sds.models.modelfile import load_model
 
-    saved = load_model(path)
+    saved = load_model(path, trust=trust)
     if "input_schema" not in saved.meta:
         raise DataError(
             "the model has no input schema to validate requests against",
@@ -81,14 +83,14 @@ def check_servable(path: str | Path) -> Any:
     return saved
 
 
-def load_served(path: str | Path, margin: float | None = 0.1) -> ServedModel:
+def load_served(path: str | Path, margin: float | None = 0.1, trust: bool = False) -> ServedModel:
     """Load a model folder from ``sds train`` for serving; the runtime is compiled and
     checked against scikit-learn on the saved test rows."""
     import pandas as pd
 
     from sds.serving.runtime import build_runtime
 
-    saved = check_servable(path)
+    saved = check_servable(path, trust)
     meta = saved.meta
     test = saved.path / "test.parquet"
     sample = pd.read_parquet(test).head(SAMPLE_ROWS) if test.is_file() else None
@@ -97,6 +99,6 @@ def load_served(path: str | Path, margin: float | None = 0.1) -> ServedModel:
         name=str(meta.get("name", "model")),
         version=str(meta["sha256"])[:12],
         meta=meta,
-        validator=Validator(meta["input_schema"], margin),
+        validator=Validator(meta["input_schema"], margin, meta.get("protected", [])),
         runtime=runtime,
     )
