@@ -106,7 +106,8 @@ def test_bad_requests_get_4xx_with_problems_by_field(server: str) -> None:
     with httpx.Client(base_url=server, timeout=10) as client:
         info = client.get("/model").json()["champion"]
         good = records(make_churn(1, seed=2)[info_features(info)])[0]
-        answer = client.post("/predict", content=b"{not json")
+        json_type = {"content-type": "application/json"}
+        answer = client.post("/predict", content=b"{not json", headers=json_type)
         assert answer.status_code == 400
         bad = {**good, "contract": "weekly", "support_calls": "many", "shoe_size": 42}
         del bad["tenure_months"]
@@ -168,11 +169,11 @@ def test_canary_routing_and_api_key(models: dict[str, Path], tmp_path: Path) -> 
             for i in range(20)
         ]
         assert again == variants[:20]  # the same key goes to the same model
-        text = client.get("/metrics").text
+        text = client.get("/metrics", headers={"X-API-Key": "s3cret"}).text
         assert 'variant="challenger"' in text
     log = pd.read_parquet(tmp_path / "log")  # flushed when the worker stopped
-    assert len(log) == 422 and set(log["variant"]) == {"champion", "challenger"}
-    assert (log["status"] == 401).sum() == 2 and log["in_tenure_months"].notna().sum() == 420
+    assert len(log) == 420 and set(log["variant"]) == {"champion", "challenger"}
+    assert (log["status"] == 401).sum() == 0 and log["in_tenure_months"].notna().sum() == 420
     # latency on a shared test machine is noise here; the latency rule is tested on logs
     report = invoke(
         [

@@ -35,6 +35,30 @@ def command(
         typer.Option(help="Write a request log here (Parquet) for sds monitor / canary report."),
     ] = None,
     log_sample: Annotated[float, typer.Option(help="Share of requests logged.")] = 1.0,
+    body_timeout: Annotated[
+        float, typer.Option(help="Seconds a request body may take to arrive (else 408).")
+    ] = 10.0,
+    public_metrics: Annotated[
+        bool,
+        typer.Option(
+            "--public-metrics", help="Serve /metrics without the API key (for a scraper)."
+        ),
+    ] = False,
+    allow_schema_change: Annotated[
+        bool,
+        typer.Option(
+            "--allow-schema-change",
+            help="Serve a --canary whose input schema differs from the model's.",
+        ),
+    ] = False,
+    trust_model: Annotated[
+        bool,
+        typer.Option(
+            "--trust-model",
+            help="Load models not signed with this machine's key (SDS_MODEL_KEY); "
+            "a model file can run any code when loaded.",
+        ),
+    ] = False,
 ) -> None:
     """Serve a model over HTTP: /predict, /health, /ready, /metrics, /model, /docs."""
     from sds.params import check
@@ -53,4 +77,8 @@ def command(
         range_margin=None if range_margin < 0 else range_margin,
         log_dir=log_dir,
         log_sample=log_sample,
+        trust_model=trust_model,
+        body_timeout=body_timeout,
+        public_metrics=public_metrics,
+        allow_schema_change=allow_schema_change,
     )

@@ -3,8 +3,10 @@
 :func:`train_model` prepares and splits the data, fits the candidates, chooses one on
 validation, runs the checks only training can run (leakage on the training rows, learning
 curve, cross-validated spread, a second fit that must predict identically, and the
-comparison of the candidates), evaluates on test, saves the model folder (with the test
-rows, so ``sds evaluate --model`` needs nothing else) and logs the run to MLflow.
+comparison of the candidates), evaluates on test, writes the model as a new version (with
+the test rows, so ``sds evaluate --model`` needs nothing else), logs the run to MLflow and
+only then switches the model folder to the new version (:mod:`sds.models.versions`): a
+failure or a kill at any point leaves the model in use as it was.
 :func:`reproduce` retrains from a logged run's config and checks its metrics to 1e-9.
 """
 
@@ -53,10 +55,15 @@ def train_model(
 ) -> TrainResult:
     """Train from a config (mapping, :class:`TrainConfig` or YAML/JSON path)."""
     from sds.models.train import fit_candidates, load_config, prepare
+    from sds.models.versions import new_version
     from sds.progress import progress_steps
 
     cfg = load_config(config)
     folder = Path(output or cfg.output or Path("models") / cfg.name)
+    if track:
+        from sds.models.tracking import check_uri
+
+        check_uri(cfg.tracking_uri)  # before training, not after it
     p = prepare(cfg, data)
     with progress_steps(len(cfg.candidates), "training candidates") as advance:
         fitted = fit_candidates(p, advance)
@@ -64,12 +71,15 @@ def train_model(
     model, extra = _finalise(best, p)
     meta = _meta(p, best, model, extra.pop("threshold"))
     extra.update(_training_checks(p, best, fitted))
+    extra["data_warnings"] = list(p.warnings)  # the evaluation lists them first
     evaluation = Evaluation(_evaluate(model, meta, p, extra).report)
     meta["train_score"] = evaluation.report.get("gap", {}).get("train")
-    saved = _save(model, meta, p, folder)
-    info = _info(p, best, saved, folder)
-    if track:
-        info["run_id"], info["tracking_uri"] = _track(p, info, evaluation, folder, fitted)
+    columns = list(dict.fromkeys([*p.features, p.cfg.target, *p.cfg.protected]))
+    with new_version(folder) as stage:  # switched to on leaving, if nothing failed
+        saved = stage.write(model, meta, p.test[columns])
+        info = _info(p, best, saved, folder)
+        if track:
+            info["run_id"], info["tracking_uri"] = _track(p, info, evaluation, stage.path, fitted)
     table = [{k: v for k, v in r.items() if k not in ("model", "cv_scores")} for r in fitted]
     return TrainResult(info, table, evaluation)
 
@@ -175,20 +185,6 @@ def _evaluate(model: Any, meta: dict[str, Any], p: Prepared, extra: dict[str, An
     )
 
 
-def _save(model: Any, meta: dict[str, Any], p: Prepared, folder: Path) -> dict[str, Any]:
-    import io
-
-    from sds.models.modelfile import save_model
-    from sds.report.files import write_atomic
-
-    saved = save_model(model, folder / "model", meta)
-    columns = list(dict.fromkeys([*p.features, p.cfg.target, *p.cfg.protected]))
-    buffer = io.BytesIO()
-    p.test[columns].to_parquet(buffer, index=False)
-    write_atomic(folder / "model" / "test.parquet", buffer.getvalue())
-    return saved
-
-
 def _info(p: Prepared, best: dict[str, Any], saved: dict[str, Any], folder: Path) -> dict[str, Any]:
     return {
         "name": p.cfg.name,
@@ -209,7 +205,7 @@ def _track(
     p: Prepared,
     info: dict[str, Any],
     evaluation: Evaluation,
-    folder: Path,
+    version: Path,
     fitted: list[dict[str, Any]],
 ) -> tuple[str, str]:
     from sds.models.tracking import artifact_root, flat, log_run, resolved
@@ -243,7 +239,7 @@ def _track(
             "sds.model_sha256": info["sha256"],
             "sds.scorecard_passed": str(evaluation.passed),
         },
-        model_folder=folder / "model",
+        model_folder=version,
         figures=figures,
         artifacts=artifact_root(p.cfg.tracking_uri),
     )

@@ -1,10 +1,13 @@
 """The model server's ASGI app (Starlette): predict, health, readiness, metrics, model
 description and OpenAPI.
 
-``POST /predict`` takes one record or ``{"instances": [...]}`` and answers
-``{"predictions": [...], "model_version": ..., "variant": ...}``. A bad request gets a
-JSON body listing every problem (400 malformed JSON, 401 bad API key, 413 too large,
-422 invalid records); an unexpected failure is logged and answered 500 with no internals.
+``POST /predict`` takes one record or ``{"instances": [...]}`` (``Content-Type:
+application/json``) and answers ``{"predictions": [...], "model_version": ...,
+"variant": ...}``. A bad request gets a JSON body listing its problems (400 malformed
+JSON, 408 body too slow, 413 too large, 415 not JSON, 422 invalid records; at most 50
+listed and 64 KB in all); an unexpected failure is logged and answered 500 with no
+internals. A client gone before its body arrived is logged as 499. With an API key, every
+route but the probes needs it (:mod:`sds.serving.auth`); refusals are not logged.
 With a challenger, ``canary_weight`` of the traffic goes to it: deterministically by the
 ``X-Request-Key`` header when given (a hash of the key), at random otherwise.
 """
@@ -12,7 +15,6 @@ With a challenger, ``canary_weight`` of the traffic goes to it: deterministicall
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import os
 import random
@@ -27,11 +29,13 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from sds.serving import metrics
+from sds.serving.body import read_body
 from sds.serving.model import ServedModel
 from sds.serving.requestlog import base_row
 from sds.serving.validate import RequestError, decode
 
 MAX_BODY = 1_048_576  # bytes
+BODY_SECONDS = 10.0  # the whole body must arrive within this
 PATHS = {  # the deployment files' probes use these (checked in tests/deploy)
     "predict": "/predict",
     "health": "/health",
@@ -52,6 +56,8 @@ class ServerConfig:
     api_key: str | None = None
     max_body: int = MAX_BODY
     log: Any = None  # a RequestLog, or None
+    body_timeout: float = BODY_SECONDS
+    public_metrics: bool = False  # /metrics open even with an API key
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -72,32 +78,19 @@ def _route(cfg: ServerConfig, request: Request) -> tuple[str, ServedModel]:
     return "champion", cfg.champion
 
 
-def _authorised(cfg: ServerConfig, request: Request) -> bool:
-    if cfg.api_key is None:
-        return True
-    given = request.headers.get("x-api-key", "")
-    if not given and request.headers.get("authorization", "").startswith("Bearer "):
-        given = request.headers["authorization"][7:]
-    return hmac.compare_digest(given.encode(), cfg.api_key.encode())
+def _is_json(request: Request) -> bool:
+    media = request.headers.get("content-type", "").partition(";")[0]
+    return media.strip().lower() == "application/json"
 
 
-async def _body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise RequestError(
-            413, [{"problem": f"body larger than {limit} bytes", "found": int(declared)}]
-        )
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestError(413, [{"problem": f"body larger than {limit} bytes"}])
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _refusal(exc: RequestError, variant: str) -> Response:
+    """A 4xx answer; after a too slow or too large body the connection is closed."""
+    headers = {"connection": "close"} if exc.status in (408, 413) else None
+    return _json({**exc.body(), "variant": variant}, exc.status, headers)
 
 
-def create_app(cfg: ServerConfig) -> Starlette:
-    """The app serving ``cfg``'s model(s)."""
+def create_app(cfg: ServerConfig) -> Any:
+    """The ASGI app serving ``cfg``'s model(s), behind the API key if there is one."""
 
     async def predict(request: Request) -> Response:
         started = time.perf_counter()
@@ -106,11 +99,15 @@ def create_app(cfg: ServerConfig) -> Starlette:
         columns: dict[str, Any] | None = None
         scores = None
         try:
-            if not _authorised(cfg, request):
-                raise RequestError(
-                    401, [{"problem": "missing or wrong API key", "expected": "header X-API-Key"}]
-                )
-            records = decode(await _body(request, cfg.max_body))
+            body = await read_body(
+                request.receive,
+                request.headers.get("content-length"),
+                cfg.max_body,
+                cfg.body_timeout,
+            )
+            if not _is_json(request):
+                raise RequestError(415, [_not_json(request)])
+            records = decode(body)
             columns = model.validator.columns(records)
             scores = model.scores(columns, len(records))
             predictions = model.answers(scores)
@@ -120,7 +117,7 @@ def create_app(cfg: ServerConfig) -> Starlette:
             metrics.observe_predictions(model, variant, predictions)
         except RequestError as exc:
             status = exc.status
-            response = _json({**exc.body(), "variant": variant}, status)
+            response = _refusal(exc, variant)
         except Exception:
             log.exception("prediction failed")
             status = 500
@@ -144,8 +141,6 @@ def create_app(cfg: ServerConfig) -> Starlette:
         )
 
     async def model_info(request: Request) -> Response:
-        if not _authorised(cfg, request):
-            return _json({"error": "missing or wrong API key"}, 401)
         out: dict[str, Any] = {"champion": cfg.champion.describe()}
         if cfg.challenger is not None:
             out["challenger"] = cfg.challenger.describe()
@@ -176,7 +171,24 @@ def create_app(cfg: ServerConfig) -> Starlette:
         Route(PATHS["openapi"], openapi, methods=["GET"]),
         Route(PATHS["docs"], docs, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=_lifespan(cfg))
+    app = Starlette(routes=routes, lifespan=_lifespan(cfg))
+    if cfg.api_key is None:
+        return app
+    from sds.serving.auth import PROBES, KeyGuard
+
+    open_paths = [*PROBES, PATHS["metrics"]] if cfg.public_metrics else PROBES
+    return KeyGuard(app, cfg.api_key, open_paths)
+
+
+def _not_json(request: Request) -> dict[str, Any]:
+    found = request.headers.get("content-type", "none")[:100]
+    return {
+        "record": None,
+        "field": None,
+        "problem": "the body must be JSON",
+        "found": f"Content-Type: {found}",
+        "expected": "Content-Type: application/json",
+    }
 
 
 def _lifespan(cfg: ServerConfig) -> Any:
@@ -217,14 +229,15 @@ def example_record(model: ServedModel) -> dict[str, Any]:
     return out
 
 
-def app_from_environment() -> Starlette:
+def app_from_environment() -> Any:
     """The app for ``sds serve``'s workers: the settings come in ``SDS_SERVE`` (JSON)."""
     from sds.serving.model import load_served
 
     settings = orjson.loads(os.environ["SDS_SERVE"])
     margin = settings.get("range_margin", 0.1)
-    champion = load_served(settings["model"], margin)
-    challenger = load_served(settings["canary"], margin) if settings.get("canary") else None
+    trust = bool(settings.get("trust_model", False))  # the signature key comes from the env
+    champion = load_served(settings["model"], margin, trust)
+    challenger = load_served(settings["canary"], margin, trust) if settings.get("canary") else None
     key_env = settings.get("api_key_env")
     api_key = os.environ.get(key_env) if key_env else None
     if key_env and not api_key:
@@ -246,5 +259,7 @@ def app_from_environment() -> Starlette:
             api_key,
             settings.get("max_body", MAX_BODY),
             log,
+            settings.get("body_timeout", BODY_SECONDS),
+            settings.get("public_metrics", False),
         )
     )

@@ -1,5 +1,7 @@
 """Prometheus metrics of the model server, per model and variant: requests by status,
-a latency histogram, and the distribution of predictions.
+a latency histogram, and the distribution of predictions; requests whose client went away
+mid-body (status 499, also in ``sds_disconnected_total``, not a server error) and requests
+refused for a wrong API key (``sds_unauthorized_total``).
 
 Under several workers (``sds serve --workers N``) each process writes its samples to
 ``PROMETHEUS_MULTIPROC_DIR`` and ``/metrics`` adds them up (prometheus_client's
@@ -33,6 +35,14 @@ LATENCY = Histogram(
     ["model", "variant"],
     buckets=LATENCY_BUCKETS,
 )
+DISCONNECTED = Counter(
+    "sds_disconnected",
+    "Prediction requests whose client went away before the answer (status 499)",
+    ["model", "variant"],
+)
+UNAUTHORIZED = Counter(
+    "sds_unauthorized", "Requests refused for a missing or wrong API key (not logged)"
+)
 PREDICTIONS = Histogram(
     "sds_prediction",
     "Predicted probability of the positive class (binary) or value",
@@ -44,6 +54,8 @@ PREDICTIONS = Histogram(
 def observe_request(model: Any, variant: str, status: int, seconds: float) -> None:
     REQUESTS.labels(model.name, variant, str(status)).inc()
     LATENCY.labels(model.name, variant).observe(seconds)
+    if status == 499:
+        DISCONNECTED.labels(model.name, variant).inc()
 
 
 def observe_predictions(model: Any, variant: str, predictions: list[Any]) -> None:

@@ -77,7 +77,9 @@ def document(model: Any) -> dict[str, Any]:
                         "200": ok,
                         "400": problems,
                         "401": problems,
+                        "408": problems,
                         "413": problems,
+                        "415": problems,
                         "422": problems,
                     },
                 }

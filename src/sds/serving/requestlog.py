@@ -2,11 +2,14 @@
 
 A request adds its rows to an in-memory buffer (one dict per record: time, variant, model
 version, HTTP status, latency, the inputs and the prediction) with probability
-``sample``; a background thread swaps the buffer out every ``interval`` seconds (or when it
-holds ``batch`` rows) and writes it as one Parquet file per flush, named by worker and
-sequence and renamed into place when complete, so a reader of ``DIR/*.parquet`` never
-sees half a file. Rows that would overflow ``max_buffer`` are dropped and counted rather
-than slowing the server down.
+``sample``; a background thread swaps the buffer out every ``interval`` seconds (1 by
+default, so a worker killed outright loses about a second of rows; or when it holds
+``batch`` rows) and writes it as one Parquet file per flush, named by worker and sequence
+and renamed into place when complete, so a reader of ``DIR/*.parquet`` never sees half a
+file; what is left is written when the worker stops. Refusals (4xx) and errors (5xx) are
+rows with their status and no prediction; a client gone mid-body is status 499; requests
+without a valid API key are not logged. Rows that would overflow ``max_buffer`` are
+dropped and counted rather than slowing the server down.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ class RequestLog:
         schema: list[dict[str, Any]],
         *,
         sample: float = 1.0,
-        interval: float = 5.0,
+        interval: float = 1.0,
         batch: int = 50_000,
         max_buffer: int = 500_000,
     ) -> None:

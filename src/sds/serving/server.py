@@ -1,7 +1,12 @@
 """``sds serve``: the app under granian, a Rust HTTP server, with several worker processes.
 
-The model is loaded once here first, so a bad model file fails at once with a clear error
-(exit 2) rather than in every worker. The workers get their settings in ``SDS_SERVE``,
+The model is loaded once here first, and every setting checked (the address free, the log
+folder writable, a challenger's schema equal to the champion's: :mod:`sds.serving.preflight`),
+so a mistake fails at once with a clear error (exit 2) rather than in every worker. Each
+worker takes up to ``BACKPRESSURE`` connections at once (granian counts idle and slow ones
+too, so its default of 512 let ~1,000 slow clients stop a 2-worker server); bodies must
+arrive within ``body_timeout`` seconds and headers within ``HEADER_SECONDS``. The workers
+get their settings in ``SDS_SERVE``,
 their numeric libraries limited to one thread each (several threads per request only
 contend under concurrent load), and a shared folder for Prometheus' multiprocess metrics.
 A worker that dies is replaced.
@@ -18,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+BACKPRESSURE = 4_096  # connections per worker
+BACKLOG = 4_096  # connections waiting to be accepted
+HEADER_SECONDS = 10  # to receive a request's headers
 
 
 def serve(
@@ -33,36 +41,47 @@ def serve(
     max_body: int = 1_048_576,
     log_dir: str | Path | None = None,
     log_sample: float = 1.0,
+    trust_model: bool = False,
+    body_timeout: float = 10.0,
+    public_metrics: bool = False,
+    allow_schema_change: bool = False,
 ) -> None:
-    """Check the model(s), then serve until interrupted."""
+    """Check the model(s) and settings, then serve until interrupted."""
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
     from granian.log import LogLevels
 
     from sds.errors import ParameterError
+    from sds.serving import preflight
     from sds.serving.model import check_servable
 
-    if not 0 <= canary_weight <= 1:
-        raise ParameterError(
-            f"canary weight == {canary_weight}, must be in [0, 1]", parameter="canary_weight"
-        )
+    limits = {"workers": workers, "canary_weight": canary_weight, "log_sample": log_sample}
+    preflight.check_settings(
+        {**limits, "max_body": max_body, "body_timeout": body_timeout, "range_margin": range_margin}
+    )
     if api_key_env and not os.environ.get(api_key_env):
         raise ParameterError(
             f"the environment variable {api_key_env} holding the API key is not set",
             parameter="api_key_env",
         )
-    checked = check_servable(model)  # loads, but predicts nothing: OpenMP and fork do not mix
-    if canary is not None:
-        check_servable(canary)
-    settings: dict[str, Any] = {
-        "model": str(Path(model).resolve()),
-        "canary": str(Path(canary).resolve()) if canary else None,
+    checked = check_servable(model, trust_model)  # loads, predicts nothing: OpenMP and fork
+    challenger = check_servable(canary, trust_model) if canary is not None else None
+    if challenger is not None and not allow_schema_change:
+        preflight.check_canary_schema(checked, challenger, str(canary))
+    preflight.check_address(host, port)
+    settings: dict[str, Any] = {  # the workers load the very versions checked here
+        "model": str(checked.path.resolve()),
+        "canary": str(challenger.path.resolve()) if challenger else None,
+        "trust_model": trust_model,
         "canary_weight": canary_weight,
         "api_key_env": api_key_env,
         "range_margin": range_margin,
         "max_body": max_body,
-        "log_dir": str(Path(log_dir).resolve()) if log_dir else None,
+        "log_dir": str(preflight.check_log_dir(log_dir)) if log_dir else None,
         "log_sample": log_sample,
+        "body_timeout": body_timeout,
+        "public_metrics": public_metrics,
     }
     os.environ["SDS_SERVE"] = json.dumps(settings)
     for name in THREAD_VARIABLES:
@@ -76,6 +95,7 @@ def serve(
         f"http://{host}:{port} with {workers} worker(s)",
         flush=True,
     )
+    _raise_open_files_limit(workers * BACKPRESSURE + 256)
     Granian(
         "sds.serving.app:app_from_environment",
         address=host,
@@ -86,4 +106,18 @@ def serve(
         respawn_failed_workers=True,
         respawn_interval=0.5,
         log_level=LogLevels.warning,
+        backlog=BACKLOG,
+        backpressure=BACKPRESSURE,
+        http1_settings=HTTP1Settings(header_read_timeout=HEADER_SECONDS * 1_000),
     ).serve()
+
+
+def _raise_open_files_limit(wanted: int) -> None:
+    """Raise the soft limit on open files towards ``wanted`` (within the hard limit), so
+    the connections granian may hold do not run out of descriptors first."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))

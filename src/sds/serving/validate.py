@@ -5,31 +5,84 @@ Every problem is collected, not just the first, each naming the record, the fiel
 was found and what is expected: a missing field (seen at fit time, yet now missing), an
 unknown field (unseen at fit time), a wrong type, a number outside the training range
 (widened by ``margin`` of its span on each side), an unseen category, or a missing value
-where training had none. Valid records become one array per column, ready for the
-runtime: floats (NaN for missing) for numbers and booleans, strings or None for
-categories.
+where training had none. The first ``MAX_PROBLEMS`` are listed and the rest counted, each
+echoed value cut to ``MAX_ECHO`` characters, so no refusal exceeds ``MAX_ANSWER`` bytes.
+Protected columns saved with the test rows are accepted and ignored. Valid records become
+one array per column, ready for the runtime: floats (NaN for missing) for numbers and
+booleans, strings or None for categories.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 MAX_RECORDS = 10_000
+MAX_PROBLEMS = 50  # listed in an answer; the rest are counted
+MAX_ECHO = 100  # characters of a value, field name or level echoed back
+MAX_ITEMS = 20  # items of a list echoed back (e.g. the known levels)
+MAX_ANSWER = 65_536  # bytes of a refusal's body, whatever the request
 
 
 @dataclass
 class RequestError(Exception):
-    """A request the server refuses: HTTP status and the problems found."""
+    """A request the server refuses: HTTP status, the problems listed and how many more
+    were found but not listed."""
 
     status: int
     problems: list[dict[str, Any]]
+    more: int = 0
 
     def body(self) -> dict[str, Any]:
-        return {"error": "invalid request", "problems": self.problems}
+        """The JSON answer, at most ``MAX_ANSWER`` bytes: problems past that are counted."""
+        import orjson
+
+        listed, more = self.problems, self.more
+        while True:
+            out: dict[str, Any] = {"error": "invalid request", "problems": listed}
+            if more:
+                out["more_problems"] = more
+            if len(listed) <= 1 or len(orjson.dumps(out)) <= MAX_ANSWER - 1_024:
+                return out
+            keep = len(listed) // 2
+            listed, more = listed[:keep], more + len(listed) - keep
+
+
+class Problems:
+    """Collects a request's problems: the first ``MAX_PROBLEMS`` listed, the rest counted,
+    so a hostile request cannot make the server build (or send) a huge answer."""
+
+    def __init__(self) -> None:
+        self.listed: list[dict[str, Any]] = []
+        self.more = 0
+
+    def add(
+        self,
+        record: int | None,
+        field: str | None,
+        problem: str,
+        found: Any = None,
+        expected: Any = None,
+    ) -> None:
+        if len(self.listed) < MAX_PROBLEMS:
+            self.listed.append(_problem(record, field, problem, found, expected))
+        else:
+            self.more += 1
+
+    @property
+    def full(self) -> bool:
+        """No more problems will be listed, only counted."""
+        return len(self.listed) >= MAX_PROBLEMS
+
+    def __bool__(self) -> bool:
+        return bool(self.listed)
+
+    def error(self, status: int = 422) -> RequestError:
+        return RequestError(status, self.listed, self.more)
 
 
 def decode(body: bytes) -> list[dict[str, Any]]:
@@ -84,47 +137,72 @@ def decode(body: bytes) -> list[dict[str, Any]]:
 def _problem(
     record: int | None, field: str | None, problem: str, found: Any = None, expected: Any = None
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {"record": record, "field": field, "problem": problem}
+    out: dict[str, Any] = {"record": record, "field": _clip(field), "problem": problem}
     if found is not None:
-        out["found"] = found
+        out["found"] = _clip(found)
     if expected is not None:
-        out["expected"] = expected
+        out["expected"] = _clip(expected)
     return out
 
 
-class Validator:
-    """Checks records against a schema and turns them into columns."""
+def _clip(value: Any) -> Any:
+    """A value as echoed back: strings cut to ``MAX_ECHO`` characters, lists to
+    ``MAX_ITEMS`` items."""
+    if isinstance(value, str) and len(value) > MAX_ECHO:
+        return value[:MAX_ECHO] + f"... ({len(value)} characters)"
+    if isinstance(value, list | tuple):
+        clipped = [_clip(v) for v in value[:MAX_ITEMS]]
+        return [*clipped, "..."] if len(value) > MAX_ITEMS else clipped
+    return value
 
-    def __init__(self, schema: list[dict[str, Any]], margin: float | None = 0.1) -> None:
+
+class Validator:
+    """Checks records against a schema and turns them into columns. Fields named in
+    ``ignored`` (the protected columns sds saves beside the features in the test rows)
+    are accepted and left out."""
+
+    def __init__(
+        self,
+        schema: list[dict[str, Any]],
+        margin: float | None = 0.1,
+        ignored: Iterable[str] = (),
+    ) -> None:
         self.schema = schema
         self.names = [c["name"] for c in schema]
         self.known = set(self.names)
+        self.ignored = set(ignored) - self.known
         self.bounds = {c["name"]: _bounds(c, margin) for c in schema}
         self.levels = {c["name"]: set(c["levels"]) for c in schema if c.get("levels")}
+        self.shown = {name: sorted(levels)[:MAX_ITEMS] for name, levels in self.levels.items()}
 
     def columns(self, records: list[dict[str, Any]]) -> dict[str, Any]:
-        problems: list[dict[str, Any]] = []
+        problems = Problems()
         for i, r in enumerate(records):
             if r.keys() != self.known:
-                problems += self._fields(i, r)
+                self._fields(i, r, problems)
         if problems:
-            raise RequestError(422, problems)
+            raise problems.error()
         out = {}
         for column in self.schema:
             values = [r[column["name"]] for r in records]
             out[column["name"]] = self._column(column, values, problems)
         if problems:
-            raise RequestError(422, problems)
+            raise problems.error()
         return out
 
-    def _fields(self, i: int, record: dict[str, Any]) -> list[dict[str, Any]]:
-        missing = [n for n in self.names if n not in record]
-        unknown = [k for k in record if k not in self.known]
-        return [_problem(i, n, "missing field (seen at fit time)") for n in missing] + [
-            _problem(i, k, "unknown field (unseen at fit time)") for k in unknown
-        ]
+    def _fields(self, i: int, record: dict[str, Any], problems: Problems) -> None:
+        if problems.full:  # only counted: set arithmetic, not a loop per field
+            keys = record.keys()
+            problems.more += len(self.known - keys) + len(keys - self.known - self.ignored)
+            return
+        for n in self.names:
+            if n not in record:
+                problems.add(i, n, "missing field (seen at fit time)")
+        for k in record:
+            if k not in self.known and k not in self.ignored:
+                problems.add(i, k, "unknown field (unseen at fit time)")
 
-    def _column(self, column: dict[str, Any], values: list[Any], problems: list[Any]) -> Any:
+    def _column(self, column: dict[str, Any], values: list[Any], problems: Problems) -> Any:
         name, kind = column["name"], column["kind"]
         if kind == "category":
             return self._category(column, values, problems)
@@ -133,34 +211,29 @@ class Validator:
         for i, v in enumerate(values):
             if v is None:
                 if not column["nullable"]:
-                    problems.append(
-                        _problem(i, name, "missing value, but training had none", None, kind)
-                    )
+                    problems.add(i, name, "missing value, but training had none", None, kind)
                 out[i] = math.nan
                 continue
             number = _number(v, kind)
             if number is None:
-                problems.append(_problem(i, name, "wrong type", _json_type(v), kind))
+                problems.add(i, name, "wrong type", _json_type(v), kind)
                 continue
             if not low <= number <= high:
-                problems.append(_problem(i, name, "out of range", number, [low, high]))
+                problems.add(i, name, "out of range", number, [low, high])
             out[i] = number
         return out
 
-    def _category(self, column: dict[str, Any], values: list[Any], problems: list[Any]) -> Any:
+    def _category(self, column: dict[str, Any], values: list[Any], problems: Problems) -> Any:
         name = column["name"]
         levels = self.levels.get(name)
         for i, v in enumerate(values):
             if v is None:
                 if not column["nullable"]:
-                    problems.append(
-                        _problem(i, name, "missing value, but training had none", None, "category")
-                    )
+                    problems.add(i, name, "missing value, but training had none", None, "category")
             elif not isinstance(v, str):
-                problems.append(_problem(i, name, "wrong type", _json_type(v), "string"))
+                problems.add(i, name, "wrong type", _json_type(v), "string")
             elif levels is not None and v not in levels:
-                shown = sorted(levels)[:20]
-                problems.append(_problem(i, name, "unseen category", v, shown))
+                problems.add(i, name, "unseen category", v, self.shown[name])
         return values
 
 
