@@ -1,10 +1,11 @@
 """Train/test alignment: does each feature look the same in two sets, and can a model tell
 the sets apart?
 
-- **PSI** per feature: numbers in ``bins`` quantile bins of the reference, categories by the
-  reference's 20 most common levels and one bin for all others (new levels land there),
-  missing values in a bin of their own; shares floored at ``EPSILON`` so an empty bin
-  counts as rare, not as infinite. 0.1 warns, 0.2 alerts (the usual rule of thumb).
+- **PSI** per feature, by the project's one definition (:mod:`sds.stats.psi`, which
+  ``sds monitor`` uses too): numbers in ``bins`` quantile bins of the reference, categories
+  by the reference's 20 most common levels and one bin for all others (new levels land
+  there), missing values in a bin of their own; shares floored at ``EPSILON`` so an empty
+  bin counts as rare, not as infinite. 0.1 warns, 0.2 alerts (the usual rule of thumb).
 - **KS** per numeric feature: ``scipy.stats.ks_2samp`` on the non-missing values.
 - **Adversarial validation**: a gradient-boosting classifier learns which set each row comes
   from; its out-of-fold AUC is near 0.5 when the sets are exchangeable. The features that
@@ -23,47 +24,12 @@ import pandas as pd
 from sds.errors import DataError
 from sds.features.leakage import encode
 from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_table
+from sds.stats.psi import EPSILON as EPSILON  # re-exported: the floor of empty bins
+from sds.stats.psi import is_numeric as _numeric
+from sds.stats.psi import psi
 
-EPSILON = 1e-4
-MAX_LEVELS = 20  # categories beyond the reference's 20 most common share one bin
 PSI_WARN, PSI_ALERT = 0.1, 0.2
 AUC_ALERT = 0.6
-
-
-def psi(reference: pd.Series, current: pd.Series, bins: int = 10) -> float:
-    """Population stability index of ``current`` against ``reference``."""
-    ref_share, cur_share = _shares(reference, current, bins)
-    r, c = np.maximum(ref_share, EPSILON), np.maximum(cur_share, EPSILON)
-    return float(np.sum((c - r) * np.log(c / r)))
-
-
-def _numeric(x: pd.Series) -> bool:
-    return bool(pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x))
-
-
-def _shares(reference: pd.Series, current: pd.Series, bins: int) -> tuple[np.ndarray, np.ndarray]:
-    if _numeric(reference):
-        ref = reference.dropna().to_numpy(dtype=float)
-        cuts = np.linspace(0, 1, bins + 1)[1:-1]
-        inner = np.unique(np.quantile(ref, cuts)) if len(ref) else np.array([])
-        edges = np.concatenate([[-np.inf], inner, [np.inf]])
-
-        def shares(x: pd.Series) -> np.ndarray:
-            values = x.to_numpy(dtype=float)
-            counts = np.histogram(values[~np.isnan(values)], edges)[0]
-            return np.append(counts, np.isnan(values).sum()) / max(len(values), 1)
-
-        return shares(reference), shares(current)
-    levels = list(reference.dropna().astype("string").value_counts().index[:MAX_LEVELS])
-
-    def level_shares(x: pd.Series) -> np.ndarray:
-        counts = x.astype("string").value_counts()
-        named = [int(counts.get(lv, 0)) for lv in levels]
-        missing = int(x.isna().sum())
-        other = len(x) - missing - sum(named)
-        return np.array([*named, other, missing], dtype=float) / max(len(x), 1)
-
-    return level_shares(reference), level_shares(current)
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,15 @@
 log or a newer table), computed as engine aggregates: only bin counts, level counts and
 one number per feature come back to Python, so a 10,000,000-row log needs little memory.
 
-Numbers: PSI over ``bins`` quantile bins of the reference (exact ``quantile_cont``, as
+PSI is the project's one definition (:mod:`sds.stats.psi`, which ``sds features check`` uses
+too): the engine counts the rows of each bin and :mod:`sds.stats.psi` turns the counts into
+PSI. Numbers: ``bins`` quantile bins of the reference (exact ``quantile_cont``, as
 ``numpy.quantile``), missing values in a bin of their own, shares floored at 1e-4; and the
 two-sample KS statistic (the largest gap between the two empirical CDFs, from cumulative
 counts over the distinct values) with Smirnov's asymptotic p-value, as
-``scipy.stats.ks_2samp(method="asymp")``. Categories: PSI over the 20 most common levels
-(counted over both sides: levels picked by the reference's counts alone would carry its
-sampling luck into the test) plus one bin for the rest and one for missing, the chi-square test on
-those counts and the Jensen-Shannon distance (base 2). A request log's ``in_`` columns are
+``scipy.stats.ks_2samp(method="asymp")``. Categories: PSI over the reference's 20 most
+common levels (ties by level) plus one bin for the rest and one for missing, the chi-square
+test on those counts and the Jensen-Shannon distance (base 2). A request log's ``in_`` columns are
 matched to the reference's columns, and its ``prediction`` column is the output.
 """
 
@@ -20,14 +21,10 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-EPSILON = 1e-4
-TOP_LEVELS = 20
-
-
-def psi_from_counts(ref: np.ndarray, cur: np.ndarray) -> float:
-    r = np.maximum(ref / max(ref.sum(), 1), EPSILON)
-    c = np.maximum(cur / max(cur.sum(), 1), EPSILON)
-    return float(np.sum((c - r) * np.log(c / r)))
+from sds.stats import psi as rules
+from sds.stats.psi import EPSILON as EPSILON  # re-exported for the callers of drift
+from sds.stats.psi import TOP_LEVELS as TOP_LEVELS
+from sds.stats.psi import psi_from_counts as psi_from_counts
 
 
 def _present(x: Any) -> Any:
@@ -38,9 +35,10 @@ def _present(x: Any) -> Any:
 
 
 def numeric_edges(table: Any, columns: list[str], bins: int) -> dict[str, np.ndarray]:
-    """Each column's inner quantile edges in the reference, in one query."""
+    """Each column's inner quantile edges in the reference, in one query (the edges of
+    :func:`sds.stats.psi.numeric_edges`, computed in the engine)."""
     t = table.expr
-    cuts = [float(q) for q in np.linspace(0, 1, bins + 1)[1:-1]]
+    cuts = rules.quantile_levels(bins)
     if not columns or not cuts:
         return {c: np.array([]) for c in columns}
     # one list-valued quantile per column: one sorted copy of it, not one per cut
@@ -49,13 +47,13 @@ def numeric_edges(table: Any, columns: list[str], bins: int) -> dict[str, np.nda
     out = {}
     for i, c in enumerate(columns):
         found = row[f"c{i}"]
-        values = np.array(list(found) if found is not None else [], dtype=float)
-        out[c] = np.unique(values[~np.isnan(values)])
+        out[c] = rules.inner_edges(list(found) if found is not None else [])
     return out
 
 
 def bin_counts(table: Any, column: str, edges: np.ndarray) -> np.ndarray:
-    """Counts in the bins ``(-inf, e1), [e1, e2), ..., [ek, inf)`` and of missing values."""
+    """Counts in the bins ``(-inf, e1), [e1, e2), ..., [ek, inf)`` and of missing values,
+    as :func:`sds.stats.psi.numeric_counts`, counted in the engine."""
     import ibis
 
     t = table.expr
@@ -96,17 +94,18 @@ def ks(ref: Any, cur: Any, ref_col: str, cur_col: str) -> dict[str, float]:
 
 
 def level_counts(ref: Any, cur: Any, ref_col: str, cur_col: str) -> tuple[np.ndarray, np.ndarray]:
-    """Counts of the top levels (pooled over both sides; ties by level), all other levels,
-    and missing, on each side. The ranking happens in the engine, so an ID-like column with
-    millions of levels sends back only the top ones."""
+    """Counts of the reference's top levels, all other levels, and missing, on each side
+    (:func:`sds.stats.psi.level_counts`). The ranking happens in the engine, by the rule of
+    :func:`sds.stats.psi.top_levels` (count, then level), so an ID-like column with millions
+    of levels sends back only the top ones."""
     import ibis
 
     a = ref.expr.select(v=ref.expr[ref_col].cast("string"), side=ibis.literal(0))
     b = cur.expr.select(v=cur.expr[cur_col].cast("string"), side=ibis.literal(1))
     both = a.union(b)
     by_side = both.group_by(["v", "side"]).aggregate(n=both.count())
-    pooled = by_side.filter(by_side.v.notnull()).group_by("v").aggregate(n=by_side.n.sum())
-    top = pooled.order_by([ibis.desc("n"), "v"]).limit(TOP_LEVELS)
+    in_ref = by_side.filter(by_side.v.notnull() & (by_side.side == 0))
+    top = in_ref.order_by([ibis.desc("n"), "v"]).limit(TOP_LEVELS)
     listed = ref.engine.execute(by_side.semi_join(top, "v"), source=ref.name)
     totals = ref.engine.execute(
         both.group_by("side").aggregate(
@@ -114,21 +113,17 @@ def level_counts(ref: Any, cur: Any, ref_col: str, cur_col: str) -> tuple[np.nda
         ),
         source=ref.name,
     )
-    ranked = (
-        listed.groupby("v", as_index=False)["n"]
-        .sum()
-        .sort_values(["n", "v"], ascending=[False, True])["v"]
-        .tolist()
-    )
+
+    def lookup(side: int) -> dict[str, float]:
+        mine = listed[listed["side"] == side]
+        return {str(v): float(n) for v, n in zip(mine["v"], mine["n"], strict=True)}
+
+    ranked = rules.top_levels(lookup(0))
 
     def counts(side: int) -> np.ndarray:
-        mine = listed[listed["side"] == side]
-        lookup = dict(zip(mine["v"], mine["n"], strict=True))
         row = totals[totals["side"] == side]
-        total = int(row["total"].sum())
-        missing = int(row["missing"].sum())
-        kept = [lookup.get(v, 0) for v in ranked]
-        return np.array([*kept, total - missing - sum(kept), missing], dtype=float)
+        total, missing = int(row["total"].sum()), int(row["missing"].sum())
+        return rules.level_counts(lookup(side), ranked, total, missing)
 
     return counts(0), counts(1)
 
