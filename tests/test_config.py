@@ -36,7 +36,7 @@ def test_yaml_and_json_configs(tmp_path: Path) -> None:
         ("alpha: 0.1\n", r"invalid value for 'name': Field required"),
         ("", "config file is empty"),
         ("- a\n- b\n", "config must be a mapping"),
-        ("name: [unclosed\n", "cannot parse config"),
+        ("name: [unclosed\n", r"bad.yaml:2:1: cannot parse YAML: expected"),
     ],
 )
 def test_bad_configs_name_file_and_key(tmp_path: Path, text: str, message: str) -> None:

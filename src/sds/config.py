@@ -88,15 +88,23 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
 
     p = Path(path)
     if not p.is_file():
-        raise ConfigError("config file not found", source=str(p), hint="Check the path.")
+        problem = "is a folder, not a config file" if p.is_dir() else "config file not found"
+        if p.exists() and not p.is_dir():
+            problem = "is not a regular file (a pipe or device?)"
+        raise ConfigError(problem, source=str(p), hint="Check the path.")
     try:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError("config file is not UTF-8 text", source=str(p)) from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read config: {exc.strerror}", source=str(p)) from exc
     try:
         data = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot parse config: {exc}", source=str(p)) from exc
+    except json.JSONDecodeError as exc:
+        where = f"{p}:{exc.lineno}:{exc.colno}"
+        raise ConfigError(f"cannot parse JSON: {exc.msg}", source=where) from exc
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, p) from exc
     if data is None:
         raise ConfigError("config file is empty", source=str(p))
     if not isinstance(data, dict):
@@ -106,6 +114,20 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
             found=type(data).__name__,
         )
     return data
+
+
+def _yaml_error(exc: Any, path: Path) -> ConfigError:
+    """One line for a YAML problem: FILE:LINE:COLUMN and what is wrong there."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    problem = str(getattr(exc, "problem", None) or exc)
+    if "python/" in problem:  # !!python/object/apply and friends: code, not data
+        return ConfigError(
+            "python tags are not allowed in a config",
+            source=where,
+            hint="Write plain values (strings, numbers, lists, mappings).",
+        )
+    return ConfigError(f"cannot parse YAML: {problem}", source=where)
 
 
 def parse_spec(data: Any, model: type[M], source: str, what: str) -> M:

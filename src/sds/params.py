@@ -91,16 +91,16 @@ RULES: dict[str, Rule] = {
     "mean": Interval(None, None),
     "std": POSITIVE,
     "mde": POSITIVE,
-    "ratio": POSITIVE,
+    "ratio": Interval(0.0, 1000.0, low_open=True),  # treatment:control allocation
     "variants": Interval(2, 100, integer=True),  # arms including the control
     "correction": OneOf(("none", "bonferroni", "holm", "sidak")),
-    "daily_units": POSITIVE,
-    "max_days": POSITIVE,
-    "n_per_variant": Interval(2, None),
+    "daily_units": Interval(0.0, 1e12, low_open=True),
+    "max_days": Interval(0.0, 36_500.0, low_open=True),
+    "n_per_variant": Interval(2, 1e12),  # a trillion units per arm is already absurd
     "rho": Interval(-1.0, 1.0, low_open=True, high_open=True),
     "looks": Interval(1, 50, integer=True),
     "spending": OneOf(("obrien-fleming", "pocock", "power")),
-    "spending_gamma": POSITIVE,
+    "spending_gamma": Interval(0.0, 50.0, low_open=True),
     "information": Interval(0.0, 1.0, low_open=True),
     "srm_threshold": PROBABILITY_OPEN,
     "share_tolerance": Interval(0.0, 1.0, low_open=True, high_open=True),
@@ -114,14 +114,21 @@ RULES: dict[str, Rule] = {
     "null_share_flag": SHARE,
     "high_cardinality": Interval(2, None, integer=True),
     "id_like_share": SHARE,
-    "seed": NON_NEGATIVE_INT,
+    "seed": Interval(0, 2**32 - 1, integer=True),  # numpy's seed range
     "n_rows": POSITIVE_INT,
     "chunk_rows": POSITIVE_INT,
-    "threads": POSITIVE_INT,
+    "threads": Interval(1, 4096, integer=True),
     "workers": Interval(1, 256, integer=True),
     "port": Interval(1, 65535, integer=True),
     # statistics
     "resamples": Interval(100, 10**8, integer=True),
+    # resource knobs: each unit of these is a model fit or a pass over the data
+    "permutations": Interval(0, 100_000, integer=True),
+    "bootstrap": Interval(0, 100_000, integer=True),
+    "trials": Interval(1, 10_000, integer=True),
+    # causal
+    "leads": Interval(0, 10_000, integer=True),
+    "lags": Interval(0, 10_000, integer=True),
 }
 
 

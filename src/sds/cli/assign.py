@@ -40,6 +40,8 @@ def command(
         raise ParameterError("give exactly one of --data or --ids", parameter="data")
     if ids is not None:
         id_list = split_list(ids)
+        if not id_list:
+            raise ParameterError("--ids is empty, must list ids (a,b,c)", parameter="ids")
         for uid, variant in zip(id_list, assign(id_list, experiment, names, shares), strict=True):
             print(f"{uid}\t{variant}")
         return

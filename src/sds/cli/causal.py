@@ -58,6 +58,9 @@ def _run(
     resolve_format(fmt, output)
     if not data:
         raise ParameterError("give the data with --data FILE", parameter="data")
+    for name, value in {"outcome": outcome, **kwargs}.items():
+        if value == "" or (name == "instruments" and not value):
+            raise ParameterError(f"--{name} is empty, must name a column", parameter=name)
     result = fn(data, outcome, **kwargs)
     result = with_placebo_outcomes(result, fn, data, split_list(placebo), **kwargs)
     emit(result, fmt, output)
@@ -71,7 +74,7 @@ def _covs(value: str | None) -> list[str]:
 
 @app.command("psm")
 def psm_command(
-    data: Data = "", outcome: Outcome = "", treatment: Treatment = "",
+    data: Data, outcome: Outcome, treatment: Treatment,
     covariates: Covariates = None, estimand: EstimandATT = "ATT",
     k: Annotated[int, typer.Option(help="Matches per unit.")] = 1,
     replace: Annotated[bool, typer.Option(help="Match with replacement.")] = True,
@@ -83,7 +86,10 @@ def psm_command(
 ) -> None:  # fmt: skip
     """Propensity-score matching with Abadie-Imbens errors, balance and Rosenbaum bounds."""
     from sds.causal.matching import psm
+    from sds.params import Interval, check
 
+    check("k", k, Interval(1, 100, integer=True))
+    check("caliper", caliper or 0.0, Interval(0.0, None))
     _run(psm, data, outcome, placebo, fmt, output, treatment=treatment,
          covariates=_covs(covariates), estimand=estimand, k=k, replace=replace,
          caliper=caliper or None, model=model, trim=trim, confidence=confidence)  # fmt: skip
@@ -91,7 +97,7 @@ def psm_command(
 
 @app.command("ipw")
 def ipw_command(
-    data: Data = "", outcome: Outcome = "", treatment: Treatment = "",
+    data: Data, outcome: Outcome, treatment: Treatment,
     covariates: Covariates = None, estimand: EstimandATE = "ATE",
     errors: Annotated[str, typer.Option(help="robust or bootstrap.")] = "robust",
     model: Model = "logistic", trim: Trim = None, confidence: Confidence = 0.95,
@@ -107,7 +113,7 @@ def ipw_command(
 
 @app.command("aipw")
 def aipw_command(
-    data: Data = "", outcome: Outcome = "", treatment: Treatment = "",
+    data: Data, outcome: Outcome, treatment: Treatment,
     covariates: Covariates = None, estimand: EstimandATE = "ATE",
     model: Model = "logistic", trim: Trim = None, confidence: Confidence = 0.95,
     placebo: Placebo = None, fmt: FormatOpt = None, output: OutputOpt = None,
@@ -122,8 +128,8 @@ def aipw_command(
 
 @app.command("did")
 def did_command(
-    data: Data = "", outcome: Outcome = "", treatment: Treatment = "", unit: Unit = "",
-    time: Time = "", covariates: Covariates = None, cluster: Cluster = None,
+    data: Data, outcome: Outcome, treatment: Treatment, unit: Unit,
+    time: Time, covariates: Covariates = None, cluster: Cluster = None,
     weights: Weights = None,
     permutations: Annotated[int, typer.Option(help="Randomization-inference draws.")] = 500,
     confidence: Confidence = 0.95, placebo: Placebo = None, fmt: FormatOpt = None,
@@ -131,7 +137,9 @@ def did_command(
 ) -> None:  # fmt: skip
     """Difference-in-differences (2x2 or two-way fixed effects), clustered errors."""
     from sds.causal.did import did
+    from sds.params import check
 
+    check("permutations", permutations)
     _run(did, data, outcome, placebo, fmt, output, treatment=treatment, unit=unit, time=time,
          covariates=_covs(covariates), cluster=cluster, weights=weights,
          permutations=permutations, confidence=confidence)  # fmt: skip
@@ -139,8 +147,8 @@ def did_command(
 
 @app.command("event-study")
 def event_study_command(
-    data: Data = "", outcome: Outcome = "", treatment: Treatment = "", unit: Unit = "",
-    time: Time = "", covariates: Covariates = None, cluster: Cluster = None,
+    data: Data, outcome: Outcome, treatment: Treatment, unit: Unit,
+    time: Time, covariates: Covariates = None, cluster: Cluster = None,
     weights: Weights = None,
     leads: Annotated[int | None, typer.Option(help="Bin periods before this many.")] = None,
     lags: Annotated[int | None, typer.Option(help="Bin periods after this many.")] = None,
@@ -148,7 +156,9 @@ def event_study_command(
 ) -> None:  # fmt: skip
     """Effects by period relative to adoption, with a joint pre-trend test and plot."""
     from sds.causal.event_study import event_study
+    from sds.params import check_all
 
+    check_all({"leads": leads, "lags": lags})
     window = None if leads is None and lags is None else (leads or 10**6, lags or 10**6)
     _run(event_study, data, outcome, None, fmt, output, treatment=treatment, unit=unit,
          time=time, covariates=_covs(covariates), cluster=cluster, weights=weights,
@@ -157,8 +167,8 @@ def event_study_command(
 
 @app.command("staggered")
 def staggered_command(
-    data: Data = "", outcome: Outcome = "", treatment: Treatment = "", unit: Unit = "",
-    time: Time = "", covariates: Covariates = None, cluster: Cluster = None,
+    data: Data, outcome: Outcome, treatment: Treatment, unit: Unit,
+    time: Time, covariates: Covariates = None, cluster: Cluster = None,
     weights: Weights = None,
     control: Annotated[str, typer.Option(help="never or not-yet (treated units).")] = "never",
     aggregation: Annotated[
@@ -176,8 +186,8 @@ def staggered_command(
 
 @app.command("rdd")
 def rdd_command(
-    data: Data = "", outcome: Outcome = "",
-    running: Annotated[str, typer.Option(help="Running variable (score) column.")] = "",
+    data: Data, outcome: Outcome,
+    running: Annotated[str, typer.Option(help="Running variable (score) column.")],
     cutoff: Annotated[float, typer.Option(help="Threshold of the running variable.")] = 0.0,
     treatment: OptTreatment = None, covariates: Covariates = None, cluster: Cluster = None,
     weights: Weights = None, confidence: Confidence = 0.95, placebo: Placebo = None,
@@ -193,8 +203,8 @@ def rdd_command(
 
 @app.command("iv")
 def iv_command(
-    data: Data = "", outcome: Outcome = "", treatment: Treatment = "",
-    instrument: Annotated[str, typer.Option(help="Instrument column(s), comma-separated.")] = "",
+    data: Data, outcome: Outcome, treatment: Treatment,
+    instrument: Annotated[str, typer.Option(help="Instrument column(s), comma-separated.")],
     covariates: Covariates = None,
     estimator: Annotated[str, typer.Option(help="2sls or liml.")] = "2sls",
     cluster: Cluster = None, weights: Weights = None, confidence: Confidence = 0.95,

@@ -30,9 +30,37 @@ def resolve_format(fmt: str | None, output: Path | None) -> str:
     from sds.report.files import format_for_path
     from sds.results import FORMATS
 
-    chosen = fmt or (format_for_path(output) if output else "text")
+    chosen = fmt or (format_for_path(output, default="") if output else "text")
+    if not chosen and output is not None and output.suffix:  # e.g. report.xlsx
+        from sds.errors import ParameterError
+
+        raise ParameterError(
+            f"output == {str(output)!r}: cannot tell the format from {output.suffix!r}",
+            parameter="output",
+            expected="a name ending in .txt, .json, .md or .html",
+            hint="Or give --format text|json|markdown|html.",
+        )
+    chosen = chosen or "text"
     check("format", chosen, OneOf(FORMATS))
+    if output is not None:
+        check_output_path(output)
     return chosen
+
+
+def check_output_path(output: Path) -> None:
+    """Refuse, before any work, an output that is a folder or lies under a file."""
+    from sds.errors import ParameterError
+
+    if output.is_dir():
+        raise ParameterError(f"output == {str(output)!r} is a folder, must be a file name")
+    parent = output.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ParameterError(
+            f"output == {str(output)!r}, cannot be written: {str(parent)!r} is not a folder",
+            parameter="output",
+        )
 
 
 def emit(result: Result, fmt: str | None, output: Path | None) -> None:
@@ -70,7 +98,29 @@ def split_numbers(value: str | None, name: str) -> list[float] | None:
 def beside(path: str | None, spec_file: Path) -> str | None:
     """A relative path written in a spec, read from the spec's folder when it is there
     (else as given, so a missing file is reported under the name the user wrote)."""
-    if path is None or Path(path).is_absolute():
+    from sds.data.io import is_sql
+
+    if path is None or Path(path).is_absolute() or is_sql(path):  # a query stays a query
         return path
     relative = spec_file.parent / path
     return str(relative) if relative.exists() or "*" in path else path
+
+
+_UNITS = {"K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
+
+
+def check_memory(text: str) -> str:
+    """``text`` if it is a memory size both engines read (``2GB``, ``512MiB``, ``1.5G``) of
+    at least 16 MB, else a ParameterError naming ``--memory-limit``."""
+    import re
+
+    from sds.errors import ParameterError
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT])(i?B)?\s*", text, re.IGNORECASE)
+    if match is None or float(match.group(1)) * _UNITS[match.group(2).upper()] < 16e6:
+        raise ParameterError(
+            f"memory_limit == {text!r}, must be a size of at least 16MB",
+            parameter="memory-limit",
+            expected="a number with KB, MB, GB or TB (or KiB, MiB, GiB, TiB), e.g. 2GB",
+        )
+    return text

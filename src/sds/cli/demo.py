@@ -22,12 +22,15 @@ def command(
     from sds.cli.demo_causal import causal_chapters
     from sds.cli.demo_models import models_chapters
     from sds.data import synth
+    from sds.errors import ParameterError
     from sds.features.profile import profile
-    from sds.params import check
+    from sds.params import Interval, check
     from sds.report.assemble import Chapter, write_report
 
-    check("n_rows", rows)
+    check("rows", rows, Interval(1_000, 10**9, integer=True))
     check("seed", seed)
+    if output.exists() and not output.is_dir():
+        raise ParameterError(f"--output == {str(output)!r} is a file, must be a folder")
     started = time.perf_counter()
     data_path = output / "data" / "churn.parquet"
     _say(f"generating {rows:,} churn rows -> {data_path}")

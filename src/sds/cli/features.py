@@ -82,6 +82,7 @@ def select_command(
 
     resolve_format(fmt, output)
     check("max_rows", max_rows, Interval(100, None, integer=True))
+    check("seed", seed)
     table = open_table(data)
     frame = table.engine.execute(_sampled(table, max_rows, seed), source=table.name)
     result = select_features(
@@ -121,16 +122,21 @@ def check_command(
     two sets apart (adversarial validation), with the features that give them away."""
     from sds.cli.common import emit, resolve_format, split_list
     from sds.data.io import open_table
+    from sds.errors import missing_column_error
     from sds.features.alignment import align
     from sds.params import Interval, check
 
     resolve_format(fmt, output)
     check("bins", bins, Interval(2, 100, integer=True))
     check("max_rows", max_rows, Interval(100, None, integer=True))
+    check("seed", seed)
     frames = []
     for source in (reference, current):
         table = open_table(source)
         frames.append(table.engine.execute(_sampled(table, max_rows, seed), source=table.name))
+    for name in split_list(exclude):  # a misspelled target would be compared as a feature
+        if name not in frames[0].columns:
+            raise missing_column_error(name, list(frames[0].columns), reference)
     result = align(
         frames[0], frames[1], exclude=split_list(exclude), bins=bins, names=(reference, current)
     )

@@ -6,9 +6,10 @@ as ``error: ...`` on stderr; a traceback only with ``--debug``.
 
 from __future__ import annotations
 
+import functools
 import sys
 import traceback
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -93,6 +94,10 @@ def _global(
 
     if threads is not None:
         check("threads", threads)
+    if memory_limit is not None:
+        from sds.cli.common import check_memory
+
+        check_memory(memory_limit)
     from sds.data.engine import SUPPORTED_BACKENDS
     from sds.params import OneOf
 
@@ -113,30 +118,56 @@ def _global(
     )
 
 
+@functools.cache
+def _command() -> Any:
+    """The click command of ``app``, built once per process (typer takes ~0.2 s to build
+    it from the signatures, which a process running sds many times would pay each time)."""
+    return typer.main.get_command(app)
+
+
 def run(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
+    from sds.cli.usage import click_errors, one_line, usage_message
     from sds.config import _SETTINGS
     from sds.errors import SdsError
+    from sds.interrupts import Interrupted, install_handlers
 
+    clicks = click_errors()
     token = _SETTINGS.set(_SETTINGS.get())  # global options last for this run only
-    try:
-        app(args=argv, prog_name="sds")
+    restore_signals = install_handlers()  # SIGINT/SIGTERM unwind, so cleanups run
+    try:  # not standalone: click's usage errors come here, to be printed as one line
+        code = _command()(args=argv, prog_name="sds", standalone_mode=False)
+    except clicks.NoArgsIsHelpError as exc:  # `sds` or `sds causal` alone: the help
+        exc.show()
+        sys.exit(2)
+    except clicks.ClickException as exc:
+        print(f"error: {usage_message(exc)}", file=sys.stderr)
+        sys.exit(2)
+    except typer.Abort:  # end of input at a prompt
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Interrupted as exc:  # temporary files are already removed on the way out
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
     except SdsError as exc:
         if _STATE["debug"]:
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except Exception as exc:  # a bug, not the user's fault: say so, exit 1
         if _STATE["debug"]:
             traceback.print_exc()
         print(
-            f"error: internal error: {type(exc).__name__}: {exc} "
+            f"error: internal error: {type(exc).__name__}: {one_line(str(exc))} "
             "(run with --debug for the traceback, and please report it)",
             file=sys.stderr,
         )
         sys.exit(1)
     finally:
+        restore_signals()
         _SETTINGS.reset(token)
+    if isinstance(code, int) and code:  # typer.Exit(1) and the like
+        sys.exit(code)
 
 
 if __name__ == "__main__":

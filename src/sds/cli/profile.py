@@ -16,10 +16,11 @@ FLAGS = (
     "constant",
     "near_constant",
     "non_finite",
+    "overflow",
     "id_like",
     "high_cardinality",
 )
-STRICT = ("single_row", "duplicate_rows", "all_null", "constant", "non_finite")
+STRICT = ("single_row", "duplicate_rows", "all_null", "constant", "non_finite", "overflow")
 
 
 def command(

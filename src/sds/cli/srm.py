@@ -20,15 +20,16 @@ def command(
     ] = None,
     threshold: Annotated[float, typer.Option(help="Flag when p is below this.")] = 0.001,
     share_tolerance: Annotated[
-        float, typer.Option(help="Also flag a relative share deviation above this.")
+        float, typer.Option(help="Report (never flag) a relative share deviation above this.")
     ] = 0.01,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
-    """Check that arm sizes match the designed split (chi-square, plus the 1% rule)."""
+    """Check that arm sizes match the designed split (chi-square p; 1% share rule apart)."""
     from sds.cli.common import emit, resolve_format
     from sds.errors import ParameterError
     from sds.experiments.srm import srm_by_day, srm_test
+    from sds.params import Interval, check
 
     resolve_format(fmt, output)
     shares = split_numbers(weights, "weights")
@@ -37,6 +38,8 @@ def command(
         raise ParameterError("give exactly one of --counts or --data", parameter="counts")
     if counts is not None:
         values = split_numbers(counts, "counts") or []
+        for value in values:  # NaN, inf, negative or past 2**53: not a count of units
+            check("counts", value, Interval(0, 2**53))
         if any(v != int(v) for v in values):
             raise ParameterError(f"counts == {counts!r}, must be whole numbers", parameter="counts")
         emit(
@@ -45,8 +48,10 @@ def command(
             output,
         )
         return
-    if not names or not date_column:
-        raise ParameterError("with --data, give --variants and --date-column", parameter="variants")
+    if not names:
+        raise ParameterError("with --data, give --variants too", parameter="variants")
+    if not date_column:
+        raise ParameterError("with --data, give --date-column too", parameter="date-column")
     from sds.data.io import open_table
 
     table = open_table(str(data))

@@ -54,6 +54,10 @@ def command(
     cluster: Annotated[
         str | None, typer.Option(help="Cluster column for clustered standard errors.")
     ] = None,
+    event: Annotated[
+        str | None,
+        typer.Option(help="Outcome level counted as the event (chi2, fisher, ztest odds/risk)."),
+    ] = None,
     table: Annotated[str | None, typer.Option(help="Table name inside a DuckDB file.")] = None,
     encoding: Annotated[str | None, typer.Option(help="CSV encoding, e.g. latin-1.")] = None,
     fmt: FormatOpt = None,
@@ -63,11 +67,13 @@ def command(
     from sds.cli.common import emit, resolve_format
     from sds.data.io import open_table
     from sds.errors import ParameterError
+    from sds.params import Interval, check
     from sds.stats.runner import StatsSpec, run, test_name
 
     resolve_format(fmt, output)
     if not data:
         raise ParameterError("give the data with --data FILE", parameter="data")
+    check("mu", mu, Interval())  # finite
     spec = StatsSpec(
         test=test_name(test),
         value=value,
@@ -82,5 +88,6 @@ def command(
         correction=correction,
         cov_type=cov_type,
         cluster=cluster,
+        event=event,
     )
     emit(run(open_table(data, table=table, encoding=encoding), spec), fmt, output)

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sds.data.csvtypes import numbers_as_numbers
 from sds.data.engine import Engine, default_engine, translate_errors
-from sds.errors import DataError, missing_column_error
+from sds.data.sqlguard import check_query, looks_like_statement
+from sds.errors import DataError, ParameterError, missing_column_error
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -116,8 +118,20 @@ def open_table(
     return Table(expr, label, engine, text_source=_is_text(source))
 
 
+def is_sql(source: Any) -> bool:
+    """A query (or any statement, to be refused) rather than a path."""
+    if not isinstance(source, str):
+        return False
+    if not (_SQL_START.match(source) or looks_like_statement(source)):
+        return False
+    try:
+        return not Path(source).exists()  # a file named like a keyword stays a file
+    except (OSError, ValueError):  # too long, or a NUL byte: not a path
+        return True
+
+
 def _is_text(source: Any) -> bool:
-    if not isinstance(source, str | Path) or _SQL_START.match(str(source)):
+    if not isinstance(source, str | Path) or is_sql(source):
         return False
     text = str(source)
     if Path(text).is_dir():
@@ -138,10 +152,20 @@ def _open(
 
     if isinstance(source, ir.Table):
         return source
+    if table is not None and not (
+        isinstance(source, Path | str) and _suffix(Path(str(source))) in DUCKDB_SUFFIXES
+    ):
+        raise ParameterError(
+            "--table applies to DuckDB database files only",
+            parameter="table",
+            found=label if len(label) <= 80 else label[:77] + "...",
+            hint="Drop --table (or the spec's 'table:'), or point to a .duckdb file.",
+        )
     if isinstance(source, Path | str):
         text = str(source)
-        if isinstance(source, str) and _SQL_START.match(text):
-            return engine.sql(text, source="SQL query")
+        if is_sql(source):
+            query = check_query(text, dialect="spark" if engine.is_spark else "duckdb")
+            return engine.sql(query, source="SQL query")
         return _open_path(text, engine, table=table, encoding=encoding, label=label)
     return _open_memory(source, label)
 
@@ -209,7 +233,8 @@ def _open_uri(path: str, engine: Engine, encoding: str | None, label: str) -> ir
             expected="Parquet, CSV or JSON lines",
         )
     with translate_errors(label):
-        return engine.read_files(kind, [path], **_csv_options(path, encoding))
+        expr = engine.read_files(kind, [path], **_csv_options(path, encoding))
+    return numbers_as_numbers(expr, engine, label) if kind == "csv" else expr
 
 
 def _files_in(folder: Path, suffixes: tuple[str, ...]) -> list[str]:
@@ -236,7 +261,8 @@ def _read_parquet_or_csv(
         if kinds <= set(PARQUET_SUFFIXES):
             return engine.read_files("parquet", files)
         if kinds <= set(CSV_SUFFIXES):
-            return engine.read_files("csv", files, **_csv_options(files[0], encoding))
+            expr = engine.read_files("csv", files, **_csv_options(files[0], encoding))
+            return numbers_as_numbers(expr, engine, label)
     raise DataError(
         "matched files of mixed or unsupported kinds",
         source=label,
@@ -262,7 +288,8 @@ def _read_file(
     suffix = _suffix(p)
     with translate_errors(label):
         if suffix in _KIND:
-            return engine.read_files(_KIND[suffix], [str(p)], **_csv_options(str(p), encoding))
+            expr = engine.read_files(_KIND[suffix], [str(p)], **_csv_options(str(p), encoding))
+            return numbers_as_numbers(expr, engine, label) if _KIND[suffix] == "csv" else expr
         if suffix in ARROW_SUFFIXES:
             return _read_arrow(p)
         if suffix in DUCKDB_SUFFIXES:

@@ -95,6 +95,7 @@ def _validate(spec: DesignSpec) -> None:
         [
             "alpha",
             "power",
+            "mean",
             "ratio",
             "variants",
             "std",

@@ -25,6 +25,7 @@ import pandas as pd
 from sds.errors import DataError, ParameterError, missing_column_error
 from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_table
 from sds.stats import regression_diagnostics as diag
+from sds.stats.formula_guard import check_formula, eval_env
 
 FAMILIES = ("ols", "logit", "poisson")
 COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster")
@@ -234,6 +235,7 @@ def _complete_rows(
             found=repr(formula),
             expected="e.g. 'revenue ~ price + C(region)'",
         )
+    check_formula(formula)  # patsy evaluates terms as Python: refuse code before it runs
     columns = [str(c) for c in data.columns]
     used, unknown = formula_columns(formula, columns)
     if unknown:
@@ -257,9 +259,9 @@ def _build(rows: pd.DataFrame, formula: str, family: str, source: str, columns: 
     rows = _outcome_as_number(rows, formula, family, source)
     try:
         if family == "ols":
-            return smf.ols(formula, rows)
+            return smf.ols(formula, rows, eval_env=eval_env())
         glm_family = sm.families.Binomial() if family == "logit" else sm.families.Poisson()
-        model = smf.glm(formula, rows, family=glm_family)
+        model = smf.glm(formula, rows, family=glm_family, eval_env=eval_env())
     except Exception as exc:  # patsy reports formula errors as several exception types
         raise ParameterError(
             "the formula cannot be evaluated on this data",

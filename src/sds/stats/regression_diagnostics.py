@@ -95,6 +95,8 @@ def heteroskedasticity(resid: np.ndarray, exog: pd.DataFrame) -> dict[str, Any]:
     from statsmodels.stats.diagnostic import het_breuschpagan
 
     values = exog.to_numpy(dtype=float)
+    if len(values) and not np.all(values == values[:1], axis=0).any():
+        values = np.column_stack([np.ones(len(values)), values])  # a model fitted with "0 +"
     if values.shape[1] < 2:
         return {}
     lm, lm_p, f, f_p = het_breuschpagan(resid, values)
