@@ -16,6 +16,14 @@ def command(
         str | None,
         typer.Option(help="Data to analyse (file, glob or SQL); overrides the spec's 'data'."),
     ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Exit 1 on an invalid experiment (failed sample-ratio check) or an invalid "
+            "analysis (a primary metric that could not be computed).",
+        ),
+    ] = False,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
@@ -27,4 +35,10 @@ def command(
 
     resolve_format(fmt, output)
     parsed = parse(read_mapping(spec), source=str(spec))
-    emit(analyze(parsed, data if data is not None else beside(parsed.data, spec)), fmt, output)
+    result = analyze(parsed, data if data is not None else beside(parsed.data, spec))
+    emit(result, fmt, output)
+    if strict and not result.valid:
+        import sys
+
+        print(f"verdict: {result.verdict}: {result.reasons[0]} (--strict)", file=sys.stderr)
+        raise typer.Exit(1)

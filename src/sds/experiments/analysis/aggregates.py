@@ -82,12 +82,26 @@ def require_columns(table: Table, spec: AnalysisSpec) -> None:
 
 
 def detect_grain(table: Table, spec: AnalysisSpec) -> str:
-    """``unit`` when every unit has one row, else ``event``."""
+    """``unit`` when every unit has one row, else ``event``. Rows without a unit id are
+    refused: grouped together they would make one unit out of many."""
+    t = table.expr
+    aggs = {"missing": t[spec.unit].isnull().cast("int64").sum(), "rows": t.count()}
+    if spec.grain == "auto":
+        aggs["units"] = t[spec.unit].nunique()
+    counts = table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0]
+    missing, rows = int(counts["missing"] or 0), int(counts["rows"])
+    if missing:
+        raise DataError(
+            "rows have no unit id",
+            source=table.name,
+            column=spec.unit,
+            found=f"{missing:,} of {rows:,} row(s) with a null id",
+            hint=f"Filter them out in the query (WHERE {spec.unit} IS NOT NULL), or fix "
+            "the logging; they cannot be counted as units.",
+        )
     if spec.grain != "auto":
         return spec.grain
-    t = table.expr
-    counts = table.engine.execute(t.aggregate(rows=t.count(), units=t[spec.unit].nunique()))
-    return "unit" if int(counts["rows"][0]) == int(counts["units"][0]) else "event"
+    return "unit" if rows == int(counts["units"]) else "event"
 
 
 def units(table: Table, spec: AnalysisSpec, grain: str) -> ir.Table:

@@ -61,6 +61,14 @@ class AnalysisResult(Result):
             }
         )
 
+    @property
+    def valid(self) -> bool:
+        """False for an invalid experiment (a failed sample-ratio check) or an invalid
+        analysis (a primary metric that could not be computed)."""
+        from sds.experiments.analysis.verdict import INVALID
+
+        return self.verdict not in INVALID
+
     def effect(self, metric: str, variant: str | None = None) -> dict[str, Any]:
         """The effect row of ``metric`` (and ``variant`` when there are several arms)."""
         for e in self.effects:

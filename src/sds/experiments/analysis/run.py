@@ -8,6 +8,7 @@ import pandas as pd
 
 from sds.errors import DataError
 from sds.experiments.analysis import aggregates as ag
+from sds.experiments.analysis import computable as comp
 from sds.experiments.analysis import moments as mo
 from sds.experiments.analysis.balance import balance
 from sds.experiments.analysis.effects import add_adjusted, compare
@@ -41,6 +42,8 @@ def _analyze(spec: AnalysisSpec, data: Any) -> AnalysisResult:
     srm = _srm(spec, arms, per_arm)
     effects = _effects(spec, arms, per_arm, table, unit_rows)
     add_adjusted(effects, spec.correction)
+    comp.finish(effects)
+    uncomputed = {e["metric"]: e["not_computed"] for e in effects if e.get("not_computed")}
     covariates = [c for m in spec.metrics for c in m.covariates]
     control = per_arm[spec.control]
     treated = {a: per_arm[a] for a in arms if a != spec.control}
@@ -70,6 +73,7 @@ def _analyze(spec: AnalysisSpec, data: Any) -> AnalysisResult:
         mixed_share=agg.mixed_units / total_units if total_units else 0.0,
         continue_running=continue_running,
         cautions=cautions,
+        uncomputed=uncomputed,
     )
     return AnalysisResult(
         name=spec.name or "experiment",
@@ -82,8 +86,9 @@ def _analyze(spec: AnalysisSpec, data: Any) -> AnalysisResult:
         srm=srm.to_dict(),
         balance=tuple(balance_rows),
         warnings=(
+            *(f"metric {m!r} could not be computed: {r}" for m, r in uncomputed.items()),
             *_warnings(spec, agg, balance_rows, srm),
-            *(cautions if verdict == "invalid experiment" else []),  # else among reasons
+            *(cautions if verdict.startswith("invalid") else []),  # else among reasons
         ),
         alpha=spec.alpha,
         correction=spec.correction,
@@ -208,16 +213,26 @@ def _effects(
     rows = []
     for metric in spec.metrics:
         values = _quantile_values(metric, table, unit_rows)
+        broken = comp.broken(metric, per_arm, values)
+        reason = None
         for arm in arms:
             if arm == spec.control:
                 continue
-            if values is not None:
+            head = {"metric": metric.name, "type": metric.type, "variant": arm}
+            row: dict[str, Any] = {
+                "n_control": int(per_arm[spec.control].n),
+                "n_treatment": int(per_arm[arm].n),
+            }
+            if not broken and values is not None:
                 row = _quantile(metric, spec, values[spec.control], values[arm])
-            else:
+            elif not broken:
                 row = compare(
                     metric, per_arm[spec.control], per_arm[arm], spec.alpha, spec.equal_var
                 )
-            rows.append({"metric": metric.name, "type": metric.type, "variant": arm, **row})
+            if broken or not comp.finite_row(row):
+                reason = reason or comp.diagnose(metric, table, unit_rows)
+                row = comp.not_computed(row, reason)
+            rows.append({**head, **row})
     return rows
 
 
@@ -245,7 +260,7 @@ def _warnings(
     spec: AnalysisSpec, agg: ag.Aggregates, balance_rows: list[dict[str, Any]], srm: Any
 ) -> list[str]:
     out = []
-    if srm.flag and srm.p_value >= srm.threshold:
+    if srm.share_deviation_over_tolerance and not srm.flag:  # the 1% rule alone: noise?
         out.append(f"sample ratio: {srm.note()}")
     for column, nulls in agg.null_covariates.items():
         out.append(

@@ -56,7 +56,8 @@ def breakdowns(
 ) -> dict[str, dict[str, Any]]:
     """One breakdown per segment column: mix test, effect rows, heterogeneity and flags."""
     pooled = {(e["metric"], e["variant"]): e for e in effects}
-    metrics = [m for m in spec.metrics if m.type != "quantile"]
+    skipped = {e["metric"] for e in effects if e.get("not_computed")}  # no figures to split
+    metrics = [m for m in spec.metrics if m.type != "quantile" and m.name not in skipped]
     out = {}
     for column in spec.segments:
         cells, levels = _cells(agg, column)

@@ -117,7 +117,7 @@ class AnalysisSpec(EngineChoice):
     sequential: SequentialSpec | None = None
     srm_threshold: float = 0.001
     balance_threshold: float = 0.1  # |standardized mean difference| of a covariate
-    resamples: int = 2000  # bootstrap resamples for quantile metrics
+    resamples: int = Field(default=2000, ge=100, le=100_000)  # bootstrap, quantile metrics
     bootstrap: str = "percentile"  # or "bca"
     seed: int = 0
 

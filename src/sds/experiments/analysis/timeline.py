@@ -11,6 +11,7 @@ from scipy import stats
 from sds.experiments.analysis import aggregates as ag
 from sds.experiments.analysis.sequential_run import cumulative_effects
 from sds.experiments.analysis.spec import AnalysisSpec
+from sds.experiments.srm import share_rule
 
 
 def daily_srm(spec: AnalysisSpec, agg: ag.Aggregates, arms: list[str]) -> list[dict[str, Any]]:
@@ -26,6 +27,7 @@ def daily_srm(spec: AnalysisSpec, agg: ag.Aggregates, arms: list[str]) -> list[d
         expected = [s * total for s in split]
         p = float(stats.chisquare(counts, expected).pvalue) if total > 0 else 1.0
         row: dict[str, Any] = {"date": day, "units": int(total), "p_value": p}
+        row |= {"flag": p < spec.srm_threshold, **share_rule(counts, split)}
         for arm, n, s in zip(arms, counts, split, strict=True):
             row[f"n_{arm}"] = int(n)
             row[f"share_gap_{arm}"] = n / total - s if total else 0.0

@@ -1,13 +1,16 @@
 """From effects and checks to one word and its reasons: ship, don't ship, inconclusive,
-invalid experiment. A failed sample-ratio check, overall or within a segment column (a
-traffic-mix shift), makes the experiment invalid whatever the p-values say; a guardrail that
-got significantly worse blocks shipping."""
+invalid experiment, invalid analysis. A failed sample-ratio check, overall or within a
+segment column (a traffic-mix shift), makes the experiment invalid whatever the p-values say;
+a primary metric that could not be computed (infinite or overflowing values) makes the
+analysis invalid; a guardrail that got significantly worse, or could not be computed, blocks
+shipping."""
 
 from __future__ import annotations
 
 from typing import Any
 
 MIXED_UNITS_LIMIT = 0.01  # share of units seen in more than one arm
+INVALID = ("invalid experiment", "invalid analysis")
 
 
 def decide(
@@ -22,12 +25,22 @@ def decide(
     continue_running: bool = False,
     cautions: list[str] | tuple[str, ...] = (),
     mix_shifts: list[str] | tuple[str, ...] = (),
+    uncomputed: dict[str, str] | None = None,
 ) -> tuple[str, list[str]]:
     """The verdict and the reasons, in the order a reader should see them. ``cautions``
-    (segment and novelty findings) follow the reasons of any valid experiment's verdict."""
+    (segment and novelty findings) follow the reasons of any valid experiment's verdict;
+    ``uncomputed``: metric -> why it could not be computed."""
+    uncomputed = uncomputed or {}
+    missing = [
+        f"the primary metric {m!r} could not be computed: {r}"
+        for m, r in uncomputed.items()
+        if m in primary
+    ]
     invalid = _invalid(srm_failed, mixed_share, mix_shifts)
     if invalid:
-        return "invalid experiment", invalid
+        return "invalid experiment", invalid + missing
+    if missing:
+        return "invalid analysis", missing
     verdict, reasons = _from_effects(
         effects,
         primary=primary,
@@ -36,6 +49,10 @@ def decide(
         alpha=alpha,
         continue_running=continue_running,
     )
+    blind = [m for m in uncomputed if m in guardrails]
+    if blind and verdict == "ship":
+        verdict = "inconclusive"
+    reasons += [f"guardrail {m!r} could not be computed: {uncomputed[m]}" for m in blind]
     return verdict, reasons + [f"caution: {c}" for c in cautions]
 
 

@@ -1,0 +1,77 @@
+"""Numbers every estimator can compute with: finite, and small enough to square.
+
+Variances, cross-products and sums of squares square the values; a float64 overflows past
+about 1.8e308, so a value beyond :data:`MAX_MAGNITUDE` (1e150) turns them into ``inf`` and
+then ``nan``, and an estimate quietly comes back missing (or an engine refuses the
+query). :func:`refuse_unusable` names such columns before any estimate is attempted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sds.errors import DataError
+
+MAX_MAGNITUDE = 1e150
+
+
+@dataclass(frozen=True)
+class Unusable:
+    """A numeric column with values no estimate can use."""
+
+    column: str
+    non_finite: int  # NaN stored as a number is missing, not counted; inf is
+    huge: int  # finite values beyond MAX_MAGNITUDE
+    largest: float  # the largest finite magnitude
+
+    def describe(self, named: bool = True) -> str:
+        parts = []
+        if self.non_finite:
+            parts.append(f"{self.non_finite:,} non-finite value(s) (inf or NaN)")
+        if self.huge:
+            parts.append(
+                f"{self.huge:,} value(s) beyond ±{MAX_MAGNITUDE:.0e} (largest {self.largest:.3g})"
+            )
+        return f"{self.column!r}: {' and '.join(parts)}" if named else " and ".join(parts)
+
+
+def unusable(frame: pd.DataFrame, columns: Iterable[str]) -> list[Unusable]:
+    """The numeric columns of ``frame`` among ``columns`` holding infinite or huge values."""
+    out = []
+    for c in dict.fromkeys(columns):
+        values = frame[c]
+        if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+            continue
+        v = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        magnitude = np.abs(v[np.isfinite(v)])
+        found = Unusable(
+            c,
+            int(np.isinf(v).sum()),
+            int((magnitude > MAX_MAGNITUDE).sum()),
+            float(magnitude.max()) if magnitude.size else 0.0,
+        )
+        if found.non_finite or found.huge:
+            out.append(found)
+    return out
+
+
+def refuse_unusable(frame: pd.DataFrame, columns: Iterable[str], source: str) -> None:
+    """A DataError naming every column of ``columns`` with infinite or huge values."""
+    bad = unusable(frame, columns)
+    if bad:
+        raise unusable_error(bad, source)
+
+
+def unusable_error(bad: list[Unusable], source: str) -> DataError:
+    return DataError(
+        "numbers that are infinite or too large to compute with (their squares overflow)",
+        source=source,
+        column=bad[0].column if len(bad) == 1 else None,
+        found="; ".join(b.describe(named=len(bad) > 1) for b in bad),
+        expected=f"finite numbers within ±{MAX_MAGNITUDE:.0e}",
+        hint="Filter or fix those rows in a query, or rescale the column (e.g. divide by 1e6).",
+    )

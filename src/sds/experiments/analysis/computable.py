@@ -1,0 +1,105 @@
+"""Metrics that cannot be computed, found before any estimate is attempted.
+
+A metric whose values are infinite, or so large that their sums and squares overflow double
+precision (revenue recorded as 1e307), has no mean, variance or quantile: its effect row
+says so (``not_computed``: the columns and values at fault) instead of carrying a missing
+effect with a p-value of 1, and the verdict of an experiment whose primary metric is among
+them is ``invalid analysis``, not "inconclusive".
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sds.data.finite import MAX_MAGNITUDE, Unusable
+from sds.experiments.analysis.spec import MetricSpec
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from sds.data.io import Table
+    from sds.experiments.analysis.moments import Moments
+
+NUMBERS = (
+    "control",
+    "treatment",
+    "effect",
+    "ci_lower",
+    "ci_upper",
+    "rel_effect",
+    "rel_ci_lower",
+    "rel_ci_upper",
+    "std_error",
+    "statistic",
+    "df",
+)
+
+
+def broken(metric: MetricSpec, per_arm: dict[Any, Moments], values: Any) -> bool:
+    """True when the metric's sums (or, for a quantile, its unit values) are unusable."""
+    if values is not None:
+        return any(
+            v.size and not (np.isfinite(v).all() and np.abs(v).max() <= MAX_MAGNITUDE)
+            for v in values.values()
+        )
+    columns = {*metric.columns, *metric.covariates}
+    for mom in per_arm.values():
+        if any(not math.isfinite(s) for c, s in mom.sums.items() if c in columns):
+            return True
+        if any(not math.isfinite(x) for k, x in mom.cross.items() if columns & set(k)):
+            return True
+    return False
+
+
+def finite_row(row: dict[str, Any]) -> bool:
+    """The row's effect, interval and standard error are numbers."""
+    keys = ("effect", "ci_lower", "ci_upper", "std_error")
+    return all(row.get(k) is None or math.isfinite(row[k]) for k in keys) and (
+        row.get("effect") is not None
+    )
+
+
+def diagnose(metric: MetricSpec, table: Table, unit_rows: ir.Table) -> str:
+    """Which of the metric's columns hold infinite or huge unit values (one small query)."""
+    columns = list(dict.fromkeys([*metric.columns, *metric.covariates]))
+    u = unit_rows
+    aggs: dict[str, Any] = {}
+    for i, c in enumerate(columns):
+        v = u[c].cast("float64")
+        aggs[f"inf{i}"] = (v.isinf() | v.isnan()).cast("int64").sum()
+        finite = v.isinf() | v.isnan()
+        aggs[f"huge{i}"] = ((~finite) & (v.abs() > MAX_MAGNITUDE)).cast("int64").sum()
+        aggs[f"max{i}"] = v.abs().max(where=~finite)
+    row = table.engine.execute(u.aggregate(**aggs), source=table.name).iloc[0]
+    found = [
+        Unusable(c, int(row[f"inf{i}"] or 0), int(row[f"huge{i}"] or 0), _float(row[f"max{i}"]))
+        for i, c in enumerate(columns)
+    ]
+    bad = [f.describe() for f in found if f.non_finite or f.huge]
+    if not bad:
+        return "its sums or variances overflow double precision"
+    return (
+        f"unit values in {'; '.join(bad)} make its sums and variances overflow; fix or "
+        "filter those rows, or rescale the column"
+    )
+
+
+def _float(value: Any) -> float:
+    return 0.0 if value is None or value != value else float(value)
+
+
+def not_computed(row: dict[str, Any], reason: str) -> dict[str, Any]:
+    """The effect row of a metric that could not be computed: no figures, the reason."""
+    out = {**row, **dict.fromkeys(NUMBERS)}
+    out.update(p_value=float("nan"), method="not computed", cuped=None, not_computed=reason)
+    return out
+
+
+def finish(rows: list[dict[str, Any]]) -> None:
+    """After the p-value adjustment: no p-values on rows that were not computed."""
+    for row in rows:
+        if row.get("not_computed"):
+            row["p_value"] = row["p_adjusted"] = None
