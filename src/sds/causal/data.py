@@ -2,7 +2,10 @@
 
 Every estimator names its columns; they are read (only those) from a DataFrame or anything
 :func:`sds.data.io.open_table` opens, rows with a missing value in any of them are dropped
-with a warning, and the treatment is checked to be a 0/1 indicator that varies.
+with a warning, and the treatment is checked to be a 0/1 indicator that varies. Rows with
+no treatment value are refused rather than dropped (who was treated must be known), and so
+are numbers no estimator can use: infinite, or too large to square (see
+:mod:`sds.data.finite`).
 """
 
 from __future__ import annotations
@@ -13,13 +16,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sds.data.finite import refuse_unusable
 from sds.errors import DataError, missing_column_error
 
 
 def load(
-    data: Any, columns: Sequence[str | None], source: str | None = None
+    data: Any,
+    columns: Sequence[str | None],
+    source: str | None = None,
+    *,
+    required: Sequence[str | None] = (),
 ) -> tuple[pd.DataFrame, list[str], str]:
-    """The named columns, complete rows only; the warnings, and the source's name."""
+    """The named columns, complete rows only; the warnings, and the source's name. A
+    missing value in a ``required`` column (the treatment) is an error, not a dropped row."""
     wanted = list(dict.fromkeys(c for c in columns if c))
     if isinstance(data, pd.DataFrame):
         name = source or "data"
@@ -34,6 +43,8 @@ def load(
         name = source or table.name
         table.require(*wanted)
         frame = table.engine.execute(table.expr.select(*wanted), source=name)
+    _refuse_missing(frame, [c for c in required if c], name)
+    refuse_unusable(frame, wanted, name)
     complete = frame.dropna() if frame.isna().to_numpy().any() else frame
     warnings = []
     dropped = len(frame) - len(complete)
@@ -49,6 +60,20 @@ def load(
             found=", ".join(wanted),
         )
     return complete.reset_index(drop=True), warnings, name
+
+
+def _refuse_missing(frame: pd.DataFrame, columns: list[str], source: str) -> None:
+    for c in columns:
+        missing = int(frame[c].isna().sum())
+        if missing:
+            raise DataError(
+                "rows have no treatment value",
+                source=source,
+                column=c,
+                found=f"{missing:,} of {len(frame):,} row(s) missing",
+                hint=f"Filter them out in the query (WHERE {c} IS NOT NULL) or fill them in: "
+                "dropping them silently could bias the estimate.",
+            )
 
 
 def numeric(frame: pd.DataFrame, column: str, source: str) -> np.ndarray:

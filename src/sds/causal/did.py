@@ -41,7 +41,12 @@ def fit_twfe(
     """pyfixest's feols with unit and time effects and CRV1 errors."""
     import pyfixest as pf
 
+    from sds.stats.formula_guard import check_formula
+
     rhs = " + ".join(regressors)
+    formula = f"{outcome} ~ {rhs} | {unit} + {time}"
+    # pyfixest evaluates column names as code; i(x, ref=...) is the event-study term
+    check_formula(formula, parameter="covariates", functions={"i"}, keywords={"ref"})
     # only the columns the formula names: pyfixest converts whatever frame it is given
     named = {
         outcome,
@@ -54,7 +59,7 @@ def fit_twfe(
     with pywarnings.catch_warnings():
         pywarnings.simplefilter("ignore")
         return pf.feols(
-            f"{outcome} ~ {rhs} | {unit} + {time}",
+            formula,
             data=frame[[c for c in frame.columns if c in named]],
             vcov={"CRV1": cluster},
             weights=weights,
@@ -78,7 +83,7 @@ def did(
     """The average effect of switching ``treatment`` on, by two-way fixed effects."""
     check("confidence", confidence)
     columns = [outcome, treatment, unit, time, *covariates, cluster, weights]
-    frame, warnings, source = load(data, columns)
+    frame, warnings, source = load(data, columns, required=[treatment])
     numeric(frame, outcome, source)
     treatment_indicator(frame, treatment, source)
     panel = check_panel(frame, unit, time, treatment, source)

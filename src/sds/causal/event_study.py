@@ -51,7 +51,7 @@ def event_study(
             found=reference, expected="a negative number, usually -1",
         )  # fmt: skip
     frame, warnings, source = load(data, [outcome, treatment, unit, time, *covariates,
-                                          cluster, weights])  # fmt: skip
+                                          cluster, weights], required=[treatment])  # fmt: skip
     numeric(frame, outcome, source)
     treatment_indicator(frame, treatment, source)
     panel = check_panel(frame, unit, time, treatment, source)

@@ -56,7 +56,7 @@ def iv(
             "the treatment cannot be its own instrument", parameter="instrument", found=treatment
         )
     columns = [outcome, treatment, *instruments, *covariates, cluster, weights]
-    frame, warnings, source = load(data, columns)
+    frame, warnings, source = load(data, columns, required=[treatment])
     y, d = numeric(frame, outcome, source), numeric(frame, treatment, source)
     z = np.column_stack([numeric(frame, c, source) for c in instruments])
     x = np.column_stack([np.ones(len(frame))] + [numeric(frame, c, source) for c in covariates])

@@ -8,6 +8,7 @@ are found and named.
 
 from __future__ import annotations
 
+import warnings as pywarnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +37,10 @@ def check_panel(frame: pd.DataFrame, unit: str, time: str, treatment: str, sourc
     """Sort, check and describe a unit-by-time panel with a 0/1 treatment column."""
     if not pd.api.types.is_numeric_dtype(frame[time]):
         try:
-            frame = frame.assign(**{time: pd.to_datetime(frame[time]).map(pd.Timestamp.toordinal)})
+            with pywarnings.catch_warnings():  # pandas' format guess: its error says it all
+                pywarnings.simplefilter("ignore", UserWarning)
+                dates = pd.to_datetime(frame[time])
+            frame = frame.assign(**{time: dates.map(pd.Timestamp.toordinal)})
         except (ValueError, TypeError) as exc:
             raise DataError(
                 "the time column must be numeric or dates", source=source, column=time,

@@ -58,10 +58,11 @@ def prepare(
     if trim is not None and not 0 < trim < 0.5:
         raise ParameterError("trim must lie in (0, 0.5)", parameter="trim", found=trim,
                              expected="e.g. 0.1 (Crump et al. 2009)")  # fmt: skip
-    frame, warnings, source = load(data, [outcome, treatment, *covariates])
+    frame, warnings, source = load(data, [outcome, treatment, *covariates], required=[treatment])
     y = numeric(frame, outcome, source)
     t = treatment_indicator(frame, treatment, source)
     x = encode(frame[list(covariates)])
+    _refuse_collinear(x, source)
     score = fit_scores(x, t, model, seed)
     _check_overlap(score, t, source, treatment)
     trimmed = 0
@@ -92,6 +93,36 @@ def encode(x: pd.DataFrame) -> pd.DataFrame:
             and not pd.api.types.is_bool_dtype(x[c])]  # fmt: skip
     out = pd.get_dummies(x, columns=text, drop_first=True, dtype=float) if text else x
     return out.astype(float).reset_index(drop=True)
+
+
+def _refuse_collinear(x: pd.DataFrame, source: str) -> None:
+    """Constant covariates, and covariates that are exact linear combinations of others,
+    leave the propensity and outcome regressions without a unique solution: name them."""
+    z = x.to_numpy(dtype=np.float64)
+    z = z - z.mean(axis=0)
+    scale = np.abs(z).max(axis=0)
+    constant = [str(c) for c, s in zip(x.columns, scale, strict=True) if s == 0]
+    if constant:
+        raise DataError("constant covariates cannot be balanced or adjusted for",
+                        source=source, found=", ".join(constant), hint="Drop them.")  # fmt: skip
+    z = z / scale
+    gram = z.T @ z
+    kept: list[int] = []
+    for j in range(z.shape[1]):
+        idx = [*kept, j]
+        eig = np.linalg.eigvalsh(gram[np.ix_(idx, idx)])
+        if eig[0] > 1e-10 * eig[-1]:
+            kept.append(j)
+            continue
+        coef = np.linalg.lstsq(z[:, kept], z[:, j], rcond=None)[0]
+        parts = [str(x.columns[k]) for k, b in zip(kept, coef, strict=True) if abs(b) > 1e-6]
+        raise DataError(
+            "the covariates are collinear: one is a linear combination of others, so the "
+            "regressions have no unique solution",
+            source=source,
+            found=f"{x.columns[j]!r} = a combination of {', '.join(map(repr, parts))}",
+            hint=f"Drop {x.columns[j]!r} (or one of the others) from the covariates.",
+        )
 
 
 def fit_scores(x: pd.DataFrame, t: np.ndarray, model: str, seed: int) -> np.ndarray:

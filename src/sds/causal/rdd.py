@@ -98,7 +98,7 @@ def rdd(
     (the jump in the outcome over the jump in the treatment's take-up)."""
     check("confidence", confidence)
     columns = [outcome, running, treatment, *covariates, cluster, weights]
-    frame, warnings, source = load(data, columns)
+    frame, warnings, source = load(data, columns, required=[treatment])
     y, x = numeric(frame, outcome, source), numeric(frame, running, source)
     _check_sides(x, cutoff, running, source)
     d = numeric(frame, treatment, source) if treatment else None

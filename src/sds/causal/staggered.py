@@ -52,7 +52,7 @@ def staggered(
     check("control", control, OneOf(tuple(CONTROLS)))
     check("method", method, OneOf(METHODS))
     columns = [outcome, treatment, unit, time, *covariates, cluster, weights]
-    frame, warnings, source = load(data, columns)
+    frame, warnings, source = load(data, columns, required=[treatment])
     numeric(frame, outcome, source)
     treatment_indicator(frame, treatment, source)
     panel = check_panel(frame, unit, time, treatment, source)
@@ -113,6 +113,10 @@ def _fit(
 ) -> tuple[Any, Any, list[dict[str, Any]]]:
     import moderndid
 
+    from sds.stats.formula_guard import check_formula
+
+    if covariates:  # moderndid evaluates the covariate formula as code
+        check_formula(f"~ {' + '.join(covariates)}", parameter="covariates")
     kwargs: dict[str, Any] = {
         "yname": outcome, "tname": time, "idname": "_id", "gname": "_g",
         "xformla": f"~ {' + '.join(covariates)}" if covariates else None,

@@ -42,6 +42,7 @@ def _aggregate(table: Table, columns: list[str], covariate: str | None) -> dict[
     used = [*columns, *([covariate] if covariate else [])]
     t = table.expr.select([table.expr[c].cast("float64").name(c) for c in used])
     t = t.filter([t[c].notnull() & ~t[c].isnan() & ~t[c].isinf() for c in used])
+    _refuse_huge(table, t, used)
     aggs: dict[str, Any] = {"n": t.count()}
     for c in used:
         aggs[f"mean_{c}"] = t[c].mean()
@@ -64,6 +65,22 @@ def _aggregate(table: Table, columns: list[str], covariate: str | None) -> dict[
             found=f"{int(out['n'] or 0)} row(s)",
         )
     return out
+
+
+def _refuse_huge(table: Table, t: Any, used: list[str]) -> None:
+    """Values too large to square make the engine's variance fail: name the column."""
+    from sds.data.finite import MAX_MAGNITUDE, Unusable, unusable_error
+
+    aggs = {f"h{i}": (t[c].abs() > MAX_MAGNITUDE).cast("int64").sum() for i, c in enumerate(used)}
+    aggs.update({f"m{i}": t[c].abs().max() for i, c in enumerate(used)})
+    row = table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0]
+    bad = [
+        Unusable(c, 0, int(row[f"h{i}"] or 0), float(row[f"m{i}"] or 0.0))
+        for i, c in enumerate(used)
+        if int(row[f"h{i}"] or 0)
+    ]
+    if bad:
+        raise unusable_error(bad, table.name)
 
 
 def _rho(cov: float | None, var_a: float, var_b: float | None) -> float | None:

@@ -103,8 +103,9 @@ def _build(
     from sds.features.temporal import features
 
     events, label_table = open_sources(spec, data, labels)
-    expr = features(spec, events, label_table)
-    warnings = _label_coverage(spec, events, label_table)
+    warnings: list[str] = []
+    expr = features(spec, events, label_table, warnings)
+    warnings += _label_coverage(spec, events, label_table)
     _check_transform_columns(spec, expr, events)
     frame = None
     if output is not None:

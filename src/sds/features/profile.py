@@ -96,6 +96,21 @@ def _finite(col: ir.Column, kind: str) -> ir.Column:
     return col
 
 
+def _moments(v: ir.Column, p: str, kind: str) -> dict[str, Any]:
+    """Mean and standard deviation; for floats, over the values small enough to square
+    (the engine refuses a deviation that overflows), with a count of the others, which
+    void both (see :mod:`sds.data.finite`)."""
+    import ibis
+
+    if kind != "float":
+        return {p + "mean": v.mean(), p + "std": v.std()}
+    from sds.data.finite import MAX_MAGNITUDE
+
+    huge = v.abs() > MAX_MAGNITUDE
+    safe = ibis.ifelse(huge, ibis.null("float64"), v)
+    return {p + "mean": safe.mean(), p + "std": safe.std(), p + "huge": huge.sum()}
+
+
 def _exact_limit(table: Table, opts: ProfileOptions) -> int:
     """Rows up to which distinct values are counted exactly. DuckDB: 10,000,000 (1.9 GB for
     18 columns; its sketch is coarse). Spark: 2,000,000, since many exact distinct counts in
@@ -129,11 +144,10 @@ def _column_stats(table: Table, names: list[str], kinds: list[str], exact: bool)
                 {
                     p + "min": v.min(),
                     p + "max": v.max(),
-                    p + "mean": v.mean(),
-                    p + "std": v.std(),
                     p + "zeros": (v == 0).sum(),
                 }
             )
+            aggs.update(_moments(v, p, kind))
             aggs[p + "q"] = (
                 v.quantile(list(QUANTILES)) if exact else v.approx_quantile(list(QUANTILES))
             )
@@ -240,6 +254,9 @@ def _numeric_block(stats: dict[str, Any], p: str) -> dict[str, Any]:
     block.update(dict(zip(QUANTILE_NAMES, qs, strict=True)))
     block["nan_count"] = _count(stats.get(p + "nan"))
     block["inf_count"] = _count(stats.get(p + "inf"))
+    huge = _count(stats.get(p + "huge"))
+    if huge:  # beyond 1e150: no mean or deviation in double precision
+        block.update(mean=None, std=None, huge_count=huge)
     block["zero_count"] = _count(stats[p + "zeros"])
     return block
 

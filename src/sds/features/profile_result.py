@@ -242,6 +242,15 @@ def column_flags(col: ColumnProfile, n_rows: int, opts: ProfileOptions) -> list[
                 f"{col.numeric['inf_count']:,} infinite values",
             )
         )
+    if col.numeric and col.numeric.get("huge_count"):
+        flags.append(
+            (
+                "overflow",
+                f"{col.numeric['huge_count']:,} values beyond ±1e150 (largest "
+                f"{max(abs(col.numeric['min']), abs(col.numeric['max'])):.3g}): no mean or "
+                "standard deviation in double precision",
+            )
+        )
     unique_share = col.distinct_count / non_null
     if col.kind in ("integer", "string") and non_null > 1 and unique_share >= opts.id_like_share:
         flags.append(("id_like", f"{col.distinct_count:,} distinct in {non_null:,} rows"))

@@ -20,17 +20,24 @@ FUNCTIONS = ("count", "sum", "mean", "min", "max", "std", "nunique", "last")
 CALENDAR = ("dayofweek", "hour", "month", "weekend", "days_since_first")
 _WINDOW = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+MAX_WINDOW = timedelta(days=36_525)
 
 
 def parse_window(text: str) -> timedelta:
-    """``"30d"`` -> 30 days. Units: m (minutes), h, d, w."""
+    """``"30d"`` -> 30 days. Units: m (minutes), h, d, w; at most 100 years."""
     match = _WINDOW.match(str(text))
     if not match or int(match.group(1)) == 0:
         raise ValueError(
             f"window {text!r} is not a duration; write a positive number and a unit, "
             "e.g. 7d, 12h, 4w (units: m, h, d, w)"
         )
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    number, unit = int(match.group(1)), _UNITS[match.group(2)]
+    if number > MAX_WINDOW / timedelta(**{unit: 1}):  # before timedelta overflows a C int
+        raise ValueError(
+            f"window {text!r} is longer than {MAX_WINDOW.days:,} days (100 years); "
+            "for all history use the 'last' function or rfm"
+        )
+    return timedelta(**{unit: number})
 
 
 class Aggregation(StrictModel):

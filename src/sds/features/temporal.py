@@ -86,17 +86,26 @@ def _utc_literal(text: str) -> pd.Timestamp:
     return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
 
 
-def features(spec: FeatureSpec, events: Table, labels: Table | None = None) -> ir.Table:
+def features(
+    spec: FeatureSpec,
+    events: Table,
+    labels: Table | None = None,
+    warnings: list[str] | None = None,
+) -> ir.Table:
     """The feature table expression: one row per label row, named as in the spec, sorted
-    by entity and label time."""
+    by entity and label time. Findings about the value columns go to ``warnings``."""
+    from sds.features.values import check_values
+
     check_columns(spec, events, labels)
+    empty = check_values(spec, events, warnings if warnings is not None else [])
     e = events.expr
     cols: dict[str, Any] = {ENTITY: e[spec.entity], TS: as_utc(events, spec.timestamp)}
     if spec.available_at:
         cols[KNOWN] = as_utc(events, spec.available_at)
     value_columns = [c for c in spec.event_columns if c not in (spec.entity, spec.timestamp)]
     cols.update({c: e[c] for c in value_columns if c != spec.available_at})
-    ev = events.expr.select(**cols)
+    cols.update({c: e[c].cast("float64") for c in empty})  # all null, read as text
+    ev = e.select(**cols)
     if labels is None:  # one cutoff: the entities known then are those with earlier events
         out = _at_cutoff(spec, ev)
     else:

@@ -97,7 +97,11 @@ def make_transformer(spec: TransformSpec | dict[str, Any], frame: pd.DataFrame) 
     pairs = [_split_ratio(r) for r in spec.ratios]
     _check(spec, frame, pairs)
     fill = {"median": "median", "mean": "mean", "zero": "constant"}[spec.numeric_impute]
-    imputer = SimpleImputer(strategy=fill, fill_value=0.0, add_indicator=True)
+    # keep_empty_features: a column with no values in some fold stays (filled), rather
+    # than vanishing from that fold's output with a UserWarning
+    imputer = SimpleImputer(
+        strategy=fill, fill_value=0.0, add_indicator=True, keep_empty_features=True
+    )
     named = {*spec.onehot, *spec.frequency, *spec.target_encode, *spec.text, *spec.drop}
     named |= set(spec.embeddings)
     numeric = [
@@ -105,7 +109,9 @@ def make_transformer(spec: TransformSpec | dict[str, Any], frame: pd.DataFrame) 
         for c in frame.columns
         if c not in named and (pd.api.types.is_numeric_dtype(frame[c]) or frame[c].dtype == bool)
     ]
-    categorical = SimpleImputer(strategy="constant", fill_value="(missing)")
+    categorical = SimpleImputer(
+        strategy="constant", fill_value="(missing)", keep_empty_features=True
+    )
     steps: list[tuple[str, Any, Any]] = [("numeric", imputer, numeric)]
     if spec.onehot:
         encoder = OneHotEncoder(

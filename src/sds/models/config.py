@@ -33,6 +33,15 @@ class SplitConfig(StrictModel):
     group_column: str | None = None
     sizes: tuple[float, float, float] = (0.70, 0.15, 0.15)
 
+    @field_validator("gap")
+    @classmethod
+    def _gap(cls, value: str | None) -> str | None:
+        from sds.features.spec import parse_window
+
+        if value is not None:
+            parse_window(value)  # a ValueError naming the gap, checked before any data is read
+        return value
+
 
 class Candidate(StrictModel):
     """A model to try: its name, fixed parameters, and whether Optuna tunes the rest."""
@@ -40,7 +49,7 @@ class Candidate(StrictModel):
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
     tune: bool = True
-    trials: int | None = Field(default=None, ge=1)  # overrides tuning.trials for this candidate
+    trials: int | None = Field(default=None, ge=1, le=10_000)  # overrides tuning.trials
 
     @field_validator("name")
     @classmethod
@@ -55,9 +64,9 @@ class Candidate(StrictModel):
 
 
 class TuningConfig(StrictModel):
-    trials: int = Field(default=20, ge=1)
+    trials: int = Field(default=20, ge=1, le=10_000)
     timeout: float | None = Field(default=None, gt=0)  # seconds per candidate
-    folds: int = Field(default=5, ge=2)
+    folds: int = Field(default=5, ge=2, le=100)
 
 
 class ThresholdConfig(StrictModel):

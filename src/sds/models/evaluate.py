@@ -95,7 +95,10 @@ def evaluate(
 
     limits = limits or ScorecardConfig()
     task = meta["task"]
+    from sds.models.inputs import checked_inputs
+
     x, y = inputs(test, meta, source)
+    x, notes = checked_inputs(x, meta, source)
     report: dict[str, Any] = {
         "model": meta.get("name", "model"),
         "task": task,
@@ -128,7 +131,11 @@ def evaluate(
     )
     report.update(extra or {})
     report["scorecard"] = scorecard(report, limits)
-    report["warnings"] = _warnings(report, limits.single_feature_share_max)
+    report["warnings"] = [
+        *report.pop("data_warnings", []),  # from training: features left out
+        *notes,
+        *_warnings(report, limits.single_feature_share_max),
+    ]
     return Evaluation(report)
 
 

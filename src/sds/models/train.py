@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sds.config import parse_spec
+from sds.data.finite import refuse_unusable
 from sds.errors import DataError, missing_column_error
 from sds.models.config import TrainConfig
 
@@ -35,6 +36,7 @@ class Prepared:
     preprocessing: dict[str, Any]
     splitter: Any
     fingerprint: str
+    warnings: tuple[str, ...] = ()  # about the data: features left out, and why
 
     @property
     def groups(self) -> Any:
@@ -79,6 +81,8 @@ def prepare(cfg: TrainConfig, data: Any = None) -> Prepared:
         )
     task = cfg.task or task_of(y)
     features = [c for c in _features(cfg, frame) if c not in structural]
+    _refuse_infinite(frame, [cfg.target, *features], table.name)
+    refuse_unusable(frame, [cfg.target, *features], table.name)  # 1e307: scaling overflows
     s = cfg.split
     gap = None
     if s.gap:
@@ -97,6 +101,7 @@ def prepare(cfg: TrainConfig, data: Any = None) -> Prepared:
         seed=cfg.seed,
     )
     train = frame.iloc[parts.train].reset_index(drop=True)
+    features, warnings = _without_empty(train, features, table.name)
     splitter = folds(
         task,
         cfg.tuning.folds,
@@ -116,7 +121,28 @@ def prepare(cfg: TrainConfig, data: Any = None) -> Prepared:
         prep,
         splitter,
         fingerprint_table(table),
+        tuple(warnings),
     )
+
+
+def _without_empty(
+    train: pd.DataFrame, features: list[str], source: str
+) -> tuple[list[str], list[str]]:
+    """The features with at least one value in the training rows, and a warning for each
+    left out: a column with no values teaches nothing (and imputation cannot fill it)."""
+    empty = [c for c in features if train[c].isna().all()]
+    if empty and len(empty) == len(features):
+        raise DataError(
+            "every feature is empty in the training rows",
+            source=source,
+            found=", ".join(empty[:10]),
+            hint="Check the query or the file: the feature columns hold no values.",
+        )
+    warnings = [
+        f"feature {c!r} has no values in the {len(train):,} training rows: left out of the model"
+        for c in empty
+    ]
+    return [c for c in features if c not in empty], warnings
 
 
 def _is_store(source: Any) -> bool:
@@ -139,6 +165,24 @@ def _source(cfg: TrainConfig, ref: str) -> tuple[Any, list[str]]:
     expr = for_labels(store, ref, cfg.labels, keep=(cfg.target,))
     table = Table(expr, f"{ref} joined to {cfg.labels}", default_engine())  # for_labels' engine
     return table, [version.spec["entity"], version.spec["label_time"]]
+
+
+def _refuse_infinite(frame: pd.DataFrame, columns: list[str], source: str) -> None:
+    """Infinite values stop every learner (and imputation leaves them in): name them."""
+    counts = {
+        c: int(np.isinf(frame[c].to_numpy(dtype=float, na_value=np.nan)).sum())
+        for c in columns
+        if pd.api.types.is_float_dtype(frame[c])
+    }
+    bad = {c: n for c, n in counts.items() if n}
+    if bad:
+        raise DataError(
+            "infinite values cannot be learned from",
+            source=source,
+            column=next(iter(bad)),
+            found=", ".join(f"{n:,} in {c!r}" for c, n in bad.items()),
+            hint="Replace them (cap them, or set them missing) in a query, or drop the column.",
+        )
 
 
 def _features(cfg: TrainConfig, frame: pd.DataFrame) -> list[str]:

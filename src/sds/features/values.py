@@ -1,0 +1,108 @@
+"""Checks of the event columns a feature spec sums, averages or spreads, before the query.
+
+``sum``, ``mean`` and ``std`` (and the RFM ``monetary`` value) need numbers. A text column
+(a CSV column with a word in it) is refused with the column, its type and an example; a
+text column with no values at all (DuckDB reads an empty CSV column as VARCHAR) is used as
+numbers, with a warning; numbers that are infinite or too large to square (1e307) are
+refused, since their sums and deviations would overflow in the engine. One small aggregate
+query, and one more only to show an offending value.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sds.data.finite import MAX_MAGNITUDE, Unusable, unusable_error
+from sds.errors import DataError
+from sds.features.spec import FeatureSpec
+
+if TYPE_CHECKING:
+    from sds.data.io import Table
+
+NUMERIC_FUNCTIONS = ("sum", "mean", "std")
+
+
+def numeric_columns(spec: FeatureSpec) -> dict[str, list[str]]:
+    """Each event column that must hold numbers, and what needs them."""
+    out: dict[str, list[str]] = {}
+    for agg in spec.aggregations:
+        needs = [f for f in agg.functions if f in NUMERIC_FUNCTIONS]
+        if needs:
+            out.setdefault(agg.column, []).extend(needs)
+    if spec.rfm is not None and spec.rfm.monetary:
+        out.setdefault(spec.rfm.monetary, []).append("rfm monetary")
+    return out
+
+
+def check_values(spec: FeatureSpec, events: Table, warnings: list[str]) -> list[str]:
+    """The text columns to read as numbers (no values, or only numbers); raises a
+    DataError for text that is not numbers, other types, and infinite or huge values."""
+    needs = numeric_columns(spec)
+    schema = events.expr.schema()
+    text = [c for c in needs if schema[c].is_string()]
+    floats = [c for c in needs if schema[c].is_floating()]
+    for c in needs:
+        dtype = schema[c]
+        if not (dtype.is_string() or dtype.is_numeric() or dtype.is_boolean()):
+            raise _not_numbers(c, needs[c], str(dtype), "", events.name)
+    if not (text or floats):
+        return []
+    row = events.engine.execute(
+        events.expr.aggregate(**_aggregates(events, text, floats)), source=events.name
+    ).iloc[0]
+    bad = [
+        Unusable(c, int(row[f"inf{i}"] or 0), int(row[f"huge{i}"] or 0), _float(row[f"max{i}"]))
+        for i, c in enumerate(floats)
+    ]
+    bad = [b for b in bad if b.non_finite or b.huge]
+    if bad:
+        raise unusable_error(bad, events.name)
+    for i, c in enumerate(text):
+        wrong = int(row[f"bad{i}"] or 0)
+        if wrong:
+            found = f"{wrong:,} value(s) that are not numbers, e.g. {_example(events, c)!r}"
+            raise _not_numbers(c, needs[c], str(schema[c]), found, events.name)
+        if not int(row[f"filled{i}"] or 0):
+            warnings.append(
+                f"column {c!r} has no values at all (read as text, used as numbers): its "
+                "sums are 0 and its means and deviations missing"
+            )
+    return text
+
+
+def _aggregates(events: Table, text: list[str], floats: list[str]) -> dict[str, Any]:
+    t = events.expr
+    aggs: dict[str, Any] = {}
+    for i, c in enumerate(text):
+        aggs[f"filled{i}"] = t[c].notnull().cast("int64").sum()
+        aggs[f"bad{i}"] = (t[c].notnull() & t[c].try_cast("float64").isnull()).cast("int64").sum()
+    for i, c in enumerate(floats):
+        v = t[c].cast("float64")
+        odd = v.isinf() | v.isnan()
+        aggs[f"inf{i}"] = odd.cast("int64").sum()
+        aggs[f"huge{i}"] = ((~odd) & (v.abs() > MAX_MAGNITUDE)).cast("int64").sum()
+        aggs[f"max{i}"] = v.abs().max(where=~odd)
+    return aggs
+
+
+def _example(events: Table, column: str) -> Any:
+    t = events.expr
+    bad = t.filter(t[column].notnull() & t[column].try_cast("float64").isnull())
+    frame = events.engine.execute(bad.select(column).limit(1), source=events.name)
+    return frame.iloc[0, 0] if len(frame) else None
+
+
+def _not_numbers(column: str, needs: list[str], dtype: str, found: str, source: str) -> DataError:
+    return DataError(
+        f"{', '.join(dict.fromkeys(needs))} need(s) a numeric column",
+        source=source,
+        column=column,
+        found=f"type {dtype}" + (f" with {found}" if found else ""),
+        expected="numbers (integer or floating point)",
+        hint="Fix or filter the rows that are not numbers (or cast the column in a SQL "
+        "query); or keep only count, nunique, min, max and last for this column.",
+    )
+
+
+def _float(value: Any) -> float:
+    return 0.0 if value is None or value != value else float(value)
