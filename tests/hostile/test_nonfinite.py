@@ -7,6 +7,7 @@ numeric column a category.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,19 @@ def test_text_that_only_starts_like_a_number_stays_text(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text("word,n\ninf,1\ninfo,2\nnan,3\n")
     assert open_table(str(path)).expr.schema()["word"].is_string()
+
+
+def test_an_all_empty_csv_column_is_profiled_and_flagged_all_null(tmp_path: Path) -> None:
+    """Its sniff query sums NULLs to NULL (NaN in pandas, and truthy: ``NaN or 0`` is NaN),
+    which must count as no non-finite values, not end in ``int(nan)``."""
+    path = tmp_path / "t.csv"
+    path.write_text("x,empty,inf_text\n1.5,,inf\n2,,-inf\n3,,1\n")
+    schema = open_table(str(path)).expr.schema()
+    assert schema["empty"].is_string() and schema["inf_text"].is_floating()
+    result = invoke(["profile", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    flags = {c["name"]: c["flags"] for c in json.loads(result.stdout)["columns"]}
+    assert flags == {"x": [], "empty": ["all_null"], "inf_text": ["non_finite"]}
 
 
 def test_normal_files_are_not_read_twice(tmp_path: Path, monkeypatch: Any) -> None:

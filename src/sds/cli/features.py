@@ -93,6 +93,7 @@ def select_command(
         max_rows=max_rows,
         seed=seed,
         shap=shap,
+        source=table.name,
     )
     emit(result, fmt, output)
 
@@ -195,7 +196,10 @@ def list_command(
     from sds.features.store_result import VersionList
 
     resolve_format(fmt, output)
-    emit(VersionList(str(store), tuple(FeatureStore(store).versions(name))), fmt, output)
+    fs = FeatureStore(store)
+    versions = tuple(fs.versions(name))  # checks the name first
+    fs.require()
+    emit(VersionList(str(store), versions), fmt, output)
 
 
 @app.command("get")

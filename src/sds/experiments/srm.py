@@ -23,6 +23,9 @@ from sds.params import check, check_weights
 from sds.results import KeyValue, Note, Result, Section, Table, jsonable_dict
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
+    import pandas as pd
+
     from sds.data.io import Table as DataTable
 
 
@@ -250,9 +253,12 @@ def srm_by_day(
     """Counts per day and variant in one engine query; tests per day and cumulative."""
     table.require(variant_column, date_column)
     t = table.expr
-    day = t[date_column].cast("timestamp").truncate("D").cast("date")
-    grouped = t.group_by(day=day, variant=t[variant_column].cast("string")).aggregate(n=t.count())
+    kind, day = _day_of(table, date_column)
+    grouped = t.group_by(day=day, variant=t[variant_column].cast("string"), kind=kind).aggregate(
+        n=t.count()
+    )
     df = table.engine.execute(grouped, source=table.name)
+    _refuse_bad_dates(table, date_column, df, kind)
     unknown = sorted(set(df["variant"].dropna()) - set(variants))
     if unknown:
         raise DataError(
@@ -263,8 +269,6 @@ def srm_by_day(
             expected=", ".join(variants),
             hint="Pass every variant in --variants.",
         )
-    if df["day"].isna().any():
-        raise DataError("some rows have no date", source=table.name, column=date_column)
     pivot = df.pivot_table(
         index="day", columns="variant", values="n", aggfunc="sum", fill_value=0
     ).reindex(columns=list(variants), fill_value=0)
@@ -294,3 +298,58 @@ def srm_by_day(
         )
     overall = srm_test(running, weights, threshold, share_tolerance, variants)
     return SrmDaily(overall, tuple(rows))
+
+
+_FIRST_TIME, _LAST_TIME = "0001-01-01 00:00:00", "9999-12-31 23:59:59"  # finite dates
+_DATE_FAULTS = {"missing": "empty", "unparseable": "not a date", "nonfinite": "not finite"}
+
+
+def _day_of(table: DataTable, date_column: str) -> tuple[ir.StringValue, ir.DateValue]:
+    """Per row: ``ok`` or why its date is unusable (one of :data:`_DATE_FAULTS`), and its
+    calendar day (null unless ``ok``). ``inf``, which DuckDB reads as a time, is not one."""
+    import ibis
+
+    col = table.expr[date_column]
+    dtype = col.type()
+    if not (dtype.is_string() or dtype.is_timestamp() or dtype.is_date()):
+        raise DataError(
+            "is not a date or time column",
+            source=table.name,
+            column=date_column,
+            found=f"type {dtype}",
+            expected="dates or times, e.g. 2025-01-31 or 2025-01-31 12:00:00",
+        )
+    parsed = col.try_cast("timestamp") if dtype.is_string() else col.cast("timestamp")
+    finite = parsed.between(ibis.timestamp(_FIRST_TIME), ibis.timestamp(_LAST_TIME))
+    kind = ibis.cases(
+        (col.isnull(), "missing"), (parsed.isnull(), "unparseable"), (~finite, "nonfinite"),
+        else_="ok",
+    )  # fmt: skip
+    day = ibis.ifelse(kind == "ok", parsed, ibis.null("timestamp")).truncate("D").cast("date")
+    return kind, day
+
+
+def _refuse_bad_dates(
+    table: DataTable, date_column: str, counts: pd.DataFrame, kind: ir.StringValue
+) -> None:
+    """A DataError naming how many rows have an empty, unreadable or infinite date, with a
+    few of the values, if any row has one."""
+    bad = counts[counts["kind"] != "ok"].groupby("kind")["n"].sum()
+    if bad.empty:
+        return
+    found = [f"{int(bad[k]):,} {label}" for k, label in _DATE_FAULTS.items() if k in bad.index]
+    if set(bad.index) - {"missing"}:
+        t = table.expr
+        values = t.filter(kind.isin(["unparseable", "nonfinite"]))[date_column].cast("string")
+        shown = table.engine.execute(
+            values.name("v").as_table().distinct().limit(3), source=table.name
+        )["v"]
+        found.append("e.g. " + ", ".join(repr(v) for v in sorted(shown)))
+    raise DataError(
+        f"{int(bad.sum()):,} of {int(counts['n'].sum()):,} rows have no usable date",
+        source=table.name,
+        column=date_column,
+        found=", ".join(found),
+        expected="a finite date or time in every row, e.g. 2025-01-31 or 2025-01-31 12:00:00",
+        hint="Fix or drop those rows.",
+    )

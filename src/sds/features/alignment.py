@@ -15,6 +15,7 @@ the sets apart?
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -29,6 +30,8 @@ from sds.stats.psi import is_numeric as _numeric
 from sds.stats.psi import psi
 
 PSI_WARN, PSI_ALERT = 0.1, 0.2
+FOLDS = 5  # of the adversarial classifier's cross-validation
+MIN_ROWS = FOLDS  # per set: one in each fold
 AUC_ALERT = 0.6
 
 
@@ -100,6 +103,15 @@ def align(
     """Compare every feature the two sets share (less ``exclude``)."""
     from scipy import stats
 
+    from sds.data.finite import refuse_unusable
+
+    for frame, name in zip((reference, current), names, strict=True):
+        if len(frame) < MIN_ROWS:
+            raise DataError(
+                f"needs at least {MIN_ROWS} rows per set (the adversarial check's folds)",
+                source=name,
+                found=f"{len(frame)} row(s)",
+            )
     shared = [c for c in reference.columns if c in current.columns and c not in (exclude or [])]
     skipped = [c for c in shared if _id_like(reference[c])]
     shared = [c for c in shared if c not in skipped]
@@ -108,6 +120,10 @@ def align(
             "the two sets share no columns",
             found=f"{list(reference.columns)[:5]} vs {list(current.columns)[:5]}",
         )
+    for c in shared:
+        _same_kind(c, (reference[c], current[c]), names)
+    for frame, name in zip((reference, current), names, strict=True):
+        refuse_unusable(frame, shared, name)
     rows = []
     for c in shared:
         value = psi(reference[c], current[c], bins)
@@ -115,7 +131,9 @@ def align(
         if _numeric(reference[c]) and _numeric(current[c]):
             a, b = reference[c].dropna(), current[c].dropna()
             if len(a) and len(b):
-                ks = stats.ks_2samp(a, b)
+                with warnings.catch_warnings():  # small samples: scipy's own fallback
+                    warnings.filterwarnings("ignore", "ks_2samp: Exact calculation")
+                    ks = stats.ks_2samp(a, b)
                 row.update(ks=float(ks.statistic), ks_p_value=float(ks.pvalue))
         row["missing_reference"] = float(reference[c].isna().mean())
         row["missing_current"] = float(current[c].isna().mean())
@@ -139,6 +157,27 @@ def align(
     )
 
 
+def _same_kind(column: str, sides: tuple[pd.Series, pd.Series], names: tuple[str, str]) -> None:
+    """A DataError if ``column`` holds numbers in one set and text that is not a number in
+    the other (a column with no values at all matches anything)."""
+    numeric = [_numeric(x) for x in sides]
+    if numeric[0] == numeric[1]:
+        return
+    text = sides[numeric.index(False)]
+    values = text.dropna()
+    odd = values[pd.to_numeric(values, errors="coerce").isna()]
+    if odd.empty:  # no values, or numbers written as text: compared as numbers
+        return
+    i = numeric.index(True)
+    raise DataError(
+        f"holds numbers in {names[i]} ({sides[i].dtype}) but text in {names[1 - i]} ({text.dtype})",
+        column=column,
+        found=f"{len(odd):,} value(s) that are not numbers, e.g. {odd.iloc[0]!r}",
+        expected="the same type in both sets",
+        hint="Fix or filter the rows that are not numbers, or cast the column in both sets.",
+    )
+
+
 def _id_like(x: pd.Series) -> bool:
     """Text with a distinct value per row: an identifier, not a feature to compare."""
     return not _numeric(x) and not pd.api.types.is_bool_dtype(x) and x.nunique() == len(x) > 1
@@ -157,17 +196,16 @@ def adversarial(
     x = np.column_stack([encode(both[c]) for c in both.columns])
     y = np.r_[np.zeros(len(reference)), np.ones(len(current))]
     model = HistGradientBoostingClassifier(max_iter=100, random_state=seed)
-    folds = StratifiedKFold(5, shuffle=True, random_state=seed)
+    folds = StratifiedKFold(FOLDS, shuffle=True, random_state=seed)
+    train, test = train_test_split(np.arange(len(y)), test_size=0.3, random_state=seed, stratify=y)
+    x = _fold_safe(x, [rows for rows, _ in folds.split(x, y)] + [train])
     proba = cross_val_predict(model, x, y, cv=folds, method="predict_proba")[:, 1]
     auc = float(roc_auc_score(y, proba))
     if auc <= AUC_ALERT:
         return auc, []
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=0.3, random_state=seed, stratify=y
-    )
-    model.fit(x_train, y_train)
+    model.fit(x[train], y[train])
     permuted = permutation_importance(
-        model, x_test, y_test, scoring="roc_auc", n_repeats=5, random_state=seed
+        model, x[test], y[test], scoring="roc_auc", n_repeats=5, random_state=seed
     )
     order = np.argsort(-permuted.importances_mean)[:top]
     return auc, [
@@ -179,3 +217,20 @@ def adversarial(
         for i in order
         if permuted.importances_mean[i] > 0
     ]
+
+
+def _fold_safe(x: np.ndarray, trainings: list[np.ndarray]) -> np.ndarray:
+    """``x`` with the missing values of each column that has none in some training rows
+    coded as a number below its values (gradient boosting cannot bin a column with no
+    values; missingness still tells the sets apart). Other columns are left as they are."""
+    empty = np.zeros(x.shape[1], dtype=bool)
+    for rows in trainings:
+        empty |= np.isnan(x[rows]).all(axis=0)
+    if not empty.any():
+        return x
+    x = x.copy()
+    for j in np.flatnonzero(empty):
+        column = x[:, j]  # a view: filled in place
+        known = column[~np.isnan(column)]
+        column[np.isnan(column)] = known.min() - 1 if known.size else 0.0
+    return x

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
+from sds.data.finite import refuse_unusable
 from sds.errors import DataError, missing_column_error
 from sds.features.leakage import encode, leakage, task_of
 from sds.results import Figure, KeyValue, Note, Result, Section, jsonable_dict, records_table
@@ -112,12 +113,16 @@ def select_features(
     max_rows: int = 50_000,
     seed: int = 0,
     shap: bool = False,
+    source: str = "feature table",
 ) -> SelectionResult:
-    """Select features of ``frame`` for predicting ``target``."""
+    """Select features of ``frame`` (read from ``source``) for predicting ``target``.
+    Infinite or huge numbers in the target or a feature are refused (a DataError), as in
+    training: the correlations and models cannot use them."""
     frame, warnings = _prepared(frame, target, label_time, max_rows, seed)
-    task = task_of(frame[target])
     skip = {target, *(exclude or []), *([label_time] if label_time else [])}
     candidates = [c for c in frame.columns if c not in skip]
+    refuse_unusable(frame, [target, *candidates], source)
+    task = task_of(frame[target])
     dropped: list[dict[str, Any]] = []
     remaining = _filters(frame, candidates, null_limit, dropped)
     leaks = leakage(frame, target, remaining, task, label_time=label_time, seed=seed)

@@ -46,6 +46,8 @@ STORE_SCHEME = "store://"
 REGISTRY = "registry.duckdb"
 FAULT_ENV = "SDS_STORE_FAULT"  # test hook: die at a named step of registration
 
+_A_STORE = f"a folder made by 'sds features register' (with {REGISTRY})"
+_NO_STORE = "Check --store; a store is made by registering a feature set (sds features register)."
 _TABLE = """
 CREATE TABLE IF NOT EXISTS versions (
     name VARCHAR, version INTEGER, spec_hash VARCHAR, source_fingerprint VARCHAR,
@@ -97,6 +99,7 @@ class FeatureStore:
     def version(self, ref: str) -> Version:
         """``name`` (the latest), ``name@vN`` or ``name@N``."""
         name, wanted = parse_ref(ref.removeprefix(STORE_SCHEME))
+        self.require()
         found = self.versions(name)
         if not found:
             known = sorted({v.name for v in self.versions()})
@@ -115,6 +118,21 @@ class FeatureStore:
             source=str(self.root),
             expected=", ".join(f"v{v.version}" for v in found),
         )
+
+    def require(self) -> None:
+        """A DataError unless the root is a feature store (a folder with a registry or the
+        store's id file): a missing path, a file or another folder is not an empty store."""
+        where = str(self.root)
+        if not self.root.exists():
+            raise DataError("no feature store at this path", source=where, hint=_NO_STORE)
+        if not self.root.is_dir():
+            raise DataError("not a feature store: a file, not a folder", source=where)
+        if not any((self.root / f).is_file() for f in (REGISTRY, store_lock.STORE_FILE)):
+            found = "an empty folder" if not any(self.root.iterdir()) else "other files"
+            raise DataError(
+                "not a feature store", source=where, found=found, expected=_A_STORE,
+                hint=_NO_STORE,
+            )  # fmt: skip
 
     # -- writing ---------------------------------------------------------------------
     def register(
@@ -135,19 +153,30 @@ class FeatureStore:
         )
         if same := _same(self.versions(spec.name), identity):
             return same, False
+        fresh = not self.root.exists()
+        if fresh:  # a store is made only for data that passes the checks
+            _check_inputs(spec, events, label_table)
+        elif not self.root.is_dir():
+            self.require()
         owner = store_lock.store_id(self.root, self.lock_timeout)
         tmp = store_lock.new_temp(self.root, spec.name, owner)
+        done = False
         try:
             result, _ = build(spec, events, label_table, output=tmp / "features.parquet")
             _fault("after_data")
             with self._registry(write=True) as con:
                 if same := _same(_rows(con, spec.name), identity):  # registered meanwhile
+                    done = True
                     return same, False
                 _check_case(con, spec.name)
                 store_lock.remove_stale_temps(self.root, owner)
-                return self._commit(con, spec, identity, parents, result, tmp), True
+                version = self._commit(con, spec, identity, parents, result, tmp)
+                done = True
+                return version, True
         finally:
             shutil.rmtree(inside(self.root, tmp), ignore_errors=True)
+            if fresh and not done:  # the build failed: no store is left behind
+                store_lock.discard_new_store(self.root, spec.name)
 
     def _commit(
         self,
@@ -217,6 +246,16 @@ class FeatureStore:
                 yield con
             finally:
                 con.close()
+
+
+def _check_inputs(spec: FeatureSpec, events: Any, labels: Any) -> None:
+    """The build's checks of the spec's columns and values (a few queries, nothing
+    written): a DataError for columns that are missing, not numbers, or not finite."""
+    from sds.config import engine_scope
+    from sds.features.temporal import features
+
+    with engine_scope(spec):
+        features(spec, events, labels, [])
 
 
 def _rows(con: Any, name: str | None) -> list[Version]:

@@ -141,7 +141,8 @@ def store_id(root: Path, timeout: float) -> str:
 
 def new_temp(root: Path, name: str, owner: str) -> Path:
     """A fresh temp folder for ``name``'s next version, with its owner file in it."""
-    folder = inside(root, root / check_name(name))
+    folder = root / check_name(name)  # as the caller names the root: relative stays relative
+    inside(root, folder)
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f"{TEMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
     tmp.mkdir()
@@ -257,3 +258,19 @@ def _atomic_json(path: Path, value: dict[str, Any]) -> None:
     part = path.with_name(f".{path.name}.{os.getpid()}.part")
     part.write_text(json.dumps(value, indent=2))
     os.replace(part, path)
+
+
+def discard_new_store(root: Path, name: str) -> None:
+    """Undo a store this process made and registered nothing in (its build failed): the
+    empty folder of ``name``, then the store's own files and folder. Only empty folders
+    are removed, and nothing at all if anything else is in the store (another writer's)."""
+    skeleton = {STORE_FILE, LOCK_FILE, HOLDER_FILE}
+    try:
+        (root / name).rmdir()
+        if {p.name for p in root.iterdir()} - skeleton:
+            return
+        for file in skeleton:
+            (root / file).unlink(missing_ok=True)
+        root.rmdir()
+    except OSError:  # not empty (or already gone): leave it
+        return

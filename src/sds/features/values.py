@@ -51,18 +51,18 @@ def check_values(spec: FeatureSpec, events: Table, warnings: list[str]) -> list[
         events.expr.aggregate(**_aggregates(events, text, floats)), source=events.name
     ).iloc[0]
     bad = [
-        Unusable(c, int(row[f"inf{i}"] or 0), int(row[f"huge{i}"] or 0), _float(row[f"max{i}"]))
+        Unusable(c, _int(row[f"inf{i}"]), _int(row[f"huge{i}"]), _float(row[f"max{i}"]))
         for i, c in enumerate(floats)
     ]
     bad = [b for b in bad if b.non_finite or b.huge]
     if bad:
         raise unusable_error(bad, events.name)
     for i, c in enumerate(text):
-        wrong = int(row[f"bad{i}"] or 0)
+        wrong = _int(row[f"bad{i}"])
         if wrong:
             found = f"{wrong:,} value(s) that are not numbers, e.g. {_example(events, c)!r}"
             raise _not_numbers(c, needs[c], str(schema[c]), found, events.name)
-        if not int(row[f"filled{i}"] or 0):
+        if not _int(row[f"filled{i}"]):
             warnings.append(
                 f"column {c!r} has no values at all (read as text, used as numbers): its "
                 "sums are 0 and its means and deviations missing"
@@ -106,3 +106,8 @@ def _not_numbers(column: str, needs: list[str], dtype: str, found: str, source: 
 
 def _float(value: Any) -> float:
     return 0.0 if value is None or value != value else float(value)
+
+
+def _int(value: Any) -> int:
+    """A count from a SUM, which is NULL (NaN in pandas, and truthy) over all-null values."""
+    return int(_float(value))

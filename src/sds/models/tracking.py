@@ -88,6 +88,38 @@ def check_uri(uri: str | None) -> None:
                 + " (or a plain path)",
                 hint="Fix --tracking-uri (tracking_uri in the config), or use --no-track.",
             ) from exc
+    _check_sqlite_path(uri, must_exist=False)
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    """The file of a ``sqlite:///`` URI (already :func:`resolved`), else None."""
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix):
+        return None
+    return Path(uri[len(prefix) :].partition("?")[0])
+
+
+def _check_sqlite_path(uri: str, *, must_exist: bool) -> None:
+    """A SQLite store must be a file (``must_exist``: to read a run from it), never a
+    folder: MLflow retries a folder for minutes, and makes an empty database where none is."""
+    from sds.errors import InputError, ParameterError
+
+    path = _sqlite_path(uri)
+    if path is None:
+        return
+    if path.is_dir() or (path.exists() and not path.is_file()):
+        kind = "a folder" if path.is_dir() else "not a regular file"
+        raise ParameterError(
+            f"the SQLite tracking store {str(path)!r} is {kind}",
+            parameter="--tracking-uri",
+            expected="sqlite:///path/to/file.db",
+        )
+    if must_exist and not path.exists():
+        raise InputError(
+            "no tracking store here",
+            source=str(path),
+            hint="Check --tracking-uri: sds train logs to sqlite:///mlruns.db by default.",
+        )
 
 
 def environment() -> dict[str, str]:
@@ -116,9 +148,10 @@ def _client(uri: str) -> Any:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     from mlflow.tracking import MlflowClient
 
-    # mlflow sets its loggers' levels when imported; quieten them after that
+    # mlflow sets its loggers' levels when imported; quieten them after that (their
+    # warnings are retries and migrations, not the user's to act on; errors still show)
     for name in ("mlflow", "alembic"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(logging.ERROR)
     return MlflowClient(tracking_uri=uri)
 
 
@@ -204,6 +237,8 @@ def fetch_run(uri: str, run_id: str) -> tuple[dict[str, Any], dict[str, float], 
 
     from sds.errors import InputError
 
+    check_uri(uri)
+    _check_sqlite_path(uri, must_exist=True)
     client = _client(uri)
     try:
         run = client.get_run(run_id)
