@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 from sds.data.io import Table
 from sds.data.schema import require_kind
 from sds.errors import DataError
@@ -41,8 +43,8 @@ def _aggregate(table: Table, columns: list[str], covariate: str | None) -> dict[
         require_kind(table, col, "numeric")
     used = [*columns, *([covariate] if covariate else [])]
     t = table.expr.select([table.expr[c].cast("float64").name(c) for c in used])
-    t = t.filter([t[c].notnull() & ~t[c].isnan() & ~t[c].isinf() for c in used])
-    _refuse_huge(table, t, used)
+    _refuse_unusable(table, t, used)
+    t = t.filter([t[c].notnull() & ~t[c].isnan() for c in used])
     aggs: dict[str, Any] = {"n": t.count()}
     for c in used:
         aggs[f"mean_{c}"] = t[c].mean()
@@ -58,29 +60,43 @@ def _aggregate(table: Table, columns: list[str], covariate: str | None) -> dict[
         str(k): (None if v is None or (isinstance(v, float) and math.isnan(v)) else v)
         for k, v in row.items()
     }
-    if int(out["n"] or 0) < 2:
+    if _count(out["n"]) < 2:
         raise DataError(
             f"needs at least 2 rows with finite values in {', '.join(used)}",
             source=table.name,
-            found=f"{int(out['n'] or 0)} row(s)",
+            found=f"{_count(out['n'])} row(s)",
         )
     return out
 
 
-def _refuse_huge(table: Table, t: Any, used: list[str]) -> None:
-    """Values too large to square make the engine's variance fail: name the column."""
+def _refuse_unusable(table: Table, t: Any, used: list[str]) -> None:
+    """Infinite values, and values too large to square (they make the engine's variance
+    fail), are refused naming the column, as training and analysis refuse them."""
     from sds.data.finite import MAX_MAGNITUDE, Unusable, unusable_error
 
-    aggs = {f"h{i}": (t[c].abs() > MAX_MAGNITUDE).cast("int64").sum() for i, c in enumerate(used)}
-    aggs.update({f"m{i}": t[c].abs().max() for i, c in enumerate(used)})
+    aggs = {}
+    for i, c in enumerate(used):
+        finite = ~t[c].isinf()
+        aggs[f"i{i}"] = t[c].isinf().cast("int64").sum()
+        aggs[f"h{i}"] = ((t[c].abs() > MAX_MAGNITUDE) & finite).cast("int64").sum()
+        aggs[f"m{i}"] = t[c].abs().max(where=finite)
     row = table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0]
     bad = [
-        Unusable(c, 0, int(row[f"h{i}"] or 0), float(row[f"m{i}"] or 0.0))
+        Unusable(c, _count(row[f"i{i}"]), _count(row[f"h{i}"]), _number(row[f"m{i}"]))
         for i, c in enumerate(used)
-        if int(row[f"h{i}"] or 0)
     ]
+    bad = [b for b in bad if b.non_finite or b.huge]
     if bad:
         raise unusable_error(bad, table.name)
+
+
+def _count(value: Any) -> int:
+    """An engine count or sum, where an empty sum comes back as NULL or NaN."""
+    return 0 if pd.isna(value) else int(value)
+
+
+def _number(value: Any) -> float:
+    return 0.0 if pd.isna(value) else float(value)
 
 
 def _rho(cov: float | None, var_a: float, var_b: float | None) -> float | None:
