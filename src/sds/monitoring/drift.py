@@ -85,7 +85,7 @@ def ks(ref: Any, cur: Any, ref_col: str, cur_col: str) -> dict[str, float]:
     summary = joined.aggregate(d=gap.max(), n1=joined.n1.max(), n2=joined.n2.max())
     row = ref.engine.execute(summary, source=ref.name).iloc[0]
     n1, n2 = float(row["n1"] or 0), float(row["n2"] or 0)
-    if n1 == 0 or n2 == 0:
+    if not (n1 > 0 and n2 > 0):  # an empty side sums to NULL (NaN here), not 0
         return {"ks": float("nan"), "ks_p_value": float("nan")}
     d = float(row["d"])
     m, n = max(n1, n2), min(n1, n2)

@@ -75,7 +75,9 @@ def diagnose(metric: MetricSpec, table: Table, unit_rows: ir.Table) -> str:
         aggs[f"max{i}"] = v.abs().max(where=~finite)
     row = table.engine.execute(u.aggregate(**aggs), source=table.name).iloc[0]
     found = [
-        Unusable(c, int(row[f"inf{i}"] or 0), int(row[f"huge{i}"] or 0), _float(row[f"max{i}"]))
+        Unusable(
+            c, int(_float(row[f"inf{i}"])), int(_float(row[f"huge{i}"])), _float(row[f"max{i}"])
+        )
         for i, c in enumerate(columns)
     ]
     bad = [f.describe() for f in found if f.non_finite or f.huge]
