@@ -62,8 +62,10 @@ def test_kendall_interval_formula() -> None:
     assert (tiny.ci_lower, tiny.ci_upper) == (-1.0, 1.0)
 
 
-# "new" (the treatment) sorts before "old": the first group is the ratios' numerator, as
-# ttest and ztest put it first in mean(new) - mean(old), p(new) - p(old).
+# "new" is the treatment, "old" the control (control="old", --control old: neither is named
+# like a control, and the first level in sorted order, "new", would be taken otherwise): the
+# ratios are treatment over control, as ttest and ztest report mean(new) - mean(old),
+# p(new) - p(old).
 EVENTS = {"new": 24, "old": 12}
 SIZES = {"new": 60, "old": 70}
 
@@ -87,7 +89,9 @@ ENCODINGS = {"0/1": (1, 0), "no/yes": ("yes", "no"), "False/True": (True, False)
 @pytest.mark.parametrize("test", ["chi2", "fisher", "ztest"])
 def test_ratios_are_of_the_event_in_the_first_group(encoding: str, test: str) -> None:
     event, other = ENCODINGS[encoding]
-    res = run(_data(event, other), StatsSpec(test=test, value="outcome", group="arm"))
+    res = run(
+        _data(event, other), StatsSpec(test=test, value="outcome", group="arm", control="old")
+    )
     d = res.to_dict()
     ref = _reference()
     ratios = {
@@ -111,7 +115,7 @@ def test_ratios_are_of_the_event_in_the_first_group(encoding: str, test: str) ->
 
 @pytest.mark.parametrize("test", ["chi2", "fisher", "ztest"])
 def test_explicit_event_turns_the_ratios(test: str) -> None:
-    spec = StatsSpec(test=test, value="outcome", group="arm", event="no")
+    spec = StatsSpec(test=test, value="outcome", group="arm", event="no", control="old")
     d = run(_data("yes", "no"), spec).to_dict()
     table = [[SIZES[g] - EVENTS[g], EVENTS[g]] for g in ("new", "old")]
     ref = Table2x2(np.asarray(table, dtype=float))  # "no" in column 1
@@ -122,12 +126,13 @@ def test_explicit_event_turns_the_ratios(test: str) -> None:
 
 def test_unknown_levels_are_guessed_with_a_note_or_refused() -> None:
     df = _data("b", "a")
-    d = run(df, StatsSpec(test="chi2", value="outcome", group="arm")).to_dict()
+    d = run(df, StatsSpec(test="chi2", value="outcome", group="arm", control="old")).to_dict()
     assert d["assumptions"]["event_level"] == "b"
     assert any("not recognised" in w and "--event" in w for w in d["warnings"])
     with pytest.raises(DataError, match="--event"):
         run(df, StatsSpec(test="ztest", value="outcome", group="arm"))
-    res = run(df, StatsSpec(test="ztest", value="outcome", group="arm", event="a")).to_dict()
+    spec = StatsSpec(test="ztest", value="outcome", group="arm", event="a", control="old")
+    res = run(df, spec).to_dict()
     assert res["estimate"] == pytest.approx(36 / 60 - 58 / 70, rel=TOL)
     with pytest.raises(ParameterError, match="event == 'maybe' is not a level"):
         run(df, StatsSpec(test="chi2", value="outcome", group="arm", event="maybe"))
@@ -140,6 +145,7 @@ def test_cli_event_option(tmp_path: Path) -> None:
     path = tmp_path / "trial.csv"
     _data("yes", "no").to_csv(path, index=False)
     args = ["stats", "chi2", "--data", str(path), "--value", "outcome", "--group", "arm"]
+    args += ["--control", "old"]
     for extra, event_first in (([], True), (["--event", "no"], False)):
         res = invoke([*args, *extra, "-f", "json"])
         assert res.exit_code == 0, res.stderr

@@ -4,7 +4,8 @@
 runs ``sds stats`` on the file and writes the report (format from the extension: .json, .md,
 .html, .txt). Value and group columns are detected when not named; a config file may set any
 of the test's options (``value``, ``group``, ``pair_id``, ``formula``, ``alternative``,
-``alpha``, ``equal_var``, ``mu``, ``by``, ``correction``, ``cov_type``, ``cluster``).
+``alpha``, ``equal_var``, ``mu``, ``by``, ``correction``, ``cov_type``, ``cluster``,
+``control``).
 """
 
 from __future__ import annotations
@@ -29,12 +30,13 @@ class AnalyzerConfig(StrictModel):
     correction: str = "holm"
     cov_type: str | None = None
     cluster: str | None = None
+    control: str | None = None
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", help="Input data file (same as -i).")
     parser.add_argument("--test", default="auto", help="Test name, or auto (default).")
-    for name in ("value", "group", "pair-id", "formula", "by"):
+    for name in ("value", "group", "pair-id", "formula", "by", "control"):
         parser.add_argument(f"--{name}", help=f"As sds stats --{name}.")
     parser.add_argument("--alternative", help="two-sided, greater or less.")
     parser.add_argument("--alpha", type=float, help="Level for the assumption checks.")
@@ -54,7 +56,7 @@ def run_analyzer(ctx: SeedContext) -> int:
     assert ctx.output is not None
     assert ctx.config is not None  # the job has defaults
     options = ctx.config.model_dump()
-    for key in ("value", "group", "pair_id", "formula", "by", "alternative", "alpha"):
+    for key in ("value", "group", "pair_id", "formula", "by", "control", "alternative", "alpha"):
         if getattr(args, key, None) is not None:
             options[key] = getattr(args, key)
     options["equal_var"] = options["equal_var"] or args.equal_var

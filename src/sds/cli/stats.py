@@ -31,7 +31,17 @@ def command(
     formula: Annotated[
         str | None, typer.Option(help="Regression formula, e.g. 'revenue ~ price + C(region)'.")
     ] = None,
-    alternative: Annotated[str, typer.Option(help="two-sided, greater or less.")] = "two-sided",
+    control: Annotated[
+        str | None,
+        typer.Option(
+            help="Control (reference) group of a two-group comparison: results are treatment "
+            "minus control. Default: a level named control, ctrl, baseline or a, else the "
+            "first level in sorted order (the first column for two --value columns)."
+        ),
+    ] = None,
+    alternative: Annotated[
+        str, typer.Option(help="two-sided, greater or less (greater: treatment above control).")
+    ] = "two-sided",
     alpha: Annotated[float, typer.Option(help="Level for the assumption checks.")] = 0.05,
     equal_var: Annotated[
         bool, typer.Option("--equal-var", help="Student's t instead of Welch's.")
@@ -89,5 +99,6 @@ def command(
         cov_type=cov_type,
         cluster=cluster,
         event=event,
+        control=control,
     )
     emit(run(open_table(data, table=table, encoding=encoding), spec), fmt, output)

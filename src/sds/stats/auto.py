@@ -31,7 +31,7 @@ at ``alpha``; with 30 or more (where Shapiro-Wilk rejects harmless departures), 
 test. Welch's t is chosen over Student's because it loses almost nothing when variances are
 equal and stays valid when they are not. With large skewed samples the mean comparison is
 still valid by the central limit theorem; the reasons say so, for when the mean is the
-question (revenue per user), and ``--test welch`` then is the right choice.
+question (revenue per user), and the welch test (``sds stats welch``) then is the right choice.
 """
 
 from __future__ import annotations
@@ -98,7 +98,8 @@ def choose_numeric(groups: dict[str, np.ndarray], alpha: float) -> Decision:
         if min(len(v) for v in groups.values()) >= 100:
             decision.reasons.append(
                 "With groups this large the difference in means is still valid by the central "
-                "limit theorem: if the mean itself is the question, use --test welch."
+                "limit theorem: if the mean itself is the question, run the welch test instead "
+                "(sds stats welch)."
             )
         return decision
     if not several:
@@ -106,7 +107,7 @@ def choose_numeric(groups: dict[str, np.ndarray], alpha: float) -> Decision:
         ratio = _variance_ratio(groups)
         decision.checks["variance_ratio"] = ratio
         decision.reasons.append(
-            f"Both groups suit a mean-based test; Welch's t-test is used (variance ratio "
+            f"Both groups suit a mean-based test; Welch's t-test fits (variance ratio "
             f"{ratio:.2f}), which stays valid whether or not the variances are equal."
         )
         return decision
@@ -143,7 +144,7 @@ def choose_paired(differences: np.ndarray, alpha: float, one_sample: bool = Fals
     if ok:
         decision.reasons.append(f"{what} suit a t-test.")
     else:
-        decision.reasons.append(f"{what} do not suit a t-test: Wilcoxon signed-rank is used.")
+        decision.reasons.append(f"{what} do not suit a t-test: the Wilcoxon signed-rank test fits.")
     return decision
 
 
@@ -157,7 +158,7 @@ def choose_counts(table: np.ndarray, binary_two_groups: bool) -> Decision:
         decision.test = "fisher"
         decision.reasons.append(
             f"{small:.0%} of expected counts are below 5 (minimum {expected.min():.2f}): the "
-            "chi-square approximation is poor, so Fisher's exact test is used."
+            "chi-square approximation is poor, so Fisher's exact test fits."
         )
     elif binary_two_groups:
         decision.test = "ztest"
@@ -208,4 +209,7 @@ def misfit(forced: str, decision: Decision) -> str | None:
     if not any({mine, chosen} <= family for family in _COMPARABLE):
         return None
     why = " ".join(decision.reasons)
-    return f"The data do not fit {forced!r}: {why} (--test auto would choose {decision.test!r})."
+    return (
+        f"The data do not fit {forced!r}: {why} (auto would choose {decision.test!r}: "
+        f"sds stats {decision.test})."
+    )

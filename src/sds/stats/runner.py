@@ -4,6 +4,14 @@ Each test name maps to a handler that reads the columns it needs, shapes them (g
 a contingency table) and calls the library function. Every handler of a test that has a
 data-driven alternative also runs the ``--test auto`` checks and warns when the forced test
 does not fit. ``by`` runs the test per level of a column and adjusts the p-values.
+
+Two-group comparisons (t, Welch, Student, paired, Mann-Whitney, Wilcoxon, sign, KS, the
+z-test for proportions and the odds / risk ratios of chi2 and fisher) are oriented treatment
+minus control (ratios: treatment over control). The control is ``StatsSpec.control``
+(``--control``); else the one level named control, ctrl, baseline or a (case-insensitive);
+else the first level in sorted order (for two ``--value`` columns, the first column given).
+The result says which: ``assumptions`` carries ``control``, ``treatment`` and
+``control_chosen_by``.
 """
 
 from __future__ import annotations
@@ -46,6 +54,7 @@ class StatsSpec:
     cov_type: str | None = None
     cluster: str | None = None
     event: str | None = None  # outcome level whose odds/risk chi2, fisher and ztest report
+    control: str | None = None  # reference group of a two-group comparison (see module doc)
 
     @property
     def values(self) -> list[str]:
@@ -54,10 +63,80 @@ class StatsSpec:
 
 Handler = Callable[[pd.DataFrame, StatsSpec, str], Result]
 
+CONTROL_NAMES = ("control", "ctrl", "baseline", "a")  # by priority, compared case-insensitively
+
+
+@dataclass(frozen=True)
+class Arms:
+    """Which of two groups is the treatment and which the control, and the rule that chose."""
+
+    treatment: str
+    control: str
+    rule: str
+
+    def labels(self) -> dict[str, str]:
+        return {
+            "treatment": self.treatment,
+            "control": self.control,
+            "control_chosen_by": self.rule,
+        }
+
+
+def _matches(level: str, text: str) -> bool:
+    if level == text or level.strip().lower() == text.strip().lower():
+        return True
+    try:
+        return float(level) == float(text)
+    except ValueError:
+        return False
+
+
+def choose_arms(
+    levels: list[str], control: str | None, *, column: str | None = None, columns: bool = False
+) -> Arms:
+    """Orient two levels (or two ``--value`` columns when ``columns``): see the module doc."""
+    first, second = levels if columns else sorted(levels)
+    if control is not None:
+        found = [lv for lv in levels if lv == control] or [
+            lv for lv in levels if _matches(lv, control)
+        ]
+        if len(found) != 1:
+            where = "of the --value columns" if columns else f"of {column!r}"
+            shown = ", ".join(repr(lv) for lv in levels)
+            raise ParameterError(
+                f"control == {control!r} is not one {where} ({shown})", parameter="control"
+            )
+        chosen, rule = found[0], "given (--control, control= in Python)"
+    else:
+        named = [
+            lv for name in CONTROL_NAMES for lv in (first, second) if lv.strip().lower() == name
+        ]
+        if named:
+            chosen = named[0]
+            rule = f"named {chosen!r} (a level called control, ctrl, baseline or a)"
+        elif columns:
+            chosen = first
+            rule = "the first --value column (none is named control, ctrl, baseline or a)"
+        else:
+            chosen = first
+            rule = (
+                "the first level in sorted order (none is named control, ctrl, baseline or a; "
+                "set --control)"
+            )
+    treatment = second if chosen == first else first
+    return Arms(treatment=treatment, control=chosen, rule=rule)
+
+
+def _oriented(result: TestResult, arms: Arms) -> TestResult:
+    return replace(result, assumptions={**result.assumptions, **arms.labels()})
+
 
 def _two_groups(df: pd.DataFrame, spec: StatsSpec, source: str) -> dict[str, np.ndarray]:
     assert spec.group is not None and spec.value is not None
     groups = frame.split_groups(df, spec.value, spec.group, source)
+    if len(groups) == 2:
+        arms = choose_arms(list(groups), spec.control, column=spec.group)
+        groups = {arms.treatment: groups[arms.treatment], arms.control: groups[arms.control]}
     if len(groups) != 2:
         raise DataError(
             "this test compares exactly two groups",
@@ -86,6 +165,10 @@ def _sized(groups: dict[str, np.ndarray], spec: StatsSpec, source: str) -> dict[
 def _rename(result: TestResult, names: list[str]) -> TestResult:
     """Replace the generic x / y of a two-sample result with the group names."""
     mapping = dict(zip(("x", "y"), names, strict=False))
+    warnings = tuple(
+        re.sub(r"^(x|y) looks", lambda m: f"{mapping.get(m.group(1), m.group(1))!r} looks", w)
+        for w in result.warnings
+    )
     n = {mapping.get(k, k): v for k, v in result.n.items()}
     estimate = result.estimate_name
     if estimate:
@@ -97,7 +180,7 @@ def _rename(result: TestResult, names: list[str]) -> TestResult:
                 key = f"{key[: -len(old)]}{new}"
                 break
         assumptions[key] = value
-    return replace(result, n=n, estimate_name=estimate, assumptions=assumptions)
+    return replace(result, n=n, estimate_name=estimate, assumptions=assumptions, warnings=warnings)
 
 
 def _with_fit(result: TestResult, forced: str, decision: auto.Decision | None) -> TestResult:
@@ -115,8 +198,9 @@ def _two_sample(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
         return _paired(df, spec, source)
     if spec.group is None:
         return _one_sample(df, spec, source)
-    groups = _two_groups(df, spec, source)
+    groups = _two_groups(df, spec, source)  # treatment first, control second
     (nx, x), (ny, y) = groups.items()
+    arms = choose_arms([nx, ny], spec.control, column=spec.group)
     test = spec.test
     if test in ("ttest", "welch", "student"):
         equal = spec.equal_var or test == "student"
@@ -127,10 +211,27 @@ def _two_sample(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
         res = ks_two_sample(x, y, alternative=spec.alternative)
     clean = {k: v[~np.isnan(v)] for k, v in groups.items()}
     decision = auto.choose_numeric(clean, spec.alpha)
-    return _with_fit(_rename(res, [nx, ny]), test, decision)
+    return _with_fit(_oriented(_rename(res, [nx, ny]), arms), test, decision)
 
 
 def _pairs(
+    df: pd.DataFrame, spec: StatsSpec, source: str
+) -> tuple[np.ndarray, np.ndarray, list[str], int]:
+    """Treatment and control values of complete pairs, their names, the pairs dropped."""
+    x, y, names, dropped = _raw_pairs(df, spec, source)
+    arms = _pair_arms(spec, names)
+    if names[0] != arms.treatment:
+        x, y, names = y, x, names[::-1]
+    return x, y, names, dropped
+
+
+def _pair_arms(spec: StatsSpec, names: list[str]) -> Arms:
+    if len(spec.values) == 2:  # the order given, not the order after orienting
+        return choose_arms(spec.values, spec.control, columns=True)
+    return choose_arms(names, spec.control, column=spec.group)
+
+
+def _raw_pairs(
     df: pd.DataFrame, spec: StatsSpec, source: str
 ) -> tuple[np.ndarray, np.ndarray, list[str], int]:
     if len(spec.values) == 2:
@@ -161,7 +262,7 @@ def _paired(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
     else:
         res = ttest(x, y, paired=True, alternative=spec.alternative)
         test = "paired"
-    res = _rename(res, names)
+    res = _oriented(_rename(res, names), _pair_arms(spec, names))
     if dropped:
         res = replace(res, warnings=(*res.warnings, f"{dropped} incomplete pair(s) were dropped."))
     return _with_fit(res, test, auto.choose_paired(x - y, spec.alpha))
@@ -223,15 +324,20 @@ def _same(level: Any, text: str) -> bool:
 
 def _event_table(
     df: pd.DataFrame, spec: StatsSpec, source: str
-) -> tuple[np.ndarray, list[str], str | None, list[str]]:
-    """Counts of group (rows, named and ordered as the two-sample tests name them) by outcome
-    level, the event's column moved first; the event's name (None when there is none) and a
-    note when it was guessed. The event is ``spec.event``, else the 1 / true / yes of a 0/1,
-    false/true or no/yes outcome, else the second of two levels (with a note)."""
+) -> tuple[np.ndarray, list[str], str | None, list[str], Arms | None]:
+    """Counts of group (rows; two groups: treatment then control, as the two-sample tests
+    orient them) by outcome level, the event's column moved first; the event's name (None
+    when there is none), a note when it was guessed, and the arms (None unless two groups).
+    The event is ``spec.event``, else the 1 / true / yes of a 0/1, false/true or no/yes
+    outcome, else the second of two levels (with a note)."""
     assert spec.group is not None and spec.value is not None
     data = df[[spec.group, spec.value]].dropna()
     counts = pd.crosstab(data[spec.group].astype(str), data[spec.value])
     counts = counts.loc[sorted(counts.index)]
+    arms = None
+    if len(counts.index) == 2:
+        arms = choose_arms([str(g) for g in counts.index], spec.control, column=spec.group)
+        counts = counts.loc[[arms.treatment, arms.control]]
     levels = list(counts.columns)
     found, notes = None, []
     if spec.event is not None:
@@ -255,7 +361,7 @@ def _event_table(
     if found is not None:
         counts = counts.iloc[:, [found, *(i for i in range(len(levels)) if i != found)]]
     event = str(levels[found]) if found is not None else None
-    return counts.to_numpy(dtype=float), [str(g) for g in counts.index], event, notes
+    return counts.to_numpy(dtype=float), [str(g) for g in counts.index], event, notes, arms
 
 
 def _counts(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
@@ -272,15 +378,17 @@ def _counts(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
             raise ParameterError("Fisher's test needs --group", parameter="group")
         counts = df[spec.value].value_counts().sort_index()
         return chi_square_goodness_of_fit([float(c) for c in counts.to_numpy()])
-    table, groups, event, notes = _event_table(df, spec, source)
+    table, groups, event, notes, arms = _event_table(df, spec, source)
     if table.shape != (2, 2):  # no ratios: keep the table as crosstab orders it
         table, _, _ = frame.crosstab(df, spec.group, spec.value)
-        event, notes = None, []
+        event, notes, arms = None, [], None
     if spec.test == "chi2":
         res = chi_square_independence(table, event=event, groups=groups)
     else:
         res = fisher_exact(table, event=event, groups=groups)
     res = replace(res, warnings=(*res.warnings, *notes))
+    if arms is not None:
+        res = _oriented(res, arms)
     return _with_fit(res, spec.test, auto.choose_counts(table, False))
 
 
@@ -288,7 +396,7 @@ def _proportions(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
     from sds.stats.contingency import two_proportion_z
 
     assert spec.value is not None and spec.group is not None
-    table, names, event, notes = _event_table(df, spec, source)
+    table, names, event, notes, arms = _event_table(df, spec, source)
     levels = sorted({str(v) for v in df[spec.group].dropna()})
     if len(levels) != 2:
         raise DataError(
@@ -328,7 +436,8 @@ def _proportions(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
         estimate_name=f"p({names[0]}) - p({names[1]})",
         warnings=(*res.warnings, *notes),
     )
-    return _rename(res, names)
+    res = _rename(res, names)
+    return _oriented(res, arms) if arms is not None else res
 
 
 def _correlation(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:

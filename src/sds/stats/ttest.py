@@ -51,11 +51,20 @@ def _normality(arr: np.ndarray) -> float | None:
     return None
 
 
+# The rank test that fits each design, and how to run it.
+RANK_TEST = {
+    "two": "the Mann-Whitney U test (sds stats mannwhitney)",
+    "paired": "the Wilcoxon signed-rank test on the pairs (sds stats wilcoxon)",
+    "one": "the one-sample Wilcoxon signed-rank test (sds stats wilcoxon)",
+}
+
+
 def _warnings(
     dropped: int,
     groups: dict[str, np.ndarray],
     normal_p: dict[str, float | None],
     alpha: float = 0.05,
+    design: str = "two",
 ) -> list[str]:
     out = []
     if dropped:
@@ -63,9 +72,10 @@ def _warnings(
     for name, p in normal_p.items():
         if p is not None and p < alpha and len(groups[name]) < 30:
             out.append(
-                f"{name} looks non-normal (Shapiro-Wilk p = {p:.3g}) with only "
+                f"{name} {'look' if name == 'the differences' else 'looks'} non-normal "
+                f"(Shapiro-Wilk p = {p:.3g}) with only "
                 f"{len(groups[name])} values: the t-test may mislead; consider "
-                "Mann-Whitney."
+                f"{RANK_TEST[design]}."
             )
     return out
 
@@ -149,6 +159,7 @@ def _one_sample(
     confidence: float,
     name: str = "One-sample t-test",
     estimate_name: str = "mean(x) - mu",
+    design: str = "one",
 ) -> TestResult:
     _need(a, "x")
     if np.ptp(a) == 0:
@@ -162,6 +173,7 @@ def _one_sample(
     d_lo, d_hi = es.d_interval(d, len(a), None, confidence)
     g = d * es.hedges_correction(len(a) - 1)
     normal = _normality(a)
+    label = "the differences" if design == "paired" else "x"
     return TestResult(
         test=name,
         statistic=float(res.statistic),
@@ -179,7 +191,7 @@ def _one_sample(
         effect_size_ci_lower=d_lo,
         effect_size_ci_upper=d_hi,
         assumptions={"normality_p": normal},
-        warnings=tuple(_warnings(dropped, {"x": a}, {"x": normal})),
+        warnings=tuple(_warnings(dropped, {label: a}, {label: normal}, design=design)),
         other_effect_sizes={"hedges_g": (g, *es.d_interval(g, len(a), None, confidence))},
     )
 
@@ -201,6 +213,7 @@ def _paired(x: np.ndarray, y: np.ndarray, alternative: str, confidence: float) -
         confidence,
         name="Paired t-test",
         estimate_name="mean(x - y)",
+        design="paired",
     )
     from dataclasses import replace
 
