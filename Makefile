@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test lint format bench bench-spark bench-serving reliability clean
+.PHONY: venv demo test test-fast test-hostile lint format bench bench-spark bench-serving reliability clean
 
 # (Re)install when pyproject.toml changes; the stamp records the last install.
 $(STAMP): pyproject.toml
@@ -21,6 +21,18 @@ demo: $(STAMP)
 # pytest exits 5 when it collects no tests: that is a failure here, not a pass.
 test: $(STAMP)
 	@$(BIN)/python -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
+	exit $$rc
+
+# For development: everything but the tests marked slow (the Spark tier and simulations).
+test-fast: $(STAMP)
+	@$(BIN)/python -m pytest -m "not slow"; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
+	exit $$rc
+
+# The attacker and careless-user tier alone (also part of make test).
+test-hostile: $(STAMP)
+	@$(BIN)/python -m pytest -m hostile; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
 
