@@ -51,6 +51,34 @@ def test_experiment_analysis_every_metric_type(data_dir: Path, spark_engine: Any
     assert_same(duck, spark)
 
 
+def test_analysis_moments_of_n_1e8_match_numpy(tmp_path: Path, spark_engine: Any) -> None:
+    """N(1e8, 1) metric and covariate: variance, covariance, CUPED theta, effect and
+    standard error equal numpy to 1e-9 on both engines (var_samp / covar_samp, no sums of
+    squares), and the two engines agree."""
+    from sds.experiments.analysis import aggregates as ag
+    from sds.experiments.analysis.run import analyze
+    from tests.experiments.test_analysis_precision import (
+        big_frame,
+        check_against_numpy,
+        engine_moments,
+        numpy_reference,
+        spec,
+    )
+
+    frame = big_frame(200_000, seed=3)
+    path = str(tmp_path / "big.parquet")
+    frame.to_parquet(path)
+    ref = numpy_reference(frame)
+
+    def job() -> tuple[dict[str, Any], dict[Any, Any]]:
+        return analyze(spec(), path).to_dict(), engine_moments(spec(), path, ag.VARIANT)
+
+    (duck, duck_moments), (spark, spark_moments) = both(job, spark_engine)
+    check_against_numpy(duck, duck_moments, ref)
+    check_against_numpy(spark, spark_moments, ref)
+    assert_same(duck, spark)
+
+
 def test_assignment_in_sql_matches_the_documented_rule(data_dir: Path, spark_engine: Any) -> None:
     from sds.experiments.assign import assign, assign_table
 

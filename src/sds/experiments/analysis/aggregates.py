@@ -1,10 +1,15 @@
 """Sufficient statistics from the engine, in one query.
 
-Every mean, ratio, CUPED adjustment and balance check needs only per-group counts, sums and
-sums of cross-products. The engine computes them at the finest grain the analysis needs
-(variant x segments x assignment day); every coarser breakdown (per variant, per segment,
-per day, cumulative) is a sum of those rows, so one query serves the whole report. Event
-level data is first rolled up to one row per unit inside the same query.
+Every mean, ratio, CUPED adjustment and balance check needs only per-group counts, means
+and centred co-moments (:mod:`moments`). The engine computes them at the finest grain the
+analysis needs (variant x segments x assignment day) as ``count``, ``avg`` and
+``covar_samp`` (an online, numerically stable update in DuckDB and Spark; ``var_samp`` is
+``covar_samp(x, x)``, which DuckDB does not refuse on overflow), never sums of squares:
+those cancel catastrophically for values like N(1e8, 1). Each variable is first shifted by
+an origin near its mean (one small query on the source), so the engine's own rounding is
+that of the spread, not of the magnitude. Every coarser breakdown (per variant, per segment,
+per day, cumulative) pools those rows, so one query serves the whole report. Event level
+data is first rolled up to one row per unit inside the same query.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ VARIANT, DAY = "__variant", "__day"
 
 @dataclass(frozen=True)
 class Layout:
-    """Which columns are summed, which cross-products are kept, and what each is called."""
+    """Which columns are averaged, which co-moments are kept, and what each is called."""
 
     outcomes: list[str]
     covariates: list[str]
@@ -41,10 +46,10 @@ class Layout:
     def variables(self) -> list[str]:
         return list(dict.fromkeys([*self.outcomes, *self.covariates]))
 
-    def sum_name(self, v: str) -> str:
-        return f"s{self.variables.index(v)}"
+    def mean_name(self, v: str) -> str:
+        return f"m{self.variables.index(v)}"
 
-    def cross_name(self, v: str, w: str) -> str:
+    def comoment_name(self, v: str, w: str) -> str:
         i, j = sorted((self.variables.index(v), self.variables.index(w)))
         return f"c{i}_{j}"
 
@@ -158,43 +163,83 @@ class Aggregates:
     grain: str
     mixed_units: int = 0
     null_covariates: dict[str, int] = field(default_factory=dict)
+    origin: dict[str, float] = field(default_factory=dict)
     _by: dict[tuple[str, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def moments_by(self, *keys: str) -> dict[tuple[object, ...], Moments]:
-        """Moments per combination of ``keys``; each breakdown is summed once per analysis
+        """Moments per combination of ``keys``; each breakdown is pooled once per analysis
         (the effects, segments, novelty and day-by-day views share them)."""
         from sds.experiments.analysis.moments import by
 
         if keys not in self._by:
-            self._by[keys] = by(self.rows, self.layout, keys)
+            self._by[keys] = by(self.rows, self.layout, keys, self.origin)
         return self._by[keys]  # type: ignore[no-any-return]
 
 
 def aggregate(table: Table, spec: AnalysisSpec, unit_rows: ir.Table, grain: str) -> Aggregates:
     """Run the one aggregate query and check the data it summarizes."""
     lay = layout(spec)
+    origin = origins(table, spec, lay, grain)
     u = unit_rows
     aggs: dict[str, Any] = {"n": u.count(), "mixed": u["__mixed"].sum()}
     for v in lay.variables:
-        aggs[f"null_{lay.sum_name(v)}"] = u[v].isnull().cast("int64").sum()
-        aggs[lay.sum_name(v)] = _value(u, v, lay).sum()
+        aggs[f"null_{lay.mean_name(v)}"] = u[v].isnull().cast("int64").sum()
+        aggs[lay.mean_name(v)] = _value(u, v, lay, origin).mean()
     for v in lay.binary:
         bad = ((u[v] != 0) & (u[v] != 1)).cast("int64")
-        aggs[f"bad_{lay.sum_name(v)}"] = bad.sum()
+        aggs[f"bad_{lay.mean_name(v)}"] = bad.sum()
     for a, b in lay.pairs:
-        aggs[lay.cross_name(a, b)] = (_value(u, a, lay) * _value(u, b, lay)).sum()
+        x, y = _value(u, a, lay, origin), _value(u, b, lay, origin)
+        aggs[lay.comoment_name(a, b)] = x.cov(y, how="sample")
     rows = table.engine.execute(u.group_by(lay.keys).aggregate(**aggs), source=table.name)
+    # a one-unit group has no sample covariance (NULL): its co-moments are 0
     rows = rows.fillna({c: 0 for c in rows.columns if c not in lay.keys})
+    for a, b in lay.pairs:
+        column = lay.comoment_name(a, b)
+        rows[column] = rows[column].astype(float) * (rows["n"].astype(float) - 1)
     _check(rows, spec, lay, table.name)
-    nulls = {c: int(rows[f"null_{lay.sum_name(c)}"].sum()) for c in lay.covariates}
+    nulls = {c: int(rows[f"null_{lay.mean_name(c)}"].sum()) for c in lay.covariates}
     return Aggregates(
-        rows, lay, grain, int(rows["mixed"].sum()), {k: v for k, v in nulls.items() if v}
+        rows, lay, grain, int(rows["mixed"].sum()), {k: v for k, v in nulls.items() if v}, origin
     )
 
 
-def _value(u: ir.Table, v: str, lay: Layout) -> Any:
-    """Covariates' missing values count as 0 (a unit without history); outcomes' are checked."""
-    return u[v].fill_null(0.0) if v in lay.covariates else u[v]
+def origins(table: Table, spec: AnalysisSpec, lay: Layout, grain: str) -> dict[str, float]:
+    """Per variable, a value near its per-unit mean (one aggregate of the source) that the
+    aggregate query subtracts before averaging: any value inside the data's bulk serves.
+    0/1 columns and ratio denominators keep origin 0, so their means (and a zero
+    denominator) stay exact; so does a column whose mean is not finite (the analysis then
+    says it cannot be computed)."""
+    dens = {m.denominator for m in spec.metrics} | {m.denominator_covariate for m in spec.metrics}
+    shifted = [v for v in lay.variables if v not in lay.binary and v not in dens]
+    if not shifted:
+        return {}
+    t = table.expr
+    aggs: dict[str, Any] = {f"o{i}": t[v].cast("float64").mean() for i, v in enumerate(shifted)}
+    if grain == "event":
+        aggs["rows"] = t[spec.variant].count()
+        aggs["units"] = t[spec.unit].approx_nunique()
+    row = table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0]
+    per_unit = 1.0
+    if grain == "event" and float(row["units"] or 0) > 0:
+        per_unit = float(row["rows"]) / float(row["units"])
+    out = {}
+    for i, v in enumerate(shifted):
+        value = row[f"o{i}"]
+        if value is None or pd.isna(value):
+            continue
+        kept = v in lay.covariates  # rolled up by max, not sum (see units)
+        centre = float(value) * (1.0 if kept or grain == "unit" else per_unit)
+        if np.isfinite(centre) and abs(centre) < 1e300:
+            out[v] = centre
+    return out
+
+
+def _value(u: ir.Table, v: str, lay: Layout, origin: dict[str, float]) -> Any:
+    """The column minus its origin. Covariates' missing values count as 0 (a unit without
+    history); outcomes' are checked."""
+    value = u[v].fill_null(0.0) if v in lay.covariates else u[v]
+    return value - origin[v] if v in origin else value
 
 
 def _check(rows: pd.DataFrame, spec: AnalysisSpec, lay: Layout, source: str) -> None:
@@ -207,11 +252,11 @@ def _check(rows: pd.DataFrame, spec: AnalysisSpec, lay: Layout, source: str) -> 
             hint="Filter them out in the query, or fix the assignment log.",
         )
     for v in lay.outcomes:
-        nulls = int(rows[f"null_{lay.sum_name(v)}"].sum())
+        nulls = int(rows[f"null_{lay.mean_name(v)}"].sum())
         if nulls:
             raise _missing_values(v, nulls, source)
     for v in lay.binary:
-        bad = int(rows[f"bad_{lay.sum_name(v)}"].sum())
+        bad = int(rows[f"bad_{lay.mean_name(v)}"].sum())
         if bad:
             raise DataError(
                 "a proportion metric needs a 0/1 column",
@@ -221,7 +266,7 @@ def _check(rows: pd.DataFrame, spec: AnalysisSpec, lay: Layout, source: str) -> 
                 hint="Use type: mean for a numeric outcome, or recode the column to 0/1.",
             )
     for v in lay.covariates:
-        if int(rows[f"null_{lay.sum_name(v)}"].sum()) == int(rows["n"].sum()):
+        if int(rows[f"null_{lay.mean_name(v)}"].sum()) == int(rows["n"].sum()):
             raise DataError(
                 "the CUPED covariate has no values at all",
                 source=source,

@@ -39,7 +39,8 @@ NUMBERS = (
 
 
 def broken(metric: MetricSpec, per_arm: dict[Any, Moments], values: Any) -> bool:
-    """True when the metric's sums (or, for a quantile, its unit values) are unusable."""
+    """True when the metric's means or co-moments (or, for a quantile, its unit values)
+    are unusable."""
     if values is not None:
         return any(
             v.size and not (np.isfinite(v).all() and np.abs(v).max() <= MAX_MAGNITUDE)
@@ -47,9 +48,9 @@ def broken(metric: MetricSpec, per_arm: dict[Any, Moments], values: Any) -> bool
         )
     columns = {*metric.columns, *metric.covariates}
     for mom in per_arm.values():
-        if any(not math.isfinite(s) for c, s in mom.sums.items() if c in columns):
+        if any(not math.isfinite(mom.mean(c)) for c in mom.means if c in columns):
             return True
-        if any(not math.isfinite(x) for k, x in mom.cross.items() if columns & set(k)):
+        if any(not math.isfinite(x) for k, x in mom.comoments.items() if columns & set(k)):
             return True
     return False
 

@@ -39,7 +39,8 @@ def compare(
 
 
 def _proportion(column: str, c: Moments, t: Moments, alpha: float) -> dict[str, Any]:
-    xc, nc, xt, nt = c.sums[column], c.n, t.sums[column], t.n
+    # successes: n * mean of a 0/1 column is a whole number up to rounding
+    xc, nc, xt, nt = float(round(c.total(column))), c.n, float(round(t.total(column))), t.n
     pc, pt = xc / nc, xt / nt
     diff = pt - pc
     small = min(xc, nc - xc, xt, nt - xt) < SMALL_COUNT
@@ -112,6 +113,13 @@ def _ratio_of_means(
 
     vc, vt = value(c), value(t)
     var_c, var_t = variance(c), variance(t)
+    diff = vt - vc
+    if den is None and num is not None and xd is None:
+        # from the means' offsets: a difference of two means near 1e8 keeps its digits
+        tc = t.rebased(c.origin)
+        diff = tc.offset(num) - c.offset(num)
+        if xn:
+            diff -= theta * (tc.offset(xn) - c.offset(xn))
     if xn:
         raw = c.ratio_var(num, den) / c.n + t.ratio_var(num, den) / t.n
         adjusted = var_c / c.n + var_t / t.n
@@ -122,7 +130,6 @@ def _ratio_of_means(
             "unadjusted_treatment": t.ratio(num, den),
         }
     scale, df = _welch(var_c, c.n, var_t, t.n, equal_var)
-    diff = vt - vc
     crit = stats.t.isf(alpha / 2, df)
     statistic = diff / scale if scale > 0 else float("nan")
     p = float(2 * stats.t.sf(abs(statistic), df)) if scale > 0 else 1.0

@@ -1,15 +1,22 @@
-"""Means, variances and covariances of a group from its sums: the aggregates' arithmetic.
+"""Means, variances and covariances of a group: the aggregates' arithmetic.
 
-A :class:`Moments` holds a group's size, sums and sums of cross-products. Its ``mean``,
-``var`` and ``cov`` are the sample moments (``ddof=1``); a variable named ``None`` is the
-constant 1, so a mean metric is a ratio metric with denominator 1 and one formula serves
-both (delta method, as in tea-tasting's ``Aggregates.ratio_var``).
+A :class:`Moments` holds a group's size, its means and its centred co-moments
+``C[v, w] = sum (v - mean_v)(w - mean_w)`` (``C[v, v]`` is M2), never raw sums of squares
+or cross-products: those cancel catastrophically when the mean is large against the spread
+(epoch seconds, balances in cents: N(1e8, 1) lost every digit of its variance). Means are
+kept as offsets from a per-variable ``origin`` shared by every group of one analysis, so a
+difference of two groups' means keeps its digits too. Groups are pooled with the parallel
+formula of Chan, Golub and LeVeque (1979).
+
+``mean``, ``var`` and ``cov`` are the sample moments (``ddof=1``); a variable named ``None``
+is the constant 1, so a mean metric is a ratio metric with denominator 1 and one formula
+serves both (delta method, as in tea-tasting's ``Aggregates.ratio_var``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -20,17 +27,29 @@ from sds.experiments.analysis.aggregates import Layout
 @dataclass(frozen=True)
 class Moments:
     n: float
-    sums: dict[str, float]
-    cross: dict[tuple[str, str], float]
+    means: dict[str, float]  # offsets from ``origin``
+    comoments: dict[tuple[str, str], float]  # centred: sum (v - mean_v)(w - mean_w)
+    origin: dict[str, float] = field(default_factory=dict)
 
     def mean(self, v: str | None) -> float:
-        return 1.0 if v is None else self.sums[v] / self.n
+        return 1.0 if v is None else self.origin.get(v, 0.0) + self.means[v]
+
+    def offset(self, v: str) -> float:
+        """The mean minus the variable's origin (exact differences between groups)."""
+        return self.means[v]
+
+    def total(self, v: str) -> float:
+        """The sum of ``v`` over the group."""
+        return self.n * self.mean(v)
+
+    def comoment(self, v: str, w: str) -> float:
+        key = (v, w) if (v, w) in self.comoments else (w, v)
+        return self.comoments[key]
 
     def cov(self, v: str | None, w: str | None) -> float:
         if v is None or w is None or self.n < 2:
             return 0.0
-        key = (v, w) if (v, w) in self.cross else (w, v)
-        return (self.cross[key] - self.n * self.mean(v) * self.mean(w)) / (self.n - 1)
+        return self.comoment(v, w) / (self.n - 1)
 
     def var(self, v: str | None) -> float:
         return self.cov(v, v)
@@ -53,42 +72,70 @@ class Moments:
     def ratio_var(self, num: str | None, den: str | None) -> float:
         return self.ratio_cov(num, den, num, den)
 
+    def rebased(self, origin: dict[str, float]) -> Moments:
+        """The same moments with means measured from ``origin``."""
+        if origin == self.origin:
+            return self
+        means = {
+            v: m + (self.origin.get(v, 0.0) - origin.get(v, 0.0)) for v, m in self.means.items()
+        }
+        return Moments(self.n, means, self.comoments, origin)
+
     def __add__(self, other: Moments) -> Moments:
-        return Moments(
-            self.n + other.n,
-            {k: v + other.sums[k] for k, v in self.sums.items()},
-            {k: v + other.cross[k] for k, v in self.cross.items()},
-        )
+        """The pooled group (Chan et al.): n = na + nb, mean = ma + d nb / n and
+        C = Ca + Cb + d_v d_w na nb / n, with d = mb - ma."""
+        other = other.rebased(self.origin)
+        na, nb = self.n, other.n
+        if nb == 0:
+            return self
+        if na == 0:
+            return other
+        n = na + nb
+        delta = {v: other.means[v] - m for v, m in self.means.items()}
+        means = {v: m + delta[v] * nb / n for v, m in self.means.items()}
+        co = {
+            (a, b): c + other.comoment(a, b) + delta[a] * delta[b] * na * nb / n
+            for (a, b), c in self.comoments.items()
+        }
+        return Moments(n, means, co, self.origin)
 
 
-def from_row(row: pd.Series, lay: Layout) -> Moments:
-    return Moments(
-        float(row["n"]),
-        {v: float(row[lay.sum_name(v)]) for v in lay.variables},
-        {(a, b): float(row[lay.cross_name(a, b)]) for a, b in lay.pairs},
-    )
-
-
-def by(rows: pd.DataFrame, lay: Layout, keys: Iterable[str]) -> dict[tuple[object, ...], Moments]:
-    """Moments per combination of ``keys`` (sums of the finest-grain rows)."""
-    keys = list(keys)
-    value_cols = [c for c in rows.columns if c not in lay.keys]
-    grouped = rows.groupby(keys, sort=True, dropna=False)[value_cols].sum()
+def by(
+    rows: pd.DataFrame, lay: Layout, keys: Iterable[str], origin: dict[str, float] | None = None
+) -> dict[tuple[object, ...], Moments]:
+    """Moments per combination of ``keys``, pooling the finest-grain rows (count ``n``,
+    means from ``origin`` and centred co-moments per row, as :func:`aggregates.aggregate`
+    returns them). Pooling k rows at once is Chan's formula applied k-fold:
+    C = sum C_i + sum n_i (m_i,v - M_v)(m_i,w - M_w)."""
+    origin = origin or {}
     out = {}
-    for index, row in grouped.iterrows():
+    for index, group in rows.groupby(list(keys), sort=True, dropna=False):
         key = index if isinstance(index, tuple) else (index,)
-        out[key] = from_row(row, lay)
+        # overflowing values (1e307) give inf and nan here: computable.broken reports them
+        with np.errstate(over="ignore", invalid="ignore"):
+            n = group["n"].to_numpy(dtype=float)
+            total = float(n.sum())
+            weights = n / total
+            offsets = {v: group[lay.mean_name(v)].to_numpy(dtype=float) for v in lay.variables}
+            pooled = {v: float(weights @ m) for v, m in offsets.items()}
+            dev = {v: offsets[v] - pooled[v] for v in lay.variables}
+            co = {
+                (a, b): float(group[lay.comoment_name(a, b)].sum() + n @ (dev[a] * dev[b]))
+                for a, b in lay.pairs
+            }
+        out[key] = Moments(total, pooled, co, origin)
     return out
 
 
-def from_arrays(columns: dict[str, np.ndarray]) -> Moments:
-    """Moments of unit-level arrays (all the same length), every pair of columns kept."""
+def from_arrays(columns: dict[str, np.ndarray], origin: dict[str, float] | None = None) -> Moments:
+    """Moments of unit-level arrays (all the same length), every pair of columns kept; means
+    from ``origin`` (by default each column's first value, inside the data's bulk)."""
     names = list(columns)
     n = float(len(columns[names[0]]))
-    sums = {v: float(np.sum(columns[v])) for v in names}
-    cross = {
-        (a, b): float(np.dot(columns[a], columns[b]))
-        for i, a in enumerate(names)
-        for b in names[i:]
-    }
-    return Moments(n, sums, cross)
+    if origin is None:
+        origin = {v: float(columns[v][0]) if len(columns[v]) else 0.0 for v in names}
+    shifted = {v: columns[v] - origin.get(v, 0.0) for v in names}
+    means = {v: float(np.mean(shifted[v])) for v in names}
+    dev = {v: shifted[v] - means[v] for v in names}
+    co = {(a, b): float(np.dot(dev[a], dev[b])) for i, a in enumerate(names) for b in names[i:]}
+    return Moments(n, means, co, origin)

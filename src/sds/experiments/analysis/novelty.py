@@ -86,8 +86,9 @@ def _since_exposure(
         },
     )
     pairs = [(a, b) for i, a in enumerate(columns) for b in columns[i:]]
-    aggs: dict[str, Any] = {f"s_{c}": per_day[c].sum() for c in columns}
-    aggs.update({f"c_{a}_{b}": (per_day[a] * per_day[b]).sum() for a, b in pairs})
+    aggs: dict[str, Any] = {"k": per_day.count()}
+    aggs.update({f"m_{c}": per_day[c].mean() for c in columns})
+    aggs.update({f"c_{a}_{b}": per_day[a].cov(per_day[b], how="sample") for a, b in pairs})
     rows = table.engine.execute(
         per_day.group_by([ag.VARIANT, SINCE]).aggregate(**aggs), source=table.name
     )
@@ -95,11 +96,22 @@ def _since_exposure(
     eligible = _eligible(agg, _date(last))
     out = {}
     for _, r in rows.iterrows():
-        arm, k = str(r[ag.VARIANT]), int(r[SINCE])
-        sums = {c: float(r[f"s_{c}"]) for c in columns}
-        cross = {(a, b): float(r[f"c_{a}_{b}"]) for a, b in pairs}
-        out[(arm, k)] = mo.Moments(eligible(arm, k), sums, cross)
+        arm, k, seen = str(r[ag.VARIANT]), int(r[SINCE]), float(r["k"])
+        means = {c: float(r[f"m_{c}"]) for c in columns}
+        co = {(a, b): _float(r[f"c_{a}_{b}"]) * (seen - 1) for a, b in pairs}
+        # the exposed units without an event that day: zeros, pooled in (Chan et al.)
+        silent = mo.Moments(
+            max(eligible(arm, k) - seen, 0.0),
+            dict.fromkeys(columns, 0.0),
+            dict.fromkeys(pairs, 0.0),
+        )
+        out[(arm, k)] = mo.Moments(seen, means, co) + silent
     return out
+
+
+def _float(value: Any) -> float:
+    """A sample covariance of one row is NULL: its co-moment is 0."""
+    return 0.0 if value is None or value != value else float(value)
 
 
 def _date(value: object) -> np.datetime64:

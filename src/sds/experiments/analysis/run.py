@@ -187,7 +187,7 @@ def _check_denominators(spec: AnalysisSpec, per_arm: dict[Any, mo.Moments], sour
         if m.type != "ratio":
             continue
         for arm, mom in per_arm.items():
-            if mom.sums[str(m.denominator)] == 0:
+            if mom.mean(str(m.denominator)) == 0:
                 raise DataError(
                     f"metric {m.name!r}: the denominator sums to zero in arm {arm!r}",
                     source=source,
