@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -75,3 +76,42 @@ def unusable_error(bad: list[Unusable], source: str) -> DataError:
         expected=f"finite numbers within ±{MAX_MAGNITUDE:.0e}",
         hint="Filter or fix those rows in a query, or rescale the column (e.g. divide by 1e6).",
     )
+
+
+def unusable_aggregates(t: Any, columns: list[str], *, nan_counts: bool = True) -> dict[str, Any]:
+    """Engine aggregates, for one query with any others: per column (by position ``i``) the
+    non-finite count ``inf{i}`` (NaN too, unless ``nan_counts`` is false: there NaN means
+    missing), the count of finite values beyond :data:`MAX_MAGNITUDE` ``huge{i}``, and the
+    largest finite magnitude ``max{i}``. :func:`unusable_from_row` reads them back."""
+    aggs: dict[str, Any] = {}
+    for i, c in enumerate(columns):
+        v = t[c].cast("float64")
+        odd = v.isinf() | v.isnan()
+        aggs[f"inf{i}"] = (odd if nan_counts else v.isinf()).cast("int64").sum()
+        aggs[f"huge{i}"] = ((~odd) & (v.abs() > MAX_MAGNITUDE)).cast("int64").sum()
+        aggs[f"max{i}"] = v.abs().max(where=~odd)
+    return aggs
+
+
+def unusable_from_row(row: Any, columns: list[str]) -> list[Unusable]:
+    """The columns whose :func:`unusable_aggregates` found infinite or huge values."""
+    found = [
+        Unusable(
+            c,
+            engine_count(row[f"inf{i}"]),
+            engine_count(row[f"huge{i}"]),
+            engine_number(row[f"max{i}"]),
+        )
+        for i, c in enumerate(columns)
+    ]
+    return [f for f in found if f.non_finite or f.huge]
+
+
+def engine_number(value: Any) -> float:
+    """A number from an engine aggregate; NULL (None, or NaN in pandas) over no rows is 0."""
+    return 0.0 if value is None or pd.isna(value) else float(value)
+
+
+def engine_count(value: Any) -> int:
+    """A count from an engine SUM, which is NULL over no rows (NaN in pandas, and truthy)."""
+    return int(engine_number(value))

@@ -11,8 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
+from sds.data.finite import engine_count
 from sds.data.io import Table
 from sds.data.schema import require_kind
 from sds.errors import DataError
@@ -60,43 +59,26 @@ def _aggregate(table: Table, columns: list[str], covariate: str | None) -> dict[
         str(k): (None if v is None or (isinstance(v, float) and math.isnan(v)) else v)
         for k, v in row.items()
     }
-    if _count(out["n"]) < 2:
+    if engine_count(out["n"]) < 2:
         raise DataError(
             f"needs at least 2 rows with finite values in {', '.join(used)}",
             source=table.name,
-            found=f"{_count(out['n'])} row(s)",
+            found=f"{engine_count(out['n'])} row(s)",
         )
     return out
 
 
 def _refuse_unusable(table: Table, t: Any, used: list[str]) -> None:
     """Infinite values, and values too large to square (they make the engine's variance
-    fail), are refused naming the column, as training and analysis refuse them."""
-    from sds.data.finite import MAX_MAGNITUDE, Unusable, unusable_error
+    fail), are refused naming the column, as training and analysis refuse them; NaN is
+    missing here."""
+    from sds.data.finite import unusable_aggregates, unusable_error, unusable_from_row
 
-    aggs = {}
-    for i, c in enumerate(used):
-        finite = ~t[c].isinf()
-        aggs[f"i{i}"] = t[c].isinf().cast("int64").sum()
-        aggs[f"h{i}"] = ((t[c].abs() > MAX_MAGNITUDE) & finite).cast("int64").sum()
-        aggs[f"m{i}"] = t[c].abs().max(where=finite)
+    aggs = unusable_aggregates(t, used, nan_counts=False)
     row = table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0]
-    bad = [
-        Unusable(c, _count(row[f"i{i}"]), _count(row[f"h{i}"]), _number(row[f"m{i}"]))
-        for i, c in enumerate(used)
-    ]
-    bad = [b for b in bad if b.non_finite or b.huge]
+    bad = unusable_from_row(row, used)
     if bad:
         raise unusable_error(bad, table.name)
-
-
-def _count(value: Any) -> int:
-    """An engine count or sum, where an empty sum comes back as NULL or NaN."""
-    return 0 if pd.isna(value) else int(value)
-
-
-def _number(value: Any) -> float:
-    return 0.0 if pd.isna(value) else float(value)
 
 
 def _rho(cov: float | None, var_a: float, var_b: float | None) -> float | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sds.data.finite import MAX_MAGNITUDE, Unusable, unusable_error
+from sds.data.finite import engine_count, unusable_aggregates, unusable_error, unusable_from_row
 from sds.errors import DataError
 from sds.features.spec import FeatureSpec
 
@@ -50,19 +50,15 @@ def check_values(spec: FeatureSpec, events: Table, warnings: list[str]) -> list[
     row = events.engine.execute(
         events.expr.aggregate(**_aggregates(events, text, floats)), source=events.name
     ).iloc[0]
-    bad = [
-        Unusable(c, _int(row[f"inf{i}"]), _int(row[f"huge{i}"]), _float(row[f"max{i}"]))
-        for i, c in enumerate(floats)
-    ]
-    bad = [b for b in bad if b.non_finite or b.huge]
+    bad = unusable_from_row(row, floats)
     if bad:
         raise unusable_error(bad, events.name)
     for i, c in enumerate(text):
-        wrong = _int(row[f"bad{i}"])
+        wrong = engine_count(row[f"bad{i}"])
         if wrong:
             found = f"{wrong:,} value(s) that are not numbers, e.g. {_example(events, c)!r}"
             raise _not_numbers(c, needs[c], str(schema[c]), found, events.name)
-        if not _int(row[f"filled{i}"]):
+        if not engine_count(row[f"filled{i}"]):
             warnings.append(
                 f"column {c!r} has no values at all (read as text, used as numbers): its "
                 "sums are 0 and its means and deviations missing"
@@ -76,12 +72,7 @@ def _aggregates(events: Table, text: list[str], floats: list[str]) -> dict[str, 
     for i, c in enumerate(text):
         aggs[f"filled{i}"] = t[c].notnull().cast("int64").sum()
         aggs[f"bad{i}"] = (t[c].notnull() & t[c].try_cast("float64").isnull()).cast("int64").sum()
-    for i, c in enumerate(floats):
-        v = t[c].cast("float64")
-        odd = v.isinf() | v.isnan()
-        aggs[f"inf{i}"] = odd.cast("int64").sum()
-        aggs[f"huge{i}"] = ((~odd) & (v.abs() > MAX_MAGNITUDE)).cast("int64").sum()
-        aggs[f"max{i}"] = v.abs().max(where=~odd)
+    aggs.update(unusable_aggregates(t, floats))
     return aggs
 
 
@@ -102,12 +93,3 @@ def _not_numbers(column: str, needs: list[str], dtype: str, found: str, source: 
         hint="Fix or filter the rows that are not numbers (or cast the column in a SQL "
         "query); or keep only count, nunique, min, max and last for this column.",
     )
-
-
-def _float(value: Any) -> float:
-    return 0.0 if value is None or value != value else float(value)
-
-
-def _int(value: Any) -> int:
-    """A count from a SUM, which is NULL (NaN in pandas, and truthy) over all-null values."""
-    return int(_float(value))

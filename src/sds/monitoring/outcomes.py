@@ -17,8 +17,9 @@ disconnected ones).
 
 from __future__ import annotations
 
-import math
 from typing import Any
+
+from sds.data.finite import engine_count
 
 ANSWERED = 200
 UNAUTHORIZED = 401
@@ -68,10 +69,6 @@ def outcome_aggregates(t: Any) -> dict[str, Any]:
     }
 
 
-def _count(value: Any) -> int:
-    return 0 if value is None or (isinstance(value, float) and math.isnan(value)) else int(value)
-
-
 def _number(value: Any) -> float:
     return float("nan") if value is None else float(value)
 
@@ -79,8 +76,8 @@ def _number(value: Any) -> float:
 def outcome_figures(row: Any) -> dict[str, Any]:
     """Counts, rates and answered-request latency from one row of
     :func:`outcome_aggregates`."""
-    counts = {k: _count(row[k]) for k in ("requests", "answered", "refused", "errors")}
-    counts["disconnected"] = _count(row["disconnected"])
+    counts = {k: engine_count(row[k]) for k in ("requests", "answered", "refused", "errors")}
+    counts["disconnected"] = engine_count(row["disconnected"])
     responded = counts["requests"] - counts["disconnected"]
 
     def share(k: str, of: int) -> float:
@@ -120,7 +117,7 @@ def check_log(table: Any) -> None:
     latency = t.latency_ms.cast("float64")
     bad = (t.status == ANSWERED) & (latency.isnull() | latency.isnan() | latency.isinf())
     row = table.engine.execute(t.aggregate(n=bad.cast("int64").sum()), source=table.name)
-    n = _count(row["n"].iloc[0])
+    n = engine_count(row["n"].iloc[0])
     if n:
         raise DataError(
             "answered requests without a finite latency",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sds.data.finite import MAX_MAGNITUDE, Unusable
+from sds.data.finite import MAX_MAGNITUDE, unusable_aggregates, unusable_from_row
 from sds.experiments.analysis.spec import MetricSpec
 
 if TYPE_CHECKING:
@@ -66,32 +66,16 @@ def finite_row(row: dict[str, Any]) -> bool:
 def diagnose(metric: MetricSpec, table: Table, unit_rows: ir.Table) -> str:
     """Which of the metric's columns hold infinite or huge unit values (one small query)."""
     columns = list(dict.fromkeys([*metric.columns, *metric.covariates]))
-    u = unit_rows
-    aggs: dict[str, Any] = {}
-    for i, c in enumerate(columns):
-        v = u[c].cast("float64")
-        aggs[f"inf{i}"] = (v.isinf() | v.isnan()).cast("int64").sum()
-        finite = v.isinf() | v.isnan()
-        aggs[f"huge{i}"] = ((~finite) & (v.abs() > MAX_MAGNITUDE)).cast("int64").sum()
-        aggs[f"max{i}"] = v.abs().max(where=~finite)
-    row = table.engine.execute(u.aggregate(**aggs), source=table.name).iloc[0]
-    found = [
-        Unusable(
-            c, int(_float(row[f"inf{i}"])), int(_float(row[f"huge{i}"])), _float(row[f"max{i}"])
-        )
-        for i, c in enumerate(columns)
-    ]
-    bad = [f.describe() for f in found if f.non_finite or f.huge]
+    aggs = unusable_aggregates(unit_rows, columns)
+    row = table.engine.execute(unit_rows.aggregate(**aggs), source=table.name).iloc[0]
+    found = unusable_from_row(row, columns)
+    bad = [f.describe() for f in found]
     if not bad:
         return "its sums or variances overflow double precision"
     return (
         f"unit values in {'; '.join(bad)} make its sums and variances overflow; fix or "
         "filter those rows, or rescale the column"
     )
-
-
-def _float(value: Any) -> float:
-    return 0.0 if value is None or value != value else float(value)
 
 
 def not_computed(row: dict[str, Any], reason: str) -> dict[str, Any]:
