@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from sds.data.finite import engine_count
 from sds.errors import DataError
 from sds.results import Figure, KeyValue, Note, Result, Section, jsonable_dict, records_table
 
@@ -193,13 +194,13 @@ def _check_finite(table: Any, columns: list[str]) -> None:
     }
     row = table.engine.execute(t.aggregate(**counts), source=table.name).iloc[0]
     for i, c in enumerate(columns):
-        n = row[f"c{i}"]
-        if n is not None and n == n and int(n) > 0:
+        n = engine_count(row[f"c{i}"])
+        if n > 0:
             raise DataError(
                 "infinite values in a numeric feature",
                 source=table.name,
                 column=c,
-                found=f"{int(n):,} rows with inf or -inf",
+                found=f"{n:,} rows with inf or -inf",
                 hint="Drop or fix those rows (missing values are fine: they get a bin).",
             )
 
