@@ -1,0 +1,72 @@
+"""The chi-square of a split: do observed counts follow the shares they were meant to?
+
+One home for every sample-ratio check in sds: :func:`split_test` (goodness of fit of arm
+sizes to the designed shares: ``sds srm``, the daily SRM of an analysis, the canary's
+traffic split) and :func:`mix_test` (do all arms show the same mix of a segment: the
+segment-mix check of an analysis). Both wrap scipy (``chisquare``, ``chi2_contingency``
+without continuity correction) and are tested equal to them and to R's ``chisq.test``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class ChiSquare:
+    """A chi-square statistic, its degrees of freedom and p-value."""
+
+    chi2: float
+    df: int
+    p_value: float
+
+
+def split_test(counts: Sequence[float], shares: Sequence[float]) -> ChiSquare:
+    """Goodness of fit of ``counts`` to ``shares`` (which sum to 1); p = 1 with no units."""
+    observed = np.asarray(counts, dtype=float)
+    share = np.asarray(shares, dtype=float)
+    if observed.shape != share.shape or observed.size < 2:
+        raise ValueError(f"{observed.size} counts for {share.size} shares; need 2 or more of each")
+    total = float(observed.sum())
+    if total <= 0:
+        return ChiSquare(0.0, observed.size - 1, 1.0)
+    result = stats.chisquare(observed, f_exp=share / share.sum() * total)
+    return ChiSquare(float(result.statistic), observed.size - 1, float(result.pvalue))
+
+
+def mix_test(table: Sequence[Sequence[float]]) -> ChiSquare:
+    """Independence of rows (arms) and columns (segment levels); empty columns are dropped.
+
+    Fewer than two non-empty levels or arms cannot differ: chi2 0, df 0, p 1.
+    """
+    counts = np.asarray(table, dtype=float)
+    used = counts[:, counts.sum(axis=0) > 0]
+    used = used[used.sum(axis=1) > 0]
+    if used.ndim != 2 or used.shape[0] < 2 or used.shape[1] < 2:
+        return ChiSquare(0.0, 0, 1.0)
+    result = stats.chi2_contingency(used, correction=False)
+    return ChiSquare(float(result.statistic), int(result.dof), float(result.pvalue))
+
+
+def max_share_deviation(counts: Sequence[float], shares: Sequence[float]) -> float:
+    """The largest relative gap between an arm's observed and designed share."""
+    total = float(sum(counts))
+    if total <= 0:
+        return 0.0
+    return max(abs(c / total - s) / s for c, s in zip(counts, shares, strict=True) if s > 0)
+
+
+def share_rule(
+    counts: Sequence[float], shares: Sequence[float], share_tolerance: float = 0.01
+) -> dict[str, float | bool]:
+    """The share rule of thumb's two fields, reported beside (never instead of) the p-value
+    flag: the largest relative share deviation and whether it exceeds ``share_tolerance``."""
+    deviation = max_share_deviation(counts, shares)
+    return {
+        "max_share_deviation": deviation,
+        "share_deviation_over_tolerance": deviation > share_tolerance,
+    }
