@@ -136,7 +136,7 @@ def test_challenger_erring_more_is_rolled_back_with_its_figures(tmp_path: Path) 
     _, p = proportions_ztest(
         [b["errors"], a["errors"]], [b["responded"], a["responded"]], alternative="larger"
     )
-    assert report["comparison"]["error_test"] == "Two-proportion z-test"
+    assert report["comparison"]["error_test"].startswith("two-proportion z")
     assert report["comparison"]["p_value_challenger_errs_more"] == pytest.approx(p, rel=1e-9)
     assert report["comparison"]["p_value_challenger_refuses_more"] > 0.05
 
@@ -150,7 +150,7 @@ def test_few_errors_use_the_exact_test(tmp_path: Path) -> None:
     statuses[:2] = 500
     folder = _write(tmp_path / "log", champion, _variant("challenger", statuses, rng))
     code, report, err = _canary(folder)
-    assert report["comparison"]["error_test"] == "Fisher's exact test"
+    assert report["comparison"]["error_test"].startswith("Fisher exact")
     from scipy.stats import fisher_exact
 
     want = fisher_exact([[2, 398], [0, 20_000]], alternative="greater").pvalue
@@ -199,7 +199,7 @@ def test_monitor_ignores_refused_rows_and_reports_them(tmp_path: Path) -> None:
     """Finding 15: 30% refused requests (all-null inputs) put 13 of 15 features in alert;
     only answered requests are data, and the refusals are their own figure."""
     reference, log = _reference_and_log(tmp_path)
-    args = ["monitor", "--reference", str(reference), "--current", str(log)]
+    args = ["monitor", "--reference", str(reference), "--data", str(log)]
     result = invoke([*args, "--format", "json"])
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
@@ -225,7 +225,7 @@ def test_monitor_on_a_log_with_no_answered_request_says_so(tmp_path: Path) -> No
     reference, _ = _reference_and_log(tmp_path)
     rng = np.random.default_rng(16)
     empty = _write(tmp_path / "refused", _variant("champion", np.full(100, 422), rng))
-    result = invoke(["monitor", "--reference", str(reference), "--current", str(empty)])
+    result = invoke(["monitor", "--reference", str(reference), "--data", str(empty)])
     assert result.exit_code == 2
     assert result.stderr.startswith("error: ") and "no answered request" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -234,11 +234,11 @@ def test_monitor_on_a_log_with_no_answered_request_says_so(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("options", "named"),
     [
-        (["--psi-warn", "nan"], "psi_warn"),
-        (["--psi-alert", "inf"], "psi_alert"),
-        (["--psi-warn", "-0.1"], "psi_warn"),
-        (["--psi-warn", "0.5", "--psi-alert", "0.1"], "psi_alert"),
-        (["--psi-alert", "1e30"], "psi_alert"),  # PSI never exceeds 2 ln(1e4) = 18.4
+        (["--psi-warn", "nan"], "--psi-warn"),
+        (["--psi-alert", "inf"], "--psi-alert"),
+        (["--psi-warn", "-0.1"], "--psi-warn"),
+        (["--psi-warn", "0.5", "--psi-alert", "0.1"], "--psi-alert"),
+        (["--psi-alert", "1e30"], "--psi-alert"),  # PSI never exceeds 2 ln(1e4) = 18.4
     ],
 )
 def test_monitor_refuses_thresholds_that_can_never_fire(
@@ -247,7 +247,7 @@ def test_monitor_refuses_thresholds_that_can_never_fire(
     frame = pd.DataFrame({"x": np.arange(50.0)})
     frame.to_parquet(tmp_path / "a.parquet")
     data = str(tmp_path / "a.parquet")
-    result = invoke(["monitor", "--reference", data, "--current", data, *options])
+    result = invoke(["monitor", "--reference", data, "--data", data, *options])
     assert result.exit_code == 2
     assert result.stderr.startswith("error: ") and named in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -272,7 +272,7 @@ def test_canary_refuses_bad_options(tmp_path: Path, options: list[str]) -> None:
     )
     result = invoke(["canary", "report", str(folder), *options])
     assert result.exit_code == 2 and result.stderr.startswith("error: ")
-    assert options[0][2:].replace("-", "_") in result.stderr
+    assert options[0] in result.stderr  # the option as typed
 
 
 def test_damaged_logs_and_tables_are_refused_not_read(tmp_path: Path) -> None:
@@ -301,7 +301,7 @@ def test_damaged_logs_and_tables_are_refused_not_read(tmp_path: Path) -> None:
     pd.DataFrame({"x": np.where(every_ninth, np.inf, x)}).to_parquet(tmp_path / "inf.parquet")
     for name in ("words.parquet", "inf.parquet"):
         reference, current = str(tmp_path / "ref.parquet"), str(tmp_path / name)
-        result = invoke(["monitor", "--reference", reference, "--current", current])
+        result = invoke(["monitor", "--reference", reference, "--data", current])
         assert result.exit_code == 2 and "'x'" in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
 
@@ -332,6 +332,6 @@ def test_monitor_needs_a_row_per_bin_on_each_side(tmp_path: Path) -> None:
     pd.DataFrame({"x": x}).to_parquet(tmp_path / "many.parquet")
     one, many = str(tmp_path / "one.parquet"), str(tmp_path / "many.parquet")
     for reference, current in ((one, many), (many, one)):
-        result = invoke(["monitor", "--reference", reference, "--current", current])
+        result = invoke(["monitor", "--reference", reference, "--data", current])
         assert result.exit_code == 2 and "too few rows" in result.stderr, result.stderr
-    assert invoke(["monitor", "--reference", many, "--current", many]).exit_code == 0
+    assert invoke(["monitor", "--reference", many, "--data", many]).exit_code == 0

@@ -4,9 +4,11 @@ Per variant (engine aggregates): requests by outcome (answered 200, refused 4xx,
 errors 5xx, disconnected 499; see :mod:`sds.monitoring.outcomes`), the refusal and error
 rates among the requests the variant responded to, latency P50/P95/P99 of answered
 requests and their mean prediction. Between them: for refusals and for errors, a one-sided
-test that the challenger's rate is higher (the project's two-proportion z test, or Fisher's
-exact test when an expected count is below 5), the ratio of answered P95 latencies, and the
-PSI and KS of the challenger's predictions against the champion's. The call:
+test that the challenger's rate is higher, stated challenger minus champion as an
+:class:`~sds.stats.estimate.Estimate` (:func:`sds.stats.proportions.compare_proportions`:
+the z test, or Fisher's exact test when a variant has fewer than 5 of either outcome), the
+ratio of answered P95 latencies, and the PSI and KS of the challenger's predictions against
+the champion's. The call:
 
 - **roll back** when the challenger refuses or errs significantly more (p < ``alpha``,
   each) or its P95 latency exceeds ``latency_ratio_max`` (1.5) times the champion's;
@@ -26,8 +28,21 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from sds.data.io import Table, open_table
 from sds.errors import DataError
+from sds.monitoring.drift import bin_counts, ks, numeric_edges, psi_from_counts
+from sds.monitoring.outcomes import (
+    ANSWERED,
+    answered_only,
+    check_log,
+    outcome_aggregates,
+    outcome_figures,
+    without_unauthorized,
+)
+from sds.params import POSITIVE_INT, Interval, check
 from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_table
+from sds.stats.estimate import Estimate
+from sds.stats.proportions import compare_proportions
 
 _OUTCOME_KEYS = [
     "variant",
@@ -40,6 +55,8 @@ _OUTCOME_KEYS = [
     "error_rate",
 ]
 _ANSWERED_KEYS = ["variant", "p50_ms", "p95_ms", "p99_ms", "mean_prediction"]
+_RATE_KEYS = ["rate", "estimate", "ci_lower", "ci_upper", "level", "p_value", "method"]
+CONTRAST = "challenger - champion"
 
 
 @dataclass(frozen=True)
@@ -49,6 +66,10 @@ class CanaryResult(Result):
     reasons: list[str]
     variants: list[dict[str, Any]]
     comparison: dict[str, Any]
+    # challenger minus champion on the refusal and the error rate (None: a variant
+    # responded to no request)
+    refusals: Estimate | None = None
+    errors: Estimate | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable_dict(
@@ -57,6 +78,10 @@ class CanaryResult(Result):
                 "reasons": self.reasons,
                 "variants": self.variants,
                 "comparison": self.comparison,
+                "rates": [
+                    {"rate": name, **(e.to_dict() if e is not None else {})}
+                    for name, e in (("refused_rate", self.refusals), ("error_rate", self.errors))
+                ],
             }
         )
 
@@ -68,12 +93,11 @@ class CanaryResult(Result):
             records_table("Requests by outcome", d["variants"], _OUTCOME_KEYS),
             records_table("Answered requests", d["variants"], _ANSWERED_KEYS),
             KeyValue("Challenger against champion", list(d["comparison"].items())),
+            records_table("Rates, challenger - champion", d["rates"], _RATE_KEYS),
         ]
 
 
 def _per_variant(log: Any) -> list[dict[str, Any]]:
-    from sds.monitoring.outcomes import ANSWERED, outcome_aggregates, outcome_figures
-
     t = log.expr
     summary = t.group_by("variant").aggregate(
         **outcome_aggregates(t), mean_prediction=t.prediction.mean(where=t.status == ANSWERED)
@@ -86,8 +110,6 @@ def _per_variant(log: Any) -> list[dict[str, Any]]:
 
 
 def _check_options(alpha: float, min_requests: int, latency_ratio_max: float) -> None:
-    from sds.params import POSITIVE_INT, Interval, check
-
     check("alpha", alpha)
     check("min_requests", min_requests, POSITIVE_INT)
     # a challenger 1,000 times slower is never acceptable: a larger limit only hides one
@@ -102,8 +124,6 @@ def canary_report(
     latency_ratio_max: float = 1.5,
 ) -> CanaryResult:
     """The report for a request log (folder of Parquet files, file or table)."""
-    from sds.data.io import open_table
-    from sds.monitoring.outcomes import check_log, without_unauthorized
 
     _check_options(alpha, min_requests, latency_ratio_max)
     table = open_table(log)
@@ -119,38 +139,48 @@ def canary_report(
             hint="Serve with --canary MODEL and --log-dir.",
         )
     a, b = rows["champion"], rows["challenger"]
-    refusals, errors = _more_often(b, a, "refused"), _more_often(b, a, "errors")
+    refusals, errors = _more_often(b, a, "refused", alpha), _more_often(b, a, "errors", alpha)
     comparison = {
         "refused_rate_difference": b["refused_rate"] - a["refused_rate"],
-        "p_value_challenger_refuses_more": refusals[0],
-        "refusal_test": refusals[1],
+        "p_value_challenger_refuses_more": _p(refusals),
+        "refusal_test": _test(refusals),
         "error_rate_difference": b["error_rate"] - a["error_rate"],
-        "p_value_challenger_errs_more": errors[0],
-        "error_test": errors[1],
+        "p_value_challenger_errs_more": _p(errors),
+        "error_test": _test(errors),
         "p95_latency_ratio": _ratio(b["p95_ms"], a["p95_ms"]),
         **_prediction_drift(table, a, b),
     }
     decision, reasons = _decide(a, b, comparison, alpha, min_requests, latency_ratio_max)
-    return CanaryResult(decision, reasons, [a, b], comparison)
+    return CanaryResult(decision, reasons, [a, b], comparison, refusals, errors)
 
 
-def _more_often(b: dict[str, Any], a: dict[str, Any], key: str) -> tuple[float, str]:
-    """One-sided p-value that the challenger's share of ``key`` among the requests it
-    responded to exceeds the champion's, and the test used: the project's two-proportion z
-    test, or Fisher's exact test when the z test warns of expected counts below 5."""
-    from sds.stats.contingency import fisher_exact, two_proportion_z
+def _more_often(b: dict[str, Any], a: dict[str, Any], key: str, alpha: float) -> Estimate | None:
+    """Challenger minus champion on the share of ``key`` among the requests each responded
+    to, with the one-sided p-value that the challenger's is higher: the one two-proportion
+    comparison of sds (Fisher's exact test when an arm has fewer than 5 of either outcome).
+    None when a variant responded to no request."""
 
-    counts, totals = [b[key], a[key]], [b["responded"], a["responded"]]
-    if min(totals) == 0:
-        return float("nan"), "none: a variant responded to no request"
-    if sum(counts) in (0, sum(totals)):
-        return 1.0, "none: both variants had the same outcome for every request"
-    z = two_proportion_z(counts, totals, alternative="greater")
-    if not z.warnings:
-        return z.p_value, z.test
-    table = [[b[key], b["responded"] - b[key]], [a[key], a["responded"] - a[key]]]
-    exact = fisher_exact(table, alternative="greater")
-    return exact.p_value, exact.test
+    if min(b["responded"], a["responded"]) == 0:
+        return None
+    return compare_proportions(
+        b[key],
+        b["responded"],
+        a[key],
+        a["responded"],
+        alpha=alpha,
+        contrast=CONTRAST,
+        alternative="greater",
+    )
+
+
+def _p(estimate: Estimate | None) -> float:
+    if estimate is None or estimate.p_value is None:
+        return float("nan")
+    return estimate.p_value
+
+
+def _test(estimate: Estimate | None) -> str:
+    return "none: a variant responded to no request" if estimate is None else estimate.method
 
 
 def _ratio(b: float, a: float) -> float:
@@ -163,7 +193,6 @@ def _ratio(b: float, a: float) -> float:
 
 def _prediction_drift(table: Any, a: dict[str, Any], b: dict[str, Any]) -> dict[str, float]:
     """PSI and KS of the challenger's answered predictions against the champion's."""
-    from sds.monitoring.drift import bin_counts, ks, numeric_edges, psi_from_counts
 
     if not a["answered"] or not b["answered"]:
         return {"prediction_psi": float("nan"), "ks": float("nan"), "ks_p_value": float("nan")}
@@ -176,9 +205,6 @@ def _prediction_drift(table: Any, a: dict[str, Any], b: dict[str, Any]) -> dict[
 
 
 def _served(table: Any, variant: str) -> Any:
-    from sds.data.io import Table
-    from sds.monitoring.outcomes import answered_only
-
     answered = answered_only(table)
     t = answered.expr
     return Table(t.filter(t.variant == variant), table.name, table.engine)

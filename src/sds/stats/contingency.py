@@ -22,6 +22,7 @@ from scipy.stats.contingency import association, odds_ratio
 from sds.errors import DataError, ParameterError
 from sds.params import check, check_weights
 from sds.stats import effect_sizes as es
+from sds.stats.proportions import SMALL_COUNT, compare_proportions
 from sds.stats.result import TestResult
 
 
@@ -249,14 +250,15 @@ def two_proportion_z(
     event: str | None = None,
     groups: Sequence[str] | None = None,
 ) -> TestResult:
-    """Two-proportion z test: pooled variance for the test, unpooled (Wald) interval.
+    """Two proportions, x minus y, by :func:`sds.stats.proportions.compare_proportions`:
+    pooled z test with the unpooled (Wald) interval; when a group has fewer than 5 successes
+    or failures, Fisher's exact p-value with Newcombe's interval (``test`` and a warning say
+    so; the statistic is then the sample odds ratio).
 
     Effect sizes: Cohen's h ``2 asin(sqrt(p1)) - 2 asin(sqrt(p2))`` with the interval
     ``h +- z sqrt(1/n1 + 1/n2)``; risk and odds ratios of a success (``event``) in the first
     group over the second (``groups``, default x and y), with log intervals when no cell is 0.
     """
-    from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
-
     check("alternative", alternative)
     check("confidence", confidence)
     count, nobs = np.asarray(successes, dtype=float), np.asarray(totals, dtype=float)
@@ -267,26 +269,41 @@ def two_proportion_z(
     p1, p2 = count / nobs
     if count.sum() in (0, nobs.sum()):
         raise DataError("every outcome is the same: the proportions cannot differ")
-    z, p = proportions_ztest(count, nobs, alternative=_SM_ALTERNATIVE[alternative])
-    lo, hi = confint_proportions_2indep(
-        count[0], nobs[0], count[1], nobs[1], method="wald", alpha=1 - confidence
+    est = compare_proportions(
+        count[0],
+        nobs[0],
+        count[1],
+        nobs[1],
+        alpha=1 - confidence,
+        contrast="p(x) - p(y)",
+        alternative=alternative,
     )
     h = float(2 * np.arcsin(np.sqrt(p1)) - 2 * np.arcsin(np.sqrt(p2)))
     half = float(stats.norm.ppf((1 + confidence) / 2) * np.sqrt(1 / nobs[0] + 1 / nobs[1]))
     table = np.array([[count[0], nobs[0] - count[0]], [count[1], nobs[1] - count[1]]])
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
     checks, warnings = _cochran(expected)
+    test, statistic = "Two-proportion z-test", est.statistic
+    if statistic is None:
+        test = "Fisher's exact test (small counts; Newcombe interval)"
+        statistic = float(stats.fisher_exact(table).statistic)
+        warnings = [
+            f"A group has fewer than {SMALL_COUNT} successes or failures: the p-value is "
+            "Fisher's exact test's and the interval Newcombe's, not the z test's.",
+            *(w for w in warnings if "use Fisher's exact test" not in w),
+        ]
+    assert est.estimate is not None and est.p_value is not None
     return TestResult(
-        test="Two-proportion z-test",
-        statistic=float(z),
-        p_value=float(p),
+        test=test,
+        statistic=statistic,
+        p_value=est.p_value,
         df=None,
         n={"x": int(nobs[0]), "y": int(nobs[1])},
         alternative=alternative,
-        estimate=float(p1 - p2),
+        estimate=est.estimate,
         estimate_name="p(x) - p(y)",
-        ci_lower=float(lo),
-        ci_upper=float(hi),
+        ci_lower=est.ci_lower,
+        ci_upper=est.ci_upper,
         confidence=confidence,
         effect_size=h,
         effect_size_name="cohens_h",
@@ -300,7 +317,5 @@ def two_proportion_z(
         },
         warnings=tuple(warnings),
         other_effect_sizes=_ratios(table, confidence),
+        std_error=est.std_error,
     )
-
-
-_SM_ALTERNATIVE = {"two-sided": "two-sided", "greater": "larger", "less": "smaller"}

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_table
+from sds.stats.estimate import Estimate
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,24 @@ class TestResult(Result):
         default_factory=dict
     )  # name -> (value, ci_lower, ci_upper)
     comparisons: tuple[dict[str, Any], ...] = ()  # post-hoc pairs or per-group rows
-    reasons: tuple[str, ...] = ()  # why this test (``--test auto``)
+    reasons: tuple[str, ...] = ()  # why this test (``sds stats auto``)
+    std_error: float | None = None  # of the estimate, where the test has one
+
+    def estimate_record(self) -> Estimate:
+        """The test's estimate as an :class:`Estimate` (contrast: ``estimate_name``;
+        method: the test). Empty when the test states no estimate."""
+        return Estimate(
+            self.estimate,
+            self.std_error,
+            self.ci_lower,
+            self.ci_upper,
+            self.p_value,
+            self.confidence,
+            self.test,
+            self.estimate_name or "",
+            self.statistic,
+            self.df,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable_dict(
@@ -48,6 +66,7 @@ class TestResult(Result):
                 "alternative": self.alternative,
                 "estimate": self.estimate,
                 "estimate_name": self.estimate_name,
+                "std_error": self.std_error,
                 "ci_lower": self.ci_lower,
                 "ci_upper": self.ci_upper,
                 "confidence": self.confidence,
@@ -76,6 +95,7 @@ class TestResult(Result):
             "alternative",
             "estimate_name",
             "estimate",
+            "std_error",
             "ci_lower",
             "ci_upper",
             "effect_size_name",

@@ -1,14 +1,15 @@
 """t-tests (one-sample, Welch, Student, paired), wrapped from scipy with effect sizes and checks.
 
-scipy computes the statistic, degrees of freedom, p-value and the interval of the mean
-difference; sds adds the effect size with its interval, sample sizes, assumption checks
-(Shapiro-Wilk per group, Levene for equal variances) and warnings a careful analyst would
-raise. Missing values are dropped (pairs, for paired data) and counted in a warning.
+The two-sample t (Welch, Student) comes from the groups' sizes, means and variances through
+:func:`sds.stats.twosample.mean_difference`, the one home of the two-sample t (equal to
+scipy's ``ttest_ind``); scipy computes the one-sample and paired t. sds adds the effect size
+with its interval, sample sizes, assumption checks (Shapiro-Wilk per group, Levene for equal
+variances) and warnings a careful analyst would raise. Missing values are dropped (pairs, for
+paired data) and counted in a warning.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -18,31 +19,12 @@ from sds.errors import DataError
 from sds.params import check
 from sds.stats import effect_sizes as es
 from sds.stats.result import TestResult
-
-ArrayLike = Sequence[float] | np.ndarray
-
-
-def _clean(values: ArrayLike, name: str) -> tuple[np.ndarray, int]:
-    try:
-        arr = np.asarray(values, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise DataError(
-            "values are not numeric", column=name, hint="Convert the column to numbers first."
-        ) from exc
-    if np.isinf(arr).any():
-        raise DataError("values include infinities", column=name, found=int(np.isinf(arr).sum()))
-    keep = ~np.isnan(arr)
-    return arr[keep], int((~keep).sum())
+from sds.stats.samples import ArrayLike, clean_values, need_values
+from sds.stats.twosample import mean_difference
 
 
-def _need(arr: np.ndarray, name: str, minimum: int = 2) -> None:
-    if len(arr) < minimum:
-        raise DataError(
-            f"needs at least {minimum} values",
-            column=name,
-            found=len(arr),
-            hint="A test needs some spread to estimate variability.",
-        )
+def _finite(value: float | None) -> float:
+    return float("nan") if value is None else value
 
 
 def _normality(arr: np.ndarray) -> float | None:
@@ -93,21 +75,31 @@ def ttest(
     """Welch (default), Student (``equal_var=True``), paired or one-sample t-test."""
     check("alternative", alternative)
     check("confidence", confidence)
-    a, dropped_a = _clean(x, "x")
+    a, dropped_a = clean_values(x, "x")
     if y is None:
         return _one_sample(a, dropped_a, mu, alternative, confidence)
-    b, dropped_b = _clean(y, "y")
+    b, dropped_b = clean_values(y, "y")
     if paired:
         return _paired(np.asarray(x, float), np.asarray(y, float), alternative, confidence)
-    _need(a, "x")
-    _need(b, "y")
+    need_values(a, "x")
+    need_values(b, "y")
     if np.ptp(a) == 0 and np.ptp(b) == 0:
         raise DataError(
             "both groups are constant: the t statistic is undefined",
             hint="Nothing varies, so there is nothing to test.",
         )
-    res = stats.ttest_ind(a, b, equal_var=equal_var, alternative=alternative)
-    ci = res.confidence_interval(confidence)
+    est = mean_difference(
+        len(a),
+        float(np.mean(a)),
+        float(np.var(a, ddof=1)),
+        len(b),
+        float(np.mean(b)),
+        float(np.var(b, ddof=1)),
+        alpha=1 - confidence,
+        equal_var=equal_var,
+        contrast="mean(x) - mean(y)",
+        alternative=alternative,
+    )
     d = es.cohen_d_two(a, b)
     d_lo, d_hi = es.d_interval(d, len(a), len(b), confidence)
     normal = {"x": _normality(a), "y": _normality(b)}
@@ -128,15 +120,16 @@ def ttest(
     delta, delta_ci = es.glass_delta(a, b, confidence)
     return TestResult(
         test="Student t-test" if equal_var else "Welch t-test",
-        statistic=float(res.statistic),
-        p_value=float(res.pvalue),
-        df=float(res.df),
+        statistic=_finite(est.statistic),
+        p_value=_finite(est.p_value),
+        df=est.df,
         n={"x": len(a), "y": len(b)},
         alternative=alternative,
-        estimate=float(np.mean(a) - np.mean(b)),
+        estimate=est.estimate,
         estimate_name="mean(x) - mean(y)",
-        ci_lower=float(ci.low),
-        ci_upper=float(ci.high),
+        ci_lower=-np.inf if est.ci_lower is None else est.ci_lower,
+        ci_upper=np.inf if est.ci_upper is None else est.ci_upper,
+        std_error=est.std_error,
         confidence=confidence,
         effect_size=d,
         effect_size_name="cohen_d",
@@ -161,7 +154,7 @@ def _one_sample(
     estimate_name: str = "mean(x) - mu",
     design: str = "one",
 ) -> TestResult:
-    _need(a, "x")
+    need_values(a, "x")
     if np.ptp(a) == 0:
         raise DataError(
             "all values are equal: the t statistic is undefined",
