@@ -21,7 +21,7 @@ def _groups(*samples: np.ndarray) -> pd.DataFrame:
 
 def _auto(df: pd.DataFrame, **kw: str) -> tuple[str, list[str]]:
     d = run(df, StatsSpec(test="auto", **{"value": "y", "group": "g", **kw})).to_dict()
-    return d["test"].replace(" (chosen by --test auto)", ""), d["reasons"]
+    return d["test"].replace(" (chosen by sds stats auto)", ""), d["reasons"]
 
 
 RNG = np.random.default_rng(2024)
@@ -122,7 +122,7 @@ def test_auto_counts() -> None:
     ample = pd.DataFrame({"y": RNG.binomial(1, 0.3, 400), "g": np.repeat(["a", "b"], 200)})
     assert _auto(ample)[0] == "Two-proportion z-test"
     sparse = pd.DataFrame({"y": [1, 0, 0, 0, 0, 1, 1, 1, 0, 1], "g": list("aaaaabbbbb")})
-    assert _auto(sparse)[0] == "Fisher's exact test"
+    assert _auto(sparse)[0] == "Fisher's exact test (small counts; Newcombe interval)"
     colours = pd.DataFrame(
         {"y": RNG.choice(["red", "green", "blue"], 300), "g": RNG.choice(["a", "b", "c"], 300)}
     )

@@ -1,14 +1,14 @@
-"""``--test auto``: check the assumptions, choose the test, and say why.
+"""``sds stats auto``: check the assumptions, choose the test, and say why.
 
 The decision table (tested case by case in ``tests/stats/test_auto.py``):
 
 ====================  ==============  ==========================================  ==============
 outcome               design          what is checked                             chosen test
 ====================  ==============  ==========================================  ==============
-two values or text    2+ groups       expected counts (Cochran: none < 1, at      two-proportion z
-                                      most 20% < 5), binary outcome, 2 groups     (binary, 2
-                                                                                  groups) else
-                                                                                  chi-square
+0/1, false/true,      2 groups        (small counts: Fisher's exact p-value and   two-proportion
+no/yes                                Newcombe's interval, inside the test)       (ztest)
+two values or text    2+ groups       expected counts (Cochran: none < 1, at      chi-square
+                                      most 20% < 5)
 two values or text    2+ groups       expected counts fail Cochran's rule        Fisher's exact
 numeric               paired          differences "normal enough" (below)        paired t
 numeric               paired          otherwise                                  Wilcoxon
@@ -31,7 +31,8 @@ at ``alpha``; with 30 or more (where Shapiro-Wilk rejects harmless departures), 
 test. Welch's t is chosen over Student's because it loses almost nothing when variances are
 equal and stays valid when they are not. With large skewed samples the mean comparison is
 still valid by the central limit theorem; the reasons say so, for when the mean is the
-question (revenue per user), and the welch test (``sds stats welch``) then is the right choice.
+question (revenue per user), and Welch's t (``sds stats welch``) or, for 3+ groups, Welch's
+ANOVA (``sds stats welch-anova``) then is the right choice.
 """
 
 from __future__ import annotations
@@ -96,10 +97,14 @@ def choose_numeric(groups: dict[str, np.ndarray], alpha: float) -> Decision:
             f"({'Kruskal-Wallis' if several else 'Mann-Whitney U'})."
         )
         if min(len(v) for v in groups.values()) >= 100:
+            mean_test = (
+                "Welch's ANOVA (sds stats welch-anova)"
+                if several
+                else ("Welch's t-test (sds stats welch)")
+            )
             decision.reasons.append(
-                "With groups this large the difference in means is still valid by the central "
-                "limit theorem: if the mean itself is the question, run the welch test instead "
-                "(sds stats welch)."
+                "With groups this large the comparison of means is still valid by the central "
+                f"limit theorem: if the mean itself is the question, run {mean_test} instead."
             )
         return decision
     if not several:
@@ -154,17 +159,18 @@ def choose_counts(table: np.ndarray, binary_two_groups: bool) -> Decision:
     decision = Decision(
         "", checks={"min_expected_count": float(expected.min()), "share_expected_below_5": small}
     )
-    if expected.min() < 1 or small > 0.2:
+    if binary_two_groups:
+        decision.test = "ztest"
+        decision.reasons.append(
+            "A 0/1 outcome in two groups: the two-proportion test, which gives the difference "
+            "in proportions with its interval (with fewer than 5 successes or failures in a "
+            "group it uses Fisher's exact p-value and Newcombe's interval)."
+        )
+    elif expected.min() < 1 or small > 0.2:
         decision.test = "fisher"
         decision.reasons.append(
             f"{small:.0%} of expected counts are below 5 (minimum {expected.min():.2f}): the "
             "chi-square approximation is poor, so Fisher's exact test fits."
-        )
-    elif binary_two_groups:
-        decision.test = "ztest"
-        decision.reasons.append(
-            "A binary outcome in two groups with ample expected counts: the two-proportion "
-            "z-test, which also gives the difference in proportions with its interval."
         )
     else:
         decision.test = "chi2"
