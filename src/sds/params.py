@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sds.errors import ParameterError
 
@@ -69,7 +69,28 @@ class OneOf:
         return "one of " + ", ".join(repr(o) for o in self.options)
 
 
-Rule = Interval | OneOf
+Constraint = Interval | OneOf
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Field metadata naming the rule of :data:`RULES` a spec field obeys, as in
+    ``alpha: Annotated[float, Rule("alpha")]``; the spec base (``sds.config.StrictModel``)
+    judges the value with it, once, in the one message shape."""
+
+    name: str
+
+    @property
+    def constraint(self) -> Constraint:
+        return RULES[self.name]
+
+
+# Option vocabularies shared by specs, the CLI (as choices) and RULES.
+Alternative = Literal["two-sided", "greater", "less"]
+Spending = Literal["obrien-fleming", "pocock", "power"]
+Correction = Literal[
+    "holm", "hochberg", "bonferroni", "benjamini-hochberg", "benjamini-yekutieli", "sidak", "none"
+]
 
 PROBABILITY_OPEN = Interval(0.0, 1.0, low_open=True, high_open=True)
 SHARE = Interval(0.0, 1.0, low_open=True)
@@ -77,10 +98,14 @@ POSITIVE_INT = Interval(1, None, integer=True)
 NON_NEGATIVE_INT = Interval(0, None, integer=True)
 
 POSITIVE = Interval(0.0, None, low_open=True)
-ALTERNATIVES = OneOf(("two-sided", "greater", "less"))
+ALTERNATIVES = OneOf(get_args(Alternative))
+# Multiple-testing corrections, holm (the default everywhere) first. sds.stats.multiple
+# publishes this object as CORRECTIONS and implements each name; it lives here because
+# params sits below stats in the layer order.
+CORRECTIONS = OneOf(get_args(Correction))
 
 # The shared table: one rule per parameter name used across sds.
-RULES: dict[str, Rule] = {
+RULES: dict[str, Constraint] = {
     "alpha": PROBABILITY_OPEN,
     "power": PROBABILITY_OPEN,
     "beta": PROBABILITY_OPEN,
@@ -89,20 +114,27 @@ RULES: dict[str, Rule] = {
     # experiment design
     "baseline": PROBABILITY_OPEN,
     "mean": Interval(None, None),
+    "mu": Interval(None, None),  # finite
     "std": POSITIVE,
     "mde": POSITIVE,
     "ratio": Interval(0.0, 1000.0, low_open=True),  # treatment:control allocation
     "variants": Interval(2, 100, integer=True),  # arms including the control
-    "correction": OneOf(("none", "bonferroni", "holm", "sidak")),
+    "arms": Interval(2, 100, integer=True),  # design: arms including the control
+    "correction": CORRECTIONS,  # the one vocabulary, sds.stats.multiple.CORRECTIONS
     "daily_units": Interval(0.0, 1e12, low_open=True),
     "max_days": Interval(0.0, 36_500.0, low_open=True),
     "n_per_variant": Interval(2, 1e12),  # a trillion units per arm is already absurd
     "rho": Interval(-1.0, 1.0, low_open=True, high_open=True),
     "looks": Interval(1, 50, integer=True),
-    "spending": OneOf(("obrien-fleming", "pocock", "power")),
+    "spending": OneOf(get_args(Spending)),
     "spending_gamma": Interval(0.0, 50.0, low_open=True),
     "information": Interval(0.0, 1.0, low_open=True),
-    "srm_threshold": PROBABILITY_OPEN,
+    "srm_alpha": PROBABILITY_OPEN,
+    "bootstrap_resamples": Interval(100, 100_000, integer=True),  # analysis quantile metrics
+    "balance_threshold": POSITIVE,  # |standardized mean difference| of a covariate
+    "q": PROBABILITY_OPEN,  # quantile metric
+    "planned_units": Interval(2, 1e12, integer=True),
+    "tau": POSITIVE,
     "share_tolerance": Interval(0.0, 1.0, low_open=True, high_open=True),
     "weight": Interval(0.0, None, low_open=True),
     "bucket_count": Interval(2, 2**32, integer=True),
@@ -136,7 +168,7 @@ def _format(value: Any) -> str:
     return repr(value) if isinstance(value, str) else f"{value}"
 
 
-def check(name: str, value: Any, rule: Rule | None = None) -> Any:
+def check(name: str, value: Any, rule: Constraint | None = None) -> Any:
     """Return ``value`` if it satisfies the rule for ``name``, else raise ParameterError."""
     rule = rule or RULES[name]
     problem = rule.violation(value)

@@ -1,16 +1,22 @@
-"""SRM: reproduces scipy.stats.chisquare exactly; daily and cumulative breakdown."""
+"""SRM: reproduces scipy.stats.chisquare and R's chisq.test exactly; daily and cumulative
+breakdown; every split chi-square goes through sds.stats.split."""
 
 from __future__ import annotations
+
+import ast
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
+import sds
 from sds.data import synth
 from sds.data.io import open_table
 from sds.errors import DataError, ParameterError
 from sds.experiments.srm import srm_by_day, srm_test
+from sds.stats.split import mix_test, split_test
 
 
 @pytest.mark.parametrize(
@@ -67,7 +73,7 @@ def test_daily_breakdown_finds_a_planted_mismatch() -> None:
 
 
 def test_bad_inputs() -> None:
-    with pytest.raises(ParameterError, match="weights == 50,40, must sum to 1"):
+    with pytest.raises(ParameterError, match="shares == 50,40, must sum to 1"):
         srm_test([10, 10], [50, 40])
     with pytest.raises(ParameterError, match="must be at least 2 non-negative counts"):
         srm_test([0, 0])
@@ -78,3 +84,48 @@ def test_bad_inputs() -> None:
     )
     with pytest.raises(DataError, match="variants the design does not name; found oops"):
         srm_by_day(open_table(df), "variant", "ts", ["control", "treatment"])
+
+
+def test_split_test_equals_scipy_and_r() -> None:
+    # R 4.x: chisq.test(c(52, 48)) -> X-squared = 0.16, df = 1, p-value = 0.6892
+    got = split_test([52, 48], [0.5, 0.5])
+    assert got.chi2 == pytest.approx(0.16, abs=1e-12) and got.df == 1
+    assert got.p_value == pytest.approx(0.6892, abs=5e-5)
+    ref = stats.chisquare([52, 48])
+    assert got.chi2 == pytest.approx(ref.statistic, rel=1e-12)
+    assert got.p_value == pytest.approx(ref.pvalue, rel=1e-12)
+    three = split_test([20_100, 29_800, 50_100], [0.2, 0.3, 0.5])
+    ref3 = stats.chisquare([20_100, 29_800, 50_100], f_exp=[20_000, 30_000, 50_000])
+    assert (three.chi2, three.p_value) == pytest.approx((ref3.statistic, ref3.pvalue), rel=1e-12)
+    assert srm_test([52, 48]).p_value == got.p_value  # sds srm goes through split_test
+
+
+def test_mix_test_equals_scipy_chi2_contingency() -> None:
+    table = [[120, 80, 40], [100, 95, 55]]
+    ref = stats.chi2_contingency(table, correction=False)
+    got = mix_test(table)
+    assert (got.chi2, got.p_value) == pytest.approx((ref.statistic, ref.pvalue), rel=1e-12)
+    assert got.df == ref.dof == 2
+
+
+# The modules that test a split: each must go through sds.stats.split, never scipy directly.
+# experiments/srm.py is this part's; analysis/timeline.py (daily SRM) and analysis/segments.py
+# (segment mix) belong to the analysis engineer and are covered here too.
+SPLIT_CALLERS = (
+    "experiments/srm.py",
+    "experiments/analysis/timeline.py",
+    "experiments/analysis/segments.py",
+)
+
+
+@pytest.mark.parametrize("module", SPLIT_CALLERS)
+def test_split_callers_do_not_call_scipy_chi_square(module: str) -> None:
+    path = Path(sds.__file__).parent / module
+    calls = [
+        node.lineno
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and (getattr(node.func, "attr", None) or getattr(node.func, "id", None))
+        in ("chisquare", "chi2_contingency")
+    ]
+    assert calls == [], f"{module} calls scipy's chi-square at lines {calls}: use sds.stats.split"

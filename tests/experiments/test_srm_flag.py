@@ -29,14 +29,14 @@ def test_52_vs_48_is_not_flagged_but_the_share_rule_is_reported() -> None:
 
 
 @pytest.mark.parametrize(
-    ("counts", "threshold"),
+    ("counts", "alpha"),
     [([5_300, 4_700], 0.001), ([1_080, 920], 0.001), ([1_080, 920], 0.0001), ([530, 470], 0.1)],
 )
-def test_flag_is_p_below_threshold(counts: list[int], threshold: float) -> None:
+def test_flag_is_p_below_alpha(counts: list[int], alpha: float) -> None:
     p = float(stats.chisquare(counts).pvalue)
-    d = srm_test(counts, threshold=threshold).to_dict()
+    d = srm_test(counts, alpha=alpha).to_dict()
     assert d["p_value"] == pytest.approx(p, rel=1e-12)
-    assert d["flag"] is (p < threshold)
+    assert d["flag"] is (p < alpha)
     assert d["share_deviation_over_tolerance"]  # every case is > 1% off its share
 
 
@@ -52,9 +52,9 @@ def test_correct_randomisation_flags_at_the_threshold_rate() -> None:
     results = [srm_test([4_000 - int(t), int(t)], [0.5, 0.5]) for t in treated]
     flag_rate = np.mean([r.flag for r in results])
     share_rate = np.mean([r.share_deviation_over_tolerance for r in results])
-    assert flag_rate <= 0.005  # threshold 0.001
+    assert flag_rate <= 0.005  # alpha 0.001
     assert 0.45 < share_rate < 0.62  # the 1% rule, reported separately, fires half the time
-    loose = [srm_test([4_000 - int(t), int(t)], threshold=0.05).flag for t in treated]
+    loose = [srm_test([4_000 - int(t), int(t)], alpha=0.05).flag for t in treated]
     assert 0.035 < np.mean(loose) < 0.065
 
 

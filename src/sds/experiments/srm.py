@@ -1,10 +1,11 @@
 """Sample-ratio mismatch: are the arms as large as the split says they should be?
 
 Two rules, reported separately: Pearson's chi-square goodness of fit
-(``scipy.stats.chisquare``), which alone sets ``flag`` (p < ``threshold``, 0.001 by
-default), and the rule of thumb of a relative deviation of any arm's share above
-``share_tolerance`` (1%), reported as ``share_deviation_over_tolerance`` beside
-``max_share_deviation`` and never setting ``flag``.
+(:func:`sds.stats.split.split_test`, the one home of every split chi-square), which alone
+sets ``flag`` (p < ``alpha``, 0.001 by default), and the rule of thumb of a relative
+deviation of any arm's share above ``share_tolerance`` (1%), reported as
+``share_deviation_over_tolerance`` beside ``max_share_deviation`` (both from
+:func:`sds.stats.split.share_rule`) and never setting ``flag``.
 The p-value is the better guide at scale: with millions of units a harmless 0.5% wobble is
 significant, while with a few hundred units a 1% deviation is pure noise; the share rule is
 shown because many teams use it, not because it is sound.
@@ -16,11 +17,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from scipy import stats
-
 from sds.errors import DataError, ParameterError
 from sds.params import check, check_weights
 from sds.results import KeyValue, Note, Result, Section, Table, jsonable_dict
+from sds.stats.split import max_share_deviation, share_rule, split_test
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -39,7 +39,7 @@ class SrmResult(Result):
     expected_share: tuple[float, ...]
     chi2: float
     p_value: float
-    threshold: float
+    alpha: float
     share_tolerance: float
 
     @property
@@ -54,21 +54,22 @@ class SrmResult(Result):
 
     @property
     def flag(self) -> bool:
-        """Sample-ratio mismatch: the chi-square p-value is below ``threshold``."""
-        return self.p_value < self.threshold
+        """Sample-ratio mismatch: the chi-square p-value is below ``alpha``."""
+        return self.p_value < self.alpha
 
     @property
     def share_deviation_over_tolerance(self) -> bool:
         """The rule of thumb alone (informational): some share is off by more than
         ``share_tolerance`` relative. It does not set :attr:`flag`."""
-        return self.max_share_deviation > self.share_tolerance
+        rule = share_rule(self.counts, self.expected_share, self.share_tolerance)
+        return bool(rule["share_deviation_over_tolerance"])
 
     def note(self) -> str:
         n, p, dev = sum(self.counts), self.p_value, self.max_share_deviation
         over = self.share_deviation_over_tolerance
         test = (
             f"flag: {'yes' if self.flag else 'no'}, chi-square p = {p:.3g} "
-            f"{'<' if self.flag else '>='} threshold {self.threshold:g}"
+            f"{'<' if self.flag else '>='} alpha {self.alpha:g}"
         )
         share = (
             f"share_deviation_over_tolerance: {'yes' if over else 'no'}, largest relative "
@@ -101,9 +102,9 @@ class SrmResult(Result):
                 "chi2": self.chi2,
                 "df": len(self.counts) - 1,
                 "p_value": self.p_value,
-                "threshold": self.threshold,
+                "alpha": self.alpha,
                 "flag": self.flag,
-                "flag_rule": f"chi-square p < {self.threshold:g} (sample-ratio mismatch)",
+                "flag_rule": f"chi-square p < {self.alpha:g} (sample-ratio mismatch)",
                 "share_tolerance": self.share_tolerance,
                 "max_share_deviation": self.max_share_deviation,
                 "share_deviation_over_tolerance": self.share_deviation_over_tolerance,
@@ -126,7 +127,7 @@ class SrmResult(Result):
         ]
         return [
             Note("Verdict", [d["note"]]),
-            KeyValue("Test", [(k, d[k]) for k in ("chi2", "df", "p_value", "threshold")]),
+            KeyValue("Test", [(k, d[k]) for k in ("chi2", "df", "p_value", "alpha")]),
             Table(
                 "Rules",
                 ["field", "value", "meaning"],
@@ -144,34 +145,16 @@ class SrmResult(Result):
         ]
 
 
-def max_share_deviation(counts: Sequence[float], shares: Sequence[float]) -> float:
-    """The largest ``|observed share - designed share| / designed share`` over the arms."""
-    total = sum(counts)
-    if not total:
-        return 0.0
-    return max(abs(c / total - s) / s for c, s in zip(counts, shares, strict=True))
-
-
-def share_rule(
-    counts: Sequence[float], shares: Sequence[float], share_tolerance: float = 0.01
-) -> dict[str, Any]:
-    """The share rule of thumb's fields, as reported beside a p-value flag (daily rows)."""
-    deviation = max_share_deviation(counts, shares)
-    return {
-        "max_share_deviation": deviation,
-        "share_deviation_over_tolerance": deviation > share_tolerance,
-    }
-
-
 def srm_test(
     counts: Sequence[int],
-    weights: Iterable[float] | None = None,
-    threshold: float = 0.001,
+    shares: Iterable[float] | None = None,
+    alpha: float = 0.001,
     share_tolerance: float = 0.01,
     variants: Sequence[str] | None = None,
 ) -> SrmResult:
-    """Chi-square goodness of fit of the arm sizes to the designed split."""
-    check("srm_threshold", threshold)
+    """Chi-square goodness of fit of the arm sizes to the designed ``shares`` (default
+    equal); ``flag`` when p < ``alpha``."""
+    check("alpha", alpha)
     check("share_tolerance", share_tolerance)
     counts = [int(c) for c in counts]
     if len(counts) < 2 or any(c < 0 for c in counts) or sum(counts) == 0:
@@ -179,23 +162,17 @@ def srm_test(
             f"counts == {counts}, must be at least 2 non-negative counts with a positive total",
             parameter="counts",
         )
-    shares = check_weights(weights if weights is not None else [1 / len(counts)] * len(counts))
-    if len(shares) != len(counts):
+    given = shares if shares is not None else [1 / len(counts)] * len(counts)
+    split = check_weights(given, "shares")
+    if len(split) != len(counts):
         raise ParameterError(
-            f"weights has {len(shares)} values for {len(counts)} arms, must give one per arm",
-            parameter="weights",
+            f"shares has {len(split)} values for {len(counts)} arms, must give one per arm",
+            parameter="shares",
         )
     names = tuple(variants) if variants else tuple(f"arm {i + 1}" for i in range(len(counts)))
-    total = sum(counts)
-    result = stats.chisquare(counts, f_exp=[s * total for s in shares])
+    test = split_test(counts, split)
     return SrmResult(
-        names,
-        tuple(counts),
-        tuple(shares),
-        float(result.statistic),
-        float(result.pvalue),
-        threshold,
-        share_tolerance,
+        names, tuple(counts), tuple(split), test.chi2, test.p_value, alpha, share_tolerance
     )
 
 
@@ -246,8 +223,8 @@ def srm_by_day(
     variant_column: str,
     date_column: str,
     variants: Sequence[str],
-    weights: Iterable[float] | None = None,
-    threshold: float = 0.001,
+    shares: Iterable[float] | None = None,
+    alpha: float = 0.001,
     share_tolerance: float = 0.01,
 ) -> SrmDaily:
     """Counts per day and variant in one engine query; tests per day and cumulative."""
@@ -278,10 +255,8 @@ def srm_by_day(
     for date, counts in pivot.iterrows():
         today = [int(c) for c in counts]
         running = [a + b for a, b in zip(running, today, strict=True)]
-        daily = (
-            srm_test(today, weights, threshold, share_tolerance, variants) if sum(today) else None
-        )
-        cumulative = srm_test(running, weights, threshold, share_tolerance, variants)
+        daily = srm_test(today, shares, alpha, share_tolerance, variants) if sum(today) else None
+        cumulative = srm_test(running, shares, alpha, share_tolerance, variants)
         rows.append(
             {
                 "date": date,
@@ -296,7 +271,7 @@ def srm_by_day(
                 ),
             }
         )
-    overall = srm_test(running, weights, threshold, share_tolerance, variants)
+    overall = srm_test(running, shares, alpha, share_tolerance, variants)
     return SrmDaily(overall, tuple(rows))
 
 

@@ -1,9 +1,15 @@
-"""Multiple-testing adjustment, wrapped from statsmodels' ``multipletests``.
+"""Multiple-testing adjustment, wrapped from statsmodels' ``multipletests``: the one place
+sds adjusts p-values.
 
-Family-wise error: ``bonferroni``, ``holm`` (default: uniformly more powerful than
-Bonferroni, valid under any dependence), ``hochberg`` (needs independence or positive
-dependence). False discovery rate: ``benjamini-hochberg`` (``fdr_bh``), ``benjamini-yekutieli``
-(``fdr_by``, any dependence). ``none`` leaves p-values alone.
+One vocabulary, :data:`CORRECTIONS` (the ``correction`` option/key of every command and
+spec), one default, ``holm``, and one output key, ``p_adjusted``, wherever adjusted
+p-values are reported.
+
+Family-wise error: ``holm`` (default: uniformly more powerful than Bonferroni, valid under
+any dependence), ``hochberg`` (needs independence or positive dependence), ``bonferroni``,
+``sidak`` (exact for independent tests). False discovery rate: ``benjamini-hochberg``
+(``fdr_bh``), ``benjamini-yekutieli`` (``fdr_by``, any dependence). ``none`` leaves p-values
+alone.
 """
 
 from __future__ import annotations
@@ -12,21 +18,21 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sds.params import OneOf, check
+from sds.params import CORRECTIONS as CORRECTIONS
+from sds.params import check
 
-CORRECTIONS = OneOf(
-    ("holm", "hochberg", "bonferroni", "benjamini-hochberg", "benjamini-yekutieli", "none")
-)
 _STATSMODELS = {
     "holm": "holm",
     "hochberg": "simes-hochberg",
     "bonferroni": "bonferroni",
+    "sidak": "sidak",
     "benjamini-hochberg": "fdr_bh",
     "benjamini-yekutieli": "fdr_by",
 }
+DEFAULT = "holm"
 
 
-def adjust(p_values: Sequence[float], method: str = "holm") -> list[float]:
+def adjust(p_values: Sequence[float], method: str = DEFAULT) -> list[float]:
     """Adjusted p-values in the input order; NaN entries stay NaN and do not count."""
     check("correction", method, CORRECTIONS)
     p = np.asarray(p_values, dtype=float)
@@ -50,3 +56,43 @@ def _holm(p: np.ndarray) -> np.ndarray:
     out = np.empty_like(p)
     out[order] = np.minimum(stepped, 1.0)
     return out
+
+
+def planning_alpha(alpha: float, comparisons: int, method: str = DEFAULT) -> float:
+    """The level each of ``comparisons`` tests is planned (powered) at under ``method``.
+
+    ``bonferroni`` and ``sidak`` test every comparison at ``alpha / m`` and
+    ``1 - (1 - alpha)^(1/m)``. The stepwise methods hold their smallest p-value to the
+    strictest level: ``alpha / m`` for ``holm`` (its first step), ``hochberg`` and
+    ``benjamini-hochberg``, ``alpha / (m * H_m)`` for ``benjamini-yekutieli``; a plan at that
+    level holds whichever comparison comes first and is conservative for the others.
+    """
+    check("alpha", alpha)
+    check("correction", method, CORRECTIONS)
+    m = int(comparisons)
+    if m <= 1 or method == "none":
+        return alpha
+    if method == "sidak":
+        return float(1 - (1 - alpha) ** (1 / m))
+    if method == "benjamini-yekutieli":
+        return alpha / (m * sum(1 / i for i in range(1, m + 1)))
+    return alpha / m
+
+
+def planning_note(method: str, comparisons: int, alpha: float, alpha_c: float) -> str | None:
+    """For a stepwise method, one sentence saying that the plan is powered at the level of its
+    strictest step (:func:`planning_alpha`); ``None`` with one comparison, no correction, or
+    ``bonferroni``/``sidak``, which test every comparison at the planned level."""
+    check("correction", method, CORRECTIONS)
+    m = comparisons
+    if m <= 1 or method in ("none", "bonferroni", "sidak"):
+        return None
+    formula = (
+        f"{alpha:g} / ({m} * H_{m})" if method == "benjamini-yekutieli" else f"{alpha:g} / {m}"
+    )
+    first = "Holm's first step" if method == "holm" else "the level its smallest p-value meets"
+    return (
+        f"Correction {method}: each of the {m} comparisons is planned at {formula} = "
+        f"{alpha_c:.4g}, {first}, so the plan holds whichever comparison comes first and is "
+        "conservative for the later ones, which are tested at larger levels."
+    )

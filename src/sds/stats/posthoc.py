@@ -19,6 +19,7 @@ import numpy as np
 from scipy import stats
 
 from sds.stats import effect_sizes as es
+from sds.stats.multiple import DEFAULT, adjust
 
 
 def tukey_hsd(groups: dict[str, np.ndarray], confidence: float = 0.95) -> list[dict[str, Any]]:
@@ -71,10 +72,9 @@ def games_howell(groups: dict[str, np.ndarray], confidence: float = 0.95) -> lis
 
 
 def pairwise_mann_whitney(
-    groups: dict[str, np.ndarray], method: str = "holm"
+    groups: dict[str, np.ndarray], correction: str = DEFAULT
 ) -> list[dict[str, Any]]:
-    from sds.stats.multiple import adjust
-
+    """Mann-Whitney U for each pair, p-values adjusted across the pairs (``p_adjusted``)."""
     names = list(groups)
     rows: list[dict[str, Any]] = []
     for a, b in itertools.combinations(names, 2):
@@ -88,7 +88,7 @@ def pairwise_mann_whitney(
                 "rank_biserial": 2 * float(res.statistic) / (len(groups[a]) * len(groups[b])) - 1,
             }
         )
-    adjusted = adjust([float(r["p_value"]) for r in rows], method)
+    adjusted = adjust([float(r["p_value"]) for r in rows], correction)
     for row, p in zip(rows, adjusted, strict=True):
         row["p_adjusted"] = p
     return rows
