@@ -163,5 +163,5 @@ def test_bad_input_gives_clear_errors() -> None:
     with pytest.raises(ParameterError, match="estimator == 'gmm', must be one of '2sls', 'liml'"):
         iv(frame, "y", "d", ["z"], estimator="gmm")
     frame["w"] = ["a", "b", "c", "d"]
-    with pytest.raises(DataError, match="must be numeric"):
+    with pytest.raises(DataError, match="column 'w': is not numeric"):
         iv(frame, "y", "w", ["z"])

@@ -158,7 +158,7 @@ BAD = {
     "non-numeric values": (
         pd.DataFrame({"y": ["1", "2", "x", "4"], "g": list("aabb")}),
         ["ttest", "--value", "y", "--group", "g"],
-        "values are not numeric",
+        "column 'y': is not numeric",
     ),
     "missing column": (
         pd.DataFrame({"revenue": [1.0, 2.0, 3.0, 4.0], "g": list("aabb")}),

@@ -8,11 +8,14 @@ diagnostics of its assumptions, warnings, tables and plots, and a plain-language
 - :func:`rdd`: regression discontinuity, sharp or fuzzy.
 - :func:`iv`: instrumental variables (2SLS, LIML).
 - :func:`advise`: which of these fits a design.
+- :func:`run`: the package's entry point in the public namespace's argument order,
+  ``sds.causal.run(data, "ipw", outcome=..., treatment=..., covariates=[...])``.
 """
 
 from __future__ import annotations
 
 from sds.causal.advise import advise
+from sds.causal.api import run
 from sds.causal.did import did
 from sds.causal.event_study import event_study
 from sds.causal.iv import iv
@@ -33,6 +36,7 @@ __all__ = [
     "iv",
     "psm",
     "rdd",
+    "run",
     "staggered",
     "with_placebo_outcomes",
 ]

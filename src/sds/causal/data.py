@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from sds.data.finite import refuse_unusable
+from sds.data.io import open_table
+from sds.data.numeric import as_numeric
 from sds.errors import DataError, missing_column_error
 
 
@@ -37,8 +39,6 @@ def load(
                 raise missing_column_error(c, [str(x) for x in data.columns], name)
         frame = data[wanted]
     else:
-        from sds.data.io import open_table
-
         table = open_table(data)
         name = source or table.name
         table.require(*wanted)
@@ -77,19 +77,9 @@ def _refuse_missing(frame: pd.DataFrame, columns: list[str], source: str) -> Non
 
 
 def numeric(frame: pd.DataFrame, column: str, source: str) -> np.ndarray:
-    """A numeric column as float64, or an error naming what was found."""
-    values = frame[column]
-    if pd.api.types.is_bool_dtype(values):
-        return values.to_numpy(dtype=np.float64)
-    if not pd.api.types.is_numeric_dtype(values):
-        raise DataError(
-            "must be numeric",
-            source=source,
-            column=column,
-            found=f"{values.dtype} values such as {values.iloc[0]!r}",
-            hint="Encode it as a number, or pass a different column.",
-        )
-    return values.to_numpy(dtype=np.float64)
+    """The column as float64 under the one numeric rule (:mod:`sds.data.numeric`), or its
+    one error naming what was found."""
+    return as_numeric(frame[column], column, source)
 
 
 def treatment_indicator(frame: pd.DataFrame, column: str, source: str) -> np.ndarray:

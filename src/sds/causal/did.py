@@ -21,11 +21,15 @@ import pandas as pd
 from sds.causal.data import load, numeric, treatment_indicator
 from sds.causal.fwl import Slope, balanced_demean, crv1_slope, partial_out, small_sample_k
 from sds.causal.panel import Panel, check_panel, plain, twfe_weights
-from sds.causal.result import CausalResult
+from sds.causal.result import TREATED, CausalResult
 from sds.params import check
+from sds.report.plots import lines_svg
+from sds.stats.estimate import Estimate
+from sds.stats.formula_guard import check_formula
 from sds.stats.multiple import adjust
 
 PLACEBO_DATES = 3
+CORRECTION = "holm"  # across the placebo treatment dates
 FEW_TREATED = 10  # treated clusters below which CRV1 errors are unreliable
 
 
@@ -40,8 +44,6 @@ def fit_twfe(
 ) -> Any:
     """pyfixest's feols with unit and time effects and CRV1 errors."""
     import pyfixest as pf
-
-    from sds.stats.formula_guard import check_formula
 
     rhs = " + ".join(regressors)
     formula = f"{outcome} ~ {rhs} | {unit} + {time}"
@@ -113,9 +115,10 @@ def did(
         "group_means": _group_means(frame, panel, outcome),
     }
     placebo = tables["placebo_dates"]
-    for row, p_holm in zip(placebo, adjust([r["p_value"] for r in placebo]), strict=True):
-        row["p_holm"] = p_holm
-    false = [r for r in placebo if r["p_holm"] < 1 - confidence]
+    adjusted = adjust([r["p_value"] for r in placebo], CORRECTION)
+    for row, p_adjusted in zip(placebo, adjusted, strict=True):
+        row["p_adjusted"], row["correction"] = p_adjusted, CORRECTION
+    false = [r for r in placebo if r["p_adjusted"] < 1 - confidence]
     if false:
         warnings.append(
             f"{len(false)} of {len(placebo)} placebo treatment dates inside the pre-period "
@@ -135,21 +138,17 @@ def did(
             frame, outcome, unit, time, covariates, est, permutations, seed
         )
         diagnostics["permutations"] = permutations
+    method = "did-2x2" if two_by_two else "did-twfe"
     return CausalResult(
-        method="did-2x2" if two_by_two else "did-twfe",
+        method=method,
         estimand="ATT",
-        estimate=est,
-        std_error=se,
-        ci_lower=lo,
-        ci_upper=hi,
-        p_value=p,
+        effect=Estimate(est, se, lo, hi, p, confidence, method, TREATED),
         n={
             "observations": len(frame),
             "units": int(frame[unit].nunique()),
             "treated_units": int(frame.loc[frame["_cohort"].notna(), unit].nunique()),
             "clusters": int(frame[cluster].nunique()),
         },
-        confidence=confidence,
         outcome=outcome,
         treatment=treatment,
         diagnostics=diagnostics,
@@ -183,8 +182,6 @@ def _group_means(frame: pd.DataFrame, panel: Panel, outcome: str) -> list[dict[s
 
 
 def _trend_plot(d: dict[str, Any]) -> str:
-    from sds.report.plots import lines_svg
-
     rows = d["tables"]["group_means"]
     return lines_svg(
         [r["period"] for r in rows],

@@ -10,7 +10,6 @@ average of the lags. With ``window=(leads, lags)`` the end points are binned.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -22,9 +21,10 @@ from sds.causal.did import fit_twfe
 from sds.causal.fwl import Slope
 from sds.causal.panel import check_panel
 from sds.causal.plots import event_plot
-from sds.causal.result import CausalResult
+from sds.causal.result import TREATED, CausalResult, estimate_row
 from sds.errors import DataError, ParameterError
 from sds.params import check
+from sds.stats.estimate import Estimate
 
 REL = "_rel"
 
@@ -63,7 +63,7 @@ def event_study(
                         source=source, column=time)  # fmt: skip
     fit = fit_twfe(frame, outcome, [f"i({REL}, ref={reference})", *covariates], unit, time,
                    cluster, weights)  # fmt: skip
-    rows, names = _coefficients(fit, confidence, reference)
+    periods, names = _coefficients(fit, confidence, reference)
     df = int(frame[cluster].nunique()) - 1
     leads = [n for n in names if _period(n) < reference]
     lags = [n for n in names if _period(n) >= 0]
@@ -71,7 +71,7 @@ def event_study(
         raise DataError("no treated period in the data: nothing to estimate", source=source,
                         column=treatment)  # fmt: skip
     pre_f, pre_p = _joint_test(fit, leads, df)
-    est, se, lo, hi, p = _average(fit, lags, df, confidence)
+    effect = _average(fit, lags, df, confidence)
     if pre_p is not None and pre_p < 1 - confidence:
         warnings.append(
             f"the leads are jointly significant (pre-trend F = {pre_f:.3g}, p = {pre_p:.3g}): "
@@ -80,14 +80,15 @@ def event_study(
     return CausalResult(
         method="event-study",
         estimand="ATT (average of post-adoption periods)",
-        estimate=est, std_error=se, ci_lower=lo, ci_upper=hi, p_value=p,
+        effect=effect,
         n={"observations": len(frame), "units": int(frame[unit].nunique()),
            "clusters": df + 1},
-        confidence=confidence, outcome=outcome, treatment=treatment,
+        outcome=outcome, treatment=treatment,
         diagnostics={"pretrend_f": pre_f, "pretrend_p": pre_p, "leads": len(leads),
                      "lags": len(lags), "reference_period": reference},
         warnings=tuple(warnings),
-        tables={"event_study": rows},
+        tables={"event_study": [{"relative_period": k, **estimate_row(e)} for k, e in periods]},
+        period_effects=tuple(periods),
         assumptions=(
             "Parallel trends, which the leads test: before adoption, treated and control "
             "units moved alike.",
@@ -117,18 +118,32 @@ def _relative(
 
 def _coefficients(
     fit: Any, confidence: float, reference: int
-) -> tuple[list[dict[str, Any]], list[str]]:
+) -> tuple[list[tuple[int, Estimate]], list[str]]:
+    """The effect of each period relative to adoption (the reference one is 0 by
+    construction), in period order; and the coefficients' names."""
     tidy = fit.tidy(alpha=1 - confidence)
-    rows, names = [], []
+    periods, names = [], []
     for name, r in tidy.iterrows():
         if not str(name).startswith(f"{REL}::"):
             continue
         names.append(str(name))
-        rows.append({"relative_period": _period(str(name)), **asdict(Slope.from_tidy(r))})
-    rows.append({"relative_period": reference, "estimate": 0.0, "std_error": 0.0,
-                 "ci_lower": 0.0, "ci_upper": 0.0, "p_value": 1.0})  # fmt: skip
-    order = np.argsort([r["relative_period"] for r in rows])
-    return [rows[i] for i in order], names
+        s = Slope.from_tidy(r)
+        effect = _effect(s.estimate, s.std_error, s.ci_lower, s.ci_upper, s.p_value, confidence)
+        periods.append((_period(str(name)), effect))
+    periods.append((reference, _effect(0.0, 0.0, 0.0, 0.0, 1.0, confidence)))
+    return sorted(periods, key=lambda pe: pe[0]), names
+
+
+def _effect(
+    est: float,
+    se: float,
+    lo: float,
+    hi: float,
+    p: float,
+    confidence: float,
+    df: float | None = None,
+) -> Estimate:
+    return Estimate(est, se, lo, hi, p, confidence, "event-study", TREATED, df=df)
 
 
 def _period(name: str) -> int:
@@ -145,13 +160,11 @@ def _joint_test(fit: Any, names: list[str], df: int) -> tuple[float | None, floa
     return f, float(stats.f.sf(f, len(names), df))
 
 
-def _average(
-    fit: Any, names: list[str], df: int, confidence: float
-) -> tuple[float, float, float, float, float]:
+def _average(fit: Any, names: list[str], df: int, confidence: float) -> Estimate:
     idx = [list(fit._coefnames).index(n) for n in names]
     a = np.full(len(idx), 1 / len(idx))
     est = float(a @ fit.coef()[names].to_numpy())
     se = float(np.sqrt(a @ fit._vcov[np.ix_(idx, idx)] @ a))
     t = stats.t.ppf(0.5 + confidence / 2, df)
     p = float(2 * stats.t.sf(abs(est / se), df))
-    return est, se, est - t * se, est + t * se, p
+    return _effect(est, se, est - t * se, est + t * se, p, confidence, df)

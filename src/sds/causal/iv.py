@@ -21,9 +21,10 @@ import pandas as pd
 
 from sds.causal.ar import IVData, anderson_rubin
 from sds.causal.data import load, numeric
-from sds.causal.result import CausalResult
+from sds.causal.result import TREATED, CausalResult
 from sds.errors import DataError, ParameterError
 from sds.params import OneOf, check
+from sds.stats.estimate import Estimate
 
 ESTIMATORS = ("2sls", "liml")
 COV_TYPES = ("robust", "unadjusted", "cluster")
@@ -80,19 +81,26 @@ def iv(
     }
     diagnostics.update(_specification_tests(fitted, data))
     warnings += _warnings(first, ar, diagnostics, confidence)
+    binary = set(np.unique(d)) <= {0.0, 1.0}
+    contrast = f"{TREATED} (compliers)" if binary else f"per unit of {treatment} (compliers)"
     return CausalResult(
         method=f"iv-{estimator}",
         estimand="LATE",
-        estimate=beta,
-        std_error=se,
-        ci_lower=lo,
-        ci_upper=hi,
-        p_value=float(fitted.pvalues[treatment]),
+        effect=Estimate(
+            beta,
+            se,
+            lo,
+            hi,
+            float(fitted.pvalues[treatment]),
+            confidence,
+            f"iv-{estimator}",
+            contrast,
+            statistic=float(fitted.tstats[treatment]),
+        ),
         n={
             "observations": len(frame),
             **({"clusters": int(frame[cluster].nunique())} if cluster else {}),
         },
-        confidence=confidence,
         outcome=outcome,
         treatment=treatment,
         diagnostics=diagnostics,

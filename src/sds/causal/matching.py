@@ -20,6 +20,7 @@ from sds.causal.matching_variance import (
     same_score_neighbours,
     score_adjustment,
 )
+from sds.causal.plots import love_plot, overlap_plot
 from sds.causal.propensity import (
     Design,
     balance,
@@ -28,10 +29,11 @@ from sds.causal.propensity import (
     overlap_histogram,
     prepare,
 )  # fmt: skip
-from sds.causal.result import CausalResult, normal_summary
+from sds.causal.result import TREATED, CausalResult, normal_summary
 from sds.causal.sensitivity import critical_gamma, rosenbaum_bounds
 from sds.errors import AnalysisError, ParameterError
 from sds.params import POSITIVE_INT, OneOf, check
+from sds.stats.estimate import Estimate
 
 
 def psm(
@@ -173,15 +175,14 @@ def _result(
         diagnostics["rosenbaum_critical_gamma"] = critical_gamma(
             tables["rosenbaum_bounds"], 1 - confidence
         )
-    from sds.causal.plots import love_plot, overlap_plot
 
     return CausalResult(
-        method="psm", estimand=estimand, estimate=est, std_error=se, ci_lower=lo,
-        ci_upper=hi, p_value=p,
+        method="psm", estimand=estimand,
+        effect=Estimate(est, se, lo, hi, p, confidence, "psm", TREATED),
         n={"observations": len(y), "treated": int(treated.sum()),
            "matched_treated": int((treated & ~np.isnan(imputed)).sum()),
            "trimmed": design.trimmed},
-        confidence=confidence, outcome=outcome, treatment=treatment,
+        outcome=outcome, treatment=treatment,
         diagnostics=diagnostics, warnings=tuple(warnings), tables=tables,
         assumptions=(
             "No unmeasured confounding: given the covariates, treatment is as good as random.",

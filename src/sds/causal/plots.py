@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sds.report.plots import _pyplot, _svg, _tidy, forest_svg
+from sds.report.plots import forest_svg, lines_svg, pyplot, tidy_axes, to_svg
 
 
 def rd_plot(d: dict[str, Any]) -> str:
     """Binned means of the outcome either side of the cutoff, with a line at the cutoff."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(4.6, 2.6), dpi=100)
     for side, color in (("left", "#4878d0"), ("right", "#d65f5f")):
         rows = [r for r in d["tables"]["binned_means"] if r["side"] == side]
         ax.plot([r["x"] for r in rows], [r["y"] for r in rows], "o", color=color, markersize=3)
     ax.axvline(d["diagnostics"]["cutoff"], color="#888888", linewidth=0.8, linestyle="--")
     ax.set_ylabel(d["outcome"], fontsize=7)
-    _tidy(ax, "running variable")
-    return _svg(fig)
+    tidy_axes(ax, "running variable")
+    return to_svg(fig)
 
 
 def bandwidth_plot(d: dict[str, Any]) -> str:
@@ -35,7 +35,6 @@ def bandwidth_plot(d: dict[str, Any]) -> str:
 
 def event_plot(d: dict[str, Any]) -> str:
     """Event-study estimates with intervals by period relative to adoption: line and band."""
-    from sds.report.plots import lines_svg
 
     rows = d["tables"]["event_study"]
     return lines_svg(
@@ -54,7 +53,7 @@ def event_plot(d: dict[str, Any]) -> str:
 
 def love_plot(d: dict[str, Any]) -> str:
     """Absolute standardized mean differences before and after, one row per covariate."""
-    plt = _pyplot()
+    plt = pyplot()
     rows = d["tables"]["balance"]
     fig, ax = plt.subplots(figsize=(4.6, 0.6 + 0.25 * len(rows)), dpi=100)
     ys = list(range(len(rows)))[::-1]
@@ -66,13 +65,13 @@ def love_plot(d: dict[str, Any]) -> str:
     ax.set_yticks(ys)
     ax.set_yticklabels([r["covariate"] for r in rows])
     ax.legend(fontsize=6, frameon=False)
-    _tidy(ax, "|standardized mean difference|")
-    return _svg(fig)
+    tidy_axes(ax, "|standardized mean difference|")
+    return to_svg(fig)
 
 
 def overlap_plot(d: dict[str, Any]) -> str:
     """Propensity histograms of treated (up) and untreated (down) units."""
-    plt = _pyplot()
+    plt = pyplot()
     rows = d["tables"]["overlap"]
     fig, ax = plt.subplots(figsize=(4.6, 2.4), dpi=100)
     left = [r["bin_low"] for r in rows]
@@ -82,5 +81,5 @@ def overlap_plot(d: dict[str, Any]) -> str:
     ax.bar(left, [-r["control"] for r in rows], width=width, align="edge", color="#4878d0",
            label="untreated")  # fmt: skip
     ax.legend(fontsize=6, frameon=False)
-    _tidy(ax, "propensity score")
-    return _svg(fig)
+    tidy_axes(ax, "propensity score")
+    return to_svg(fig)

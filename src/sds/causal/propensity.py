@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sds.causal.data import load, numeric, treatment_indicator
+from sds.causal.sensitivity import e_values, partial_r2, robustness_value
 from sds.errors import DataError, ParameterError
 from sds.params import OneOf, check
 
@@ -213,8 +214,6 @@ def confounding_sensitivity(
     robustness values of the regression-adjusted effect (OLS of the outcome on treatment and
     covariates, HC1 errors)."""
     import statsmodels.api as sm
-
-    from sds.causal.sensitivity import e_values, partial_r2, robustness_value
 
     out: dict[str, Any] = dict(e_values(estimate, ci_lower, ci_upper, float(design.y.std(ddof=1))))
     exog = sm.add_constant(np.column_stack([design.t, design.x.to_numpy()]), has_constant="add")

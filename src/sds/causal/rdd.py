@@ -20,12 +20,17 @@ import numpy as np
 import pandas as pd
 
 from sds.causal.data import load, numeric
+from sds.causal.plots import bandwidth_plot, rd_plot
 from sds.causal.result import CausalResult
 from sds.errors import AnalysisError, DataError
 from sds.params import check
+from sds.stats.estimate import Estimate
+from sds.stats.multiple import adjust
 
 BANDWIDTH_FACTORS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 PLACEBO_QUANTILES = (0.25, 0.5, 0.75)
+CORRECTION = "holm"  # across the placebo cutoffs
+ABOVE = "above cutoff - below cutoff"  # rdrobust's jump: right limit minus left limit
 
 
 def local_fit(
@@ -137,22 +142,26 @@ def rdd(
     if placebo:
         tables["placebo_cutoffs"] = _placebos(y, x, cutoff, cl, confidence)
         warnings += _placebo_warning(tables["placebo_cutoffs"], alpha)
-    from sds.causal.plots import bandwidth_plot, rd_plot
 
+    method = "rdd-fuzzy" if treatment else "rdd-sharp"
     return CausalResult(
-        method="rdd-fuzzy" if treatment else "rdd-sharp",
+        method=method,
         estimand="LATE at the cutoff" if treatment else "ATE at the cutoff",
-        estimate=main["estimate"],
-        std_error=main["std_error"],
-        ci_lower=main["ci_lower"],
-        ci_upper=main["ci_upper"],
-        p_value=main["p_value"],
+        effect=Estimate(
+            main["estimate"],
+            main["std_error"],
+            main["ci_lower"],
+            main["ci_upper"],
+            main["p_value"],
+            confidence,
+            method,
+            "treated - control (compliers at the cutoff)" if treatment else ABOVE,
+        ),
         n={
             "observations": len(frame),
             "left_in_bandwidth": int(main["n_left"]),
             "right_in_bandwidth": int(main["n_right"]),
         },
-        confidence=confidence,
         outcome=outcome,
         treatment=treatment or f"{running} >= {cutoff:g}",
         diagnostics={k: v for k, v in diagnostics.items() if v is not None},
@@ -198,7 +207,7 @@ def _take_up(
 
 
 def _placebo_warning(rows: list[dict[str, Any]], alpha: float) -> list[str]:
-    false = [r for r in rows if r["p_holm"] < alpha]
+    false = [r for r in rows if r["p_adjusted"] < alpha]
     if not false:
         return []
     return [
@@ -303,10 +312,9 @@ def _placebos(
             except AnalysisError:
                 continue
             rows.append({"side": side, "cutoff": fake, **_short(fit)})
-    from sds.stats.multiple import adjust
 
-    for row, p in zip(rows, adjust([r["p_value"] for r in rows], "holm"), strict=True):
-        row["p_holm"] = p
+    for row, p in zip(rows, adjust([r["p_value"] for r in rows], CORRECTION), strict=True):
+        row["p_adjusted"], row["correction"] = p, CORRECTION
     return rows
 
 

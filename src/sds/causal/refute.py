@@ -16,6 +16,8 @@ from sds.causal.result import CausalResult
 from sds.errors import ParameterError
 from sds.stats.multiple import adjust
 
+CORRECTION = "holm"  # across the placebo outcomes
+
 
 def with_placebo_outcomes(
     result: CausalResult,
@@ -44,10 +46,10 @@ def with_placebo_outcomes(
             {"outcome": outcome, "estimate": r.estimate, "std_error": r.std_error,
              "ci_lower": r.ci_lower, "ci_upper": r.ci_upper, "p_value": r.p_value}
         )  # fmt: skip
-    for row, p in zip(rows, adjust([r["p_value"] for r in rows], "holm"), strict=True):
-        row["p_holm"] = p
+    for row, p in zip(rows, adjust([r["p_value"] for r in rows], CORRECTION), strict=True):
+        row["p_adjusted"], row["correction"] = p, CORRECTION
     alpha = 1 - result.confidence
-    moved = [r["outcome"] for r in rows if r["p_holm"] < alpha]
+    moved = [r["outcome"] for r in rows if r["p_adjusted"] < alpha]
     warnings = list(result.warnings)
     if moved:
         warnings.append(

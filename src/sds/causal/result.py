@@ -1,9 +1,12 @@
 """The record every causal estimator returns, and the verdict written from it.
 
-One shape for every method, so that the CLI's JSON always has ``method``, ``estimate``,
-``std_error``, ``ci_lower``, ``ci_upper``, ``p_value``, ``n``, ``diagnostics`` and
-``warnings``; method-specific tables (a balance table, event-study coefficients, group-time
-effects, placebo runs) go in ``tables`` and plots are drawn from them.
+One shape for every method, so that the CLI's JSON always has ``method``, ``contrast``,
+``estimate``, ``std_error``, ``ci_lower``, ``ci_upper``, ``p_value``, ``n``, ``diagnostics``
+and ``warnings``; method-specific tables (a balance table, event-study coefficients,
+group-time effects, placebo runs) go in ``tables`` and plots are drawn from them. The main
+effect is an :class:`~sds.stats.estimate.Estimate` (``effect``), as every two-group
+comparison in sds; effects by period (event studies) are Estimates too
+(``period_effects``), and their table rows are written from them (:func:`estimate_row`).
 """
 
 from __future__ import annotations
@@ -15,8 +18,12 @@ from functools import partial
 from typing import Any, ClassVar
 
 from sds.results import Figure, KeyValue, Note, Result, Section, jsonable_dict, records_table
+from sds.stats.estimate import Estimate
 
-_MAIN = ("method", "estimand", "estimate", "std_error", "ci_lower", "ci_upper", "p_value")
+_MAIN = (
+    "method", "estimand", "contrast", "estimate", "std_error", "ci_lower", "ci_upper", "p_value",
+)  # fmt: skip
+TREATED = "treated - control"  # the contrast of every estimator of a 0/1 treatment
 
 
 @dataclass(frozen=True)
@@ -26,13 +33,8 @@ class CausalResult(Result):
     title: ClassVar[str] = "Causal estimate"
     method: str
     estimand: str
-    estimate: float
-    std_error: float
-    ci_lower: float
-    ci_upper: float
-    p_value: float
+    effect: Estimate
     n: dict[str, int]
-    confidence: float = 0.95
     outcome: str = ""
     treatment: str = ""
     diagnostics: dict[str, Any] = field(default_factory=dict)
@@ -42,12 +44,38 @@ class CausalResult(Result):
     figures: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = field(
         default=(), compare=False
     )  # (title, draw(to_dict()) -> svg)
+    period_effects: tuple[tuple[int, Estimate], ...] = ()  # (period, effect): event studies
+
+    @property
+    def estimate(self) -> float:
+        return _number(self.effect.estimate)
+
+    @property
+    def std_error(self) -> float:
+        return _number(self.effect.std_error)
+
+    @property
+    def ci_lower(self) -> float:
+        return _number(self.effect.ci_lower)
+
+    @property
+    def ci_upper(self) -> float:
+        return _number(self.effect.ci_upper)
+
+    @property
+    def p_value(self) -> float:
+        return _number(self.effect.p_value)
+
+    @property
+    def confidence(self) -> float:
+        return self.effect.level
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable_dict(
             {
                 "method": self.method,
                 "estimand": self.estimand,
+                "contrast": self.effect.contrast,
                 "outcome": self.outcome,
                 "treatment": self.treatment,
                 "estimate": self.estimate,
@@ -111,6 +139,24 @@ class CausalResult(Result):
         for title, draw in self.figures:
             out.append(Figure(title, partial(draw, d)))
         return out
+
+
+def _number(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
+def estimate_row(effect: Estimate) -> dict[str, float | None]:
+    """The columns of a table row of effects (event-study periods, group-time effects)."""
+    keys = ("estimate", "std_error", "ci_lower", "ci_upper", "p_value")
+    return {k: getattr(effect, k) for k in keys}
+
+
+def normal_effect(
+    estimate: float, std_error: float, confidence: float, method: str, contrast: str = TREATED
+) -> Estimate:
+    """An :class:`Estimate` with a Wald interval and two-sided p-value (normal)."""
+    lo, hi, p = normal_summary(estimate, std_error, confidence)
+    return Estimate(estimate, std_error, lo, hi, p, confidence, method, contrast)
 
 
 def normal_summary(

@@ -22,13 +22,16 @@ import pandas as pd
 from sds.causal.data import load, numeric, treatment_indicator
 from sds.causal.panel import check_panel
 from sds.causal.plots import event_plot
-from sds.causal.result import CausalResult, normal_summary
+from sds.causal.result import CausalResult, estimate_row, normal_effect
 from sds.errors import AnalysisError
 from sds.params import OneOf, check
+from sds.stats.estimate import Estimate
+from sds.stats.formula_guard import check_formula
 
 AGGREGATIONS = ("group", "simple", "dynamic", "calendar")
 CONTROLS = {"never": "nevertreated", "not-yet": "notyettreated"}
 METHODS = ("dr", "ipw", "reg")
+METHOD = "did-callaway-santanna"
 
 
 def staggered(
@@ -61,7 +64,7 @@ def staggered(
     frame["_id"] = pd.factorize(frame[unit])[0] + 1
     gt, agg, event = _fit(frame, outcome, time, covariates, control, method, aggregation,
                           cluster, weights, confidence, panel.gaps > 0)  # fmt: skip
-    lo, hi, p = normal_summary(agg.overall_att, agg.overall_se, confidence)
+    effect = normal_effect(float(agg.overall_att), float(agg.overall_se), confidence, METHOD)
     diagnostics: dict[str, Any] = {
         "pretrend_wald_p": _finite(getattr(gt, "wald_pvalue", None)),
         "cohorts": len(panel.cohorts),
@@ -79,15 +82,16 @@ def staggered(
             f"{diagnostics['pretrend_wald_p']:.3g}): parallel trends is doubtful"
         )
     return CausalResult(
-        method="did-callaway-santanna",
+        method=METHOD,
         estimand=f"ATT ({aggregation} aggregation)",
-        estimate=float(agg.overall_att), std_error=float(agg.overall_se),
-        ci_lower=lo, ci_upper=hi, p_value=p,
+        effect=effect,
         n={"observations": len(frame), "units": int(frame[unit].nunique()),
            "never_treated_units": int(frame.loc[frame["_g"].eq(0), unit].nunique())},
-        confidence=confidence, outcome=outcome, treatment=treatment,
+        outcome=outcome, treatment=treatment,
         diagnostics=diagnostics, warnings=tuple(warnings),
-        tables={"group_time": _group_time(gt, confidence), "event_study": event},
+        tables={"group_time": _group_time(gt, confidence),
+                "event_study": [{"relative_period": k, **estimate_row(e)} for k, e in event]},
+        period_effects=tuple(event),
         assumptions=(
             "Parallel trends between each cohort and its comparison group (never-treated or "
             "not-yet-treated units), conditional on the covariates.",
@@ -110,10 +114,8 @@ def _fit(
     weights: str | None,
     confidence: float,
     unbalanced: bool,
-) -> tuple[Any, Any, list[dict[str, Any]]]:
+) -> tuple[Any, Any, list[tuple[int, Estimate]]]:
     import moderndid
-
-    from sds.stats.formula_guard import check_formula
 
     if covariates:  # moderndid evaluates the covariate formula as code
         check_formula(f"~ {' + '.join(covariates)}", parameter="covariates")
@@ -136,22 +138,18 @@ def _fit(
             )
         except Exception as exc:  # the library's own message says what it could not do
             raise AnalysisError(f"the Callaway-Sant'Anna estimator failed: {exc}") from exc
-    event = []
-    for e, att, se in zip(dyn.event_times, dyn.att_by_event, dyn.se_by_event, strict=True):
-        lo, hi, p = normal_summary(float(att), float(se), confidence)
-        event.append({"relative_period": int(e), "estimate": float(att), "std_error": float(se),
-                      "ci_lower": lo, "ci_upper": hi, "p_value": p})  # fmt: skip
+    event = [
+        (int(e), normal_effect(float(att), float(se), confidence, METHOD))
+        for e, att, se in zip(dyn.event_times, dyn.att_by_event, dyn.se_by_event, strict=True)
+    ]
     return gt, agg, event
 
 
 def _group_time(gt: Any, confidence: float) -> list[dict[str, Any]]:
     rows = []
     for g, t, att, se in zip(gt.groups, gt.times, gt.att_gt, gt.se_gt, strict=True):
-        lo, hi, p = normal_summary(float(att), float(se), confidence)
-        rows.append(
-            {"cohort": float(g), "period": float(t), "att": float(att), "std_error": float(se),
-             "ci_lower": lo, "ci_upper": hi, "p_value": p}
-        )  # fmt: skip
+        e = estimate_row(normal_effect(float(att), float(se), confidence, METHOD))
+        rows.append({"cohort": float(g), "period": float(t), "att": e.pop("estimate"), **e})
     return rows
 
 

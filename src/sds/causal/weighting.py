@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from sds.causal.plots import love_plot, overlap_plot
 from sds.causal.propensity import (
     Design,
     balance,
@@ -27,8 +28,9 @@ from sds.causal.propensity import (
     overlap_histogram,
     prepare,
 )  # fmt: skip
-from sds.causal.result import CausalResult, normal_summary
+from sds.causal.result import TREATED, CausalResult, normal_summary
 from sds.params import OneOf, check
+from sds.stats.estimate import Estimate
 
 ERRORS = ("robust", "bootstrap")
 
@@ -183,14 +185,13 @@ def _result(
                 f"one {name} unit carries {share:.0%} of its group's weight: the estimate "
                 "rests on a few units (consider trim=0.1)"
             )
-    from sds.causal.plots import love_plot, overlap_plot
 
     return CausalResult(
-        method=method, estimand=estimand, estimate=est, std_error=se, ci_lower=lo,
-        ci_upper=hi, p_value=p,
+        method=method, estimand=estimand,
+        effect=Estimate(est, se, lo, hi, p, confidence, method, TREATED),
         n={"observations": len(design.y), "treated": int(design.t.sum()),
            "trimmed": design.trimmed},
-        confidence=confidence, outcome=outcome, treatment=treatment,
+        outcome=outcome, treatment=treatment,
         diagnostics={**extra, "max_smd_before": max(abs(r["smd_before"]) for r in bal),
                      "max_smd_after": max(abs(r["smd_after"]) for r in bal),
                      **confounding_sensitivity(design, est, lo, hi, 1 - confidence)},

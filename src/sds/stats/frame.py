@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from sds.data.numeric import as_numeric, is_numeric_type
 from sds.errors import DataError, missing_column_error
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def describe_columns(table: Table) -> tuple[list[ColumnInfo], int]:
     for i, c in enumerate(expr.columns):
         dtype = schema[c]
         out.append(
-            ColumnInfo(c, bool(dtype.is_numeric()), bool(dtype.is_integer()), int(row[f"d{i}"]))
+            ColumnInfo(c, is_numeric_type(dtype), bool(dtype.is_integer()), int(row[f"d{i}"]))
         )
     return out, int(row["rows"])
 
@@ -107,29 +108,9 @@ def load(table: Table, columns: list[str | None]) -> pd.DataFrame:
 
 
 def numeric(frame: pd.DataFrame, column: str, source: str) -> np.ndarray:
-    """The column as floats; text that is not a number is an error showing examples."""
-    series = frame[column]
-    converted = pd.to_numeric(series, errors="coerce")
-    bad = series[converted.isna() & series.notna()]
-    if len(bad):
-        examples = ", ".join(repr(v) for v in bad.unique()[:5])
-        raise DataError(
-            "values are not numeric",
-            source=source,
-            column=column,
-            found=f"{len(bad)} such value(s), e.g. {examples}",
-            hint="Clean the column or choose a numeric one with --value.",
-        )
-    arr = converted.to_numpy(dtype=float)
-    if np.isinf(arr).any():
-        raise DataError(
-            "values include infinities",
-            source=source,
-            column=column,
-            found=int(np.isinf(arr).sum()),
-            hint="Replace or drop them before testing.",
-        )
-    return arr
+    """The column as floats under the one numeric rule (:mod:`sds.data.numeric`): numbers
+    and booleans (0/1); text, dates and infinities are refused with its one message."""
+    return as_numeric(frame[column], column, source)
 
 
 def split_groups(

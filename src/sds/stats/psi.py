@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from sds.data.numeric import is_numeric as numeric_rule
+
 EPSILON = 1e-4
 TOP_LEVELS = 20
 BINS = 10
@@ -95,8 +97,9 @@ def level_counts(
 
 
 def is_numeric(x: pd.Series) -> bool:
-    """Binned as a number: a numeric dtype that is not boolean."""
-    return bool(pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x))
+    """Binned as a number: numeric under the one rule of :mod:`sds.data.numeric` (numbers,
+    booleans as 0/1), as an engine's schema says for ``sds monitor``; else by level."""
+    return numeric_rule(x)
 
 
 def series_counts(
