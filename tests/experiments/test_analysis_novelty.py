@@ -20,6 +20,7 @@ from scipy import stats
 from sds.data import synth
 from sds.experiments.analysis.novelty import trend
 from sds.experiments.analysis.run import analyze
+from sds.experiments.analysis.timeline_records import NoveltyDay
 from tests.conftest import invoke
 
 TOL = 1e-9
@@ -76,17 +77,18 @@ def test_daily_effects_by_day_since_exposure_match_a_hand_computation() -> None:
         assert r["std_error"] == pytest.approx(se, rel=TOL)
 
 
+def _day(k: int, effect: float, se: float) -> NoveltyDay:
+    return NoveltyDay(k, 100, 100, effect, None, None, se)
+
+
 def test_trend_slope_equals_weighted_polyfit() -> None:
     rng = np.random.default_rng(3)
     se = rng.uniform(0.5, 2.0, 12)
-    rows = [
-        {"day": k, "effect": 3.0 - 0.2 * k + rng.normal(0, s), "std_error": s}
-        for k, s in enumerate(se)
-    ]
+    rows = [_day(k, 3.0 - 0.2 * k + rng.normal(0, s), s) for k, s in enumerate(se)]
     ours = trend(rows, alpha=0.05)
-    slope, _ = np.polyfit(np.arange(12.0), [r["effect"] for r in rows], 1, w=1 / se)
-    assert ours["slope"] == pytest.approx(slope, rel=TOL)
-    assert trend(rows[:2], alpha=0.05)["slope"] is None
+    slope, _ = np.polyfit(np.arange(12.0), [r.effect for r in rows], 1, w=1 / se)
+    assert ours.slope == pytest.approx(slope, rel=TOL)
+    assert trend(rows[:2], alpha=0.05).slope is None
 
 
 def test_trend_test_rejects_at_its_level_when_the_effect_is_flat() -> None:
@@ -94,10 +96,8 @@ def test_trend_test_rejects_at_its_level_when_the_effect_is_flat() -> None:
     rejected = 0
     for _ in range(2000):
         se = rng.uniform(0.5, 3.0, 14)
-        rows = [
-            {"day": k, "effect": 1.0 + rng.normal(0, s), "std_error": s} for k, s in enumerate(se)
-        ]
-        rejected += trend(rows, alpha=0.05)["p_value"] < 0.05
+        rows = [_day(k, 1.0 + rng.normal(0, s), s) for k, s in enumerate(se)]
+        rejected += (trend(rows, alpha=0.05).p_value or 1.0) < 0.05
     assert abs(rejected / 2000 - 0.05) <= 0.01, rejected / 2000
 
 
@@ -122,7 +122,7 @@ def test_planted_novelty_is_found_and_the_pooled_lift_covered() -> None:
     df = synth.make_ab_events(30_000, seed=8)
     result = analyze(EVENT_SPEC, df)
     effect = result.effect("orders_per_session")
-    assert effect["rel_ci_lower"] < params.pooled_lift < effect["rel_ci_upper"]
+    assert effect.rel_ci_lower < params.pooled_lift < effect.rel_ci_upper
     arm = result.to_dict()["novelty"]["arms"]["treatment"]
     assert arm["pattern"].startswith("novelty") and arm["slope"] < 0
     assert any(r.startswith("caution: novelty") for r in result.reasons)

@@ -73,14 +73,14 @@ def _spec(metrics: list[dict[str, object]], **extra: object) -> dict[str, object
 def test_mean_ratio_and_cuped_match_tea_tasting(seed: int) -> None:
     result = analyze(_spec(TEA_METRICS), make_users(seed))
     for metric, reference in REFERENCE[str(seed)].items():
-        row = result.effect(metric)
+        row = result.effect(metric).to_dict()
         for ours, theirs in KEYS.items():
             assert row[ours] == pytest.approx(reference[theirs], rel=1e-6), (metric, ours)
 
 
 def test_cuped_reports_the_variance_it_removed() -> None:
     result = analyze(_spec(TEA_METRICS), make_users(1))
-    plain, cuped = result.effect("revenue"), result.effect("revenue_cuped")
+    plain, cuped = result.effect("revenue").to_dict(), result.effect("revenue_cuped").to_dict()
     width = (cuped["ci_upper"] - cuped["ci_lower"]) / (plain["ci_upper"] - plain["ci_lower"])
     reduction = cuped["cuped"]["variance_reduction"]
     assert 0 < reduction < 1
@@ -95,7 +95,7 @@ def test_means_match_scipy_t_tests(equal_var: bool) -> None:
         _spec([{"name": "revenue", "type": "mean", "column": "revenue"}], equal_var=equal_var),
         df,
     )
-    row = result.effect("revenue")
+    row = result.effect("revenue").to_dict()
     a = df.revenue[df.variant == 1].to_numpy()
     b = df.revenue[df.variant == 0].to_numpy()
     ref = stats.ttest_ind(a, b, equal_var=equal_var)
@@ -118,7 +118,9 @@ CONVERSION = [{"name": "conversion", "type": "proportion", "column": "converted"
 
 @pytest.mark.parametrize(("n_c", "x_c", "n_t", "x_t"), [(5000, 400, 5100, 460), (800, 40, 760, 55)])
 def test_proportions_match_statsmodels(n_c: int, x_c: int, n_t: int, x_t: int) -> None:
-    row = analyze(_spec(CONVERSION), _conversions(n_c, x_c, n_t, x_t)).effect("conversion")
+    row = (
+        analyze(_spec(CONVERSION), _conversions(n_c, x_c, n_t, x_t)).effect("conversion").to_dict()
+    )
     z, p = proportions_ztest([x_t, x_c], [n_t, n_c])
     low, high = confint_proportions_2indep(x_t, n_t, x_c, n_c, method="wald", compare="diff")
     r_low, r_high = confint_proportions_2indep(x_t, n_t, x_c, n_c, method="log", compare="ratio")
@@ -132,7 +134,7 @@ def test_proportions_match_statsmodels(n_c: int, x_c: int, n_t: int, x_t: int) -
 
 
 def test_small_counts_fall_back_to_fisher_and_newcombe() -> None:
-    row = analyze(_spec(CONVERSION), _conversions(60, 2, 60, 9)).effect("conversion")
+    row = analyze(_spec(CONVERSION), _conversions(60, 2, 60, 9)).effect("conversion").to_dict()
     p = stats.fisher_exact([[9, 51], [2, 58]]).pvalue
     low, high = confint_proportions_2indep(9, 60, 2, 60, method="newcomb", compare="diff")
     assert row["p_value"] == pytest.approx(p, rel=TOL)
@@ -155,10 +157,10 @@ def test_adjustment_across_metrics_and_arms_matches_multipletests(correction: st
     df.loc[df.variant == "c", "x"] += 0.12
     metrics = [{"name": m, "type": "mean", "column": m} for m in ("x", "y")]
     result = analyze(_spec(metrics, control="a", correction=correction), df)
-    raw = [e["p_value"] for e in result.effects]
+    raw = [e.p_value for e in result.effects]
     method = {"benjamini-hochberg": "fdr_bh", "hochberg": "simes-hochberg"}.get(
         correction, correction
     )
     expected = multipletests(raw, method=method)[1]
-    assert [e["p_adjusted"] for e in result.effects] == pytest.approx(list(expected), rel=TOL)
+    assert [e.p_adjusted for e in result.effects] == pytest.approx(list(expected), rel=TOL)
     assert len(result.effects) == 4  # 2 metrics x 2 treatment arms

@@ -54,7 +54,7 @@ def test_each_segment_effect_equals_the_analysis_of_that_segment_alone() -> None
     seg = analyze(_spec(segments=["platform", "country"]), df).to_dict()["segments"]
     for column in ("platform", "country"):
         for row in seg[column]["effects"]:
-            alone = analyze(_spec(), df[df[column] == row["level"]]).effect(row["metric"])
+            alone = analyze(_spec(), df[df[column] == row["level"]]).effect(row["metric"]).to_dict()
             for key in ("control", "treatment", "effect", "ci_lower", "ci_upper", "p_value"):
                 assert row[key] == pytest.approx(alone[key], rel=TOL, abs=TOL), (column, key)
 
@@ -79,13 +79,12 @@ def test_cochran_q_matches_statsmodels() -> None:
         {"effect": -0.05, "std_error": 0.05},
         {"effect": 0.07, "std_error": 0.02},
     ]
-    ours = heterogeneity(rows)
-    ref = combine_effects(
-        np.array([r["effect"] for r in rows]), np.array([r["std_error"] for r in rows]) ** 2
-    )
-    assert ours["q"] == pytest.approx(float(ref.q), rel=TOL)
-    assert ours["df"] == 3
-    assert heterogeneity(rows[:1])["q"] is None
+    effects, std_errors = [r["effect"] for r in rows], [r["std_error"] for r in rows]
+    q, df, _ = heterogeneity(effects, std_errors)
+    ref = combine_effects(np.array(effects), np.array(std_errors) ** 2)
+    assert q == pytest.approx(float(ref.q), rel=TOL)
+    assert df == 3
+    assert heterogeneity(effects[:1], std_errors[:1])[0] is None
 
 
 def test_a_mix_shift_reverses_the_pooled_sign_and_invalidates_the_experiment() -> None:
@@ -93,7 +92,7 @@ def test_a_mix_shift_reverses_the_pooled_sign_and_invalidates_the_experiment() -
     pooled effect is negative (Simpson's paradox), the mix test catches the cause."""
     result = analyze(_spec(segments=["platform"]), _users(40_000, seed=3, treated_mobile=0.7))
     d = result.to_dict()
-    assert result.effect("conv")["effect"] < 0
+    assert result.effect("conv").effect < 0
     assert all(
         r["effect"] > 0 for r in d["segments"]["platform"]["effects"] if r["metric"] == "conv"
     )
@@ -158,5 +157,5 @@ def test_mix_test_false_alarm_rate_is_its_threshold() -> None:
             for i, arm in enumerate(arms)
             for j, lv in enumerate(levels)
         }
-        fired += traffic_mix(cells, arms, levels, threshold=0.05)["shift"]
+        fired += traffic_mix(cells, arms, levels, alpha=0.05).shift
     assert abs(fired / 2000 - 0.05) <= 0.01, fired / 2000

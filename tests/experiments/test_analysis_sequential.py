@@ -12,11 +12,12 @@ import pytest
 
 from sds.experiments.analysis.run import analyze
 from sds.experiments.analysis.sequential_analysis import group_sequential, msprt
+from sds.experiments.analysis.timeline_records import CumulativeLook
 
 LOOKS, PER_LOOK, RUNS = 10, 200, 2000
 
 
-def _aa_paths(rng: np.random.Generator) -> list[list[dict[str, object]]]:
+def _aa_paths(rng: np.random.Generator) -> list[list[CumulativeLook]]:
     paths = []
     for _ in range(RUNS):
         c = rng.normal(10, 3, (LOOKS, PER_LOOK)).cumsum(axis=0)
@@ -26,14 +27,14 @@ def _aa_paths(rng: np.random.Generator) -> list[list[dict[str, object]]]:
             n = (k + 1) * PER_LOOK
             effect = (t[k].sum() - c[k].sum()) / n
             se = 3 * np.sqrt(2 / n)
-            path.append({"date": k, "units": 2 * n, "effect": effect, "se": se, "z": effect / se})
+            path.append(CumulativeLook(k, 2 * n, effect, None, None, se, effect / se, 10.0))
         paths.append(path)
     return paths
 
 
 def test_peeking_is_safe_with_group_sequential_and_msprt_and_not_naively() -> None:
     paths = _aa_paths(np.random.default_rng(11))
-    naive = np.mean([any(abs(p["z"]) > 1.959964 for p in path) for path in paths])
+    naive = np.mean([any(abs(p.z or 0.0) > 1.959964 for p in path) for path in paths])
     group = np.mean(
         [
             group_sequential(
@@ -42,11 +43,11 @@ def test_peeking_is_safe_with_group_sequential_and_msprt_and_not_naively() -> No
                 looks=LOOKS,
                 spending="obrien-fleming",
                 alpha=0.05,
-            )["stop"]
+            ).stop
             for path in paths
         ]
     )
-    mixture = np.mean([msprt(path, tau=0.5, alpha=0.05)["stop"] for path in paths])
+    mixture = np.mean([msprt(path, tau=0.5, alpha=0.05).stop for path in paths])
     assert naive > 0.15, naive
     assert group <= 0.055, group
     assert mixture <= 0.055, mixture
@@ -80,7 +81,7 @@ def test_report_lists_looks_and_blocks_an_early_ship() -> None:
     assert [look["look"] for look in seq["looks"]] == [1]
     assert seq["next_look_units"] == 8000
     assert seq["looks"][0]["boundary"] > 4  # O'Brien-Fleming at 20% information
-    fixed_p = result.effect("y")["p_value"]
+    fixed_p = result.effect("y").p_value
     assert fixed_p < 0.05  # a naive analysis would ship now ...
     assert result.verdict == "inconclusive"  # ... the plan does not allow it
     assert any("sequential" in r or "boundary" in r for r in result.reasons)

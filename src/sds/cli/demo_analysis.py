@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sds.cli.common import beside
+from sds.config import read_mapping
+
 SPEC = """\
 # The checkout test, analysed by `sds analyze {name}` (sds demo wrote this file).
 kind: analysis
@@ -31,7 +34,6 @@ guardrails: [revenue_per_user]
 
 def analysis_chapter(output: Path, seed: int, users: int) -> Any:
     """Generate the checkout test's events, write its spec, analyse it; say what was found."""
-    from sds.cli.common import beside
     from sds.data import synth
     from sds.experiments.analysis.run import analyze
     from sds.experiments.analysis.spec import parse
@@ -52,8 +54,6 @@ def analysis_chapter(output: Path, seed: int, users: int) -> Any:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    from sds.config import read_mapping
-
     return read_mapping(path)
 
 
@@ -61,15 +61,15 @@ def _say_findings(result: Any, planted: Any) -> None:
     effect = result.effect("orders_per_session")
     _say(
         f"  planted lift in orders per session {planted.pooled_lift:+.1%} (pooled over days); "
-        f"found {effect['rel_effect']:+.1%} "
-        f"[{effect['rel_ci_lower']:+.1%}, {effect['rel_ci_upper']:+.1%}]"
+        f"found {effect.rel_effect:+.1%} "
+        f"[{effect.rel_ci_lower:+.1%}, {effect.rel_ci_upper:+.1%}]"
     )
-    novelty = result.extra["novelty"]["arms"]["treatment"]
+    novelty = result.to_dict()["novelty"]["arms"]["treatment"]
     _say(
         f"  planted novelty {planted.novelty_lift:+.0%} fading over ~{planted.novelty_days:g} "
         f"days; found: {novelty['pattern']} (p = {novelty['p_value']:.2g})"
     )
-    mix = result.extra["segments"]["platform"]["mix"]
+    mix = result.to_dict()["segments"]["platform"]["mix"]
     _say(
         f"  planted: {planted.mislabel_share:.0%} of treatment android users logged as web; "
         f"found platform mix shift p = {mix['p_value']:.2g}; verdict: {result.verdict}"

@@ -14,6 +14,7 @@ data is first rolled up to one row per unit inside the same query.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,13 +22,13 @@ import numpy as np
 import pandas as pd
 
 from sds.errors import DataError, missing_column_error
+from sds.experiments.analysis.moments import Moments
 from sds.experiments.analysis.spec import AnalysisSpec
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
     from sds.data.io import Table
-    from sds.experiments.analysis.moments import Moments
 
 VARIANT, DAY = "__variant", "__day"
 
@@ -57,13 +58,14 @@ class Layout:
 def layout(spec: AnalysisSpec) -> Layout:
     outcomes, covariates, binary, pairs = [], [], [], []
     for m in spec.metrics:
-        if m.type == "quantile":
+        kind = m.kind
+        if not kind.from_moments:
             continue
-        outcomes += m.columns
-        covariates += m.covariates
-        if m.type == "proportion":
-            binary += m.columns
-        names = [*m.columns, *m.covariates]
+        outcomes += kind.outcomes(m)
+        covariates += kind.covariates(m)
+        if kind.binary:
+            binary += kind.outcomes(m)
+        names = [*kind.outcomes(m), *kind.covariates(m)]
         pairs += [(a, b) for i, a in enumerate(names) for b in names[i:]]
     covariates = [c for c in dict.fromkeys(covariates) if c not in outcomes]
     pairs += [(c, c) for c in covariates]
@@ -111,7 +113,7 @@ def detect_grain(table: Table, spec: AnalysisSpec) -> str:
 
 def units(table: Table, spec: AnalysisSpec, grain: str) -> ir.Table:
     """One row per unit with the variant, segments, day and every metric column."""
-    import ibis
+    import ibis  # heavy: loaded when an analysis runs
 
     lay = layout(spec)
     t = table.expr
@@ -121,7 +123,7 @@ def units(table: Table, spec: AnalysisSpec, grain: str) -> ir.Table:
         cols.update({s: t[s] for s in spec.segments})
         if day is not None:
             cols[DAY] = day
-        cols.update({c: t[c].cast("float64") for c in _quantile_columns(spec)})
+        cols.update({c: t[c].cast("float64") for c in _value_columns(spec)})
         cols.update({v: t[v].cast("float64") for v in lay.variables})
         return t.select(**cols, __mixed=ibis.literal(0, type="int64"))
     aggs: dict[str, Any] = {
@@ -134,7 +136,7 @@ def units(table: Table, spec: AnalysisSpec, grain: str) -> ir.Table:
     aggs.update({s: t[s].min() for s in spec.segments})
     if day is not None:
         aggs[DAY] = day.min()
-    for v in [*lay.variables, *_quantile_columns(spec)]:
+    for v in [*lay.variables, *_value_columns(spec)]:
         value = t[v].cast("float64")
         kept = v in lay.binary or v in lay.covariates
         aggs[v] = value.max() if kept else value.sum()
@@ -148,10 +150,11 @@ def day_of(t: ir.Table, spec: AnalysisSpec) -> Any:
     return t[spec.date].cast("timestamp").truncate("D").cast("date")
 
 
-def _quantile_columns(spec: AnalysisSpec) -> list[str]:
-    lay_outcomes = {c for m in spec.metrics if m.type != "quantile" for c in m.columns}
-    cols = [m.column for m in spec.metrics if m.type == "quantile" and m.column]
-    return [c for c in dict.fromkeys(cols) if c not in lay_outcomes]
+def _value_columns(spec: AnalysisSpec) -> list[str]:
+    """Columns some kind compares from unit values (a quantile's), beyond the moments'."""
+    averaged = {c for m in spec.metrics for c in m.kind.outcomes(m)}
+    cols = [m.kind.values_column(m) for m in spec.metrics]
+    return [c for c in dict.fromkeys(cols) if c and c not in averaged]
 
 
 @dataclass(frozen=True)
@@ -169,11 +172,36 @@ class Aggregates:
     def moments_by(self, *keys: str) -> dict[tuple[object, ...], Moments]:
         """Moments per combination of ``keys``; each breakdown is pooled once per analysis
         (the effects, segments, novelty and day-by-day views share them)."""
-        from sds.experiments.analysis.moments import by
-
         if keys not in self._by:
-            self._by[keys] = by(self.rows, self.layout, keys, self.origin)
+            self._by[keys] = pool(self.rows, self.layout, keys, self.origin)
         return self._by[keys]  # type: ignore[no-any-return]
+
+
+def pool(
+    rows: pd.DataFrame, lay: Layout, keys: Iterable[str], origin: dict[str, float] | None = None
+) -> dict[tuple[object, ...], Moments]:
+    """Moments per combination of ``keys``, pooling the finest-grain rows (count ``n``,
+    means from ``origin`` and centred co-moments per row, as :func:`aggregate` returns
+    them). Pooling k rows at once is Chan's formula applied k-fold:
+    C = sum C_i + sum n_i (m_i,v - M_v)(m_i,w - M_w)."""
+    origin = origin or {}
+    out = {}
+    for index, group in rows.groupby(list(keys), sort=True, dropna=False):
+        key = index if isinstance(index, tuple) else (index,)
+        # overflowing values (1e307) give inf and nan here: computable.broken reports them
+        with np.errstate(over="ignore", invalid="ignore"):
+            n = group["n"].to_numpy(dtype=float)
+            total = float(n.sum())
+            weights = n / total
+            offsets = {v: group[lay.mean_name(v)].to_numpy(dtype=float) for v in lay.variables}
+            pooled = {v: float(weights @ m) for v, m in offsets.items()}
+            dev = {v: offsets[v] - pooled[v] for v in lay.variables}
+            co = {
+                (a, b): float(group[lay.comoment_name(a, b)].sum() + n @ (dev[a] * dev[b]))
+                for a, b in lay.pairs
+            }
+        out[key] = Moments(total, pooled, co, origin)
+    return out
 
 
 def aggregate(table: Table, spec: AnalysisSpec, unit_rows: ir.Table, grain: str) -> Aggregates:
@@ -210,7 +238,7 @@ def origins(table: Table, spec: AnalysisSpec, lay: Layout, grain: str) -> dict[s
     0/1 columns and ratio denominators keep origin 0, so their means (and a zero
     denominator) stay exact; so does a column whose mean is not finite (the analysis then
     says it cannot be computed)."""
-    dens = {m.denominator for m in spec.metrics} | {m.denominator_covariate for m in spec.metrics}
+    dens = {c for m in spec.metrics for c in m.kind.denominators(m)}
     shifted = [v for v in lay.variables if v not in lay.binary and v not in dens]
     if not shifted:
         return {}

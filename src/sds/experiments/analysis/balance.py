@@ -8,14 +8,14 @@ by chance; a large SMD points to broken assignment or a covariate that is not pr
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from sds.experiments.analysis.moments import Moments
+from sds.experiments.analysis.records import Balance
 
 
 def balance(
     covariates: list[str], control: Moments, arms: dict[str, Moments], threshold: float
-) -> list[dict[str, Any]]:
+) -> list[Balance]:
     rows = []
     for column in covariates:
         for arm, m in arms.items():
@@ -23,13 +23,13 @@ def balance(
             diff = m.mean(column) - control.mean(column)
             smd = diff / pooled if pooled > 0 else 0.0
             rows.append(
-                {
-                    "covariate": column,
-                    "variant": arm,
-                    "mean_control": control.mean(column),
-                    "mean_treatment": m.mean(column),
-                    "smd": smd,
-                    "balanced": abs(smd) <= threshold,
-                }
+                Balance(
+                    covariate=column,
+                    variant=arm,
+                    mean_control=control.mean(column),
+                    mean_treatment=m.mean(column),
+                    smd=smd,
+                    balanced=abs(smd) <= threshold,
+                )
             )
     return rows

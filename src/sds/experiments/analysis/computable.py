@@ -15,27 +15,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sds.data.finite import MAX_MAGNITUDE, unusable_aggregates, unusable_from_row
+from sds.data.io import Table
+from sds.experiments.analysis.moments import Moments
 from sds.experiments.analysis.spec import MetricSpec
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
-
-    from sds.data.io import Table
-    from sds.experiments.analysis.moments import Moments
-
-NUMBERS = (
-    "control",
-    "treatment",
-    "effect",
-    "ci_lower",
-    "ci_upper",
-    "rel_effect",
-    "rel_ci_lower",
-    "rel_ci_upper",
-    "std_error",
-    "statistic",
-    "df",
-)
 
 
 def broken(metric: MetricSpec, per_arm: dict[Any, Moments], values: Any) -> bool:
@@ -55,14 +40,6 @@ def broken(metric: MetricSpec, per_arm: dict[Any, Moments], values: Any) -> bool
     return False
 
 
-def finite_row(row: dict[str, Any]) -> bool:
-    """The row's effect, interval and standard error are numbers."""
-    keys = ("effect", "ci_lower", "ci_upper", "std_error")
-    return all(row.get(k) is None or math.isfinite(row[k]) for k in keys) and (
-        row.get("effect") is not None
-    )
-
-
 def diagnose(metric: MetricSpec, table: Table, unit_rows: ir.Table) -> str:
     """Which of the metric's columns hold infinite or huge unit values (one small query)."""
     columns = list(dict.fromkeys([*metric.columns, *metric.covariates]))
@@ -76,17 +53,3 @@ def diagnose(metric: MetricSpec, table: Table, unit_rows: ir.Table) -> str:
         f"unit values in {'; '.join(bad)} make its sums and variances overflow; fix or "
         "filter those rows, or rescale the column"
     )
-
-
-def not_computed(row: dict[str, Any], reason: str) -> dict[str, Any]:
-    """The effect row of a metric that could not be computed: no figures, the reason."""
-    out = {**row, **dict.fromkeys(NUMBERS)}
-    out.update(p_value=float("nan"), method="not computed", cuped=None, not_computed=reason)
-    return out
-
-
-def finish(rows: list[dict[str, Any]]) -> None:
-    """After the p-value adjustment: no p-values on rows that were not computed."""
-    for row in rows:
-        if row.get("not_computed"):
-            row["p_value"] = row["p_adjusted"] = None

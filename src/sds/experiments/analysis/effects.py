@@ -14,86 +14,79 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass, replace
 
 from scipy import stats
 
 from sds.experiments.analysis.moments import Moments
-from sds.experiments.analysis.spec import MetricSpec
-
-SMALL_COUNT = 5
-
-
-def compare(
-    metric: MetricSpec,
-    control: Moments,
-    treatment: Moments,
-    alpha: float,
-    equal_var: bool = False,
-) -> dict[str, Any]:
-    """The effect row for one metric and one treatment arm."""
-    if metric.type == "proportion":
-        assert metric.column is not None
-        return _proportion(metric.column, control, treatment, alpha)
-    return _ratio_of_means(metric, control, treatment, alpha, equal_var)
+from sds.experiments.analysis.records import CONTRAST, Comparison, Cuped, RelativeEffect
+from sds.stats.estimate import Estimate
+from sds.stats.proportions import compare_proportions, relative_proportions
+from sds.stats.twosample import difference_t, scale_and_df
 
 
-def _proportion(column: str, c: Moments, t: Moments, alpha: float) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RatioTerms:
+    """What a ratio of means divides: ``num / den`` per arm (``den`` None: a plain mean),
+    and the pre-period ``num_covariate / den_covariate`` for CUPED (None: no adjustment).
+    ``delta``: the method names the delta method (a true ratio)."""
+
+    num: str | None
+    den: str | None
+    num_covariate: str | None = None
+    den_covariate: str | None = None
+    delta: bool = False
+
+
+def two_proportions(column: str, control: Moments, treatment: Moments, alpha: float) -> Comparison:
+    """Treatment against control on the share of units with ``column`` = 1."""
+    return _proportion(column, control, treatment, alpha).at_level(1 - alpha)
+
+
+def ratio_of_means(
+    terms: RatioTerms, control: Moments, treatment: Moments, alpha: float, equal_var: bool
+) -> Comparison:
+    """Treatment against control on a mean or a ratio of means, CUPED-adjusted when the
+    terms name a covariate."""
+    return _ratio_of_means(terms, control, treatment, alpha, equal_var).at_level(1 - alpha)
+
+
+def _proportion(column: str, c: Moments, t: Moments, alpha: float) -> Comparison:
     # successes: n * mean of a 0/1 column is a whole number up to rounding
     xc, nc, xt, nt = float(round(c.total(column))), c.n, float(round(t.total(column))), t.n
-    pc, pt = xc / nc, xt / nt
-    diff = pt - pc
-    small = min(xc, nc - xc, xt, nt - xt) < SMALL_COUNT
-    if small:
-        from statsmodels.stats.proportion import confint_proportions_2indep
-
-        table = [[int(xt), int(nt - xt)], [int(xc), int(nc - xc)]]
-        p = float(stats.fisher_exact(table).pvalue)
-        low, high = confint_proportions_2indep(
-            int(xt), int(nt), int(xc), int(nc), method="newcomb", compare="diff", alpha=alpha
-        )
-        statistic, method = float("nan"), "Fisher exact; Newcombe interval (small counts)"
-    else:
-        pooled = (xc + xt) / (nc + nt)
-        se0 = math.sqrt(pooled * (1 - pooled) * (1 / nc + 1 / nt))
-        statistic = diff / se0 if se0 > 0 else float("nan")
-        p = float(2 * stats.norm.sf(abs(statistic))) if se0 > 0 else 1.0
-        se = math.sqrt(pc * (1 - pc) / nc + pt * (1 - pt) / nt)
-        z = stats.norm.isf(alpha / 2)
-        low, high = diff - z * se, diff + z * se
-        method = "two-proportion z (pooled test, unpooled Wald interval)"
-    rel = _relative_z(pc, pt, xc, xt, nc, nt, alpha)
-    se_diff = math.sqrt(pc * (1 - pc) / nc + pt * (1 - pt) / nt)
+    est = compare_proportions(xt, nt, xc, nc, alpha=alpha, contrast=CONTRAST)
+    rel = _relative_z(xc / nc, xt / nt, xc, xt, nc, nt, alpha)
+    statistic = float("nan") if est.statistic is None else est.statistic
+    assert est.estimate is not None and est.ci_lower is not None and est.ci_upper is not None
+    assert est.p_value is not None
     return _row(
-        pc, pt, nc, nt, diff, float(low), float(high), rel, statistic, None, p, method, se_diff
+        xc / nc,
+        xt / nt,
+        nc,
+        nt,
+        est.estimate,
+        est.ci_lower,
+        est.ci_upper,
+        rel,
+        statistic,
+        None,
+        est.p_value,
+        est.method,
+        est.std_error,
     )
 
 
 def _relative_z(
     pc: float, pt: float, xc: float, xt: float, nc: float, nt: float, alpha: float
 ) -> tuple[float | None, float | None, float | None]:
-    if xc <= 0 or xt <= 0:
-        return (pt / pc - 1 if pc > 0 else None), None, None
-    se_log = math.sqrt(1 / xt - 1 / nt + 1 / xc - 1 / nc)
-    half = math.exp(stats.norm.isf(alpha / 2) * se_log)
-    ratio = pt / pc
-    return ratio - 1, ratio / half - 1, ratio * half - 1
+    rel = relative_proportions(xt, nt, xc, nc, alpha=alpha)
+    return rel.estimate, rel.ci_lower, rel.ci_upper
 
 
 def _ratio_of_means(
-    metric: MetricSpec, c: Moments, t: Moments, alpha: float, equal_var: bool
-) -> dict[str, Any]:
-    num, den = (
-        (metric.numerator, metric.denominator)
-        if metric.type == "ratio"
-        else (
-            metric.column,
-            None,
-        )
-    )
-    xn, xd = (metric.numerator_covariate, metric.denominator_covariate)
-    if metric.type == "mean":
-        xn, xd = metric.covariate, None
+    terms: RatioTerms, c: Moments, t: Moments, alpha: float, equal_var: bool
+) -> Comparison:
+    num, den, xn, xd = terms.num, terms.den, terms.num_covariate, terms.den_covariate
     theta, cuped = 0.0, None
     if xn:
         total = c + t
@@ -123,51 +116,41 @@ def _ratio_of_means(
     if xn:
         raw = c.ratio_var(num, den) / c.n + t.ratio_var(num, den) / t.n
         adjusted = var_c / c.n + var_t / t.n
-        cuped = {
-            "theta": theta,
-            "variance_reduction": 1 - adjusted / raw if raw > 0 else 0.0,
-            "unadjusted_control": c.ratio(num, den),
-            "unadjusted_treatment": t.ratio(num, den),
-        }
-    scale, df = _welch(var_c, c.n, var_t, t.n, equal_var)
-    crit = stats.t.isf(alpha / 2, df)
-    statistic = diff / scale if scale > 0 else float("nan")
-    p = float(2 * stats.t.sf(abs(statistic), df)) if scale > 0 else 1.0
-    rel = _relative_t(vc, vt, var_c, c.n, var_t, t.n, alpha, equal_var)
-    method = ("Student t" if equal_var else "Welch t") + (
-        " (delta method)" if metric.type == "ratio" else ""
-    )
+        cuped = Cuped(
+            theta=theta,
+            variance_reduction=1 - adjusted / raw if raw > 0 else 0.0,
+            unadjusted_control=c.ratio(num, den),
+            unadjusted_treatment=t.ratio(num, den),
+        )
+    method = ("Student t" if equal_var else "Welch t") + (" (delta method)" if terms.delta else "")
     method += ", CUPED" if xn else ""
+    est = difference_t(
+        diff, t.n, var_t, c.n, var_c, alpha=alpha, equal_var=equal_var, method=method
+    )
+    rel = _relative_t(vc, vt, var_c, c.n, var_t, t.n, alpha, equal_var)
+    nan = float("nan")
     row = _row(
         vc,
         vt,
         c.n,
         t.n,
         diff,
-        diff - crit * scale,
-        diff + crit * scale,
+        nan if est.ci_lower is None else est.ci_lower,
+        nan if est.ci_upper is None else est.ci_upper,
         rel,
-        statistic,
-        df,
-        p,
+        nan if est.statistic is None else est.statistic,
+        est.df,
+        1.0 if est.p_value is None else est.p_value,
         method,
-        scale,
+        nan if est.std_error is None else est.std_error,
     )
-    row["cuped"] = cuped
-    return row
+    return replace(row, cuped=cuped, reports_cuped=True)
 
 
 def _welch(
     var_c: float, nc: float, var_t: float, nt: float, equal_var: bool = False
 ) -> tuple[float, float]:
-    if equal_var:
-        pooled = ((nc - 1) * var_c + (nt - 1) * var_t) / (nc + nt - 2)
-        return math.sqrt(pooled / nc + pooled / nt), nc + nt - 2
-    mc, mt = var_c / nc, var_t / nt
-    scale = math.sqrt(mc + mt)
-    denom = mc * mc / (nc - 1) + mt * mt / (nt - 1)
-    df = (mc + mt) ** 2 / denom if denom > 0 else nc + nt - 2
-    return scale, df
+    return scale_and_df(nt, var_t, nc, var_c, equal_var=equal_var)
 
 
 def _relative_t(
@@ -202,29 +185,31 @@ def _row(
     p: float,
     method: str,
     se: float | None = None,
-) -> dict[str, Any]:
-    return {
-        "control": control,
-        "treatment": treatment,
-        "n_control": int(nc),
-        "n_treatment": int(nt),
-        "effect": diff,
-        "ci_lower": low,
-        "ci_upper": high,
-        "rel_effect": rel[0],
-        "rel_ci_lower": rel[1],
-        "rel_ci_upper": rel[2],
-        "std_error": se,
-        "statistic": statistic,
-        "df": df,
-        "p_value": p,
-        "method": method,
-    }
+) -> Comparison:
+    """The comparison from its figures (the level is set by the public functions above)."""
+    estimate = Estimate(diff, se, low, high, p, 0.95, method, CONTRAST, statistic, df)
+    finite = all(v is None or math.isfinite(v) for v in (low, high, se))
+    return comparison(control, treatment, nc, nt, estimate, rel, complete=finite)
 
 
-def add_adjusted(rows: list[dict[str, Any]], correction: str) -> None:
-    """Set each row's ``p_adjusted``: its ``p_value`` adjusted across the rows."""
-    from sds.stats.multiple import adjust
-
-    for row, p in zip(rows, adjust([r["p_value"] for r in rows], correction), strict=True):
-        row["p_adjusted"] = float(p)
+def comparison(
+    control: float | None,
+    treatment: float | None,
+    nc: float,
+    nt: float,
+    estimate: Estimate,
+    rel: tuple[float | None, float | None, float | None],
+    *,
+    complete: bool = True,
+) -> Comparison:
+    """A comparison from each arm's value and size, the absolute effect's estimate and the
+    relative effect with its interval."""
+    return Comparison(
+        control,
+        treatment,
+        int(nc),
+        int(nt),
+        estimate,
+        RelativeEffect.of(rel),
+        complete=complete and estimate.estimate is not None,
+    )

@@ -15,13 +15,9 @@ serves both (delta method, as in tea-tasting's ``Aggregates.ratio_var``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
-
-from sds.experiments.analysis.aggregates import Layout
 
 
 @dataclass(frozen=True)
@@ -98,33 +94,6 @@ class Moments:
             for (a, b), c in self.comoments.items()
         }
         return Moments(n, means, co, self.origin)
-
-
-def by(
-    rows: pd.DataFrame, lay: Layout, keys: Iterable[str], origin: dict[str, float] | None = None
-) -> dict[tuple[object, ...], Moments]:
-    """Moments per combination of ``keys``, pooling the finest-grain rows (count ``n``,
-    means from ``origin`` and centred co-moments per row, as :func:`aggregates.aggregate`
-    returns them). Pooling k rows at once is Chan's formula applied k-fold:
-    C = sum C_i + sum n_i (m_i,v - M_v)(m_i,w - M_w)."""
-    origin = origin or {}
-    out = {}
-    for index, group in rows.groupby(list(keys), sort=True, dropna=False):
-        key = index if isinstance(index, tuple) else (index,)
-        # overflowing values (1e307) give inf and nan here: computable.broken reports them
-        with np.errstate(over="ignore", invalid="ignore"):
-            n = group["n"].to_numpy(dtype=float)
-            total = float(n.sum())
-            weights = n / total
-            offsets = {v: group[lay.mean_name(v)].to_numpy(dtype=float) for v in lay.variables}
-            pooled = {v: float(weights @ m) for v, m in offsets.items()}
-            dev = {v: offsets[v] - pooled[v] for v in lay.variables}
-            co = {
-                (a, b): float(group[lay.comoment_name(a, b)].sum() + n @ (dev[a] * dev[b]))
-                for a, b in lay.pairs
-            }
-        out[key] = Moments(total, pooled, co, origin)
-    return out
 
 
 def from_arrays(columns: dict[str, np.ndarray], origin: dict[str, float] | None = None) -> Moments:

@@ -15,17 +15,17 @@ the daily effects: the check is about the shape, not the precision.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
+from sds.data.io import Table
 from sds.experiments.analysis import aggregates as ag
 from sds.experiments.analysis import moments as mo
-from sds.experiments.analysis.effects import compare
+from sds.experiments.analysis.kinds import Options
 from sds.experiments.analysis.spec import AnalysisSpec, MetricSpec
-
-if TYPE_CHECKING:
-    from sds.data.io import Table
+from sds.experiments.analysis.timeline_records import NoveltyArm, NoveltyCheck, NoveltyDay, Trend
 
 SINCE = "__since"
 MIN_DAYS = 3
@@ -36,23 +36,23 @@ def novelty(
     agg: ag.Aggregates,
     table: Table,
     arms: list[str],
-) -> dict[str, Any]:
+) -> NoveltyCheck:
     """Daily effects and the trend test per treatment arm, or why the check did not run."""
     metric = _plain(next(m for m in spec.metrics if m.name == spec.primary_metrics[0]))
     if not spec.date:
-        return {"checked": False, "reason": "the spec names no date column"}
-    if metric.type == "quantile":
-        return {"checked": False, "reason": "the primary metric is a quantile"}
+        return NoveltyCheck(False, reason="the spec names no date column")
+    if not metric.kind.novelty:
+        return NoveltyCheck(False, reason=f"the primary metric is a {metric.type}")
     if agg.grain == "event":
         cells, basis = _since_exposure(spec, agg, table, metric), "days since exposure"
     else:
         cells, basis = _cohorts(agg), "assignment-day cohort (unit-level data)"
-    out: dict[str, Any] = {"checked": True, "metric": metric.name, "basis": basis, "arms": {}}
     days = sorted({day for _, day in cells})
+    found = []
     for arm in arms[1:]:
         rows = _daily(spec, metric, cells, days, arms[0], arm)
-        out["arms"][arm] = {"days": rows, **trend(rows, spec.alpha)}
-    return out
+        found.append(NoveltyArm(arm, tuple(rows), trend(rows, spec.alpha)))
+    return NoveltyCheck(True, metric=metric.name, basis=basis, arms=tuple(found))
 
 
 def _plain(metric: MetricSpec) -> MetricSpec:
@@ -72,8 +72,8 @@ def _since_exposure(
     """Per (arm, day since exposure): the exposed cohorts' moments of the metric's columns."""
     t = table.expr
     day = ag.day_of(t, spec)
-    columns = metric.columns
-    binary = set(columns) if metric.type == "proportion" else set()
+    columns = metric.kind.outcomes(metric)
+    binary = set(columns) if metric.kind.binary else set()
     events = t.mutate(
         **{SINCE: day.delta(day.min().over(group_by=t[spec.unit]), unit="day")},
         **{ag.VARIANT: t[spec.variant].cast("string")},
@@ -137,37 +137,30 @@ def _daily(
     days: list[int],
     control: str,
     arm: str,
-) -> list[dict[str, Any]]:
+) -> list[NoveltyDay]:
+    options = Options(spec.alpha, spec.equal_var)
     rows = []
     for k in days:
         c, t = cells.get((control, k)), cells.get((arm, k))
         if c is None or t is None or min(c.n, t.n) < 2:
             continue
-        r = compare(metric, c, t, spec.alpha, spec.equal_var)
+        r = metric.kind.compare(metric, c, t, options)
         rows.append(
-            {
-                "day": k,
-                "n_control": r["n_control"],
-                "n_treatment": r["n_treatment"],
-                "effect": r["effect"],
-                "ci_lower": r["ci_lower"],
-                "ci_upper": r["ci_upper"],
-                "std_error": r["std_error"],
-            }
+            NoveltyDay(k, r.n_control, r.n_treatment, r.effect, r.ci_lower, r.ci_upper, r.std_error)
         )
     return rows
 
 
-def trend(rows: list[dict[str, Any]], alpha: float) -> dict[str, Any]:
+def trend(rows: Sequence[NoveltyDay], alpha: float) -> Trend:
     """WLS slope of the daily effect per day, its t test, and what it means."""
-    usable = [r for r in rows if r.get("std_error") and r["std_error"] > 0]
+    usable = [r for r in rows if r.std_error and r.std_error > 0 and r.effect is not None]
     if len(usable) < MIN_DAYS:
-        return {"slope": None, "p_value": None, "pattern": "too few days to test a trend"}
+        return Trend("too few days to test a trend")
     from statsmodels.regression.linear_model import WLS  # not statsmodels.api: 0.6 s import
 
-    x = np.array([r["day"] for r in usable], dtype=float)
-    y = np.array([r["effect"] for r in usable])
-    w = 1.0 / np.array([r["std_error"] for r in usable]) ** 2
+    x = np.array([r.day for r in usable], dtype=float)
+    y = np.array([r.effect for r in usable], dtype=float)
+    w = 1.0 / np.array([r.std_error for r in usable], dtype=float) ** 2
     fit = WLS(y, np.column_stack([np.ones_like(x), x]), weights=w).fit()
     slope, se, p = float(fit.params[1]), float(fit.bse[1]), float(fit.pvalues[1])
     level = float(np.sum(w * y) / np.sum(w))
@@ -177,4 +170,4 @@ def trend(rows: list[dict[str, Any]], alpha: float) -> dict[str, Any]:
         pattern = "novelty: the effect fades with time; the long-run effect may be smaller"
     else:
         pattern = "primacy: the effect grows with time; the long-run effect may be larger"
-    return {"slope": slope, "slope_se": se, "p_value": p, "pattern": pattern}
+    return Trend(pattern, slope, se, p)

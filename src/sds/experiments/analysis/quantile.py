@@ -14,6 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from sds.experiments.analysis.records import CONTRAST, Comparison, RelativeEffect
+from sds.stats.estimate import Estimate
+
 BCA_MAX_N = 20_000
 
 
@@ -68,7 +71,7 @@ def quantile_effect(
     resamples: int,
     method: str,
     seed: int,
-) -> dict[str, Any]:
+) -> Comparison:
     """Quantile per arm, their difference and ratio with bootstrap intervals."""
     from scipy import stats
 
@@ -110,20 +113,16 @@ def quantile_effect(
     method_note = f"bootstrap {used}, {resamples} resamples (seed {seed})"
     if method == "bca" and not small:
         method_note += f"; BCa needs n <= {BCA_MAX_N:,}"
-    return {
-        "control": qc,
-        "treatment": qt,
-        "n_control": len(control),
-        "n_treatment": len(treatment),
-        "effect": qt - qc,
-        "ci_lower": low,
-        "ci_upper": high,
-        "rel_effect": qt / qc - 1 if qc else None,
-        "rel_ci_lower": rel[0],
-        "rel_ci_upper": rel[1],
-        "statistic": z,
-        "df": None,
-        "p_value": p,
-        "method": method_note,
-        "resamples": resamples,
-    }
+    effect = qt - qc
+    estimate = Estimate(effect, se, low, high, p, 1 - alpha, method_note, CONTRAST, z, None)
+    finite = all(np.isfinite(v) for v in (effect, low, high, se))
+    return Comparison(
+        qc,
+        qt,
+        len(control),
+        len(treatment),
+        estimate,
+        RelativeEffect(qt / qc - 1 if qc else None, rel[0], rel[1]),
+        resamples=resamples,
+        complete=bool(finite),
+    )

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from sds.experiments.analysis.records import Balance, Effect, SegmentBreakdown
+from sds.experiments.analysis.segments import table_rows
+from sds.experiments.analysis.timeline_records import (
+    CumulativeArm,
+    DailySrm,
+    NoveltyCheck,
+    SequentialArm,
+)
+from sds.experiments.analysis.verdict import INVALID
+from sds.experiments.srm import SrmResult
+from sds.report.plots import forest_svg, lines_svg
 from sds.results import Figure, KeyValue, Note, Result, Section, jsonable_dict, records_table
 
 EFFECT_KEYS = [
@@ -25,54 +36,73 @@ EFFECT_KEYS = [
 
 @dataclass(frozen=True)
 class AnalysisResult(Result):
-    """Everything ``sds analyze`` found about one experiment."""
+    """Everything ``sds analyze`` found about one experiment. ``units``: (arm, units) in
+    report order, control first. The checks that depend on the spec are None when it did
+    not ask for them: ``segments`` (no segment columns), ``daily_srm`` and ``cumulative``
+    (no date column), ``sequential`` (no sequential plan)."""
 
     title: ClassVar[str] = "Experiment analysis"
     name: str
     source: str
     grain: str
-    units: dict[str, int]
+    units: tuple[tuple[str, int], ...]
     verdict: str
     reasons: tuple[str, ...]
-    effects: tuple[dict[str, Any], ...]
-    srm: dict[str, Any]
-    balance: tuple[dict[str, Any], ...] = ()
+    effects: tuple[Effect, ...]
+    srm: SrmResult
+    novelty: NoveltyCheck
+    balance: tuple[Balance, ...] = ()
     warnings: tuple[str, ...] = ()
     alpha: float = 0.05
     correction: str = "holm"
-    extra: dict[str, Any] = field(default_factory=dict)  # segments, novelty, sequential
+    segments: tuple[SegmentBreakdown, ...] | None = None
+    daily_srm: tuple[DailySrm, ...] | None = None
+    cumulative: tuple[CumulativeArm, ...] | None = None
+    sequential: tuple[SequentialArm, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable_dict(
-            {
-                "name": self.name,
-                "source": self.source,
-                "verdict": self.verdict,
-                "reasons": list(self.reasons),
-                "grain": self.grain,
-                "units": dict(self.units),
-                "alpha": self.alpha,
-                "correction": self.correction,
-                "effects": [dict(e) for e in self.effects],
-                "srm": dict(self.srm),
-                "balance": [dict(b) for b in self.balance],
-                **self.extra,
-                "warnings": list(self.warnings),
+        out: dict[str, Any] = {
+            "name": self.name,
+            "source": self.source,
+            "verdict": self.verdict,
+            "reasons": list(self.reasons),
+            "grain": self.grain,
+            "units": dict(self.units),
+            "alpha": self.alpha,
+            "correction": self.correction,
+            "effects": [e.to_dict() for e in self.effects],
+            "srm": self.srm.to_dict(),
+            "balance": [b.to_dict() for b in self.balance],
+        }
+        if self.segments is not None:
+            out["segments"] = {s.column: s.to_dict() for s in self.segments}
+        out["novelty"] = self.novelty.to_dict()
+        if self.daily_srm is not None:
+            out["daily_srm"] = [d.to_dict() for d in self.daily_srm]
+        if self.cumulative is not None:
+            out["cumulative"] = {
+                a.variant: [look.to_dict() for look in a.looks] for a in self.cumulative
             }
-        )
+        if self.sequential is not None:
+            out["sequential"] = {a.variant: a.plan.to_dict() for a in self.sequential}
+        out["warnings"] = list(self.warnings)
+        return jsonable_dict(out)
+
+    @property
+    def arms(self) -> list[str]:
+        """The arms, control first."""
+        return [arm for arm, _ in self.units]
 
     @property
     def valid(self) -> bool:
         """False for an invalid experiment (a failed sample-ratio check) or an invalid
         analysis (a primary metric that could not be computed)."""
-        from sds.experiments.analysis.verdict import INVALID
-
         return self.verdict not in INVALID
 
-    def effect(self, metric: str, variant: str | None = None) -> dict[str, Any]:
+    def effect(self, metric: str, variant: str | None = None) -> Effect:
         """The effect row of ``metric`` (and ``variant`` when there are several arms)."""
         for e in self.effects:
-            if e["metric"] == metric and (variant is None or e["variant"] == variant):
+            if e.metric == metric and (variant is None or e.variant == variant):
                 return e
         raise KeyError((metric, variant))
 
@@ -115,11 +145,10 @@ class AnalysisResult(Result):
 
     def _check_sections(self, d: dict[str, Any]) -> list[Section]:
         """Segments, novelty and the day-by-day plots."""
-        from sds.experiments.analysis.segments import table_rows
-
         out: list[Section] = []
-        arms = list(self.units)
-        for column, seg in d.get("segments", {}).items():
+        arms = self.arms
+        for breakdown in self.segments or ():
+            column, seg = breakdown.column, d["segments"][breakdown.column]
             mix = seg["mix"]
             out.append(
                 records_table(
@@ -127,7 +156,7 @@ class AnalysisResult(Result):
                     mix["shares"],
                 )
             )
-            out.append(records_table(f"Effects by {column}", table_rows(seg, arms)))
+            out.append(records_table(f"Effects by {column}", table_rows(breakdown, arms)))
             het = [h for h in seg["heterogeneity"] if h["q"] is not None]
             if het:
                 out.append(records_table(f"Heterogeneity across {column} (Cochran's Q)", het))
@@ -148,9 +177,7 @@ class AnalysisResult(Result):
         return out
 
     def _novelty(self) -> str:
-        from sds.report.plots import lines_svg
-
-        nov = self.extra["novelty"]
+        nov = self.to_dict()["novelty"]
         first = next(iter(nov["arms"].values()))["days"]
         series = {
             arm: _band(a["days"], "effect", "ci_lower", "ci_upper")
@@ -160,9 +187,7 @@ class AnalysisResult(Result):
         return lines_svg([r["day"] for r in first], series, xlabel=nov["basis"], ylabel="effect")
 
     def _cumulative(self) -> str:
-        from sds.report.plots import lines_svg
-
-        arms = self.extra["cumulative"]
+        arms = self.to_dict()["cumulative"]
         first = next(iter(arms.values()))
         dates = [r["date"] for r in first]
         series = {
@@ -173,28 +198,27 @@ class AnalysisResult(Result):
         return lines_svg(dates, series, xlabel="assignment date", ylabel="cumulative effect")
 
     def _daily_srm(self) -> str:
-        from sds.report.plots import lines_svg
-
-        rows = self.extra["daily_srm"]
+        rows = self.to_dict()["daily_srm"]
         series = {
             arm: (
                 [100 * r[f"share_gap_{arm}"] for r in rows],
                 [-100 * r[f"band_{arm}"] for r in rows],
                 [100 * r[f"band_{arm}"] for r in rows],
             )
-            for arm in list(self.units)[1:]
+            for arm in self.arms[1:]
         }
         return lines_svg(
             [r["date"] for r in rows], series, xlabel="assignment date", ylabel="share gap, pp"
         )
 
     def _forest(self) -> str:
-        from sds.report.plots import forest_svg
-
-        rows = [e for e in self.effects if e.get("rel_ci_lower") is not None]
+        rows = [e for e in self.to_dict()["effects"] if e.get("rel_ci_lower") is not None]
         rel = True
         if not rows:
-            rows, rel = [e for e in self.effects if e.get("ci_lower") is not None], False
+            rows, rel = (
+                [e for e in self.to_dict()["effects"] if e.get("ci_lower") is not None],
+                False,
+            )
         key = "rel_" if rel else ""
         scale = 100.0 if rel else 1.0
         return forest_svg(

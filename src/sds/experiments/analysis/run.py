@@ -2,29 +2,39 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
+from sds.config import engine_scope
+from sds.data.io import Table, open_table
 from sds.errors import DataError
 from sds.experiments.analysis import aggregates as ag
 from sds.experiments.analysis import computable as comp
 from sds.experiments.analysis import moments as mo
+from sds.experiments.analysis import timeline
 from sds.experiments.analysis.balance import balance
-from sds.experiments.analysis.effects import add_adjusted, compare
+from sds.experiments.analysis.kinds import Options
+from sds.experiments.analysis.novelty import novelty
+from sds.experiments.analysis.records import (
+    Balance,
+    Effect,
+    SegmentBreakdown,
+    adjusted,
+    empty_comparison,
+)
 from sds.experiments.analysis.result import AnalysisResult
-from sds.experiments.analysis.spec import AnalysisSpec, MetricSpec, parse
+from sds.experiments.analysis.segments import breakdowns
+from sds.experiments.analysis.sequential_run import sequential
+from sds.experiments.analysis.spec import AnalysisSpec, parse
+from sds.experiments.analysis.timeline_records import NoveltyCheck, SequentialArm
 from sds.experiments.analysis.verdict import decide
-
-if TYPE_CHECKING:
-    from sds.data.io import Table
+from sds.experiments.srm import SrmResult, srm_test
 
 
 def analyze(spec: AnalysisSpec | dict[str, Any], data: Any = None) -> AnalysisResult:
     """Analyse an experiment. ``data`` (a DataFrame, path, SQL or Table) overrides
     ``spec.data``."""
-    from sds.config import engine_scope
-
     spec = parse(spec)
     with engine_scope(spec):
         return _analyze(spec, data)
@@ -40,36 +50,30 @@ def _analyze(spec: AnalysisSpec, data: Any) -> AnalysisResult:
     per_arm = {k[0]: v for k, v in agg.moments_by(ag.VARIANT).items()}
     _check_denominators(spec, per_arm, table.name)
     srm = _srm(spec, arms, per_arm)
-    effects = _effects(spec, arms, per_arm, table, unit_rows)
-    add_adjusted(effects, spec.correction)
-    comp.finish(effects)
-    uncomputed = {e["metric"]: e["not_computed"] for e in effects if e.get("not_computed")}
-    covariates = [c for m in spec.metrics for c in m.covariates]
+    effects = adjusted(_effects(spec, arms, per_arm, table, unit_rows), spec.correction)
+    uncomputed = {e.metric: e.not_computed for e in effects if e.not_computed}
+    covariates = [c for m in spec.metrics for c in m.kind.covariates(m)]
     control = per_arm[spec.control]
     treated = {a: per_arm[a] for a in arms if a != spec.control}
     balance_rows = balance(
         list(dict.fromkeys(covariates)), control, treated, spec.balance_threshold
     )
     total_units = sum(m.n for m in per_arm.values())
-    extra = _breakdowns(spec, agg, table, arms, effects)
-    continue_running = False
-    if spec.sequential is not None:
-        from sds.experiments.analysis.sequential_run import sequential
-
-        extra["sequential"] = sequential(spec, extra.get("cumulative", {}), table.name)
-        looks = list(extra["sequential"].values())
-        continue_running = not any(s["stop"] for s in looks) and not all(s["final"] for s in looks)
-    cautions = _cautions(extra)
+    segments = breakdowns(spec, agg, arms, effects) if spec.segments else None
+    checked = novelty(spec, agg, table, arms)
+    daily = tuple(timeline.daily_srm(spec, agg, arms)) if spec.date else None
+    cumulative = timeline.cumulative(spec, agg, arms) if spec.date else None
+    plans = sequential(spec, cumulative or (), table.name) if spec.sequential else None
+    continue_running = plans is not None and _continue(plans)
+    cautions = _cautions(segments or (), checked)
     verdict, reasons = decide(
         effects,
         primary=spec.primary_metrics,
         guardrails=spec.guardrails,
         better={m.name: m.better for m in spec.metrics},
         alpha=spec.alpha,
-        srm_failed=srm.p_value < srm.threshold,
-        mix_shifts=[
-            s["mix"]["message"] for s in extra.get("segments", {}).values() if s["mix"]["shift"]
-        ],
+        srm_failed=srm.flag,
+        mix_shifts=[s.mix.message for s in segments or () if s.mix.message],
         mixed_share=agg.mixed_units / total_units if total_units else 0.0,
         continue_running=continue_running,
         cautions=cautions,
@@ -79,11 +83,11 @@ def _analyze(spec: AnalysisSpec, data: Any) -> AnalysisResult:
         name=spec.name or "experiment",
         source=table.name,
         grain=grain,
-        units={a: int(per_arm[a].n) for a in arms},
+        units=tuple((a, int(per_arm[a].n)) for a in arms),
         verdict=verdict,
         reasons=tuple(reasons),
         effects=tuple(effects),
-        srm=srm.to_dict(),
+        srm=srm,
         balance=tuple(balance_rows),
         warnings=(
             *(f"metric {m!r} could not be computed: {r}" for m, r in uncomputed.items()),
@@ -92,48 +96,35 @@ def _analyze(spec: AnalysisSpec, data: Any) -> AnalysisResult:
         ),
         alpha=spec.alpha,
         correction=spec.correction,
-        extra=extra,
+        segments=segments,
+        novelty=checked,
+        daily_srm=daily,
+        cumulative=cumulative,
+        sequential=plans,
     )
 
 
-def _breakdowns(
-    spec: AnalysisSpec,
-    agg: ag.Aggregates,
-    table: Table,
-    arms: list[str],
-    effects: list[dict[str, Any]],
-) -> dict[str, Any]:
-    """Segments, novelty and the day-by-day views: checks on the same aggregates."""
-    from sds.experiments.analysis import timeline
-    from sds.experiments.analysis.novelty import novelty
-    from sds.experiments.analysis.segments import breakdowns
-
-    extra: dict[str, Any] = {}
-    if spec.segments:
-        extra["segments"] = breakdowns(spec, agg, arms, effects)
-    extra["novelty"] = novelty(spec, agg, table, arms)
-    if spec.date:
-        extra["daily_srm"] = timeline.daily_srm(spec, agg, arms)
-        extra["cumulative"] = timeline.cumulative(spec, agg, arms)
-    return extra
+def _continue(plans: tuple[SequentialArm, ...]) -> bool:
+    """The sequential plan does not allow a decision yet: no arm crossed and not all
+    reached their last look."""
+    return not any(a.plan.stop for a in plans) and not all(a.plan.final for a in plans)
 
 
-def _cautions(extra: dict[str, Any]) -> list[str]:
+def _cautions(segments: tuple[SegmentBreakdown, ...], checked: NoveltyCheck) -> list[str]:
     """Findings of the checks that a verdict must carry along."""
-    out = [flag for seg in extra.get("segments", {}).values() for flag in seg["flags"]]
-    for arm, found in extra["novelty"].get("arms", {}).items():
-        if found.get("p_value") is not None and not found["pattern"].startswith("stable"):
+    out = [flag for seg in segments for flag in seg.flags]
+    for arm in checked.arms:
+        found = arm.trend
+        if found.p_value is not None and not found.pattern.startswith("stable"):
             out.append(
-                f"{found['pattern']} ({extra['novelty']['metric']} in {arm}, by "
-                f"{extra['novelty']['basis']}: slope {found['slope']:+.4g} per day, "
-                f"p = {found['p_value']:.3g})"
+                f"{found.pattern} ({checked.metric} in {arm.variant}, by "
+                f"{checked.basis}: slope {found.slope:+.4g} per day, "
+                f"p = {found.p_value:.3g})"
             )
     return out
 
 
 def _open(spec: AnalysisSpec, data: Any) -> Table:
-    from sds.data.io import Table, open_table
-
     if isinstance(data, Table):
         return data
     source = data if data is not None else spec.data
@@ -144,7 +135,7 @@ def _open(spec: AnalysisSpec, data: Any) -> Table:
         )
     if isinstance(source, pd.DataFrame):
         return open_table(source, name="DataFrame")
-    return open_table(source, table=spec.table)
+    return open_table(source, table=spec.table, encoding=spec.encoding)
 
 
 def _arms(spec: AnalysisSpec, agg: ag.Aggregates, source: str) -> list[str]:
@@ -184,23 +175,20 @@ def _arms(spec: AnalysisSpec, agg: ag.Aggregates, source: str) -> list[str]:
 
 def _check_denominators(spec: AnalysisSpec, per_arm: dict[Any, mo.Moments], source: str) -> None:
     for m in spec.metrics:
-        if m.type != "ratio":
-            continue
         for arm, mom in per_arm.items():
-            if mom.mean(str(m.denominator)) == 0:
+            zero = [c for c in m.kind.denominators(m) if mom.mean(c) == 0]
+            if zero:
                 raise DataError(
                     f"metric {m.name!r}: the denominator sums to zero in arm {arm!r}",
                     source=source,
-                    column=m.denominator,
+                    column=zero[0],
                     hint="A ratio of means needs some units with a positive denominator.",
                 )
 
 
-def _srm(spec: AnalysisSpec, arms: list[str], per_arm: dict[Any, mo.Moments]) -> Any:
-    from sds.experiments.srm import srm_test
-
+def _srm(spec: AnalysisSpec, arms: list[str], per_arm: dict[Any, mo.Moments]) -> SrmResult:
     counts = [int(per_arm[a].n) for a in arms]
-    return srm_test(counts, spec.split, threshold=spec.srm_threshold, variants=arms)
+    return srm_test(counts, spec.split, spec.srm_alpha, variants=arms)
 
 
 def _effects(
@@ -209,55 +197,43 @@ def _effects(
     per_arm: dict[Any, mo.Moments],
     table: Table,
     unit_rows: Any,
-) -> list[dict[str, Any]]:
+) -> list[Effect]:
+    """Each metric against control in each treatment arm; a metric whose values are unusable
+    gets rows that say why instead of figures."""
+    options = options_of(spec)
     rows = []
     for metric in spec.metrics:
-        values = _quantile_values(metric, table, unit_rows)
+        kind = metric.kind
+        column = kind.values_column(metric)
+        values = ag.quantile_values(table, unit_rows, column) if column else None
         broken = comp.broken(metric, per_arm, values)
         reason = None
         for arm in arms:
             if arm == spec.control:
                 continue
-            head = {"metric": metric.name, "type": metric.type, "variant": arm}
-            row: dict[str, Any] = {
-                "n_control": int(per_arm[spec.control].n),
-                "n_treatment": int(per_arm[arm].n),
-            }
+            nc, nt = int(per_arm[spec.control].n), int(per_arm[arm].n)
+            found = empty_comparison(nc, nt, 1 - spec.alpha)
             if not broken and values is not None:
-                row = _quantile(metric, spec, values[spec.control], values[arm])
+                found = kind.compare_values(metric, values[spec.control], values[arm], options)
             elif not broken:
-                row = compare(
-                    metric, per_arm[spec.control], per_arm[arm], spec.alpha, spec.equal_var
-                )
-            if broken or not comp.finite_row(row):
+                found = kind.compare(metric, per_arm[spec.control], per_arm[arm], options)
+            if broken or not found.complete:
                 reason = reason or comp.diagnose(metric, table, unit_rows)
-                row = comp.not_computed(row, reason)
-            rows.append({**head, **row})
+                rows.append(
+                    Effect(metric.name, metric.type, arm, found.not_computed(), None, reason)
+                )
+            else:
+                rows.append(Effect(metric.name, metric.type, arm, found))
     return rows
 
 
-def _quantile_values(metric: MetricSpec, table: Table, unit_rows: Any) -> Any:
-    if metric.type != "quantile":
-        return None
-    return ag.quantile_values(table, unit_rows, str(metric.column))
-
-
-def _quantile(metric: MetricSpec, spec: AnalysisSpec, c: Any, t: Any) -> dict[str, Any]:
-    from sds.experiments.analysis.quantile import quantile_effect
-
-    return quantile_effect(
-        c,
-        t,
-        float(metric.q or 0.5),
-        alpha=spec.alpha,
-        resamples=spec.resamples,
-        method=spec.bootstrap,
-        seed=spec.seed,
-    )
+def options_of(spec: AnalysisSpec) -> Options:
+    """The settings every comparison of the analysis uses."""
+    return Options(spec.alpha, spec.equal_var, spec.resamples, spec.bootstrap, spec.seed)
 
 
 def _warnings(
-    spec: AnalysisSpec, agg: ag.Aggregates, balance_rows: list[dict[str, Any]], srm: Any
+    spec: AnalysisSpec, agg: ag.Aggregates, balance_rows: list[Balance], srm: SrmResult
 ) -> list[str]:
     out = []
     if srm.share_deviation_over_tolerance and not srm.flag:  # the 1% rule alone: noise?
@@ -267,10 +243,10 @@ def _warnings(
             f"covariate {column!r} is missing for {nulls} unit(s); they count as 0 (no history)"
         )
     for row in balance_rows:
-        if not row["balanced"]:
+        if not row.balanced:
             out.append(
-                f"covariate {row['covariate']!r} is imbalanced in {row['variant']} "
-                f"(SMD {row['smd']:+.3f}, limit {spec.balance_threshold}): check that it is "
+                f"covariate {row.covariate!r} is imbalanced in {row.variant} "
+                f"(SMD {row.smd:+.3f}, limit {spec.balance_threshold}): check that it is "
                 "measured before assignment and that assignment is random"
             )
     if agg.mixed_units:

@@ -4,7 +4,7 @@ a breakdown trustworthy or not.
 For each segment column, from the same aggregate rows as the pooled analysis (no new query):
 
 - **Traffic mix**: a chi-square test of independence between arm and segment level
-  (``scipy.stats.chi2_contingency``), a sample-ratio check within segments. Under
+  (:func:`sds.stats.split.mix_test`), a sample-ratio check within segments. Under
   randomization every arm has the same mix; a mix that differs (p below the SRM threshold)
   means assignment or logging differs by segment, or the treatment changes the segment
   column itself. Either way the arms compare unlike groups, and a pooled effect can disagree
@@ -22,7 +22,8 @@ column; they remain exploratory: a segment table has many chances to find someth
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -30,53 +31,58 @@ from scipy import stats
 
 from sds.experiments.analysis import aggregates as ag
 from sds.experiments.analysis import moments as mo
-from sds.experiments.analysis.effects import add_adjusted, compare
+from sds.experiments.analysis.kinds import Options
+from sds.experiments.analysis.records import (
+    Effect,
+    Heterogeneity,
+    LevelShares,
+    SegmentBreakdown,
+    SegmentEffect,
+    SegmentMix,
+    adjusted,
+)
 from sds.experiments.analysis.spec import AnalysisSpec, MetricSpec
+from sds.stats.split import mix_test
 
 MAX_LEVELS = 30  # beyond this, the smallest levels are summed into "(other)"
 OTHER, MISSING = "(other)", "(missing)"
 
 Cells = dict[tuple[str, str], mo.Moments]
-KEPT = (
-    "control",
-    "treatment",
-    "n_control",
-    "n_treatment",
-    "effect",
-    "ci_lower",
-    "ci_upper",
-    "rel_effect",
-    "std_error",
-    "p_value",
-)
 
 
 def breakdowns(
-    spec: AnalysisSpec, agg: ag.Aggregates, arms: list[str], effects: list[dict[str, Any]]
-) -> dict[str, dict[str, Any]]:
+    spec: AnalysisSpec,
+    agg: ag.Aggregates,
+    arms: list[str],
+    effects: tuple[Effect, ...] | list[Effect],
+) -> tuple[SegmentBreakdown, ...]:
     """One breakdown per segment column: mix test, effect rows, heterogeneity and flags."""
-    pooled = {(e["metric"], e["variant"]): e for e in effects}
-    skipped = {e["metric"] for e in effects if e.get("not_computed")}  # no figures to split
-    metrics = [m for m in spec.metrics if m.type != "quantile" and m.name not in skipped]
-    out = {}
+    pooled = {(e.metric, e.variant): e for e in effects}
+    skipped = {e.metric for e in effects if e.not_computed}  # no figures to split
+    metrics = [m for m in spec.metrics if m.kind.segments and m.name not in skipped]
+    options = Options(spec.alpha, spec.equal_var)
+    out = []
     for column in spec.segments:
         cells, levels = _cells(agg, column)
-        mix = traffic_mix(cells, arms, levels, spec.srm_threshold)
-        rows, het, flags = [], [], []
+        mix = traffic_mix(cells, arms, levels, spec.srm_alpha)
+        rows: list[SegmentEffect] = []
+        het = []
         for metric in metrics:
             for arm in arms[1:]:
-                level_rows = _level_rows(spec, metric, cells, levels, arms[0], arm)
+                level_rows = _level_rows(metric, options, cells, levels, arms[0], arm)
                 rows += level_rows
-                het.append({"metric": metric.name, "variant": arm, **heterogeneity(level_rows)})
-        add_adjusted(rows, spec.correction)
+                q = heterogeneity([r.effect for r in level_rows], [r.std_error for r in level_rows])
+                het.append(Heterogeneity(metric.name, arm, *q))
+        rows = adjusted(rows, spec.correction)
+        flags: list[str] = []
         for metric in metrics:
             for arm in arms[1:]:
-                mine = [r for r in rows if r["metric"] == metric.name and r["variant"] == arm]
+                mine = [r for r in rows if r.metric == metric.name and r.variant == arm]
                 flags += _flags(column, pooled[(metric.name, arm)], mine, spec.alpha)
-        if mix["shift"]:
-            mix["message"] = _mix_message(column, mix)
-        out[column] = {"mix": mix, "effects": rows, "heterogeneity": het, "flags": flags}
-    return out
+        if mix.shift:
+            mix = replace(mix, message=_mix_message(column, mix))
+        out.append(SegmentBreakdown(column, mix, tuple(rows), tuple(het), tuple(flags)))
+    return tuple(out)
 
 
 def _cells(agg: ag.Aggregates, column: str) -> tuple[Cells, list[str]]:
@@ -111,111 +117,101 @@ def _is_missing(level: object) -> bool:
         return False
 
 
-def traffic_mix(
-    cells: Cells, arms: list[str], levels: list[str], threshold: float
-) -> dict[str, Any]:
+def traffic_mix(cells: Cells, arms: list[str], levels: list[str], alpha: float) -> SegmentMix:
     """Chi-square test that every arm has the same segment mix, and each arm's shares."""
     counts = np.array(
         [[cells[(a, lv)].n if (a, lv) in cells else 0.0 for lv in levels] for a in arms]
     )
-    shares = [
-        {"level": lv, **{a: counts[i, j] / counts[i].sum() for i, a in enumerate(arms)}}
+    shares = tuple(
+        LevelShares(
+            lv, tuple((a, float(counts[i, j] / counts[i].sum())) for i, a in enumerate(arms))
+        )
         for j, lv in enumerate(levels)
-    ]
-    used = counts[:, counts.sum(axis=0) > 0]
-    if used.shape[1] < 2:
-        return {"chi2": 0.0, "df": 0, "p_value": 1.0, "shift": False, "shares": shares}
-    result = stats.chi2_contingency(used, correction=False)
-    p = float(result.pvalue)
-    return {
-        "chi2": float(result.statistic),
-        "df": int(result.dof),
-        "p_value": p,
-        "shift": p < threshold,
-        "shares": shares,
-    }
+    )
+    found = mix_test(counts.tolist())
+    return SegmentMix(found.chi2, found.df, found.p_value, found.p_value < alpha, shares)
 
 
 def _level_rows(
-    spec: AnalysisSpec,
     metric: MetricSpec,
+    options: Options,
     cells: Cells,
     levels: list[str],
     control: str,
     arm: str,
-) -> list[dict[str, Any]]:
+) -> list[SegmentEffect]:
     rows = []
     for level in levels:
         c, t = cells.get((control, level)), cells.get((arm, level))
         if c is None or t is None or min(c.n, t.n) < 2:
             continue
-        r = compare(metric, c, t, spec.alpha, spec.equal_var)
         rows.append(
-            {"metric": metric.name, "variant": arm, "level": level, **{k: r[k] for k in KEPT}}
+            SegmentEffect(metric.name, arm, level, metric.kind.compare(metric, c, t, options))
         )
     return rows
 
 
-def heterogeneity(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Cochran's Q: do the segments share one effect? (fixed-effect, inverse variance)"""
-    usable = [r for r in rows if r.get("std_error") and r["std_error"] > 0]
+def heterogeneity(
+    effects: Sequence[float | None], std_errors: Sequence[float | None]
+) -> tuple[float | None, int, float | None]:
+    """Cochran's Q, its degrees of freedom and p-value: do the segments share one effect?
+    (fixed-effect, inverse variance; segments without a positive standard error are left
+    out, and fewer than two leave nothing to test)."""
+    usable = [(e, se) for e, se in zip(effects, std_errors, strict=True) if e is not None and se]
+    usable = [(e, se) for e, se in usable if se > 0]
     if len(usable) < 2:
-        return {"q": None, "df": 0, "p_value": None}
-    effect = np.array([r["effect"] for r in usable])
-    weight = 1.0 / np.array([r["std_error"] for r in usable]) ** 2
+        return None, 0, None
+    effect = np.array([e for e, _ in usable], dtype=float)
+    weight = 1.0 / np.array([se for _, se in usable], dtype=float) ** 2
     center = float(np.sum(weight * effect) / np.sum(weight))
     q = float(np.sum(weight * (effect - center) ** 2))
     df = len(usable) - 1
-    return {"q": q, "df": df, "p_value": float(stats.chi2.sf(q, df))}
+    return q, df, float(stats.chi2.sf(q, df))
 
 
-def _flags(
-    column: str, pooled: dict[str, Any], rows: list[dict[str, Any]], alpha: float
-) -> list[str]:
-    where = f"{pooled['metric']} in {pooled['variant']}, by {column}"
-    sign = np.sign(pooled["effect"])
-    signs = {np.sign(r["effect"]) for r in rows if r["effect"] != 0}
+def _flags(column: str, pooled: Effect, rows: list[SegmentEffect], alpha: float) -> list[str]:
+    where = f"{pooled.metric} in {pooled.variant}, by {column}"
+    effect = pooled.effect or 0.0
+    sign = np.sign(effect)
+    signs = {np.sign(r.effect) for r in rows if r.effect}
     flags = []
     if len(rows) >= 2 and sign != 0 and signs == {-sign}:
         flags.append(
-            f"Simpson's paradox ({where}): the pooled effect is {pooled['effect']:+.4g} but "
+            f"Simpson's paradox ({where}): the pooled effect is {effect:+.4g} but "
             "every segment's effect has the opposite sign; the arms' segment mix differs"
         )
     for r in rows:
-        if r["p_adjusted"] < alpha and np.sign(r["effect"]) == -sign and sign != 0:
+        p = r.p_adjusted
+        if p is not None and p < alpha and np.sign(r.effect or 0.0) == -sign and sign != 0:
             flags.append(
-                f"sign reversal ({where}): segment {r['level']!r} moves the other way "
-                f"({r['effect']:+.4g}, adjusted p = {r['p_adjusted']:.3g})"
+                f"sign reversal ({where}): segment {r.level!r} moves the other way "
+                f"({r.effect:+.4g}, adjusted p = {p:.3g})"
             )
     return flags
 
 
-def _mix_message(column: str, mix: dict[str, Any]) -> str:
+def _mix_message(column: str, mix: SegmentMix) -> str:
     return (
         f"traffic-mix shift in {column!r}: the arms' mix of {column} differs "
-        f"(chi-square p = {mix['p_value']:.3g}). Assignment or logging differs by {column}, "
+        f"(chi-square p = {mix.p_value:.3g}). Assignment or logging differs by {column}, "
         f"or the treatment changes {column} (then it is no segment: drop it from 'segments'); "
         f"either way the arms are not comparable within {column}"
     )
 
 
-def table_rows(breakdown: dict[str, Any], arms: list[str]) -> list[dict[str, Any]]:
+def table_rows(breakdown: SegmentBreakdown, arms: list[str]) -> list[dict[str, object]]:
     """The segment table of the report: effects with each arm's share of the level."""
-    shares = {s["level"]: s for s in breakdown["mix"]["shares"]}
-    out = []
-    for r in breakdown["effects"]:
-        share = shares.get(r["level"], {})
-        out.append(
-            {
-                "metric": r["metric"],
-                "variant": r["variant"],
-                "level": r["level"],
-                "share_control": share.get(arms[0]),
-                "share_treatment": share.get(r["variant"]),
-                "effect": r["effect"],
-                "ci_lower": r["ci_lower"],
-                "ci_upper": r["ci_upper"],
-                "p_adjusted": r["p_adjusted"],
-            }
-        )
-    return out
+    return [
+        {
+            "metric": r.metric,
+            "variant": r.variant,
+            "level": r.level,
+            "share_control": breakdown.mix.share(r.level, arms[0]),
+            "share_treatment": breakdown.mix.share(r.level, r.variant),
+            "effect": r.effect,
+            "ci_lower": r.ci_lower,
+            "ci_upper": r.ci_upper,
+            "p_adjusted": r.p_adjusted,
+        }
+        for r in breakdown.effects
+    ]

@@ -17,50 +17,51 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any
+from collections.abc import Sequence
 
+from sds.experiments.analysis.timeline_records import (
+    CumulativeLook,
+    GroupLook,
+    GroupSequential,
+    Msprt,
+    MsprtLook,
+)
 from sds.experiments.sequential import boundaries
 
 
 def group_sequential(
-    looks_data: list[dict[str, Any]],
+    looks_data: Sequence[CumulativeLook],
     *,
     planned_units: int,
     looks: int,
     spending: str,
     alpha: float,
-) -> dict[str, Any]:
-    """``looks_data``: per day (in order) ``date``, ``units`` (cumulative) and ``z``."""
+) -> GroupSequential:
+    """``looks_data``: per day, in order, the cumulative ``units`` and ``z``."""
     planned = [k / looks for k in range(1, looks + 1)]
-    happened: list[dict[str, Any]] = []
-    for k, target in enumerate(planned, start=1):
-        day = next((d for d in looks_data if d["units"] >= target * planned_units - 0.5), None)
+    happened: list[CumulativeLook] = []
+    for target in planned:
+        day = next((d for d in looks_data if d.units >= target * planned_units - 0.5), None)
         if day is None:
             break
-        happened.append({"look": k, "date": day["date"], "units": day["units"], "z": day["z"]})
-    current = looks_data[-1]
-    fraction_now = current["units"] / planned_units
-    out: dict[str, Any] = {
-        "method": f"group sequential, {looks} looks, {spending} spending",
-        "planned_units": planned_units,
-        "information_fraction": fraction_now,
-    }
+        happened.append(day)
+    method = f"group sequential, {looks} looks, {spending} spending"
+    fraction_now = looks_data[-1].units / planned_units
     if not happened:
-        out.update(
-            looks=[], stop=False, final=False, next_look_units=math.ceil(planned[0] * planned_units)
-        )
-        return out
-    fractions = [min(h["units"] / planned_units, 1.0) for h in happened]
+        first = math.ceil(planned[0] * planned_units)
+        return GroupSequential(method, planned_units, fraction_now, (), False, False, first)
+    fractions = [min(h.units / planned_units, 1.0) for h in happened]
     fractions = _strictly_increasing(fractions)
     bounds = _boundaries(tuple(fractions), alpha, spending)
-    stop = False
-    for h, t, b in zip(happened, fractions, bounds, strict=True):
-        h.update(information_fraction=t, boundary=b, crossed=abs(h["z"]) >= b)
-        stop = stop or h["crossed"]
+    done = tuple(
+        # a z that is not a number (no variance yet) crosses nothing
+        GroupLook(k, h.date, h.units, h.z, t, b, h.z is not None and abs(h.z) >= b)
+        for k, (h, t, b) in enumerate(zip(happened, fractions, bounds, strict=True), start=1)
+    )
     final = len(happened) == looks
     next_units = None if final else math.ceil(planned[len(happened)] * planned_units)
-    out.update(looks=happened, stop=stop, final=final, next_look_units=next_units)
-    return out
+    stop = any(look.crossed for look in done)
+    return GroupSequential(method, planned_units, fraction_now, done, stop, final, next_units)
 
 
 @functools.lru_cache(maxsize=256)
@@ -76,36 +77,25 @@ def _strictly_increasing(fractions: list[float]) -> list[float]:
     return out
 
 
-def msprt(looks_data: list[dict[str, Any]], *, tau: float, alpha: float) -> dict[str, Any]:
-    """``looks_data``: per day ``date``, ``effect`` and ``se`` of the cumulative estimate."""
+def msprt(looks_data: Sequence[CumulativeLook], *, tau: float, alpha: float) -> Msprt:
+    """``looks_data``: per day the cumulative ``effect`` and its standard error ``se``."""
     p_running = 1.0
     rows = []
     for d in looks_data:
-        v = d["se"] ** 2
-        if not v > 0:
+        if d.se is None or d.effect is None or not d.se**2 > 0:
             continue
-        log_ratio = 0.5 * math.log(v / (v + tau**2)) + d["effect"] ** 2 * tau**2 / (
-            2 * v * (v + tau**2)
-        )
+        v = d.se**2
+        log_ratio = 0.5 * math.log(v / (v + tau**2)) + d.effect**2 * tau**2 / (2 * v * (v + tau**2))
         p_running = min(p_running, math.exp(-log_ratio) if log_ratio > 0 else 1.0)
         half = math.sqrt(
             v * (v + tau**2) / tau**2 * (math.log((v + tau**2) / v) + 2 * math.log(1 / alpha))
         )
-        rows.append(
-            {
-                "date": d["date"],
-                "effect": d["effect"],
-                "always_valid_p": p_running,
-                "cs_lower": d["effect"] - half,
-                "cs_upper": d["effect"] + half,
-            }
-        )
-    stop = bool(rows) and rows[-1]["always_valid_p"] < alpha
-    return {
-        "method": f"mSPRT, normal mixture tau = {tau:.4g}",
-        "tau": tau,
-        "looks": rows,
-        "always_valid_p": rows[-1]["always_valid_p"] if rows else 1.0,
-        "stop": stop,
-        "final": False,
-    }
+        rows.append(MsprtLook(d.date, d.effect, p_running, d.effect - half, d.effect + half))
+    stop = bool(rows) and rows[-1].always_valid_p < alpha
+    return Msprt(
+        method=f"mSPRT, normal mixture tau = {tau:.4g}",
+        tau=tau,
+        looks=tuple(rows),
+        always_valid_p=rows[-1].always_valid_p if rows else 1.0,
+        stop=stop,
+    )

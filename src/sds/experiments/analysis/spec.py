@@ -7,56 +7,59 @@ read, so a typo in a metric type or a correction name costs nothing.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from sds.config import EngineChoice, StrictModel
+from sds.config import EngineChoice, StrictModel, parse_spec
 from sds.errors import close_matches
-
-METRIC_TYPES = ("proportion", "mean", "ratio", "quantile")
-CORRECTIONS = ("holm", "hochberg", "bonferroni", "benjamini-hochberg", "none")
-GRAINS = ("auto", "unit", "event")
-SEQUENTIAL_METHODS = ("group", "msprt")
-SPENDING = ("obrien-fleming", "pocock", "power")
+from sds.experiments.analysis import kinds
+from sds.experiments.analysis.kinds import MetricKind
+from sds.params import Correction, Rule, Spending
 
 
 class MetricSpec(StrictModel):
-    """One metric. ``type`` decides which columns it needs."""
+    """One metric. ``type`` names its kind (:mod:`analysis.kinds`), which decides the
+    columns it needs and how it is compared."""
 
-    name: str
-    type: str
-    column: str | None = None  # proportion, mean, quantile
-    numerator: str | None = None  # ratio
-    denominator: str | None = None  # ratio
-    covariate: str | None = None  # mean: pre-period value of the same quantity (CUPED)
-    numerator_covariate: str | None = None  # ratio CUPED
-    denominator_covariate: str | None = None
-    q: float | None = None  # quantile, in (0, 1)
-    better: str = "higher"  # which direction is an improvement
+    name: str = Field(description="The metric's name in the report.")
+    type: str = Field(description="Metric kind: proportion, mean, ratio or quantile.")
+    column: str | None = Field(
+        default=None, description="Value column (proportion, mean, quantile)."
+    )
+    numerator: str | None = Field(default=None, description="Numerator column of a ratio metric.")
+    denominator: str | None = Field(
+        default=None, description="Denominator column of a ratio metric."
+    )
+    covariate: str | None = Field(
+        default=None, description="Pre-period value of the same quantity, for CUPED (mean metrics)."
+    )
+    numerator_covariate: str | None = Field(
+        default=None, description="Pre-period numerator, for CUPED on a ratio metric."
+    )
+    denominator_covariate: str | None = Field(
+        default=None, description="Pre-period denominator, for CUPED on a ratio metric."
+    )
+    q: Annotated[float | None, Rule("q")] = Field(
+        default=None, description="Quantile of a quantile metric, in (0, 1), e.g. 0.9."
+    )
+    better: Literal["higher", "lower"] = Field(
+        default="higher", description="Which direction is an improvement."
+    )
 
     @model_validator(mode="after")
     def _columns_fit_type(self) -> MetricSpec:
-        where = f"metric {self.name!r}"
-        if self.type not in METRIC_TYPES:
-            raise _choice_error(f"{where}: type", self.type, METRIC_TYPES)
-        if self.better not in ("higher", "lower"):
-            raise _choice_error(f"{where}: better", self.better, ("higher", "lower"))
-        if self.type == "ratio":
-            if not (self.numerator and self.denominator):
-                raise ValueError(f"{where}: a ratio metric needs numerator and denominator")
-            if bool(self.numerator_covariate) != bool(self.denominator_covariate):
-                raise ValueError(
-                    f"{where}: give both numerator_covariate and denominator_covariate "
-                    "(the pre-period ratio), or neither"
-                )
-        elif not self.column:
-            raise ValueError(f"{where}: a {self.type} metric needs column")
-        if self.type == "quantile" and not (self.q is not None and 0 < self.q < 1):
-            raise ValueError(f"{where}: a quantile metric needs q between 0 and 1, e.g. 0.9")
-        if self.covariate and self.type != "mean":
-            raise ValueError(f"{where}: covariate (CUPED) applies to mean metrics")
+        try:
+            kind = kinds.get(self.type)
+        except ValueError as e:
+            raise ValueError(f"metric {self.name!r}: {e}") from None
+        kind.validate(self)
         return self
+
+    @property
+    def kind(self) -> MetricKind:
+        """The metric's kind: what it needs from the engine and how it is compared."""
+        return kinds.get(self.type)
 
     @property
     def columns(self) -> list[str]:
@@ -74,65 +77,93 @@ class SequentialSpec(StrictModel):
     """A group-sequential plan (``looks`` planned analyses up to ``planned_units``) or an
     always-valid mixture SPRT (``msprt``) with normal mixing scale ``tau``."""
 
-    method: str = "group"
-    looks: int = 5
-    planned_units: int | None = None  # all arms together, at the last look
-    spending: str = "obrien-fleming"
-    tau: float | None = None  # mSPRT mixing sd of the effect; default: the metric's MDE scale
+    method: Literal["group", "msprt"] = Field(
+        default="group",
+        description="group (planned looks, alpha spending) or msprt (always valid).",
+    )
+    looks: Annotated[int, Rule("looks")] = Field(default=5, description="Planned analyses.")
+    planned_units: Annotated[int | None, Rule("planned_units")] = Field(
+        default=None, description="Units of all arms together at the last look (group plans)."
+    )
+    spending: Spending = Field(
+        default="obrien-fleming", description="Alpha spending: obrien-fleming, pocock or power."
+    )
+    tau: Annotated[float | None, Rule("tau")] = Field(
+        default=None, description="mSPRT mixing sd of the effect (default: the metric's MDE scale)."
+    )
 
     @model_validator(mode="after")
     def _valid(self) -> SequentialSpec:
-        if self.method not in SEQUENTIAL_METHODS:
-            raise _choice_error("sequential.method", self.method, SEQUENTIAL_METHODS)
-        if self.spending not in SPENDING:
-            raise _choice_error("sequential.spending", self.spending, SPENDING)
         if self.method == "group" and not self.planned_units:
             raise ValueError("sequential: a group-sequential plan needs planned_units")
-        if not 1 <= self.looks <= 50:
-            raise ValueError(f"sequential.looks == {self.looks}, must be between 1 and 50")
         return self
 
 
 class AnalysisSpec(EngineChoice):
-    """An experiment to analyse."""
+    """An experiment to analyse: the keys of an analysis spec file and the parameters of
+    ``sds.analyze``."""
 
-    kind: str = "analysis"
-    name: str | None = None
-    data: str | None = None  # path, glob, or SQL query; a DataFrame may be passed instead
-    table: str | None = None  # table inside a DuckDB database file
-    unit: str
-    variant: str
-    control: str
-    variants: list[str] | None = None  # every arm including control; default: from the data
-    split: list[float] | None = None  # expected shares in the order of ``variants``
-    date: str | None = None  # assignment (first exposure) date or time
-    grain: str = "auto"  # unit: one row per unit; event: rows are aggregated to units
-    metrics: list[MetricSpec] = Field(min_length=1)
-    primary: list[str] | None = None  # default: the first metric
-    guardrails: list[str] = Field(default_factory=list)
-    alpha: float = 0.05
-    equal_var: bool = False  # Student instead of Welch for means and ratios
-    correction: str = "holm"
-    segments: list[str] = Field(default_factory=list)
-    sequential: SequentialSpec | None = None
-    srm_threshold: float = 0.001
-    balance_threshold: float = 0.1  # |standardized mean difference| of a covariate
-    resamples: int = Field(default=2000, ge=100, le=100_000)  # bootstrap, quantile metrics
-    bootstrap: str = "percentile"  # or "bca"
-    seed: int = 0
+    kind: Literal["analysis"] = Field(default="analysis", description="Always analysis.")
+    name: str | None = Field(default=None, description="A name for the analysis.")
+    data: str | None = Field(
+        default=None, description="Data to analyse: a path, glob or SQL query (or a DataFrame)."
+    )
+    table: str | None = Field(default=None, description="Table inside a DuckDB file given as data.")
+    encoding: str | None = Field(default=None, description="CSV encoding of data, e.g. latin-1.")
+    unit: str = Field(description="Unit id column (the randomisation unit).")
+    variant: str = Field(description="Column holding each unit's arm.")
+    control: str = Field(description="The control arm's value in the variant column.")
+    variants: list[str] | None = Field(
+        default=None, description="Every arm including control (default: from the data)."
+    )
+    split: list[float] | None = Field(
+        default=None, description="Expected arm shares, in the order of variants."
+    )
+    date: str | None = Field(
+        default=None, description="Assignment (first exposure) date or time column."
+    )
+    grain: Literal["auto", "unit", "event"] = Field(
+        default="auto", description="unit: one row per unit; event: rows are aggregated to units."
+    )
+    metrics: list[MetricSpec] = Field(min_length=1, description="The metrics to analyse.")
+    primary: list[str] | None = Field(
+        default=None, description="Primary metrics, by name (default: the first metric)."
+    )
+    guardrails: list[str] = Field(default_factory=list, description="Guardrail metrics, by name.")
+    alpha: Annotated[float, Rule("alpha")] = Field(
+        default=0.05, description="Significance level of the effects."
+    )
+    equal_var: bool = Field(
+        default=False, description="Student instead of Welch for means and ratios."
+    )
+    correction: Correction = Field(
+        default="holm", description="Multiple-testing correction across metrics and arms."
+    )
+    segments: list[str] = Field(
+        default_factory=list, description="Columns to break the effects down by."
+    )
+    sequential: SequentialSpec | None = Field(
+        default=None, description="A sequential plan (group-sequential or mSPRT)."
+    )
+    srm_alpha: Annotated[float, Rule("srm_alpha")] = Field(
+        default=0.001, description="Significance level of the sample-ratio-mismatch check."
+    )
+    balance_threshold: Annotated[float, Rule("balance_threshold")] = Field(
+        default=0.1,
+        description="Flag a covariate whose |standardized mean difference| exceeds this.",
+    )
+    resamples: Annotated[int, Rule("bootstrap_resamples")] = Field(
+        default=2000, description="Bootstrap resamples for quantile metrics."
+    )
+    bootstrap: Literal["percentile", "bca"] = Field(
+        default="percentile", description="Bootstrap interval: percentile or bca."
+    )
+    seed: Annotated[int, Rule("seed")] = Field(
+        default=0, description="Random seed of the bootstrap."
+    )
 
     @model_validator(mode="after")
     def _valid(self) -> AnalysisSpec:
-        if self.kind != "analysis":
-            raise ValueError(f"kind == {self.kind!r}, an analysis spec has kind: analysis")
-        if self.grain not in GRAINS:
-            raise _choice_error("grain", self.grain, GRAINS)
-        if self.correction not in CORRECTIONS:
-            raise _choice_error("correction", self.correction, CORRECTIONS)
-        if self.bootstrap not in ("percentile", "bca"):
-            raise _choice_error("bootstrap", self.bootstrap, ("percentile", "bca"))
-        if not 0 < self.alpha < 1:
-            raise ValueError(f"alpha == {self.alpha}, must be between 0 and 1")
         names = [m.name for m in self.metrics]
         if len(set(names)) != len(names):
             raise ValueError(f"metric names must be unique; found {names}")
@@ -156,14 +187,6 @@ class AnalysisSpec(EngineChoice):
         return self.primary or [self.metrics[0].name]
 
 
-def _choice_error(key: str, value: Any, options: tuple[str, ...]) -> ValueError:
-    matches = close_matches(str(value), options)
-    hint = f"; did you mean {matches[0]!r}?" if matches else ""
-    return ValueError(f"{key} == {value!r}, must be one of: {', '.join(options)}{hint}")
-
-
 def parse(data: dict[str, Any] | AnalysisSpec, source: str = "spec") -> AnalysisSpec:
     """A validated spec from a mapping (YAML/JSON) or a spec."""
-    from sds.config import parse_spec
-
     return parse_spec(data, AnalysisSpec, source, "an analysis spec")

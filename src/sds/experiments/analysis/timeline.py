@@ -4,36 +4,49 @@ metric's cumulative effect. Both are sums of the aggregate rows; no new query.""
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from scipy import stats
 
 from sds.experiments.analysis import aggregates as ag
 from sds.experiments.analysis.sequential_run import cumulative_effects
 from sds.experiments.analysis.spec import AnalysisSpec
-from sds.experiments.srm import share_rule
+from sds.experiments.analysis.timeline_records import CumulativeArm, DailyArm, DailySrm
+from sds.stats.split import share_rule, split_test
 
 
-def daily_srm(spec: AnalysisSpec, agg: ag.Aggregates, arms: list[str]) -> list[dict[str, Any]]:
+def daily_srm(spec: AnalysisSpec, agg: ag.Aggregates, arms: list[str]) -> list[DailySrm]:
     """Per assignment day: each arm's new units, its share minus the designed share (with
-    the band chance allows at the SRM threshold), and the day's chi-square p-value."""
+    the band chance allows at the SRM level), and the day's chi-square p-value."""
     daily = agg.moments_by(ag.VARIANT, ag.DAY)
     split = _split(spec, arms)
-    z = float(stats.norm.isf(spec.srm_threshold / 2))
+    z = float(stats.norm.isf(spec.srm_alpha / 2))
     out = []
     for day in sorted({key[1] for key in daily}, key=str):
         counts = [daily[(a, day)].n if (a, day) in daily else 0.0 for a in arms]
         total = sum(counts)
-        expected = [s * total for s in split]
-        p = float(stats.chisquare(counts, expected).pvalue) if total > 0 else 1.0
-        row: dict[str, Any] = {"date": day, "units": int(total), "p_value": p}
-        row |= {"flag": p < spec.srm_threshold, **share_rule(counts, split)}
-        for arm, n, s in zip(arms, counts, split, strict=True):
-            row[f"n_{arm}"] = int(n)
-            row[f"share_gap_{arm}"] = n / total - s if total else 0.0
-            # the gap a day may show by chance at the SRM threshold (binomial, normal approx.)
-            row[f"band_{arm}"] = z * math.sqrt(s * (1 - s) / total) if total else 0.0
-        out.append(row)
+        p = split_test(counts, split).p_value
+        rule = share_rule(counts, split)
+        day_arms = tuple(
+            DailyArm(
+                arm,
+                int(n),
+                n / total - s if total else 0.0,
+                # the gap a day may show by chance at the SRM level (binomial, normal approx.)
+                z * math.sqrt(s * (1 - s) / total) if total else 0.0,
+            )
+            for arm, n, s in zip(arms, counts, split, strict=True)
+        )
+        out.append(
+            DailySrm(
+                day,
+                int(total),
+                p,
+                p < spec.srm_alpha,
+                float(rule["max_share_deviation"]),
+                bool(rule["share_deviation_over_tolerance"]),
+                day_arms,
+            )
+        )
     return out
 
 
@@ -45,9 +58,10 @@ def _split(spec: AnalysisSpec, arms: list[str]) -> list[float]:
 
 def cumulative(
     spec: AnalysisSpec, agg: ag.Aggregates, arms: list[str]
-) -> dict[str, list[dict[str, Any]]]:
-    """The primary metric's effect on all units assigned up to each day."""
+) -> tuple[CumulativeArm, ...]:
+    """The primary metric's effect on all units assigned up to each day (none for a kind
+    without day-by-day views)."""
     primary = spec.primary_metrics[0]
-    if next(m for m in spec.metrics if m.name == primary).type == "quantile":
-        return {}
+    if not next(m for m in spec.metrics if m.name == primary).kind.sequential:
+        return ()
     return cumulative_effects(spec, agg, arms, primary)

@@ -7,14 +7,16 @@ shipping."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+
+from sds.experiments.analysis.records import Effect
 
 MIXED_UNITS_LIMIT = 0.01  # share of units seen in more than one arm
 INVALID = ("invalid experiment", "invalid analysis")
 
 
 def decide(
-    effects: list[dict[str, Any]],
+    effects: Sequence[Effect],
     *,
     primary: list[str],
     guardrails: list[str],
@@ -83,7 +85,7 @@ def _invalid(
 
 
 def _from_effects(
-    effects: list[dict[str, Any]],
+    effects: Sequence[Effect],
     *,
     primary: list[str],
     guardrails: list[str],
@@ -93,19 +95,19 @@ def _from_effects(
 ) -> tuple[str, list[str]]:
     """Ship, don't ship or inconclusive, from the primary and guardrail effects."""
     reasons: list[str] = []
-    harmed = [e for e in effects if e["metric"] in guardrails and _worse(e, better, alpha)]
+    harmed = [e for e in effects if e.metric in guardrails and _worse(e, better, alpha)]
     for e in harmed:
-        reasons.append(f"guardrail {e['metric']} got significantly worse in {e['variant']}")
-    wins = [e for e in effects if e["metric"] in primary and _better(e, better, alpha)]
-    losses = [e for e in effects if e["metric"] in primary and _worse(e, better, alpha)]
+        reasons.append(f"guardrail {e.metric} got significantly worse in {e.variant}")
+    wins = [e for e in effects if e.metric in primary and _better(e, better, alpha)]
+    losses = [e for e in effects if e.metric in primary and _worse(e, better, alpha)]
     for e in losses:
-        reasons.append(f"primary metric {e['metric']} got significantly worse in {e['variant']}")
+        reasons.append(f"primary metric {e.metric} got significantly worse in {e.variant}")
     if harmed or losses:
         return "don't ship", reasons
     if wins:
         reasons += [
-            f"primary metric {e['metric']} improved in {e['variant']}: "
-            f"{_describe(e)} (adjusted p = {e['p_adjusted']:.3g})"
+            f"primary metric {e.metric} improved in {e.variant}: "
+            f"{_describe(e)} (adjusted p = {e.p_adjusted:.3g})"
             for e in wins
         ]
         if continue_running:
@@ -119,24 +121,28 @@ def _from_effects(
     ]
 
 
-def _significant(e: dict[str, Any], alpha: float) -> bool:
-    return e.get("p_adjusted") is not None and e["p_adjusted"] < alpha
+def _significant(e: Effect, alpha: float) -> bool:
+    return e.p_adjusted is not None and e.p_adjusted < alpha
 
 
-def _better(e: dict[str, Any], better: dict[str, str], alpha: float) -> bool:
-    up = better.get(e["metric"], "higher") == "higher"
-    return _significant(e, alpha) and (e["effect"] > 0) == up and e["effect"] != 0
+def _better(e: Effect, better: dict[str, str], alpha: float) -> bool:
+    up = better.get(e.metric, "higher") == "higher"
+    return (
+        _significant(e, alpha) and e.effect is not None and (e.effect > 0) == up and e.effect != 0
+    )
 
 
-def _worse(e: dict[str, Any], better: dict[str, str], alpha: float) -> bool:
-    up = better.get(e["metric"], "higher") == "higher"
-    return _significant(e, alpha) and (e["effect"] < 0) == up and e["effect"] != 0
+def _worse(e: Effect, better: dict[str, str], alpha: float) -> bool:
+    up = better.get(e.metric, "higher") == "higher"
+    return (
+        _significant(e, alpha) and e.effect is not None and (e.effect < 0) == up and e.effect != 0
+    )
 
 
-def _describe(e: dict[str, Any]) -> str:
-    if e.get("rel_effect") is None:
-        return f"{e['effect']:+.4g}"
-    text = f"{e['rel_effect']:+.2%}"
-    if e.get("rel_ci_lower") is not None:
-        text += f" [{e['rel_ci_lower']:+.2%}, {e['rel_ci_upper']:+.2%}]"
+def _describe(e: Effect) -> str:
+    if e.rel_effect is None:
+        return f"{e.effect:+.4g}"
+    text = f"{e.rel_effect:+.2%}"
+    if e.rel_ci_lower is not None and e.rel_ci_upper is not None:
+        text += f" [{e.rel_ci_lower:+.2%}, {e.rel_ci_upper:+.2%}]"
     return text
