@@ -21,6 +21,7 @@ import yaml
 
 from sds.data.synth import make_churn
 from sds.errors import ConfigError, DataError
+from sds.models.records import BinaryMetrics, Criterion, MulticlassMetrics, RegressionMetrics
 from sds.models.run import TrainResult, train_model
 from tests.conftest import invoke
 
@@ -53,34 +54,44 @@ def fair_run(workdir: Path) -> TrainResult:
     return train_model(_config(workdir), output=workdir / "fair")
 
 
-def _card(result: TrainResult) -> dict[str, dict[str, Any]]:
-    return {r["criterion"]: r for r in result.evaluation.report["scorecard"]}
+def _card(result: TrainResult) -> dict[str, Criterion]:
+    return {c.criterion: c for c in result.evaluation.scorecard}
+
+
+def _auc(result: TrainResult) -> float:
+    metrics = result.evaluation.metrics
+    assert isinstance(metrics, BinaryMetrics)
+    return metrics.auc
 
 
 def test_candidates_are_tuned_and_chosen_on_validation(fair_run: TrainResult) -> None:
-    rows = {r["name"]: r for r in fair_run.candidates}
-    assert rows["dummy"]["trials"] == 0 and rows["dummy"]["validation"] == pytest.approx(0.5)
-    assert rows["hgb"]["trials"] == 3 and rows["logistic"]["trials"] == 3
-    best = max(rows.values(), key=lambda r: r["validation"])
-    assert fair_run.info["chosen"] == best["name"] != "dummy"
-    assert 0 < fair_run.info["threshold"] < 1
-    hgb = rows["hgb"]["params"]
+    rows = {r.name: r for r in fair_run.candidates}
+    assert rows["dummy"].trials == 0 and rows["dummy"].validation == pytest.approx(0.5)
+    assert rows["hgb"].trials == 3 and rows["logistic"].trials == 3
+    best = max(rows.values(), key=lambda r: r.validation)
+    assert fair_run.run.chosen == best.name != "dummy"
+    assert fair_run.run.threshold is not None and 0 < fair_run.run.threshold < 1
+    hgb = rows["hgb"].params
     assert 0.02 <= hgb["learning_rate"] <= 0.3 and 8 <= hgb["max_leaf_nodes"] <= 64
 
 
 def test_scorecard_reports_the_planted_unfairness(fair_run: TrainResult) -> None:
     card = _card(fair_run)
-    assert card["fairness by gender (selection-rate ratio)"]["pass"] is False
-    assert card["AUC-ROC"]["value"] > 0.85 and card["AUC-ROC"]["pass"]
-    assert card["leaky features"]["value"] == "none"
-    assert card["reproducibility (max prediction difference)"]["value"] == 0.0
-    warnings = " ".join(fair_run.evaluation.report["warnings"])
+    assert card["fairness by gender (selection-rate ratio)"].passed is False
+    auc = card["AUC-ROC"]
+    assert isinstance(auc.value, float) and auc.value > 0.85 and auc.passed
+    assert card["leaky features"].value == "none"
+    assert card["reproducibility (max prediction difference)"].value == 0.0
+    warnings = " ".join(fair_run.evaluation.warnings)
     assert "gender" in warnings
-    ev = fair_run.evaluation.report
-    assert len(ev["learning_curve"]) == 5 and ev["cv"]["folds"] == 3
-    pairs = {(r["model_a"], r["model_b"]) for r in ev["comparison"]}
+    checks = fair_run.evaluation.training
+    assert checks is not None
+    assert len(checks.learning_curve) == 5 and checks.cv.folds == 3
+    pairs = {(r.model_a, r.model_b) for r in checks.comparison}
     assert pairs == {("dummy", "logistic"), ("dummy", "hgb"), ("logistic", "hgb")}
-    assert all(0 <= r["delong_p_value"] <= 1 for r in ev["comparison"])
+    assert all(
+        r.delong_p_value is not None and 0 <= r.delong_p_value <= 1 for r in checks.comparison
+    )
 
 
 def test_scorecard_reports_the_planted_leak(workdir: Path) -> None:
@@ -90,11 +101,11 @@ def test_scorecard_reports_the_planted_leak(workdir: Path) -> None:
         track=False,
     )
     card = _card(result)
-    assert card["leaky features"]["value"] == "retention_call"
-    assert card["leaky features"]["pass"] is False
-    top = result.evaluation.report["importance"]["features"][0]
-    assert top["feature"] == "retention_call"
-    assert any("retention_call" in w for w in result.evaluation.report["warnings"])
+    assert card["leaky features"].value == "retention_call"
+    assert card["leaky features"].passed is False
+    top = result.evaluation.importance.features[0]
+    assert top.feature == "retention_call"
+    assert any("retention_call" in w for w in result.evaluation.warnings)
 
 
 def test_run_is_logged_and_reproduced_in_a_clean_process(
@@ -104,15 +115,16 @@ def test_run_is_logged_and_reproduced_in_a_clean_process(
 
     from sds.models.tracking import quiet
 
-    uri = fair_run.info["tracking_uri"]
+    uri = fair_run.run.tracking_uri
+    assert uri is not None and fair_run.run.run_id is not None
     with quiet():
         client = MlflowClient(tracking_uri=uri)
-        run = client.get_run(fair_run.info["run_id"])
+        run = client.get_run(fair_run.run.run_id)
         versions = client.search_model_versions("name='churn'")
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-    assert run.data.tags["sds.data_fingerprint"] == fair_run.info["data_fingerprint"]
-    assert run.data.tags["sds.model_sha256"] == fair_run.info["sha256"]
-    assert run.data.metrics["test.auc"] == fair_run.evaluation.report["metrics"]["auc"]
+    assert run.data.tags["sds.data_fingerprint"] == fair_run.run.data_fingerprint
+    assert run.data.tags["sds.model_sha256"] == fair_run.run.sha256
+    assert run.data.metrics["test.auc"] == _auc(fair_run)
     assert {"config.json", "environment.json", "model", "plots"} <= artifacts
     # beside the store, not in whatever folder the process ran from
     assert run.info.artifact_uri.startswith((workdir / "mlartifacts").as_uri())
@@ -123,7 +135,7 @@ def test_run_is_logged_and_reproduced_in_a_clean_process(
             "-m",
             "sds.cli.main",
             "reproduce",
-            fair_run.info["run_id"],
+            fair_run.run.run_id,
             "--tracking-uri",
             uri,
             "--format",
@@ -147,11 +159,11 @@ def test_saved_model_is_hash_checked(fair_run: TrainResult, tmp_path: Path) -> N
     from sds.models.modelfile import load_model
 
     folder = tmp_path / "copy"
-    shutil.copytree(fair_run.info["model_path"], folder)
+    shutil.copytree(fair_run.run.model_path, folder)
     saved = load_model(folder)
     test = pd.read_parquet(folder / "test.parquet")
     x = test[saved.meta["features"]]
-    assert saved.meta["sha256"] == fair_run.info["sha256"]
+    assert saved.meta["sha256"] == fair_run.run.sha256
     assert np.array_equal(saved.model.predict_proba(x)[:, 1], saved.model.predict_proba(x)[:, 1])
     data = bytearray((folder / "model.joblib").read_bytes())
     data[len(data) // 2] ^= 0xFF
@@ -170,12 +182,13 @@ def test_saved_model_is_hash_checked(fair_run: TrainResult, tmp_path: Path) -> N
 
 
 def test_evaluate_cli_and_seed_scripts(fair_run: TrainResult, workdir: Path) -> None:
-    model = fair_run.info["model_path"]
+    model = fair_run.run.model_path
     result = invoke(["evaluate", "--model", model, "--format", "json"])
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["metrics"]["auc"] == pytest.approx(fair_run.evaluation.report["metrics"]["auc"])
-    assert report["gap"]["train"] == pytest.approx(fair_run.evaluation.report["gap"]["train"])
+    assert report["metrics"]["auc"] == pytest.approx(_auc(fair_run))
+    assert fair_run.evaluation.gap is not None
+    assert report["gap"]["train"] == pytest.approx(fair_run.evaluation.gap.train)
     assert invoke(["evaluate", "--model", model, "--strict"]).exit_code == 1  # unfair
     root = Path(__file__).resolve().parents[2]
     out = workdir / "suite"
@@ -275,8 +288,9 @@ def test_other_tasks_candidates_and_recalibration(workdir: Path) -> None:
         output=workdir / "reg",
         track=False,
     )
-    assert reg.info["task"] == "regression"
-    assert "residuals" in reg.evaluation.report and "rmse" in reg.evaluation.report["metrics"]
+    assert reg.run.task == "regression"
+    assert reg.evaluation.residuals is not None
+    assert isinstance(reg.evaluation.metrics, RegressionMetrics)
     multi = train_model(
         {
             **common,
@@ -287,8 +301,8 @@ def test_other_tasks_candidates_and_recalibration(workdir: Path) -> None:
         output=workdir / "multi",
         track=False,
     )
-    assert multi.info["task"] == "multiclass"
-    assert "auc_ovr" in multi.evaluation.report["metrics"]
+    assert multi.run.task == "multiclass"
+    assert isinstance(multi.evaluation.metrics, MulticlassMetrics)
     cal = train_model(
         {
             **common,
@@ -300,9 +314,11 @@ def test_other_tasks_candidates_and_recalibration(workdir: Path) -> None:
         output=workdir / "cal",
         track=False,
     )
-    rows = cal.evaluation.report["recalibration"]
-    assert [r["model"] for r in rows] == ["before", "after (isotonic)"]
-    assert cal.evaluation.report["threshold_rule"]["by"] == "cost"
+    assert cal.evaluation.training is not None
+    rows = cal.evaluation.training.recalibration or ()
+    assert [r.model for r in rows] == ["before", "after (isotonic)"]
+    assert cal.evaluation.threshold_rule is not None
+    assert cal.evaluation.threshold_rule.by == "cost"
 
 
 def test_temporal_and_grouped_splits_through_training(workdir: Path) -> None:
@@ -324,15 +340,16 @@ def test_temporal_and_grouped_splits_through_training(workdir: Path) -> None:
         output=workdir / "t",
         track=False,
     )
-    parts = timed.info["split"]["splits"]
-    assert parts[0]["to"] < parts[1]["from"] and parts[1]["to"] < parts[2]["from"]
+    parts = timed.run.split.splits
+    assert parts[0].end is not None and parts[1].start is not None
+    assert str(parts[0].end) < str(parts[1].start) and str(parts[1].end) < str(parts[2].start)
     assert "signup" not in json.loads((workdir / "t/model/model.json").read_text())["features"]
     grouped = train_model(
         {**common, "split": {"method": "group", "group_column": "account"}},
         output=workdir / "g",
         track=False,
     )
-    assert grouped.info["split"]["method"] == "group"
+    assert grouped.run.split.method == "group"
 
 
 def test_bad_input_exits_2_with_a_message(workdir: Path, tmp_path: Path) -> None:
@@ -402,13 +419,13 @@ def test_training_from_a_feature_store_version(tmp_path: Path) -> None:
     }
     result = train_model(config, output=tmp_path / "m", track=False)
     meta = json.loads((tmp_path / "m/model/model.json").read_text())
-    assert sum(s["rows"] for s in result.info["split"]["splits"]) == len(labels)
+    assert sum(s.rows for s in result.run.split.splits) == len(labels)
     assert "customer_id" not in meta["features"] and "label_time" not in meta["features"]
     assert any(f.startswith("amount_count") for f in meta["features"])
-    auc = result.evaluation.report["metrics"]["auc"]
+    auc = _auc(result)
     assert auc > 0.6
     # the as-of join's row order must not change the split: the same config, the same model
     again = train_model(config, output=tmp_path / "again", track=False)
-    assert again.evaluation.report["metrics"]["auc"] == auc
+    assert _auc(again) == auc
     with pytest.raises(ConfigError, match="needs 'store'"):
         train_model({"data": "store://customers@v1", "target": "bought"}, track=False)

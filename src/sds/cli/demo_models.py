@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sds.config import read_mapping
+
 CONFIG = """\
 # The churn model, trained by `sds train {name}` (sds demo wrote this file).
 name: churn
@@ -51,20 +53,18 @@ def models_chapters(output: Path, seed: int, rows: int = 20_000) -> list[Any]:
 
 
 def _read(path: Path, sample: Path) -> dict[str, Any]:
-    from sds.config import read_mapping
-
     raw = read_mapping(path)
     return {**raw, "data": str(sample)}
 
 
 def _say_findings(result: Any) -> None:
-    ev = result.evaluation.report
+    ev = result.evaluation.to_dict()
     failed = [r for r in ev["scorecard"] if not r["pass"]]
     _say(
-        f"  chose {result.info['chosen']}: AUC {ev['metrics']['auc']:.3f} "
+        f"  chose {result.run.chosen}: AUC {ev['metrics']['auc']:.3f} "
         f"[{ev['metrics']['auc_ci_lower']:.3f}, {ev['metrics']['auc_ci_upper']:.3f}], "
         f"{len(ev['scorecard']) - len(failed)} of {len(ev['scorecard'])} criteria pass; "
-        f"run {result.info.get('run_id')}"
+        f"run {result.run.run_id}"
     )
     for row in failed:
         value = row["value"]

@@ -20,9 +20,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from sds.cli.common import beside
 from sds.cli.seed import SeedContext, SeedJob
 from sds.errors import AnalysisError, InputError
 from sds.models.config import TrainConfig
+from sds.report.files import write_atomic
 
 
 class ScorecardFile(BaseModel):
@@ -33,15 +35,12 @@ class ScorecardFile(BaseModel):
 
 
 def _write_reports(result: Any, folder: Path) -> None:
-    from sds.report.files import write_atomic
-
     html, text = result.render("html"), result.render("json")  # render both before writing
     write_atomic(folder / "report.json", text)
     write_atomic(folder / "report.html", html)
 
 
 def run_train(ctx: SeedContext) -> int:
-    from sds.cli.common import beside
     from sds.models.run import train_model
 
     cfg = ctx.config
@@ -51,8 +50,8 @@ def run_train(ctx: SeedContext) -> int:
     folder = ctx.output or Path(cfg.output or Path("models") / cfg.name)
     result = train_model(cfg, output=folder, track=not ctx.args.no_track)
     _write_reports(result, folder)
-    ctx.log.info("model %s in %s, run %s", result.info["chosen"], folder, result.info.get("run_id"))
-    return int(sum(s["rows"] for s in result.info["split"]["splits"]))
+    ctx.log.info("model %s in %s, run %s", result.run.chosen, folder, result.run.run_id)
+    return int(sum(s.rows for s in result.run.split.splits))
 
 
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,7 +80,7 @@ def run_evaluate(ctx: SeedContext) -> int:
     result = evaluate_saved(model, ctx.args.data, ctx.args.config)
     folder = ctx.output or Path(model) / "evaluation"
     _write_reports(result, folder)
-    return int(result.report["rows"])
+    return int(result.rows)
 
 
 def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -104,13 +103,14 @@ EVALUATE_JOB = SeedJob(
 
 def run_suite(ctx: SeedContext) -> int:
     from sds.models.suite import evaluate_folder
+    from sds.serving.deploycheck import deploy_folder
 
     assert ctx.input is not None and ctx.output is not None
-    result = evaluate_folder(ctx.input, ctx.args.data, ctx.args.config, ctx.args.deploy)
+    result = evaluate_folder(ctx.input, ctx.args.data, ctx.args.config)
+    if ctx.args.deploy:  # the serving layer starts the server; the models layer never does
+        result = result.with_deployment(deploy_folder(ctx.input))
     _write_reports(result, ctx.output)
-    if ctx.args.deploy and not all(
-        r["pass"] for d in result.deployment.values() for r in d["criteria"]
-    ):
+    if ctx.args.deploy and not all(check.passed for _, check in result.deployment):
         raise AnalysisError(f"a deployment check failed; see {ctx.output / 'report.html'}")
     return len(result.models)
 

@@ -8,50 +8,18 @@ multiple-testing corrections, converts units to days, and explains the result.
 
 from __future__ import annotations
 
-import math
-from dataclasses import replace
 from typing import Any
 
-from sds.config import StrictModel
+from sds.data.io import open_table
 from sds.errors import ParameterError
+from sds.experiments import history
 from sds.experiments import power as pw
-from sds.experiments.design_result import DesignPlan
-from sds.params import OneOf, check, check_all
+from sds.experiments.design_result import DesignHistory, DesignPlan, Solution, build_plan
+from sds.experiments.design_spec import DesignSpec as DesignSpec
+from sds.params import check, check_all
+from sds.stats.multiple import planning_alpha
 
 METHODS = {"proportion": ("pooled", "unpooled", "arcsine"), "mean": ("t", "z"), "ratio": ("delta",)}
-
-
-class DesignSpec(StrictModel):
-    """What to plan. Give ``mde`` to get a sample size, ``n_per_variant`` (control units)
-    to get power (with ``mde``) or the MDE (without)."""
-
-    name: str | None = None
-    metric: str = "proportion"
-    baseline: float | None = None
-    mean: float | None = None
-    std: float | None = None
-    mde: float | None = None
-    absolute: bool = False
-    n_per_variant: float | None = None
-    alpha: float = 0.05
-    power: float = 0.8
-    alternative: str = "two-sided"
-    ratio: float = 1.0
-    variants: int = 2
-    correction: str = "bonferroni"
-    method: str | None = None
-    continuity: bool = False
-    rho: float | None = None
-    daily_units: float | None = None
-    max_days: float = 56
-    looks: int = 1
-    spending: str = "obrien-fleming"
-    spending_gamma: float | None = None
-    data: str | None = None
-    column: str | None = None
-    numerator: str | None = None
-    denominator: str | None = None
-    covariate: str | None = None
 
 
 def design(spec: DesignSpec | None = None, **kwargs: Any) -> DesignPlan:
@@ -59,13 +27,10 @@ def design(spec: DesignSpec | None = None, **kwargs: Any) -> DesignPlan:
 
     >>> from sds.experiments.design import design
     >>> design(metric="proportion", baseline=0.05, mde=0.10).n_per_variant
-    [31234, 31234]
+    (31234, 31234)
     """
     if spec is None:
-        from sds.config import validate_mapping
-
-        spec = validate_mapping(kwargs, DesignSpec, "design()")
-    check("metric", spec.metric, OneOf(tuple(METHODS)))
+        spec = DesignSpec(**kwargs)
     spec, history = _with_history(spec)
     _validate(spec)
     center = spec.baseline if spec.metric == "proportion" else spec.mean
@@ -76,17 +41,16 @@ def design(spec: DesignSpec | None = None, **kwargs: Any) -> DesignPlan:
             f" for a {spec.metric} metric",
             parameter="method",
         )
-    alpha_c = pw.alpha_per_comparison(spec.alpha, spec.variants - 1, spec.correction)
+    # holm (the default) is powered at alpha / m, its first step: see planning_alpha
+    alpha_c = planning_alpha(spec.alpha, spec.arms - 1, spec.correction)
     delta = _absolute_delta(spec, center)
     factor = 1 - spec.rho**2 if spec.rho is not None else 1.0
     solved = _solve(spec, method, delta, alpha_c, factor)
     plain = _solve(spec, method, delta, alpha_c, 1.0) if factor < 1 else None
     # continuity correction exists for the z-tests only, so compare those when it is asked
     compared = [m for m in METHODS[spec.metric] if not (spec.continuity and m == "arcsine")]
-    methods = [_solve(spec, m, delta, alpha_c, factor) | {"method": m} for m in compared]
-    from sds.experiments.design_result import build_plan
-
-    return build_plan(spec, method, center, alpha_c, solved, plain, methods, history)
+    methods = [(m, _solve(spec, m, delta, alpha_c, factor)) for m in compared]
+    return build_plan(spec, method, alpha_c, solved, plain, methods, history)
 
 
 def _validate(spec: DesignSpec) -> None:
@@ -97,7 +61,7 @@ def _validate(spec: DesignSpec) -> None:
             "power",
             "mean",
             "ratio",
-            "variants",
+            "arms",
             "std",
             "mde",
             "daily_units",
@@ -158,46 +122,39 @@ def _absolute_delta(spec: DesignSpec, center: float | None) -> float | None:
 
 
 def _model(spec: DesignSpec, method: str, factor: float) -> pw.MetricModel:
-    if spec.metric == "proportion":
-        assert spec.baseline is not None
-        model = pw.proportion_model(spec.baseline, method, spec.continuity, spec.ratio)
-    elif spec.metric == "mean":
-        assert spec.std is not None
-        model = pw.mean_model(spec.std, method)
-    else:
-        assert spec.std is not None
-        model = pw.ratio_model(spec.std**2)
-    if factor == 1.0:
-        return model
-    base = model.variances
-    return replace(model, variances=lambda d: tuple(v * factor for v in base(d)))  # type: ignore[arg-type,return-value]
+    return pw.metric_model(
+        spec.metric,
+        method,
+        baseline=spec.baseline,
+        std=spec.std,
+        continuity=spec.continuity,
+        ratio=spec.ratio,
+        factor=factor,
+    )
 
 
 def _solve(
     spec: DesignSpec, method: str, delta: float | None, alpha_c: float, factor: float
-) -> dict[str, Any]:
-    """Solve one method: returns control-arm n (unrounded), power and absolute effect."""
+) -> Solution:
+    """Solve one method: control-arm n (unrounded), power and absolute effect."""
     model = _model(spec, method, factor)
     args = (spec.ratio, alpha_c, spec.alternative)
     if spec.n_per_variant is None:
         assert delta is not None
         n_c = pw.solve_n(model, delta, spec.power, *args)
-        return {"solve_for": "n", "n_control": n_c, "power": spec.power, "delta": delta}
+        return Solution("n", n_c, spec.power, delta)
     if delta is not None:
         p = pw.solve_power(model, delta, spec.n_per_variant, *args)
-        return {"solve_for": "power", "n_control": spec.n_per_variant, "power": p, "delta": delta}
+        return Solution("power", spec.n_per_variant, p, delta)
     d = pw.solve_delta(model, spec.n_per_variant, spec.power, *args)
-    return {"solve_for": "mde", "n_control": spec.n_per_variant, "power": spec.power, "delta": d}
+    return Solution("mde", spec.n_per_variant, spec.power, d)
 
 
-def _with_history(spec: DesignSpec) -> tuple[DesignSpec, dict[str, Any] | None]:
+def _with_history(spec: DesignSpec) -> tuple[DesignSpec, DesignHistory | None]:
     """Fill baseline / mean / std / rho from ``spec.data`` when given."""
     if not spec.data:
         return spec, None
-    from sds.data.io import open_table
-    from sds.experiments import history
-
-    table = open_table(spec.data)
+    table = open_table(spec.data, table=spec.table, encoding=spec.encoding)
     if spec.metric == "ratio":
         if not (spec.numerator and spec.denominator):
             raise ParameterError(
@@ -220,10 +177,4 @@ def _with_history(spec: DesignSpec) -> tuple[DesignSpec, dict[str, Any] | None]:
     if est.rho is not None and spec.rho is None:
         updates["rho"] = est.rho
     filled = spec.model_copy(update=updates)
-    return filled, {"source": table.name, **est.to_dict()}
-
-
-def units_for(n_control: float, ratio: float, variants: int) -> list[int]:
-    """Rounded units per variant, control first."""
-    treated = math.ceil(n_control * ratio - 1e-9)
-    return [math.ceil(n_control - 1e-9)] + [treated] * (variants - 1)
+    return filled, DesignHistory(table.name, est)

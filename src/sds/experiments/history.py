@@ -11,7 +11,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sds.data.finite import engine_count
+from sds.data.finite import (
+    engine_count,
+    unusable_aggregates,
+    unusable_error,
+    unusable_from_row,
+)
 from sds.data.io import Table
 from sds.data.schema import require_kind
 from sds.errors import DataError
@@ -72,8 +77,6 @@ def _refuse_unusable(table: Table, t: Any, used: list[str]) -> None:
     """Infinite values, and values too large to square (they make the engine's variance
     fail), are refused naming the column, as training and analysis refuse them; NaN is
     missing here."""
-    from sds.data.finite import unusable_aggregates, unusable_error, unusable_from_row
-
     aggs = unusable_aggregates(t, used, nan_counts=False)
     row = table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0]
     bad = unusable_from_row(row, used)

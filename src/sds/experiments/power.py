@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from scipy import optimize, stats
 
@@ -111,6 +111,45 @@ def ratio_model(unit_variance: float) -> MetricModel:
     check("std", math.sqrt(unit_variance) if unit_variance > 0 else 0.0)
     v = unit_variance
     return MetricModel("delta", _identity, lambda d: (v, v, v, v))
+
+
+def metric_model(
+    metric: str,
+    method: str,
+    *,
+    baseline: float | None = None,
+    std: float | None = None,
+    continuity: bool = False,
+    ratio: float = 1.0,
+    factor: float = 1.0,
+) -> MetricModel:
+    """The model of a ``proportion`` (from ``baseline``), ``mean`` or ``ratio`` (from
+    ``std``) metric; ``factor`` scales every variance (``1 - rho^2`` under CUPED)."""
+    if metric == "proportion":
+        assert baseline is not None
+        model = proportion_model(baseline, method, continuity, ratio)
+    elif metric == "mean":
+        assert std is not None
+        model = mean_model(std, method)
+    else:
+        assert std is not None
+        model = ratio_model(std**2)
+    if factor == 1.0:
+        return model
+    base = model.variances
+
+    def scaled(delta: float) -> Variances:
+        var_c, var_t, var0_c, var0_t = base(delta)
+        return var_c * factor, var_t * factor, var0_c * factor, var0_t * factor
+
+    return replace(model, variances=scaled)
+
+
+def units_for(n_control: float, ratio: float, arms: int) -> tuple[int, ...]:
+    """Rounded units per arm, control first (``n_control`` control units, ``ratio`` times
+    as many in each treatment arm)."""
+    treated = math.ceil(n_control * ratio - 1e-9)
+    return (math.ceil(n_control - 1e-9), *([treated] * (arms - 1)))
 
 
 def _side(alpha: float, alternative: str) -> float:

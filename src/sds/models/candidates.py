@@ -17,6 +17,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from sds.errors import ParameterError
+from sds.features.transform import FeatureTransformer
 
 _EXTRA = {"lightgbm": "lightgbm", "xgboost": "xgboost"}
 
@@ -123,8 +124,6 @@ def pipeline(
     """The whole model: features, scaling for linear models, estimator."""
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
-
-    from sds.features.transform import FeatureTransformer
 
     steps: list[tuple[str, Any]] = [("features", FeatureTransformer(preprocessing, seed=seed))]
     if name in ("logistic", "linear"):

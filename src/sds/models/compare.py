@@ -18,6 +18,9 @@ import numpy as np
 from scipy import stats
 
 from sds.errors import DataError
+from sds.models.auc import delong_test
+from sds.models.stability import MAIN_SCORING
+from sds.models.tune import cv_scores
 
 
 def corrected_ttest(scores_a: Any, scores_b: Any, n_train: int, n_test: int) -> dict[str, float]:
@@ -54,9 +57,6 @@ def fold_scores(
     """Each model's main score on the same repeated folds, and the train/test sizes."""
     from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold
 
-    from sds.models.stability import MAIN_SCORING
-    from sds.models.tune import cv_scores
-
     splitter_cls = RepeatedKFold if task == "regression" else RepeatedStratifiedKFold
     splitter = splitter_cls(n_splits=folds, n_repeats=repeats, random_state=seed)
     scoring = MAIN_SCORING[task]
@@ -77,7 +77,6 @@ def compare(
 ) -> list[dict[str, Any]]:
     """Every pair of models: corrected t-test on repeated folds of the training rows, and
     (binary, with test scores) DeLong's test on the test rows."""
-    from sds.models.auc import delong_test
 
     scores, n_train, n_test = fold_scores(models, x_train, y_train, task, seed=seed)
     rows = []

@@ -14,30 +14,45 @@ every section has defaults, so the smallest config is ``data`` and ``target``::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
 from sds.config import StrictModel
-from sds.features.spec import TransformSpec
+from sds.features.spec import TransformSpec, parse_window
 
-TASKS = ("binary", "multiclass", "regression")
-CANDIDATES = ("dummy", "logistic", "linear", "hgb", "lightgbm", "xgboost")
-THRESHOLD_RULES = ("f1", "cost", "precision", "recall", "fixed")
+Task = Literal["binary", "multiclass", "regression"]
+CandidateName = Literal["dummy", "logistic", "linear", "hgb", "lightgbm", "xgboost"]
+ThresholdRule = Literal["f1", "cost", "precision", "recall", "fixed"]
+SplitMethod = Literal["stratified", "random", "temporal", "group"]
+Recalibration = Literal["isotonic", "sigmoid"]
+TASKS: tuple[str, ...] = get_args(Task)
+CANDIDATES: tuple[str, ...] = get_args(CandidateName)
+THRESHOLD_RULES: tuple[str, ...] = get_args(ThresholdRule)
 
 
 class SplitConfig(StrictModel):
-    method: str | None = None  # stratified (classification) or random (regression) by default
-    time_column: str | None = None
-    gap: str | None = None  # e.g. "7d": rows just after each cut are left out
-    group_column: str | None = None
-    sizes: tuple[float, float, float] = (0.70, 0.15, 0.15)
+    """How the rows are split into train, validation and test."""
+
+    method: SplitMethod | None = Field(
+        default=None,
+        description="stratified, random, temporal or group (default: stratified for a "
+        "categorical target, else random).",
+    )
+    time_column: str | None = Field(default=None, description="Time column of a temporal split.")
+    gap: str | None = Field(
+        default=None, description='Rows just after each cut left out, e.g. "7d" (temporal).'
+    )
+    group_column: str | None = Field(
+        default=None, description="Column whose groups stay on one side (group split)."
+    )
+    sizes: tuple[float, float, float] = Field(
+        default=(0.70, 0.15, 0.15), description="Train, validation and test shares."
+    )
 
     @field_validator("gap")
     @classmethod
     def _gap(cls, value: str | None) -> str | None:
-        from sds.features.spec import parse_window
-
         if value is not None:
             parse_window(value)  # a ValueError naming the gap, checked before any data is read
         return value
@@ -46,83 +61,111 @@ class SplitConfig(StrictModel):
 class Candidate(StrictModel):
     """A model to try: its name, fixed parameters, and whether Optuna tunes the rest."""
 
-    name: str
-    params: dict[str, Any] = Field(default_factory=dict)
-    tune: bool = True
-    trials: int | None = Field(default=None, ge=1, le=10_000)  # overrides tuning.trials
-
-    @field_validator("name")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        if value not in CANDIDATES:
-            from sds.errors import close_matches
-
-            near = close_matches(value, CANDIDATES)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise ValueError(f"unknown candidate {value!r}{hint}; known: {', '.join(CANDIDATES)}")
-        return value
+    name: CandidateName = Field(description="The model family.")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Fixed parameters of the model."
+    )
+    tune: bool = Field(default=True, description="Let Optuna tune the parameters not fixed.")
+    trials: int | None = Field(
+        default=None, ge=1, le=10_000, description="Tuning trials (overrides tuning.trials)."
+    )
 
 
 class TuningConfig(StrictModel):
-    trials: int = Field(default=20, ge=1, le=10_000)
-    timeout: float | None = Field(default=None, gt=0)  # seconds per candidate
-    folds: int = Field(default=5, ge=2, le=100)
+    """How Optuna tunes each candidate."""
+
+    trials: int = Field(default=20, ge=1, le=10_000, description="Trials per candidate.")
+    timeout: float | None = Field(default=None, gt=0, description="Seconds per candidate.")
+    folds: int = Field(default=5, ge=2, le=100, description="Cross-validation folds.")
 
 
 class ThresholdConfig(StrictModel):
     """How the decision threshold is chosen on the validation split (binary tasks)."""
 
-    by: str = "f1"
-    value: float = 0.5  # the threshold itself for "fixed"; the target for precision/recall
-    cost_fp: float = 1.0
-    cost_fn: float = 1.0
-
-    @field_validator("by")
-    @classmethod
-    def _rule(cls, value: str) -> str:
-        if value not in THRESHOLD_RULES:
-            raise ValueError(f"threshold.by == {value!r}, must be one of {THRESHOLD_RULES}")
-        return value
+    by: ThresholdRule = Field(default="f1", description="f1, cost, precision, recall or fixed.")
+    value: float = Field(
+        default=0.5,
+        description="The threshold for fixed; the precision or recall to reach for those.",
+    )
+    cost_fp: float = Field(default=1.0, description="Cost of a false positive (by: cost).")
+    cost_fn: float = Field(default=1.0, description="Cost of a false negative (by: cost).")
 
 
 class ScorecardConfig(StrictModel):
     """The success criteria; each is reported pass/fail with its figure."""
 
-    auc_min: float = 0.85
-    brier_max: float = 0.15
-    calibration_tolerance: float = 0.05
-    gap_max: float = 0.05
-    importance_coverage: float = 0.90
-    single_feature_share_max: float = 0.8  # one feature with more importance: suspect a leak
-    fairness_max: float = 0.10  # demographic-parity and equalized-odds differences
-    fairness_ratio_min: float = 0.8  # lowest / highest selection rate (the four-fifths rule)
-    reproducibility_tolerance: float = 1e-9
+    auc_min: float = Field(default=0.85, description="Lowest test AUC that passes.")
+    brier_max: float = Field(default=0.15, description="Highest test Brier score that passes.")
+    calibration_tolerance: float = Field(
+        default=0.05, description="Largest calibration error (predicted vs observed rate)."
+    )
+    gap_max: float = Field(default=0.05, description="Largest train-test metric gap (overfitting).")
+    importance_coverage: float = Field(
+        default=0.90, description="Share of importance the top features must cover."
+    )
+    single_feature_share_max: float = Field(
+        default=0.8, description="Largest importance share of one feature (else suspect a leak)."
+    )
+    fairness_max: float = Field(
+        default=0.10, description="Largest demographic-parity and equalized-odds differences."
+    )
+    fairness_ratio_min: float = Field(
+        default=0.8, description="Lowest/highest selection rate (the four-fifths rule)."
+    )
+    reproducibility_tolerance: float = Field(
+        default=1e-9, description="Largest metric difference when a run is reproduced."
+    )
 
 
 class TrainConfig(StrictModel):
-    kind: str = "train"
-    name: str = "model"
-    data: str  # a source sds reads, or store://name@vN (with store and labels)
-    store: str | None = None  # feature store folder, for data: store://name@vN
-    labels: str | None = None  # entity, label time and target, for a feature-store version
-    target: str
-    task: str | None = None  # binary, multiclass or regression; from the target by default
-    features: list[str] | None = None  # default: every column but target, drop and protected
-    drop: list[str] = Field(default_factory=list)
-    protected: list[str] = Field(default_factory=list)
-    split: SplitConfig = Field(default_factory=SplitConfig)
-    candidates: list[Candidate] = Field(
-        default_factory=lambda: [Candidate(name=n) for n in ("dummy", "logistic", "hgb")]
+    kind: Literal["train"] = Field(default="train", description="What this config is for.")
+    name: str = Field(default="model", description="The model's name.")
+    data: str = Field(
+        description="A source sds reads (file, glob, DuckDB table, SQL) or store://name@vN."
     )
-    preprocessing: TransformSpec = Field(default_factory=TransformSpec)
-    tuning: TuningConfig = Field(default_factory=TuningConfig)
-    threshold: ThresholdConfig = Field(default_factory=ThresholdConfig)
-    recalibrate: str | None = None  # isotonic or sigmoid (Platt), fitted on validation
-    scorecard: ScorecardConfig = Field(default_factory=ScorecardConfig)
-    seed: int = 42
-    output: str | None = None  # folder for the model (the CLI's --model-dir wins)
-    tracking_uri: str | None = None  # default: sqlite:///mlruns.db (in the working folder)
-    experiment: str = "sds"
+    store: str | None = Field(
+        default=None, description="Feature store folder, for data: store://name@vN."
+    )
+    labels: str | None = Field(
+        default=None, description="Entity, label time and target, for a feature-store version."
+    )
+    target: str = Field(description="The column to predict.")
+    task: Task | None = Field(
+        default=None, description="binary, multiclass or regression (default: from the target)."
+    )
+    features: list[str] | None = Field(
+        default=None, description="Feature columns (default: all but target, drop, protected)."
+    )
+    drop: list[str] = Field(default_factory=list, description="Columns that are not features.")
+    protected: list[str] = Field(
+        default_factory=list, description="Fairness groups, kept out of the features."
+    )
+    split: SplitConfig = Field(default_factory=SplitConfig, description="The data split.")
+    candidates: list[Candidate] = Field(
+        default_factory=lambda: [Candidate(name=n) for n in ("dummy", "logistic", "hgb")],
+        description="Models to try (names or name/params/tune mappings).",
+    )
+    preprocessing: TransformSpec = Field(
+        default_factory=TransformSpec, description="Imputation, encoding and scaling steps."
+    )
+    tuning: TuningConfig = Field(default_factory=TuningConfig, description="Optuna tuning.")
+    threshold: ThresholdConfig = Field(
+        default_factory=ThresholdConfig, description="How the decision threshold is chosen."
+    )
+    recalibrate: Recalibration | None = Field(
+        default=None, description="isotonic or sigmoid (Platt), fitted on validation."
+    )
+    scorecard: ScorecardConfig = Field(
+        default_factory=ScorecardConfig, description="The success criteria."
+    )
+    seed: int = Field(default=42, description="Seed of the split, tuning and models.")
+    output: str | None = Field(
+        default=None, description="Folder for the model (the CLI's --model-dir wins)."
+    )
+    tracking_uri: str | None = Field(
+        default=None, description="MLflow tracking URI (default: sqlite:///mlruns.db)."
+    )
+    experiment: str = Field(default="sds", description="MLflow experiment name.")
 
     @field_validator("candidates", mode="before")
     @classmethod
@@ -133,10 +176,6 @@ class TrainConfig(StrictModel):
 
     @model_validator(mode="after")
     def _choices(self) -> TrainConfig:
-        if self.task is not None and self.task not in TASKS:
-            raise ValueError(f"task == {self.task!r}, must be one of {', '.join(TASKS)}")
-        if self.recalibrate not in (None, "isotonic", "sigmoid"):
-            raise ValueError(f"recalibrate == {self.recalibrate!r}, must be isotonic or sigmoid")
         if not self.candidates:
             raise ValueError("candidates is empty: name at least one model")
         if self.data.startswith("store://") and not (self.store and self.labels):

@@ -4,20 +4,48 @@
 :func:`evaluate` needs the model, its ``model.json`` description (task, target, input
 columns, threshold, protected columns) and the held-out rows; given the training rows too
 it measures the train-test gap. What only training can know (learning curve, leakage
-findings, the reproducibility refit, model comparison) comes in through ``extra``.
+findings, the reproducibility refit, model comparison) comes in through ``training``.
+The result is typed: :class:`Evaluation` holds the records of :mod:`sds.models.records`.
 Permutation importance runs on at most ``importance_rows`` held-out rows (a seeded sample).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from sds.errors import DataError, missing_column_error
+from sds.models.calibration import calibration
 from sds.models.config import ScorecardConfig
+from sds.models.fairness import fairness
+from sds.models.inputs import checked_inputs
+from sds.models.metrics import binary_metrics, multiclass_metrics, regression_metrics
+from sds.models.plots import curve_points
+from sds.models.records import (
+    BinaryMetrics,
+    Calibration,
+    Criterion,
+    Curve,
+    FairnessCheck,
+    Importance,
+    Metrics,
+    MulticlassMetrics,
+    RegressionMetrics,
+    Residuals,
+    Scalar,
+    ThresholdRule,
+    TrainTestGap,
+    frozen,
+    plain,
+    records,
+)
+from sds.models.report import evaluation_sections
+from sds.models.scorecard import scorecard
+from sds.models.stability import gap, permutation_importance
+from sds.models.training_records import TrainingChecks
 from sds.results import Result, Section, jsonable_dict
 
 IMPORTANCE_ROWS = 5_000
@@ -25,19 +53,60 @@ IMPORTANCE_ROWS = 5_000
 
 @dataclass(frozen=True)
 class Evaluation(Result):
-    title: ClassVar[str] = "Model evaluation"
-    report: dict[str, Any]
+    """A model on held-out rows: the task's metrics, calibration, fairness, the train-test
+    gap and importance, what training added (``training``), the scorecard and warnings."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return jsonable_dict(self.report)
+    title: ClassVar[str] = "Model evaluation"
+    model: str
+    task: str
+    target: str
+    rows: int
+    metrics: Metrics
+    importance: Importance
+    scorecard: tuple[Criterion, ...] = ()
+    warnings: tuple[str, ...] = ()
+    positive_class: Scalar = None
+    threshold_rule: ThresholdRule | None = None
+    calibration: Calibration | None = None
+    roc: Curve | None = None
+    pr: Curve | None = None
+    residuals: Residuals | None = None
+    fairness: tuple[FairnessCheck, ...] | None = None  # binary, with protected columns
+    gap: TrainTestGap | None = None
+    training: TrainingChecks | None = None
 
     @property
     def passed(self) -> bool:
-        return all(r["pass"] for r in self.report["scorecard"])
+        return all(c.passed for c in self.scorecard)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "model": self.model,
+            "task": self.task,
+            "target": self.target,
+            "rows": self.rows,
+        }
+        if self.task == "binary":
+            d["positive_class"] = self.positive_class
+        d["metrics"] = self.metrics
+        if self.task == "binary":
+            d |= {"threshold_rule": self.threshold_rule, "calibration": self.calibration}
+            d |= {"roc": self.roc, "pr": self.pr}
+        if self.task == "regression":
+            d["residuals"] = self.residuals
+        optional = {"fairness": self.fairness, "gap": self.gap}
+        d |= {k: v for k, v in optional.items() if v is not None}
+        d["importance"] = self.importance
+        t = self.training
+        if t is not None:
+            if t.recalibration is not None:
+                d["recalibration"] = t.recalibration
+            d |= {"leakage": t.leakage, "learning_curve": t.learning_curve, "cv": t.cv}
+            d |= {"reproducibility": t.reproducibility, "comparison": t.comparison}
+        d |= {"scorecard": self.scorecard, "warnings": self.warnings}
+        return jsonable_dict({k: plain(v) for k, v in d.items()})
 
     def sections(self) -> list[Section]:
-        from sds.models.report import evaluation_sections
-
         return evaluation_sections(self.to_dict())
 
 
@@ -85,33 +154,20 @@ def evaluate(
     *,
     train: pd.DataFrame | None = None,
     limits: ScorecardConfig | None = None,
-    extra: dict[str, Any] | None = None,
+    training: TrainingChecks | None = None,
     seed: int = 0,
     source: str = "test data",
 ) -> Evaluation:
     """Evaluate ``model`` on ``test`` (and the gap against ``train``)."""
-    from sds.models.scorecard import scorecard
-    from sds.models.stability import gap, permutation_importance
-
     limits = limits or ScorecardConfig()
     task = meta["task"]
-    from sds.models.inputs import checked_inputs
-
     x, y = inputs(test, meta, source)
     x, notes = checked_inputs(x, meta, source)
-    report: dict[str, Any] = {
-        "model": meta.get("name", "model"),
-        "task": task,
-        "target": meta["target"],
-        "rows": len(test),
-    }
     scores = predictions(model, x, task)
-    report.update(_task_metrics(model, meta, y, scores, task, limits))
+    parts = _task_parts(model, meta, y, scores, task, limits)
     protected = [c for c in meta.get("protected", []) if c in test.columns]
     if task == "binary" and protected:
-        from sds.models.fairness import fairness
-
-        report["fairness"] = fairness(
+        found = fairness(
             positive(model, y),
             scores,
             meta.get("threshold", 0.5),
@@ -119,27 +175,37 @@ def evaluate(
             limits.fairness_max,
             limits.fairness_ratio_min,
         )
+        parts["fairness"] = records(FairnessCheck, found)
     train_score: float | None = meta.get("train_score")  # recorded at training
     if train is not None:
         x_train, y_train = inputs(train, meta, "training data")
         train_score = main_score(model, x_train, y_train, task)
     if train_score is not None:
-        report["gap"] = gap(train_score, main_score(model, x, y, task), limits.gap_max)
+        found_gap = gap(train_score, main_score(model, x, y, task), limits.gap_max)
+        parts["gap"] = TrainTestGap.from_dict(found_gap)
     sample = x.sample(min(len(x), IMPORTANCE_ROWS), random_state=seed)
-    report["importance"] = permutation_importance(
+    importance = permutation_importance(
         model, sample, y.loc[sample.index], task, coverage=limits.importance_coverage, seed=seed
     )
-    report.update(extra or {})
-    report["scorecard"] = scorecard(report, limits)
-    report["warnings"] = [
-        *report.pop("data_warnings", []),  # from training: features left out
+    ev = Evaluation(
+        model=str(meta.get("name", "model")),
+        task=task,
+        target=meta["target"],
+        rows=len(test),
+        importance=Importance.from_dict(importance),
+        training=training,
+        **parts,
+    )
+    card = records(Criterion, scorecard(ev.to_dict(), limits))
+    warnings = (
+        *(training.data_warnings if training else ()),  # from training: features left out
         *notes,
-        *_warnings(report, limits.single_feature_share_max),
-    ]
-    return Evaluation(report)
+        *_warnings(ev, limits.single_feature_share_max),
+    )
+    return replace(ev, scorecard=card, warnings=tuple(warnings))
 
 
-def _task_metrics(
+def _task_parts(
     model: Any,
     meta: dict[str, Any],
     y: pd.Series,
@@ -147,44 +213,48 @@ def _task_metrics(
     task: str,
     limits: ScorecardConfig,
 ) -> dict[str, Any]:
-    from sds.models.calibration import calibration
-    from sds.models.metrics import binary_metrics, multiclass_metrics, regression_metrics
-    from sds.models.plots import curve_points
-
+    """The task's metrics, and its curves (binary) or residuals (regression)."""
     if task == "binary":
         y01 = positive(model, y)
         if len(np.unique(y01)) < 2:
             raise DataError("the test rows hold only one class", column=meta["target"])
+        rule = meta.get("threshold_rule")
         return {
-            "positive_class": model.classes_[1],
-            "metrics": binary_metrics(y01, scores, meta.get("threshold", 0.5)),
-            "threshold_rule": meta.get("threshold_rule"),
-            "calibration": calibration(y01, scores, tolerance=limits.calibration_tolerance),
-            "roc": curve_points(y01, scores, "roc"),
-            "pr": curve_points(y01, scores, "pr"),
+            "positive_class": frozen(model.classes_[1]),
+            "metrics": BinaryMetrics.from_dict(
+                binary_metrics(y01, scores, meta.get("threshold", 0.5))
+            ),
+            "threshold_rule": ThresholdRule.from_dict(rule) if rule is not None else None,
+            "calibration": Calibration.from_dict(
+                calibration(y01, scores, tolerance=limits.calibration_tolerance)
+            ),
+            "roc": Curve.of(curve_points(y01, scores, "roc")),
+            "pr": Curve.of(curve_points(y01, scores, "pr")),
         }
     if task == "multiclass":
-        return {"metrics": multiclass_metrics(y, scores, model.classes_)}
+        return {
+            "metrics": MulticlassMetrics.from_dict(multiclass_metrics(y, scores, model.classes_))
+        }
     step = max(1, len(y) // 2000)
     residual = np.asarray(y, dtype=float) - scores
     return {
-        "metrics": regression_metrics(y, scores),
-        "residuals": {"predicted": scores[::step].tolist(), "residual": residual[::step].tolist()},
+        "metrics": RegressionMetrics.from_dict(regression_metrics(y, scores)),
+        "residuals": Residuals(tuple(scores[::step].tolist()), tuple(residual[::step].tolist())),
     }
 
 
-def _warnings(report: dict[str, Any], share_max: float) -> list[str]:
-    out = [f["warning"] for f in report.get("fairness") or [] if f.get("warning")]
-    if report.get("gap", {}).get("overfit"):
-        g = report["gap"]
-        out.append(f"train-test gap {g['relative_gap']:.1%} is above {g['limit']:.0%}: overfitting")
-    for f in report.get("leakage") or []:
-        if f["drop"]:
-            out.append(f"possible leak: {f['feature']} ({f['check']}: {f['evidence']})")
-    imp = report.get("importance")
-    if imp and imp["features"] and imp["top_share"] > share_max:
+def _warnings(ev: Evaluation, share_max: float) -> list[str]:
+    out = [f.warning for f in ev.fairness or () if f.warning]
+    if ev.gap is not None and ev.gap.overfit:
+        g = ev.gap
+        out.append(f"train-test gap {g.relative_gap:.1%} is above {g.limit:.0%}: overfitting")
+    for f in ev.training.leakage if ev.training else ():
+        if f.drop:
+            out.append(f"possible leak: {f.feature} ({f.check}: {f.evidence})")
+    imp = ev.importance
+    if imp.features and imp.top_share > share_max:
         out.append(
-            f"{imp['features'][0]['feature']} holds {imp['top_share']:.0%} of permutation "
+            f"{imp.features[0].feature} holds {imp.top_share:.0%} of permutation "
             "importance: check it is known at prediction time"
         )
     return out

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from sds.errors import DataError
+from sds.models.auc import auc_ci
 
 
 def choose_threshold(
@@ -79,8 +80,6 @@ def binary_metrics(y: Any, p: Any, threshold: float, alpha: float = 0.05) -> dic
         confusion_matrix,
         log_loss,
     )
-
-    from sds.models.auc import auc_ci
 
     y, p = np.asarray(y, dtype=int), np.asarray(p, dtype=float)
     decided = (p >= threshold).astype(int)

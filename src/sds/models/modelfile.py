@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sds.errors import DataError
+from sds.models.signing import check, sign
 from sds.report.files import write_atomic
 
 MODEL_FILE = "model.joblib"
@@ -53,8 +54,6 @@ def save_model(model: Any, folder: str | Path, meta: dict[str, Any]) -> dict[str
     a fresh version, see :mod:`sds.models.versions`); returns the metadata written (with
     ``sha256`` and ``signature``)."""
     import joblib
-
-    from sds.models.signing import sign
 
     buffer = io.BytesIO()
     joblib.dump(model, buffer)
@@ -119,7 +118,6 @@ def load_model(path: str | Path, *, trust: bool = False) -> SavedModel:
 
 
 def _check_signature(data: bytes, meta: dict[str, Any], source: str, trust: bool) -> None:
-    from sds.models.signing import check
 
     try:
         check(data, meta, source)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sds.report.plots import _pyplot, _svg, _tidy
+from sds.report.plots import pyplot, tidy_axes, to_svg
 
 
 def curve_points(y: Any, p: Any, kind: str, limit: int = 200) -> dict[str, list[float]]:
@@ -29,7 +29,7 @@ def curve_points(y: Any, p: Any, kind: str, limit: int = 200) -> dict[str, list[
 def curve_svg(
     x: Sequence[float], y: Sequence[float], xlabel: str, ylabel: str, diagonal: bool = False
 ) -> str:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(3.0, 2.6), dpi=100)
     ax.plot(list(x), list(y), color="#4878d0", linewidth=1.5)
     if diagonal:
@@ -37,13 +37,13 @@ def curve_svg(
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
     ax.set_ylabel(ylabel, fontsize=7)
-    _tidy(ax, xlabel)
-    return _svg(fig)
+    tidy_axes(ax, xlabel)
+    return to_svg(fig)
 
 
 def reliability_svg(deciles: Sequence[dict[str, Any]], tolerance: float) -> str:
     """Observed against predicted rate per decile, the diagonal, and the tolerance band."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(3.0, 2.6), dpi=100)
     top = max([1e-9, *(max(d["predicted"], d["observed"]) for d in deciles)]) * 1.08
     ax.fill_between(
@@ -60,27 +60,27 @@ def reliability_svg(deciles: Sequence[dict[str, Any]], tolerance: float) -> str:
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
     ax.set_ylabel("observed rate", fontsize=7)
-    _tidy(ax, "mean predicted probability")
-    return _svg(fig)
+    tidy_axes(ax, "mean predicted probability")
+    return to_svg(fig)
 
 
 def residual_svg(predicted: Sequence[float], residual: Sequence[float]) -> str:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(3.6, 2.4), dpi=100)
     ax.scatter(list(predicted), list(residual), s=4, alpha=0.4, color="#4878d0")
     ax.axhline(0, color="#888888", linewidth=0.8, linestyle="--")
     ax.set_ylabel("residual (actual - predicted)", fontsize=7)
-    _tidy(ax, "predicted")
-    return _svg(fig)
+    tidy_axes(ax, "predicted")
+    return to_svg(fig)
 
 
 def learning_svg(curve: Sequence[dict[str, Any]], ylabel: str) -> str:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(3.6, 2.4), dpi=100)
     rows = [c["rows"] for c in curve]
     ax.plot(rows, [c["train"] for c in curve], marker="o", markersize=3, label="train")
     ax.plot(rows, [c["validation"] for c in curve], marker="o", markersize=3, label="validation")
     ax.legend(fontsize=6, frameon=False)
     ax.set_ylabel(ylabel, fontsize=7)
-    _tidy(ax, "training rows")
-    return _svg(fig)
+    tidy_axes(ax, "training rows")
+    return to_svg(fig)

@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sds.models import plots
+from sds.report.plots import bar_svg
 from sds.results import Figure, KeyValue, Note, Section, Table, records_table
 
 _SKIP = {"confusion", "report"}
 
 
 def evaluation_sections(d: dict[str, Any]) -> list[Section]:
-    from sds.models import plots
 
     rows = [(k, v) for k, v in d.items() if not isinstance(v, dict | list) and v is not None]
     out: list[Section] = [KeyValue("Model", rows)]
@@ -71,7 +72,6 @@ def _confusion(matrix: list[list[int]]) -> Table:
 
 
 def _calibration(d: dict[str, Any]) -> list[Section]:
-    from sds.models import plots
 
     cal = d.get("calibration")
     if not cal:
@@ -112,7 +112,6 @@ def _fairness(d: dict[str, Any]) -> list[Section]:
 
 
 def _selection_plot(groups: list[dict[str, Any]]) -> Callable[[], str]:
-    from sds.report.plots import bar_svg
 
     labels = [str(r["group"]) for r in groups]
     rates = [r["selection_rate"] for r in groups]
@@ -120,8 +119,6 @@ def _selection_plot(groups: list[dict[str, Any]]) -> Callable[[], str]:
 
 
 def _stability(d: dict[str, Any]) -> list[Section]:
-    from sds.models import plots
-    from sds.report.plots import bar_svg
 
     out: list[Section] = []
     if d.get("gap"):

@@ -13,7 +13,21 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from sds.errors import AnalysisError, DataError
+from sds.models.records import Record, plain
+from sds.models.run import train_model
+from sds.models.tracking import fetch_run, flat, resolved
 from sds.results import KeyValue, Result, Section, jsonable_dict, records_table
+
+
+@dataclass(frozen=True)
+class MetricCheck(Record):
+    """One logged test metric against the retrained model's."""
+
+    metric: str
+    logged: float
+    reproduced: float
+    difference: float
+    match: bool
 
 
 @dataclass(frozen=True)
@@ -21,21 +35,21 @@ class Reproduction(Result):
     title: ClassVar[str] = "Reproduction"
     run_id: str
     tolerance: float
-    rows: list[dict[str, Any]]
+    rows: tuple[MetricCheck, ...]
 
     @property
     def matched(self) -> bool:
-        return all(r["match"] for r in self.rows)
+        return all(r.match for r in self.rows)
 
     def to_dict(self) -> dict[str, Any]:
-        worst = max((r["difference"] for r in self.rows), default=0.0)
+        worst = max((r.difference for r in self.rows), default=0.0)
         return jsonable_dict(
             {
                 "run_id": self.run_id,
                 "matched": self.matched,
                 "tolerance": self.tolerance,
                 "max_difference": worst,
-                "metrics": self.rows,
+                "metrics": plain(self.rows),
             }
         )
 
@@ -49,14 +63,11 @@ def reproduce(
     run_id: str, tracking_uri: str | None = None, tolerance: float = 1e-9
 ) -> Reproduction:
     """Retrain run ``run_id`` (from the default store unless ``tracking_uri``)."""
-    from sds.models.run import train_model
-    from sds.models.tracking import fetch_run, resolved
-
     config, logged, tags = fetch_run(resolved(tracking_uri), run_id)
     config["tuning"] = {**config.get("tuning", {}), "timeout": None}
     with tempfile.TemporaryDirectory() as tmp:
         result = train_model(config, output=tmp, track=False)
-    fingerprint = result.info["data_fingerprint"]
+    fingerprint = result.run.data_fingerprint
     if fingerprint != tags.get("sds.data_fingerprint"):
         raise DataError(
             "the data changed since the run was logged",
@@ -64,8 +75,6 @@ def reproduce(
             found=f"fingerprint {fingerprint}",
             expected=f"fingerprint {tags.get('sds.data_fingerprint')}",
         )
-    from sds.models.tracking import flat
-
     now = flat("test", result.evaluation.to_dict()["metrics"])
     rows = []
     for key, value in sorted(logged.items()):
@@ -74,13 +83,5 @@ def reproduce(
         if key not in now:
             raise AnalysisError(f"the retrained model has no metric {key!r}")
         difference = abs(float(now[key]) - value)
-        rows.append(
-            {
-                "metric": key,
-                "logged": value,
-                "reproduced": float(now[key]),
-                "difference": difference,
-                "match": difference <= tolerance,
-            }
-        )
-    return Reproduction(run_id, tolerance, rows)
+        rows.append(MetricCheck(key, value, float(now[key]), difference, difference <= tolerance))
+    return Reproduction(run_id, tolerance, tuple(rows))

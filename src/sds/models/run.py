@@ -12,22 +12,60 @@ failure or a kill at any point leaves the model in use as it was.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from sds.models.evaluate import Evaluation
-from sds.models.train import Prepared
-from sds.results import KeyValue, Result, Section, jsonable_dict, records_table
+from sds.features.leakage import leakage
+from sds.models.compare import compare
+from sds.models.evaluate import Evaluation, evaluate, positive, predictions
+from sds.models.records import Pairs, Record, plain, records
+from sds.models.schema import input_schema
+from sds.models.split import SplitSummary
+from sds.models.stability import learning_curve
+from sds.models.tracking import artifact_root, check_uri, flat, log_run, resolved
+from sds.models.train import (
+    Prepared,
+    choose_threshold,
+    fit_candidates,
+    load_config,
+    prepare,
+    recalibrated,
+)
+from sds.models.training_records import CandidateRow, TrainingChecks
+from sds.models.tune import folds
+from sds.models.versions import new_version
+from sds.progress import progress_steps
+from sds.results import Figure, KeyValue, Result, Section, jsonable_dict, records_table
+
+
+@dataclass(frozen=True)
+class TrainingRun(Record):
+    """The run: what was trained, the chosen candidate, where the model went, the split."""
+
+    optional: ClassVar[tuple[str, ...]] = ("run_id", "tracking_uri")
+    name: str
+    task: str
+    target: str
+    chosen: str
+    features: int
+    threshold: float | None
+    model_path: str
+    sha256: str
+    data_fingerprint: str
+    split: SplitSummary
+    params: Pairs
+    run_id: str | None = None  # logged to MLflow (not with track=False)
+    tracking_uri: str | None = None
 
 
 @dataclass(frozen=True)
 class TrainResult(Result):
     title: ClassVar[str] = "Model training"
-    info: dict[str, Any]
-    candidates: list[dict[str, Any]]
+    run: TrainingRun
+    candidates: tuple[CandidateRow, ...]
     evaluation: Evaluation
 
     @property
@@ -36,7 +74,11 @@ class TrainResult(Result):
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable_dict(
-            {**self.info, "candidates": self.candidates, "evaluation": self.evaluation.to_dict()}
+            {
+                **self.run.to_dict(),
+                "candidates": plain(self.candidates),
+                "evaluation": self.evaluation.to_dict(),
+            }
         )
 
     def sections(self) -> list[Section]:
@@ -54,51 +96,44 @@ def train_model(
     config: Any, data: Any = None, *, output: str | Path | None = None, track: bool = True
 ) -> TrainResult:
     """Train from a config (mapping, :class:`TrainConfig` or YAML/JSON path)."""
-    from sds.models.train import fit_candidates, load_config, prepare
-    from sds.models.versions import new_version
-    from sds.progress import progress_steps
-
     cfg = load_config(config)
     folder = Path(output or cfg.output or Path("models") / cfg.name)
     if track:
-        from sds.models.tracking import check_uri
-
         check_uri(cfg.tracking_uri)  # before training, not after it
     p = prepare(cfg, data)
     with progress_steps(len(cfg.candidates), "training candidates") as advance:
         fitted = fit_candidates(p, advance)
     best = max(fitted, key=lambda r: r["validation"])
-    model, extra = _finalise(best, p)
-    meta = _meta(p, best, model, extra.pop("threshold"))
-    extra.update(_training_checks(p, best, fitted))
-    extra["data_warnings"] = list(p.warnings)  # the evaluation lists them first
-    evaluation = Evaluation(_evaluate(model, meta, p, extra).report)
-    meta["train_score"] = evaluation.report.get("gap", {}).get("train")
+    model, recalibration, threshold = _finalise(best, p)
+    meta = _meta(p, best, model, threshold)
+    checks = _training_checks(p, best, fitted, recalibration)
+    evaluation = _evaluate(model, meta, p, checks)
+    meta["train_score"] = evaluation.gap.train if evaluation.gap else None
     columns = list(dict.fromkeys([*p.features, p.cfg.target, *p.cfg.protected]))
     with new_version(folder) as stage:  # switched to on leaving, if nothing failed
         saved = stage.write(model, meta, p.test[columns])
-        info = _info(p, best, saved, folder)
+        run = _run(p, best, saved, folder)
         if track:
-            info["run_id"], info["tracking_uri"] = _track(p, info, evaluation, stage.path, fitted)
-    table = [{k: v for k, v in r.items() if k not in ("model", "cv_scores")} for r in fitted]
-    return TrainResult(info, table, evaluation)
+            run_id, uri = _track(p, run, evaluation, stage.path, fitted)
+            run = replace(run, run_id=run_id, tracking_uri=uri)
+    return TrainResult(run, records(CandidateRow, fitted), evaluation)
 
 
-def _finalise(best: dict[str, Any], p: Prepared) -> tuple[Any, dict[str, Any]]:
-    from sds.models.train import choose_threshold, recalibrated
-
+def _finalise(
+    best: dict[str, Any], p: Prepared
+) -> tuple[Any, list[dict[str, Any]] | None, dict[str, Any]]:
+    """The model (recalibrated on validation when asked), the recalibration rows, and the
+    threshold rule chosen on validation."""
     model = best["model"]
-    extra: dict[str, Any] = {}
+    recalibration = None
     if p.cfg.recalibrate and p.task == "binary":
-        model, extra["recalibration"] = recalibrated(model, p)
-    extra["threshold"] = choose_threshold(model, p)
-    return model, extra
+        model, recalibration = recalibrated(model, p)
+    return model, recalibration, choose_threshold(model, p)
 
 
 def _meta(
     p: Prepared, best: dict[str, Any], model: Any, threshold: dict[str, Any]
 ) -> dict[str, Any]:
-    from sds.models.schema import input_schema
 
     x = p.train[p.features]
     return {
@@ -119,14 +154,12 @@ def _meta(
 
 
 def _training_checks(
-    p: Prepared, best: dict[str, Any], fitted: list[dict[str, Any]]
-) -> dict[str, Any]:
+    p: Prepared,
+    best: dict[str, Any],
+    fitted: list[dict[str, Any]],
+    recalibration: list[dict[str, Any]] | None,
+) -> TrainingChecks:
     from sklearn.base import clone
-
-    from sds.features.leakage import leakage
-    from sds.models.evaluate import predictions
-    from sds.models.stability import learning_curve
-    from sds.models.tune import folds
 
     x, y = p.train[p.features], p.train[p.cfg.target]
     curve_folds = folds(p.task, 3, p.cfg.seed, groups=False, temporal=p.split.method == "temporal")
@@ -136,12 +169,11 @@ def _training_checks(
         predictions(refit, x_test, p.task) - predictions(best["model"], x_test, p.task)
     )
     scores = best["cv_scores"]
-    return {
-        "leakage": leakage(p.train, p.cfg.target, p.features, p.task, seed=p.cfg.seed),
-        "learning_curve": learning_curve(
-            clone(best["model"]), x, y, p.task, curve_folds, p.cfg.seed
-        ),
-        "cv": {
+    return TrainingChecks.of(
+        recalibration,
+        leakage(p.train, p.cfg.target, p.features, p.task, seed=p.cfg.seed),
+        learning_curve(clone(best["model"]), x, y, p.task, curve_folds, p.cfg.seed),
+        {
             "scoring": best["scoring"],
             "folds": len(scores),
             "mean": float(np.mean(scores)),
@@ -149,16 +181,14 @@ def _training_checks(
             "min": min(scores),
             "max": max(scores),
         },
-        "reproducibility": {"max_abs_difference": float(np.max(difference))},
-        "comparison": _comparison(p, fitted) if len(fitted) > 1 else [],
-    }
+        float(np.max(difference)),
+        _comparison(p, fitted) if len(fitted) > 1 else [],
+        p.warnings,  # the evaluation lists them first
+    )
 
 
 def _comparison(p: Prepared, fitted: list[dict[str, Any]]) -> list[dict[str, Any]]:
     from sklearn.base import clone
-
-    from sds.models.compare import compare
-    from sds.models.evaluate import positive, predictions
 
     models = {r["name"]: clone(r["model"]) for r in fitted}
     x_test = p.test[p.features]
@@ -177,39 +207,35 @@ def _comparison(p: Prepared, fitted: list[dict[str, Any]]) -> list[dict[str, Any
     )
 
 
-def _evaluate(model: Any, meta: dict[str, Any], p: Prepared, extra: dict[str, Any]) -> Evaluation:
-    from sds.models.evaluate import evaluate
-
+def _evaluate(model: Any, meta: dict[str, Any], p: Prepared, checks: TrainingChecks) -> Evaluation:
     return evaluate(
-        model, meta, p.test, train=p.train, limits=p.cfg.scorecard, extra=extra, seed=p.cfg.seed
+        model, meta, p.test, train=p.train, limits=p.cfg.scorecard, training=checks, seed=p.cfg.seed
     )
 
 
-def _info(p: Prepared, best: dict[str, Any], saved: dict[str, Any], folder: Path) -> dict[str, Any]:
-    return {
-        "name": p.cfg.name,
-        "task": p.task,
-        "target": p.cfg.target,
-        "chosen": best["name"],
-        "features": len(p.features),
-        "threshold": saved["threshold"],
-        "model_path": str(folder / "model"),
-        "sha256": saved["sha256"],
-        "data_fingerprint": p.fingerprint,
-        "split": p.split.to_dict(),
-        "params": best["params"],
-    }
+def _run(p: Prepared, best: dict[str, Any], saved: dict[str, Any], folder: Path) -> TrainingRun:
+    return TrainingRun(
+        name=p.cfg.name,
+        task=p.task,
+        target=p.cfg.target,
+        chosen=best["name"],
+        features=len(p.features),
+        threshold=saved["threshold"],
+        model_path=str(folder / "model"),
+        sha256=saved["sha256"],
+        data_fingerprint=p.fingerprint,
+        split=p.split.overview(),
+        params=Pairs.of(best["params"]),
+    )
 
 
 def _track(
     p: Prepared,
-    info: dict[str, Any],
+    run: TrainingRun,
     evaluation: Evaluation,
     version: Path,
     fitted: list[dict[str, Any]],
 ) -> tuple[str, str]:
-    from sds.models.tracking import artifact_root, flat, log_run, resolved
-    from sds.results import Figure
 
     uri = resolved(p.cfg.tracking_uri)
     config = p.cfg.model_dump(mode="json")
@@ -228,15 +254,15 @@ def _track(
         name=p.cfg.name,
         config=config,
         params={
-            **flat("model", info["params"]),
-            "candidate": info["chosen"],
-            "threshold": info["threshold"],
+            **flat("model", run.params.to_dict()),
+            "candidate": run.chosen,
+            "threshold": run.threshold,
             "seed": p.cfg.seed,
         },
         metrics=metrics,
         tags={
             "sds.data_fingerprint": p.fingerprint,
-            "sds.model_sha256": info["sha256"],
+            "sds.model_sha256": run.sha256,
             "sds.scorecard_passed": str(evaluation.passed),
         },
         model_folder=version,

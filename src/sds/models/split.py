@@ -15,7 +15,7 @@ them as closely as whole groups or timestamps allow.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -23,9 +23,52 @@ import numpy as np
 import pandas as pd
 
 from sds.errors import DataError, ParameterError, missing_column_error
+from sds.models.records import Record
 from sds.results import KeyValue, Result, Section, jsonable_dict, records_table
 
 METHODS = ("stratified", "random", "temporal", "group")
+
+
+@dataclass(frozen=True)
+class SplitPart(Record):
+    """What one split holds: rows, the class shares (or the target's mean) and, with a
+    time column, its first and last time."""
+
+    split: str
+    rows: int
+    shares: tuple[tuple[str, float], ...] = ()  # (class, share), classification
+    target_mean: float | None = None  # regression
+    start: str | None = None
+    end: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"split": self.split, "rows": self.rows}
+        out |= {f"share_{k}": v for k, v in self.shares}
+        if self.target_mean is not None:
+            out["target_mean"] = self.target_mean
+        if self.start is not None:
+            out |= {"from": self.start, "to": self.end}
+        return out
+
+
+@dataclass(frozen=True)
+class SplitSummary(Record):
+    """The split as a training run reports it: method, rows per split and each part."""
+
+    method: str
+    train: int
+    validation: int
+    test: int
+    dropped_for_gap: int
+    splits: tuple[SplitPart, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "rows": {"train": self.train, "validation": self.validation, "test": self.test},
+            "dropped_for_gap": self.dropped_for_gap,
+            "splits": [s.to_dict() for s in self.splits],
+        }
 
 
 @dataclass(frozen=True)
@@ -34,25 +77,18 @@ class Splits(Result):
 
     title: ClassVar[str] = "Data split"
     method: str
-    train: np.ndarray
-    validation: np.ndarray
-    test: np.ndarray
-    splits: tuple[dict[str, Any], ...]
+    train: np.ndarray = field(compare=False)
+    validation: np.ndarray = field(compare=False)
+    test: np.ndarray = field(compare=False)
+    splits: tuple[SplitPart, ...]
     dropped_for_gap: int = 0
 
+    def overview(self) -> SplitSummary:
+        sizes = (len(self.train), len(self.validation), len(self.test))
+        return SplitSummary(self.method, *sizes, self.dropped_for_gap, self.splits)
+
     def to_dict(self) -> dict[str, Any]:
-        return jsonable_dict(
-            {
-                "method": self.method,
-                "rows": {
-                    "train": len(self.train),
-                    "validation": len(self.validation),
-                    "test": len(self.test),
-                },
-                "dropped_for_gap": self.dropped_for_gap,
-                "splits": [dict(s) for s in self.splits],
-            }
-        )
+        return jsonable_dict(self.overview().to_dict())
 
     def sections(self) -> list[Section]:
         d = self.to_dict()
@@ -183,17 +219,16 @@ def _grouped(groups: pd.Series, sizes: tuple[float, float, float], seed: int) ->
     return out
 
 
-def _describe(
-    name: str, rows: pd.DataFrame, target: str, time_column: str | None
-) -> dict[str, Any]:
-    out: dict[str, Any] = {"split": name, "rows": len(rows)}
+def _describe(name: str, rows: pd.DataFrame, target: str, time_column: str | None) -> SplitPart:
     y = rows[target]
+    shares: tuple[tuple[str, float], ...] = ()
+    mean = None
     if _default_method(y) == "stratified":
-        out.update(
-            {f"share_{k}": float(v) for k, v in y.value_counts(normalize=True).sort_index().items()}
-        )
+        counts = y.value_counts(normalize=True).sort_index()
+        shares = tuple((str(k), float(v)) for k, v in counts.items())
     else:
-        out["target_mean"] = float(y.mean())
+        mean = float(y.mean())
+    start = end = None
     if time_column:
-        out["from"], out["to"] = str(rows[time_column].min()), str(rows[time_column].max())
-    return out
+        start, end = str(rows[time_column].min()), str(rows[time_column].max())
+    return SplitPart(name, len(rows), shares, mean, start, end)

@@ -5,15 +5,22 @@ scored on the same rows."""
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pandas as pd
 
+from sds.config import read_mapping, validate_mapping
+from sds.data.io import open_table
 from sds.errors import DataError
+from sds.models.auc import delong_test
 from sds.models.config import ScorecardConfig
-from sds.models.evaluate import Evaluation
+from sds.models.evaluate import Evaluation, evaluate, positive, predictions
+from sds.models.modelfile import load_model
+from sds.models.records import plain
+from sds.models.training_records import DelongComparison, DeploymentCheck
+from sds.models.versions import in_use
 from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_table
 
 
@@ -22,7 +29,6 @@ def scorecard_config(path: str | Path | None) -> ScorecardConfig:
     section itself; the defaults when no file is given."""
     if path is None:
         return ScorecardConfig()
-    from sds.config import read_mapping, validate_mapping
 
     raw = read_mapping(path)
     section = raw.get("scorecard", raw) if "scorecard" in raw else raw
@@ -39,7 +45,6 @@ def _rows(saved_path: Path, data: str | None) -> tuple[pd.DataFrame, str]:
                 hint="Give the rows with --data.",
             )
         return pd.read_parquet(test), str(test)
-    from sds.data.io import open_table
 
     table = open_table(data)
     return table.engine.execute(table.expr, source=table.name), table.name
@@ -54,8 +59,6 @@ def evaluate_saved(
 ) -> Evaluation:
     """The evaluation suite for a model folder written by ``sds train`` (``trust``: load
     it even if it is not signed with this user's key)."""
-    from sds.models.evaluate import evaluate
-    from sds.models.modelfile import load_model
 
     saved = load_model(model_path, trust=trust)
     rows, source = _rows(saved.path, data)
@@ -64,38 +67,46 @@ def evaluate_saved(
 
 @dataclass(frozen=True)
 class SuiteResult(Result):
+    """Every model's evaluation, DeLong comparisons of binary models scored on the same
+    rows and, when the caller ran it (``sds.serving.deploycheck``), the deployment check."""
+
     title: ClassVar[str] = "Model evaluation suite"
-    models: dict[str, Evaluation]
-    comparison: list[dict[str, Any]]
-    deployment: dict[str, dict[str, Any]] = field(default_factory=dict)  # with --deploy
+    models: tuple[tuple[str, Evaluation], ...]
+    comparison: tuple[DelongComparison, ...]
+    deployment: tuple[tuple[str, DeploymentCheck], ...] = ()
 
     @property
     def passed(self) -> bool:
-        deployed = all(r["pass"] for d in self.deployment.values() for r in d["criteria"])
-        return deployed and all(e.passed for e in self.models.values())
+        deployed = all(check.passed for _, check in self.deployment)
+        return deployed and all(e.passed for _, e in self.models)
+
+    def with_deployment(self, deployment: tuple[tuple[str, DeploymentCheck], ...]) -> SuiteResult:
+        """This result with the deployment checks run by the serving layer."""
+        return replace(self, deployment=tuple(deployment))
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable_dict(
             {
-                "models": {k: v.to_dict() for k, v in self.models.items()},
-                "comparison": self.comparison,
-                "deployment": self.deployment,
+                "models": {k: v.to_dict() for k, v in self.models},
+                "comparison": plain(self.comparison),
+                "deployment": {k: v.to_dict() for k, v in self.deployment},
             }
         )
 
     def sections(self) -> list[Section]:
+        d = self.to_dict()
         overview = [
             {
                 "model": name,
-                "criteria_passed": sum(r["pass"] for r in ev.report["scorecard"]),
-                "criteria": len(ev.report["scorecard"]),
+                "criteria_passed": sum(c.passed for c in ev.scorecard),
+                "criteria": len(ev.scorecard),
                 "all_pass": ev.passed,
             }
-            for name, ev in self.models.items()
+            for name, ev in self.models
         ]
         out: list[Section] = [records_table("Models", overview)]
         if self.comparison:
-            out.append(records_table("DeLong comparison on shared test rows", self.comparison))
+            out.append(records_table("DeLong comparison on shared test rows", d["comparison"]))
         elif len(self.models) > 1:
             out.append(
                 Note(
@@ -106,10 +117,12 @@ class SuiteResult(Result):
                     ],
                 )
             )
-        for name, d in self.deployment.items():
-            out.append(records_table(f"Deployment check: {name} behind sds serve", d["criteria"]))
-            out.append(KeyValue(f"Load on {name}", list(d["load"].items())))
-        for name, ev in self.models.items():
+        for name, check in d["deployment"].items():
+            out.append(
+                records_table(f"Deployment check: {name} behind sds serve", check["criteria"])
+            )
+            out.append(KeyValue(f"Load on {name}", list(check["load"].items())))
+        for name, ev in self.models:
             out.append(Note(f"Model: {name}", [""]))
             out.extend(ev.sections())
         return out
@@ -123,7 +136,6 @@ def _rows_key(rows: pd.DataFrame) -> tuple[int, int]:
 def model_folders(root: Path) -> list[Path]:
     """Every folder under ``root`` (itself included) holding a ``model.json``; of a
     versioned model folder, the version in use (``model``), not the kept ones."""
-    from sds.models.versions import in_use
 
     found = sorted({in_use(p.parent, root) for p in root.rglob("model.json")})
     if not found:
@@ -135,24 +147,29 @@ def model_folders(root: Path) -> list[Path]:
     return found
 
 
+def model_name(folder: Path, root: Path) -> str:
+    """How the suite names a model folder: its path under ``root`` (or its own name)."""
+    return str(folder.relative_to(root)) if folder != root else folder.name
+
+
 def evaluate_folder(
     root: Path,
     data: str | None = None,
     config: str | Path | None = None,
-    deploy: bool = False,
 ) -> SuiteResult:
-    """Evaluate every model under ``root``; compare binary models scored on the same rows."""
-    from sds.models.auc import delong_test
-    from sds.models.evaluate import evaluate, positive, predictions
-    from sds.models.modelfile import load_model
+    """Evaluate every model under ``root``; compare binary models scored on the same rows.
 
+    The deployment check starts the model server, so it belongs to the serving layer:
+    ``sds.serving.deploycheck.deploy_folder`` runs it and :meth:`SuiteResult.with_deployment`
+    adds its result."""
     limits = scorecard_config(config)
-    evaluations, scored = {}, {}
+    evaluations, scored = [], {}
     for folder in model_folders(root):
         saved = load_model(folder)
         rows, source = _rows(saved.path, data)
-        name = str(folder.relative_to(root)) if folder != root else folder.name
-        evaluations[name] = evaluate(saved.model, saved.meta, rows, limits=limits, source=source)
+        name = model_name(folder, root)
+        ev = evaluate(saved.model, saved.meta, rows, limits=limits, source=source)
+        evaluations.append((name, ev))
         if saved.meta["task"] == "binary":
             x = rows[saved.meta["features"]]
             y = positive(saved.model, rows[saved.meta["target"]])
@@ -163,13 +180,5 @@ def evaluate_folder(
         if key_a != key_b:  # different rows: DeLong's paired test does not apply
             continue
         d = delong_test(y_a, s_a, s_b)
-        comparison.append({"model_a": a, "model_b": b, **d})
-    deployment = {}
-    if deploy:
-        from sds.serving.deploycheck import deploy_check
-
-        deployment = {
-            (str(f.relative_to(root)) if f != root else f.name): deploy_check(f)
-            for f in model_folders(root)
-        }
-    return SuiteResult(evaluations, comparison, deployment)
+        comparison.append(DelongComparison(model_a=a, model_b=b, **d))
+    return SuiteResult(tuple(evaluations), tuple(comparison))

@@ -23,6 +23,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from sds.errors import InputError, ParameterError
+
 PACKAGES = (
     "sds",
     "scikit-learn",
@@ -66,7 +68,6 @@ def artifact_root(uri: str | None) -> Path | None:
 def check_uri(uri: str | None) -> None:
     """A :class:`~sds.errors.ParameterError` for a tracking URI MLflow has no store for,
     raised before any training (it costs only MLflow's import)."""
-    from sds.errors import ParameterError
 
     uri = resolved(uri)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -102,7 +103,6 @@ def _sqlite_path(uri: str) -> Path | None:
 def _check_sqlite_path(uri: str, *, must_exist: bool) -> None:
     """A SQLite store must be a file (``must_exist``: to read a run from it), never a
     folder: MLflow retries a folder for minutes, and makes an empty database where none is."""
-    from sds.errors import InputError, ParameterError
 
     path = _sqlite_path(uri)
     if path is None:
@@ -234,8 +234,6 @@ def _register(client: Any, name: str, run: Any) -> None:
 def fetch_run(uri: str, run_id: str) -> tuple[dict[str, Any], dict[str, float], dict[str, str]]:
     """A logged run's config, metrics and tags."""
     from mlflow.exceptions import MlflowException
-
-    from sds.errors import InputError
 
     check_uri(uri)
     _check_sqlite_path(uri, must_exist=True)

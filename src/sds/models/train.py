@@ -16,10 +16,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sds.config import parse_spec
+from sds.config import get_settings, parse_spec
+from sds.config import load_config as read_config
+from sds.data.engine import default_engine
 from sds.data.finite import refuse_unusable
+from sds.data.io import Table, open_table
 from sds.errors import DataError, missing_column_error
+from sds.features.leakage import task_of
+from sds.features.retrieval import for_labels
+from sds.features.spec import parse_window
+from sds.features.store import STORE_SCHEME, FeatureStore, fingerprint_table
+from sds.models.calibration import calibration
+from sds.models.candidates import auto_preprocessing, pipeline
 from sds.models.config import TrainConfig
+from sds.models.evaluate import positive, predictions
+from sds.models.metrics import choose_threshold as choose
+from sds.models.split import split
+from sds.models.tune import folds, tune
 
 
 @dataclass(frozen=True)
@@ -46,21 +59,12 @@ class Prepared:
 
 def load_config(config: Any, source: str = "config") -> TrainConfig:
     if isinstance(config, str | Path):
-        from sds.config import load_config as read
-
-        return read(config, TrainConfig)
+        return read_config(config, TrainConfig)
     return parse_spec(config, TrainConfig, source, "a training config")
 
 
 def prepare(cfg: TrainConfig, data: Any = None) -> Prepared:
     """Read, check, and split the data; the features and preprocessing to use."""
-    from sds.data.io import open_table
-    from sds.features.leakage import task_of
-    from sds.features.store import fingerprint_table
-    from sds.models.candidates import auto_preprocessing
-    from sds.models.split import split
-    from sds.models.tune import folds
-
     source = cfg.data if data is None else data
     table, structural = _source(cfg, source) if _is_store(source) else (open_table(source), [])
     frame = table.engine.execute(table.expr, source=table.name)
@@ -86,8 +90,6 @@ def prepare(cfg: TrainConfig, data: Any = None) -> Prepared:
     s = cfg.split
     gap = None
     if s.gap:
-        from sds.features.spec import parse_window
-
         gap = parse_window(s.gap)
     method = s.method or ("random" if task == "regression" else "stratified")
     parts = split(
@@ -146,18 +148,12 @@ def _without_empty(
 
 
 def _is_store(source: Any) -> bool:
-    from sds.features.store import STORE_SCHEME
-
     return isinstance(source, str) and source.startswith(STORE_SCHEME)
 
 
 def _source(cfg: TrainConfig, ref: str) -> tuple[Any, list[str]]:
     """A feature-store version joined point-in-time to the label table (which brings the
     target); the entity and label-time columns are keys, not features."""
-    from sds.data.engine import default_engine
-    from sds.data.io import Table
-    from sds.features.retrieval import for_labels
-    from sds.features.store import FeatureStore
 
     assert cfg.store is not None and cfg.labels is not None  # the config checks
     store = FeatureStore(cfg.store)
@@ -201,10 +197,6 @@ def _features(cfg: TrainConfig, frame: pd.DataFrame) -> list[str]:
 
 def fit_candidates(p: Prepared, advance: Any = None) -> list[dict[str, Any]]:
     """Tune (or just cross-validate) each candidate, fit it on train, score validation."""
-    from sds.config import get_settings
-    from sds.models.candidates import pipeline
-    from sds.models.tune import tune
-
     x, y = p.train[p.features], p.train[p.cfg.target]
     rows = []
     for c in p.cfg.candidates:
@@ -257,8 +249,6 @@ def _validation_score(model: Any, p: Prepared, scoring: str) -> float:
 
 
 def choose_threshold(model: Any, p: Prepared) -> dict[str, Any]:
-    from sds.models.evaluate import positive, predictions
-    from sds.models.metrics import choose_threshold as choose
 
     if p.task != "binary":
         return {"threshold": None, "by": None}
@@ -273,9 +263,6 @@ def recalibrated(model: Any, p: Prepared) -> tuple[Any, list[dict[str, Any]]]:
     on test before and after."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.frozen import FrozenEstimator
-
-    from sds.models.calibration import calibration
-    from sds.models.evaluate import positive, predictions
 
     method = p.cfg.recalibrate
     v = p.validation

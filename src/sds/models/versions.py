@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from sds.errors import InputError
-from sds.models.modelfile import fault
+from sds.models.modelfile import fault, load_model, save_model
+from sds.report.files import write_atomic
 
 LINK = "model"
 VERSIONS = "versions"
@@ -51,8 +52,6 @@ class Stage:
     def write(self, model: Any, meta: dict[str, Any], test_rows: Any = None) -> dict[str, Any]:
         """Write the model, its description and its test rows (a DataFrame), fsync them
         and load the model back; returns the description written."""
-        from sds.models.modelfile import load_model, save_model
-        from sds.report.files import write_atomic
 
         written = save_model(model, self.path, meta)
         if test_rows is not None:

@@ -18,6 +18,12 @@ import numpy as np
 import pandas as pd
 
 from sds.errors import AnalysisError
+from sds.models.evaluate import predictions
+from sds.models.records import Criterion
+from sds.models.suite import model_folders, model_name
+from sds.models.training_records import DeploymentCheck, LoadSummary
+from sds.serving.load import run_load
+from sds.serving.model import check_servable
 
 
 def free_port() -> int:
@@ -99,22 +105,20 @@ def deploy_check(
     p95_max_ms: float = 100.0,
     error_rate_max: float = 0.001,
     workers: int = 2,
-) -> dict[str, Any]:
-    """Criteria rows (pass/fail with figures) and the load's summary."""
+) -> DeploymentCheck:
+    """Criteria (pass/fail with figures) and the load's summary."""
     import httpx
-
-    from sds.models.evaluate import predictions
-    from sds.serving.load import run_load
-    from sds.serving.model import check_servable
 
     saved = check_servable(model)  # a model the server would refuse: exit 2, here
     test = pd.read_parquet(saved.path / "test.parquet")
     x = test[saved.meta["features"]]
     rows = records(x)
     with running_server(saved.path, "--workers", str(workers), "--range-margin", "-1") as url:
-        load = run_load(
-            url + "/predict", rows, connections=connections, requests=requests, seconds=seconds
-        ).summary()
+        load = LoadSummary.from_dict(
+            run_load(
+                url + "/predict", rows, connections=connections, requests=requests, seconds=seconds
+            ).summary()
+        )
         online = []
         with httpx.Client(base_url=url, timeout=60) as client:
             for start in range(0, len(rows), 1_000):
@@ -124,33 +128,23 @@ def deploy_check(
     offline = predictions(saved.model, x, saved.meta["task"])
     offline = offline.max(axis=1) if offline.ndim == 2 else offline
     difference = float(np.max(np.abs(np.array(online) - offline)))
-    criteria = [
-        {
-            "criterion": "P95 latency (ms)",
-            "value": load["p95_ms"],
-            "threshold": f"< {p95_max_ms}",
-            "pass": load["p95_ms"] < p95_max_ms,
-        },
-        {
-            "criterion": "error rate",
-            "value": load["error_rate"],
-            "threshold": f"< {error_rate_max}",
-            "pass": load["error_rate"] < error_rate_max,
-        },
-        {
-            "criterion": "online = offline (max difference)",
-            "value": difference,
-            "threshold": "≤ 1e-9",
-            "pass": difference <= 1e-9,
-        },
-    ]
-    return {
-        "criteria": criteria,
-        "load": load,
-        "rows_compared": len(online),
-        "connections": connections,
-        "workers": workers,
-    }
+    criteria = (
+        Criterion("P95 latency (ms)", load.p95_ms, f"< {p95_max_ms}", load.p95_ms < p95_max_ms),
+        Criterion(
+            "error rate",
+            load.error_rate,
+            f"< {error_rate_max}",
+            load.error_rate < error_rate_max,
+        ),
+        Criterion("online = offline (max difference)", difference, "≤ 1e-9", difference <= 1e-9),
+    )
+    return DeploymentCheck(criteria, load, len(online), connections, workers)
+
+
+def deploy_folder(root: Path, **options: Any) -> tuple[tuple[str, DeploymentCheck], ...]:
+    """:func:`deploy_check` for every model under ``root``, named as the evaluation suite
+    names them (pass the result to ``SuiteResult.with_deployment``)."""
+    return tuple((model_name(f, root), deploy_check(f, **options)) for f in model_folders(root))
 
 
 def _score(prediction: Any) -> float:
