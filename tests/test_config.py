@@ -32,8 +32,8 @@ def test_yaml_and_json_configs(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("name: x\nalpah: 0.1\n", r"unknown key 'alpah'.*Did you mean 'alpha'\?"),
-        ("name: x\nalpha: high\n", r"invalid value for 'alpha'"),
-        ("alpha: 0.1\n", r"invalid value for 'name': Field required"),
+        ("name: x\nalpha: high\n", r"alpha == 'high', input should be a valid number"),
+        ("alpha: 0.1\n", r"bad.yaml: name is required"),
         ("", "config file is empty"),
         ("- a\n- b\n", "config must be a mapping"),
         ("name: [unclosed\n", r"bad.yaml:2:1: cannot parse YAML: expected"),

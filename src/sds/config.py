@@ -12,14 +12,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
-from sds.errors import ConfigError, close_matches
+from sds.errors import ConfigError, ParameterError, close_matches
+from sds.params import Constraint, Interval, OneOf, Rule
 
 
 @dataclass(frozen=True)
@@ -54,18 +56,131 @@ def settings(**overrides: Any) -> Iterator[Settings]:
         _SETTINGS.reset(token)
 
 
+def use_settings(new: Settings) -> Token[Settings]:
+    """Make ``new`` the settings of this context until :func:`restore_settings` (the CLI's
+    global options, which hold for the rest of one run)."""
+    return _SETTINGS.set(new)
+
+
+def restore_settings(token: Token[Settings]) -> None:
+    """Put back the settings in force before the :func:`use_settings` that gave ``token``."""
+    _SETTINGS.reset(token)
+
+
 class StrictModel(BaseModel):
-    """Base for config models: unknown keys are errors, values are immutable."""
+    """Base of every spec: unknown keys are errors, values are immutable, a field annotated
+    with a :class:`~sds.params.Rule` is judged by that rule of ``params.RULES`` (one
+    validator, here, for every spec), and constructing a spec in Python with a bad value
+    raises one :class:`~sds.errors.ParameterError` naming the field (YAML/JSON files go
+    through :func:`validate_mapping`, which raises a ConfigError naming file and key)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise parameter_error(exc, type(self)) from None
+
+    # validate_mapping and nested specs validate without calling __init__
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _obeys_rule(cls, value: Any, info: ValidationInfo) -> Any:
+        name = info.field_name or ""
+        field = cls.model_fields.get(name)
+        rule = next((m for m in field.metadata if isinstance(m, Rule)), None) if field else None
+        if rule is None or value is None:
+            return value
+        for item in value if isinstance(value, list | tuple) else [value]:
+            problem = rule.constraint.violation(item)
+            if problem is not None:
+                shown = repr(item) if isinstance(item, str) else f"{item}"
+                expected = (
+                    rule.constraint.describe() if isinstance(rule.constraint, Interval) else ""
+                )
+                raise PydanticCustomError(
+                    "sds_rule",
+                    "{message}",
+                    {"message": f"{name} == {shown}, {problem}", "expected": expected},
+                )
+        return value
 
 
 class EngineChoice(StrictModel):
     """The ``engine`` and ``spark_master`` keys a spec may carry. They apply only where
     neither the command line (``--engine``) nor an enclosing ``settings(engine=...)`` chose."""
 
-    engine: Literal["duckdb", "spark"] | None = None
-    spark_master: str | None = None
+    engine: Literal["duckdb", "spark"] | None = Field(
+        default=None, description="Engine for this job (duckdb or spark) unless --engine chose one."
+    )
+    spark_master: str | None = Field(
+        default=None, description="Spark master for engine spark, e.g. local[4] or yarn."
+    )
+
+
+def field_rules(model: type[BaseModel]) -> dict[str, Constraint]:
+    """The constraint each field of ``model`` declares: its :class:`~sds.params.Rule`, or
+    the choices of a ``Literal`` type (for the CLI, the docs and generated invalid values)."""
+    out: dict[str, Constraint] = {}
+    for name, field in model.model_fields.items():
+        rule = next((m for m in field.metadata if isinstance(m, Rule)), None)
+        choices = literal_choices(field.annotation)
+        if rule is not None:
+            out[name] = rule.constraint
+        elif choices:
+            out[name] = OneOf(choices)
+    return out
+
+
+def literal_choices(annotation: Any) -> tuple[Any, ...]:
+    """The values of a ``Literal[...]`` annotation (also inside ``... | None``), else ()."""
+    if get_origin(annotation) is Literal:
+        return get_args(annotation)
+    for arg in get_args(annotation):
+        if get_origin(arg) is Literal:
+            return get_args(arg)
+    return ()
+
+
+def _problem(err: Any, model: type[BaseModel]) -> tuple[str, str | None, str | None]:
+    """The message, expected values and hint of one pydantic error, in the sds shape
+    (``alpha == 2, must be < 1``); the field is the dotted key the user wrote."""
+    key = ".".join(str(part) for part in err["loc"])
+    leaf = str(err["loc"][-1]) if err["loc"] else ""
+    value = err.get("input")
+    shown = repr(value) if isinstance(value, str) else f"{value}"
+    kind = err["type"]
+    if kind == "sds_rule":
+        message, expected = str(err["msg"]), err["ctx"].get("expected") or None
+        return key + message.removeprefix(leaf), expected, None  # the dotted key of a nested one
+    if kind == "literal_error":
+        listed = str(err.get("ctx", {}).get("expected", "")).replace(" or ", ", ")
+        options = [o.strip(" '") for o in listed.split(",") if o.strip(" '")]
+        matches = close_matches(str(value), options)
+        hint = f"Did you mean {', '.join(repr(m) for m in matches)}?" if matches else None
+        return f"{key} == {shown}, {OneOf(tuple(options)).violation(None)}", None, hint
+    if kind == "extra_forbidden":
+        fields = _fields_at(model, err["loc"][:-1])
+        matches = close_matches(leaf, fields)
+        hint = f"Did you mean {matches[0]!r}?" if matches else None
+        return f"unknown key {key!r}", "one of: " + ", ".join(fields), hint
+    if kind == "missing":
+        return f"{key} is required", None, None
+    if kind == "value_error":  # a model's own check: its message says it all
+        message = str(err["msg"]).removeprefix("Value error, ")
+        return (f"{key}: {message}" if key else message), None, None
+    return f"{key} == {shown}, {str(err['msg']).lower()}", None, None
+
+
+def parameter_error(exc: ValidationError, model: type[BaseModel]) -> ParameterError:
+    """One ParameterError for a spec built in Python with a bad value: the first problem,
+    its ``parameter`` the field as the caller named it."""
+    err = exc.errors()[0]
+    message, expected, hint = _problem(err, model)
+    key = ".".join(str(part) for part in err["loc"]) or None
+    return ParameterError(message, parameter=key, expected=expected, hint=hint)
 
 
 @contextmanager
@@ -146,27 +261,8 @@ def validate_mapping(data: dict[str, Any], model: type[M], source: str) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
-        if err["type"] == "extra_forbidden":
-            leaf = str(err["loc"][-1])
-            fields = _fields_at(model, err["loc"][:-1])
-            matches = close_matches(leaf, fields)
-            hint = f"Did you mean {matches[0]!r}?" if matches else None
-            raise ConfigError(
-                f"unknown key {key!r}",
-                source=source,
-                expected="one of: " + ", ".join(fields),
-                hint=hint,
-            ) from exc
-        if err["type"] == "value_error":  # a model's own check: its message says it all
-            message = str(err["msg"]).removeprefix("Value error, ")
-            where = f"{key}: " if err["loc"] else ""
-            raise ConfigError(f"{where}{message}", source=source) from exc
-        raise ConfigError(
-            f"invalid value for {key!r}: {err['msg']}",
-            source=source,
-            found=repr(err.get("input")),
-        ) from exc
+        message, expected, hint = _problem(err, model)
+        raise ConfigError(message, source=source, expected=expected, hint=hint) from exc
 
 
 def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

@@ -103,15 +103,15 @@ def test_text_output_explains(tmp_path: Path) -> None:
         ),
         (
             ["proportion", "--baseline", "0.05", "--mde", "0.1", "--correction", "tukey"],
-            "correction == 'tukey', must be one of",
+            "--correction: 'tukey' is not one of 'holm',",
         ),
         (
             ["proportion", "--baseline", "0.05", "--mde", "0.1", "--ratio", "-1"],
             "ratio == -1.0, must be > 0",
         ),
         (
-            ["proportion", "--baseline", "0.05", "--mde", "0.1", "--variants", "1"],
-            "variants == 1, must be >= 2",
+            ["proportion", "--baseline", "0.05", "--mde", "0.1", "--arms", "1"],
+            "--arms == 1, must be >= 2",
         ),
         (
             ["proportion", "--baseline", "0.05", "--mde", "0.1", "--looks", "0"],
@@ -123,7 +123,8 @@ def test_bad_parameters_exit_2(tmp_path: Path, args: list[str], message: str) ->
     out = tmp_path / "plan.json"
     res = invoke(["design", *args, "-o", str(out)])
     assert res.exit_code == 2, res.stderr
-    assert message in res.stderr and res.stderr.startswith("error: parameter '")
+    assert message in res.stderr and res.stderr.startswith("error: ")
+    assert len(res.stderr.strip().splitlines()) == 1
     assert not out.exists()
 
 

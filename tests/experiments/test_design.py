@@ -11,7 +11,7 @@ import pytest
 
 from sds.data import synth
 from sds.data.io import open_table
-from sds.errors import ConfigError, DataError, ParameterError
+from sds.errors import DataError, ParameterError
 from sds.experiments import history
 from sds.experiments import power as pw
 from sds.experiments.design import design
@@ -46,7 +46,7 @@ def test_solves_power_and_mde_from_n() -> None:
 
 def test_unequal_split_and_several_variants() -> None:
     d = design(
-        metric="proportion", baseline=0.1, mde=0.1, ratio=2.0, variants=3, correction="bonferroni"
+        metric="proportion", baseline=0.1, mde=0.1, ratio=2.0, arms=3, correction="bonferroni"
     ).to_dict()
     assert d["alpha_per_comparison"] == pytest.approx(0.025)
     n_c = pw.solve_n(pw.proportion_model(0.1, "pooled", ratio=2.0), 0.01, 0.8, 2.0, 0.025)
@@ -121,7 +121,7 @@ def test_plan_from_history_file(tmp_path: Path) -> None:
             {"baseline": 0.05, "mde": 0.1, "alternative": "up"},
             "alternative == 'up', must be one of",
         ),
-        ({"baseline": 0.05, "mde": 0.1, "variants": 1}, r"variants == 1, must be >= 2"),
+        ({"baseline": 0.05, "mde": 0.1, "arms": 1}, r"arms == 1, must be >= 2"),
         ({"baseline": 0.05}, "say what to solve for"),
         ({"baseline": 0.95, "mde": 0.1}, "moves the rate outside"),
         ({"metric": "mean", "std": 5, "mde": 0.1}, "relative mde needs a non-zero mean"),
@@ -135,7 +135,7 @@ def test_bad_input_names_the_parameter(kwargs: dict[str, object], message: str) 
 
 
 def test_unknown_key_suggests_the_right_one() -> None:
-    with pytest.raises(ConfigError, match="unknown key 'baseline_rate'"):
+    with pytest.raises(ParameterError, match=r"unknown key 'baseline_rate'.*'baseline'"):
         design(baseline_rate=0.05, mde=0.1)
 
 

@@ -8,6 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from sds.data.io import is_sql
+from sds.errors import ParameterError
+from sds.params import OneOf, check
+from sds.report.files import format_for_path, write_atomic
+
 if TYPE_CHECKING:
     from sds.results import Result
 
@@ -23,17 +28,26 @@ OutputOpt = Annotated[
     Path | None,
     typer.Option("--output", "-o", help="Write here (atomically) instead of stdout."),
 ]
+DataOpt = Annotated[
+    str, typer.Option("--data", help="The table to read: a file, glob, DuckDB file or SQL query.")
+]
+TableOpt = Annotated[
+    str | None, typer.Option("--table", help="Table name inside a DuckDB file given as --data.")
+]
+EncodingOpt = Annotated[
+    str | None, typer.Option("--encoding", help="CSV encoding of --data, e.g. latin-1.")
+]
+DataOutputOpt = Annotated[
+    Path | None,
+    typer.Option("--data-output", help="Write the data product here (.csv or .parquet)."),
+]
 
 
 def resolve_format(fmt: str | None, output: Path | None) -> str:
-    from sds.params import OneOf, check
-    from sds.report.files import format_for_path
     from sds.results import FORMATS
 
     chosen = fmt or (format_for_path(output, default="") if output else "text")
     if not chosen and output is not None and output.suffix:  # e.g. report.xlsx
-        from sds.errors import ParameterError
-
         raise ParameterError(
             f"output == {str(output)!r}: cannot tell the format from {output.suffix!r}",
             parameter="output",
@@ -49,7 +63,6 @@ def resolve_format(fmt: str | None, output: Path | None) -> str:
 
 def check_output_path(output: Path) -> None:
     """Refuse, before any work, an output that is a folder or lies under a file."""
-    from sds.errors import ParameterError
 
     if output.is_dir():
         raise ParameterError(f"output == {str(output)!r} is a folder, must be a file name")
@@ -65,7 +78,6 @@ def check_output_path(output: Path) -> None:
 
 def emit(result: Result, fmt: str | None, output: Path | None) -> None:
     """Render fully first, then write atomically (or print), so failures write nothing."""
-    from sds.report.files import write_atomic
 
     chosen = resolve_format(fmt, output)
     text = result.render(chosen)
@@ -84,7 +96,6 @@ def split_numbers(value: str | None, name: str) -> list[float] | None:
     """``"50,50"`` to ``[50.0, 50.0]``; a non-number names the parameter (exit 2)."""
     if not value:
         return None
-    from sds.errors import ParameterError
 
     out = []
     for text in split_list(value):
@@ -98,7 +109,6 @@ def split_numbers(value: str | None, name: str) -> list[float] | None:
 def beside(path: str | None, spec_file: Path) -> str | None:
     """A relative path written in a spec, read from the spec's folder when it is there
     (else as given, so a missing file is reported under the name the user wrote)."""
-    from sds.data.io import is_sql
 
     if path is None or Path(path).is_absolute() or is_sql(path):  # a query stays a query
         return path
@@ -113,8 +123,6 @@ def check_memory(text: str) -> str:
     """``text`` if it is a memory size both engines read (``2GB``, ``512MiB``, ``1.5G``) of
     at least 16 MB, else a ParameterError naming ``--memory-limit``."""
     import re
-
-    from sds.errors import ParameterError
 
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT])(i?B)?\s*", text, re.IGNORECASE)
     if match is None or float(match.group(1)) * _UNITS[match.group(2).upper()] < 16e6:

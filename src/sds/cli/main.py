@@ -28,6 +28,14 @@ from sds.cli import (
     srm,
     stats,
 )
+from sds.cli.common import check_memory
+from sds.cli.spec_options import name_as_typed
+from sds.cli.usage import click_errors, one_line, usage_message
+from sds.config import get_settings, restore_settings, use_settings
+from sds.data.engine import SUPPORTED_BACKENDS
+from sds.errors import SdsError
+from sds.interrupts import Interrupted, install_handlers
+from sds.params import OneOf, check
 
 app = typer.Typer(
     name="sds",
@@ -89,24 +97,18 @@ def _global(
     ] = None,
 ) -> None:
     """Global options, applied before any command runs."""
-    from sds.config import _SETTINGS, get_settings
-    from sds.params import check
 
     if threads is not None:
         check("threads", threads)
     if memory_limit is not None:
-        from sds.cli.common import check_memory
-
         check_memory(memory_limit)
-    from sds.data.engine import SUPPORTED_BACKENDS
-    from sds.params import OneOf
 
     if engine is not None:
         check("engine", engine, OneOf(SUPPORTED_BACKENDS))
     _STATE["debug"] = debug
     from dataclasses import replace
 
-    _SETTINGS.set(
+    use_settings(
         replace(
             get_settings(),
             threads=threads,
@@ -127,13 +129,9 @@ def _command() -> Any:
 
 def run(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    from sds.cli.usage import click_errors, one_line, usage_message
-    from sds.config import _SETTINGS
-    from sds.errors import SdsError
-    from sds.interrupts import Interrupted, install_handlers
 
     clicks = click_errors()
-    token = _SETTINGS.set(_SETTINGS.get())  # global options last for this run only
+    token = use_settings(get_settings())  # global options last for this run only
     restore_signals = install_handlers()  # SIGINT/SIGTERM unwind, so cleanups run
     try:  # not standalone: click's usage errors come here, to be printed as one line
         code = _command()(args=argv, prog_name="sds", standalone_mode=False)
@@ -152,6 +150,7 @@ def run(argv: list[str] | None = None) -> None:
     except SdsError as exc:
         if _STATE["debug"]:
             traceback.print_exc()
+        name_as_typed(exc, sys.argv[1:] if argv is None else argv, _command())
         print(f"error: {one_line(str(exc))}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except Exception as exc:  # a bug, not the user's fault: say so, exit 1
@@ -165,7 +164,7 @@ def run(argv: list[str] | None = None) -> None:
         sys.exit(1)
     finally:
         restore_signals()
-        _SETTINGS.reset(token)
+        restore_settings(token)
     if isinstance(code, int) and code:  # typer.Exit(1) and the like
         sys.exit(code)
 

@@ -8,9 +8,14 @@ from typing import Any
 
 from pydantic import Field
 
+from sds.cli.common import beside
 from sds.cli.seed import SeedContext, SeedJob
 from sds.config import StrictModel, read_mapping, validate_mapping
 from sds.errors import DataError, SdsError
+from sds.experiments.design_spec import DesignSpec
+from sds.params import OneOf, check
+from sds.report.files import write_atomic
+from sds.results import FORMATS
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -18,8 +23,14 @@ SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 class DesignerConfig(StrictModel):
     """Defaults applied under every spec (a spec's own keys win), and output formats."""
 
-    defaults: dict[str, Any] = Field(default_factory=dict)
-    formats: list[str] = Field(default_factory=lambda: ["json", "markdown"])
+    defaults: DesignSpec = Field(
+        default_factory=lambda: DesignSpec(),
+        description="Design spec keys applied under every spec (a spec's own keys win).",
+    )
+    formats: list[str] = Field(
+        default_factory=lambda: ["json", "markdown"],
+        description="Formats written per spec: json, markdown, html or text.",
+    )
 
 
 def spec_files(path: Path) -> list[Path]:
@@ -39,10 +50,7 @@ def spec_files(path: Path) -> list[Path]:
 
 def run_designer(ctx: SeedContext) -> int:
     """Plan all specs first; write only when every one succeeded (all or nothing)."""
-    from sds.experiments.design import DesignSpec, design
-    from sds.params import OneOf, check
-    from sds.report.files import write_atomic
-    from sds.results import FORMATS
+    from sds.experiments.design import design
 
     assert ctx.input is not None and ctx.output is not None
     config: DesignerConfig = ctx.config  # type: ignore[assignment]
@@ -57,7 +65,8 @@ def run_designer(ctx: SeedContext) -> int:
                 plans.append((path.stem, _analysis(path, mapping)))
                 continue
             ctx.log.info("planning %s", path)
-            spec = validate_mapping({**config.defaults, **mapping}, DesignSpec, str(path))
+            defaults = config.defaults.model_dump(exclude_unset=True)
+            spec = validate_mapping({**defaults, **mapping}, DesignSpec, str(path))
             plans.append((path.stem, design(spec)))
         except SdsError as exc:
             exc.source = exc.source or str(path)
@@ -72,7 +81,6 @@ def run_designer(ctx: SeedContext) -> int:
 
 def _analysis(path: Path, mapping: dict[str, Any]) -> Any:
     """An analysis spec (``kind: analysis``): its data is read relative to the spec."""
-    from sds.cli.common import beside
     from sds.experiments.analysis.run import analyze
     from sds.experiments.analysis.spec import parse
 

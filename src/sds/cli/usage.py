@@ -58,7 +58,7 @@ def _bad_value(exc: Any) -> str:
     if problems and problems[0].get("type") in _TYPE_WORDS:
         first = problems[0]
         return f"{first.get('input')!r} {_TYPE_WORDS[first['type']]}."
-    return str(exc.message)
+    return str(exc.message).removeprefix("Value error, ")  # a choice: "'x' is not one of"
 
 
 def _name(param: Any) -> str:

@@ -39,7 +39,7 @@ _LAZY = {
     "adjust": "sds.stats.multiple",
     "regress": "sds.stats.regression",
     "run": "sds.stats.runner",
-    "StatsSpec": "sds.stats.runner",
+    "StatsSpec": "sds.stats.spec",
     "TestResult": "sds.stats.result",
 }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
@@ -13,7 +13,7 @@ from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_
 from sds.stats.multiple import adjust
 
 if TYPE_CHECKING:
-    from sds.stats.runner import StatsSpec
+    from sds.stats.spec import StatsSpec
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def run_by(
 ) -> ByResult:
     """Run ``handler`` per level of ``spec.by``; a level that fails is reported, not fatal."""
     assert spec.by is not None
-    inner = replace(spec, by=None)
+    inner = spec.model_copy(update={"by": None})
     rows, results, warnings = [], [], []
     for level, part in df.groupby(spec.by, sort=True, dropna=True):
         try:

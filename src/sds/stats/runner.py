@@ -2,7 +2,7 @@
 
 Each test name maps to a handler that reads the columns it needs, shapes them (groups, pairs,
 a contingency table) and calls the library function. Every handler of a test that has a
-data-driven alternative also runs the ``--test auto`` checks and warns when the forced test
+data-driven alternative also runs the ``sds stats auto`` checks and warns when the forced test
 does not fit. ``by`` runs the test per level of a column and adjusts the p-values.
 
 Two-group comparisons (t, Welch, Student, paired, Mann-Whitney, Wilcoxon, sign, KS, the
@@ -18,148 +18,45 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from sds.errors import DataError, ParameterError, close_matches
-from sds.params import check
+from sds.errors import DataError, ParameterError
 from sds.results import Result
 from sds.stats import auto, frame
+from sds.stats.anova import kruskal_wallis, one_way_anova, welch_anova
+from sds.stats.auto_run import detect_columns, run_auto
+from sds.stats.by import run_by
+from sds.stats.contingency import (
+    chi_square_goodness_of_fit,
+    chi_square_independence,
+    fisher_exact,
+    two_proportion_z,
+)
+from sds.stats.correlation import correlation
+from sds.stats.distribution import equal_variance, normality
+from sds.stats.nonparametric import ks_one_sample, ks_two_sample, mann_whitney, sign_test, wilcoxon
+from sds.stats.regression import formula_columns, regress
 from sds.stats.result import TestResult
+from sds.stats.samples import Arms, choose_arms, pair_arms, pairs, sized, two_groups
+from sds.stats.spec import ALIASES, StatsSpec
+from sds.stats.ttest import ttest
+
+__all__ = ["ALIASES", "StatsSpec", "choose_arms", "run", "test_name"]
 
 if TYPE_CHECKING:
     from sds.data.io import Table
 
 REGRESSIONS = ("ols", "logit", "poisson")
 
-
-@dataclass(frozen=True)
-class StatsSpec:
-    """What to test and how; column names refer to the data."""
-
-    test: str
-    value: str | None = None  # "a,b" for two columns (correlation, wide paired data)
-    group: str | None = None
-    pair_id: str | None = None
-    formula: str | None = None
-    alternative: str = "two-sided"
-    alpha: float = 0.05
-    equal_var: bool = False
-    mu: float = 0.0
-    by: str | None = None
-    correction: str = "holm"
-    cov_type: str | None = None
-    cluster: str | None = None
-    event: str | None = None  # outcome level whose odds/risk chi2, fisher and ztest report
-    control: str | None = None  # reference group of a two-group comparison (see module doc)
-
-    @property
-    def values(self) -> list[str]:
-        return [v.strip() for v in (self.value or "").split(",") if v.strip()]
-
-
 Handler = Callable[[pd.DataFrame, StatsSpec, str], Result]
-
-CONTROL_NAMES = ("control", "ctrl", "baseline", "a")  # by priority, compared case-insensitively
-
-
-@dataclass(frozen=True)
-class Arms:
-    """Which of two groups is the treatment and which the control, and the rule that chose."""
-
-    treatment: str
-    control: str
-    rule: str
-
-    def labels(self) -> dict[str, str]:
-        return {
-            "treatment": self.treatment,
-            "control": self.control,
-            "control_chosen_by": self.rule,
-        }
-
-
-def _matches(level: str, text: str) -> bool:
-    if level == text or level.strip().lower() == text.strip().lower():
-        return True
-    try:
-        return float(level) == float(text)
-    except ValueError:
-        return False
-
-
-def choose_arms(
-    levels: list[str], control: str | None, *, column: str | None = None, columns: bool = False
-) -> Arms:
-    """Orient two levels (or two ``--value`` columns when ``columns``): see the module doc."""
-    first, second = levels if columns else sorted(levels)
-    if control is not None:
-        found = [lv for lv in levels if lv == control] or [
-            lv for lv in levels if _matches(lv, control)
-        ]
-        if len(found) != 1:
-            where = "of the --value columns" if columns else f"of {column!r}"
-            shown = ", ".join(repr(lv) for lv in levels)
-            raise ParameterError(
-                f"control == {control!r} is not one {where} ({shown})", parameter="control"
-            )
-        chosen, rule = found[0], "given (--control, control= in Python)"
-    else:
-        named = [
-            lv for name in CONTROL_NAMES for lv in (first, second) if lv.strip().lower() == name
-        ]
-        if named:
-            chosen = named[0]
-            rule = f"named {chosen!r} (a level called control, ctrl, baseline or a)"
-        elif columns:
-            chosen = first
-            rule = "the first --value column (none is named control, ctrl, baseline or a)"
-        else:
-            chosen = first
-            rule = (
-                "the first level in sorted order (none is named control, ctrl, baseline or a; "
-                "set --control)"
-            )
-    treatment = second if chosen == first else first
-    return Arms(treatment=treatment, control=chosen, rule=rule)
 
 
 def _oriented(result: TestResult, arms: Arms) -> TestResult:
     return replace(result, assumptions={**result.assumptions, **arms.labels()})
-
-
-def _two_groups(df: pd.DataFrame, spec: StatsSpec, source: str) -> dict[str, np.ndarray]:
-    assert spec.group is not None and spec.value is not None
-    groups = frame.split_groups(df, spec.value, spec.group, source)
-    if len(groups) == 2:
-        arms = choose_arms(list(groups), spec.control, column=spec.group)
-        groups = {arms.treatment: groups[arms.treatment], arms.control: groups[arms.control]}
-    if len(groups) != 2:
-        raise DataError(
-            "this test compares exactly two groups",
-            source=source,
-            column=spec.group,
-            found=f"{len(groups)} level(s): {', '.join(list(groups)[:10])}",
-            hint="Use anova, welch-anova or kruskal for more groups, or filter the data.",
-        )
-    return _sized(groups, spec, source)
-
-
-def _sized(groups: dict[str, np.ndarray], spec: StatsSpec, source: str) -> dict[str, np.ndarray]:
-    for level, values in groups.items():
-        present = values[~np.isnan(values)]
-        if len(present) < 2:
-            raise DataError(
-                f"group {level!r} has {len(present)} value(s)",
-                source=source,
-                column=spec.group,
-                expected="at least 2 values per group",
-                hint="A group of one has no variability to compare; collect more data.",
-            )
-    return groups
 
 
 def _rename(result: TestResult, names: list[str]) -> TestResult:
@@ -191,14 +88,11 @@ def _with_fit(result: TestResult, forced: str, decision: auto.Decision | None) -
 
 
 def _two_sample(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
-    from sds.stats.nonparametric import ks_two_sample, mann_whitney
-    from sds.stats.ttest import ttest
-
     if spec.pair_id is not None or len(spec.values) == 2:
         return _paired(df, spec, source)
     if spec.group is None:
         return _one_sample(df, spec, source)
-    groups = _two_groups(df, spec, source)  # treatment first, control second
+    groups = two_groups(df, spec, source)  # treatment first, control second
     (nx, x), (ny, y) = groups.items()
     arms = choose_arms([nx, ny], spec.control, column=spec.group)
     test = spec.test
@@ -214,44 +108,8 @@ def _two_sample(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
     return _with_fit(_oriented(_rename(res, [nx, ny]), arms), test, decision)
 
 
-def _pairs(
-    df: pd.DataFrame, spec: StatsSpec, source: str
-) -> tuple[np.ndarray, np.ndarray, list[str], int]:
-    """Treatment and control values of complete pairs, their names, the pairs dropped."""
-    x, y, names, dropped = _raw_pairs(df, spec, source)
-    arms = _pair_arms(spec, names)
-    if names[0] != arms.treatment:
-        x, y, names = y, x, names[::-1]
-    return x, y, names, dropped
-
-
-def _pair_arms(spec: StatsSpec, names: list[str]) -> Arms:
-    if len(spec.values) == 2:  # the order given, not the order after orienting
-        return choose_arms(spec.values, spec.control, columns=True)
-    return choose_arms(names, spec.control, column=spec.group)
-
-
-def _raw_pairs(
-    df: pd.DataFrame, spec: StatsSpec, source: str
-) -> tuple[np.ndarray, np.ndarray, list[str], int]:
-    if len(spec.values) == 2:
-        a, b = spec.values
-        x, y = frame.numeric(df, a, source), frame.numeric(df, b, source)
-        keep = ~(np.isnan(x) | np.isnan(y))
-        return x[keep], y[keep], [a, b], int((~keep).sum())
-    if spec.pair_id is None or spec.group is None or spec.value is None:
-        raise ParameterError(
-            "a paired test needs --pair-id with --group and --value, or two --value columns",
-            parameter="pair_id",
-        )
-    return frame.paired_arrays(df, spec.value, spec.group, spec.pair_id, source)
-
-
 def _paired(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
-    from sds.stats.nonparametric import sign_test, wilcoxon
-    from sds.stats.ttest import ttest
-
-    x, y, names, dropped = _pairs(df, spec, source)
+    x, y, names, dropped = pairs(df, spec, source)
     if len(x) < 2:
         raise DataError("fewer than 2 complete pairs", source=source, found=len(x))
     test = spec.test
@@ -262,16 +120,13 @@ def _paired(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
     else:
         res = ttest(x, y, paired=True, alternative=spec.alternative)
         test = "paired"
-    res = _oriented(_rename(res, names), _pair_arms(spec, names))
+    res = _oriented(_rename(res, names), pair_arms(spec, names))
     if dropped:
         res = replace(res, warnings=(*res.warnings, f"{dropped} incomplete pair(s) were dropped."))
     return _with_fit(res, test, auto.choose_paired(x - y, spec.alpha))
 
 
 def _one_sample(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
-    from sds.stats.nonparametric import sign_test, wilcoxon
-    from sds.stats.ttest import ttest
-
     if spec.value is None:
         raise ParameterError("give the column to test with --value", parameter="value")
     x = frame.numeric(df, spec.value, source)
@@ -288,12 +143,9 @@ def _one_sample(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
 
 
 def _several(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
-    from sds.stats.anova import kruskal_wallis, one_way_anova, welch_anova
-    from sds.stats.distribution import equal_variance
-
     if spec.group is None or spec.value is None:
         raise ParameterError("give --value and --group", parameter="group")
-    groups = _sized(frame.split_groups(df, spec.value, spec.group, source), spec, source)
+    groups = sized(frame.split_groups(df, spec.value, spec.group, source), spec, source)
     clean = {k: v[~np.isnan(v)] for k, v in groups.items()}
     test = spec.test
     if test in ("anova", "tukey"):
@@ -365,12 +217,6 @@ def _event_table(
 
 
 def _counts(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
-    from sds.stats.contingency import (
-        chi_square_goodness_of_fit,
-        chi_square_independence,
-        fisher_exact,
-    )
-
     if spec.value is None:
         raise ParameterError("give the categorical column with --value", parameter="value")
     if spec.group is None:
@@ -393,8 +239,6 @@ def _counts(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
 
 
 def _proportions(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
-    from sds.stats.contingency import two_proportion_z
-
     assert spec.value is not None and spec.group is not None
     table, names, event, notes, arms = _event_table(df, spec, source)
     levels = sorted({str(v) for v in df[spec.group].dropna()})
@@ -441,8 +285,6 @@ def _proportions(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
 
 
 def _correlation(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
-    from sds.stats.correlation import correlation
-
     columns = spec.values if len(spec.values) == 2 else [spec.value, spec.group]
     if None in columns or len(columns) != 2:
         raise ParameterError("a correlation needs two columns: --value a,b", parameter="value")
@@ -451,17 +293,13 @@ def _correlation(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
 
 
 def _normality(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
-    from sds.stats.distribution import normality
-    from sds.stats.nonparametric import ks_one_sample
-
     if spec.value is None:
         raise ParameterError("give the column to test with --value", parameter="value")
     if spec.test == "ks" and spec.group is not None:
         return _two_sample(df, spec, source)
     if spec.group is not None:  # each group on its own: pooled values mix the groups
-        from sds.stats.by import run_by
-
-        res = run_by(df, replace(spec, by=spec.group, group=None), source, _normality)
+        inner = spec.model_copy(update={"by": spec.group, "group": None})
+        res = run_by(df, inner, source, _normality)
         note = (
             f"Normality is tested within each level of {spec.group!r} separately; p_adjusted "
             f"corrects for the {len(res.rows)} tests ({spec.correction})."
@@ -474,8 +312,6 @@ def _normality(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
 
 
 def _regression(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
-    from sds.stats.regression import regress
-
     if not spec.formula:
         raise ParameterError(
             "a regression needs --formula, e.g. 'revenue ~ price + C(region)'",
@@ -493,9 +329,7 @@ def _regression(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
 
 
 def _auto(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
-    from sds.stats.auto_run import run_auto
-
-    return run_auto(df, spec, source)
+    return run_auto(df, spec, source, TESTS)
 
 
 TESTS: dict[str, Handler] = {
@@ -513,19 +347,11 @@ TESTS: dict[str, Handler] = {
     **dict.fromkeys(REGRESSIONS, _regression),
     "auto": _auto,
 }
-ALIASES = {"mann-whitney": "mannwhitney", "mwu": "mannwhitney", "chisq": "chi2", "t": "ttest"}
 
 
 def test_name(name: str) -> str:
-    """Canonical test name, or an error listing the tests (with a close match)."""
-    key = ALIASES.get(name.lower(), name.lower())
-    if key not in TESTS:
-        matches = close_matches(name, list(TESTS))
-        hint = f"Did you mean {', '.join(repr(m) for m in matches)}?" if matches else None
-        raise ParameterError(
-            f"test == {name!r}, must be one of: {', '.join(TESTS)}", parameter="test", hint=hint
-        )
-    return key
+    """Canonical test name, or a ParameterError listing the tests (with a close match)."""
+    return StatsSpec(test=name).test
 
 
 def columns_needed(spec: StatsSpec) -> list[str] | None:
@@ -538,9 +364,6 @@ def columns_needed(spec: StatsSpec) -> list[str] | None:
 
 def run(data: Table | pd.DataFrame, spec: StatsSpec) -> Result:
     """Run ``spec`` on ``data`` (an opened table, or a DataFrame)."""
-    spec = replace(spec, test=test_name(spec.test))
-    check("alternative", spec.alternative)
-    check("alpha", spec.alpha)
     if isinstance(data, pd.DataFrame):
         df, source = data, "data"
         for col in columns_needed(spec) or []:
@@ -549,10 +372,11 @@ def run(data: Table | pd.DataFrame, spec: StatsSpec) -> Result:
         source = data.name
         skip = (*REGRESSIONS, "pearson", "spearman", "kendall")
         if spec.test not in skip and len(spec.values) < 2:
-            value, group = frame.detect_value_group(
-                data, spec.value, spec.group, need_group=_needs_group(spec)
+            detect = detect_columns if spec.test == "auto" else frame.detect_value_group
+            value, group = detect(data, spec.value, spec.group, need_group=_needs_group(spec))
+            spec = spec.model_copy(
+                update={"value": spec.value or value, "group": spec.group or group}
             )
-            spec = replace(spec, value=spec.value or value, group=spec.group or group)
         regression = spec.test in REGRESSIONS
         needed = _formula_needs(data, spec) if regression else columns_needed(spec)
         df = frame.load(data, list(needed)) if needed else _load_all(data)
@@ -562,8 +386,6 @@ def run(data: Table | pd.DataFrame, spec: StatsSpec) -> Result:
             parameter="by",
         )
     if spec.by:
-        from sds.stats.by import run_by
-
         return run_by(df, spec, source, TESTS[spec.test])
     return TESTS[spec.test](df, spec, source)
 
@@ -576,7 +398,6 @@ def _needs_group(spec: StatsSpec) -> bool:
 def _formula_needs(table: Table, spec: StatsSpec) -> list[str] | None:
     """The columns a formula names; None (read all) when it names something unknown, so
     that the regression's error can list every column."""
-    from sds.stats.regression import formula_columns
 
     used, unknown = formula_columns(spec.formula or "", table.columns)
     if unknown or not used or (spec.cluster and spec.cluster not in table.columns):
