@@ -159,7 +159,7 @@ def _bad_cases() -> dict[str, tuple[pd.DataFrame, dict[str, object], str]]:
         "unknown metric type": (
             df,
             _spec(metrics=[{"name": "m", "type": "median", "column": "revenue"}]),
-            "must be one of: proportion, mean, ratio, quantile",
+            "metric 'm': type == 'median', must be one of: proportion, mean, ratio, quantile",
         ),
         "missing column": (
             df,

@@ -34,11 +34,11 @@ def test_assign_data_writes_table(tmp_path: Path, suffix: str) -> None:
             "e1",
             "--variants",
             "a,b",
-            "--weights",
+            "--shares",
             "20,80",
             "--data",
             str(units),
-            "--output",
+            "--data-output",
             str(out),
             "-f",
             "json",
@@ -55,8 +55,8 @@ def test_assign_data_writes_table(tmp_path: Path, suffix: str) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--weights", "50,40", "--ids", "1"], "weights == 50,40, must sum to 1 (or 100)"),
-        (["--weights", "50,x", "--ids", "1"], "weights == 'x', must be numbers"),
+        (["--shares", "50,40", "--ids", "1"], "--shares == 50,40, must sum to 1 (or 100)"),
+        (["--shares", "50,x", "--ids", "1"], "--shares == 'x', must be numbers"),
         (["--ids", "1", "--data", "x.csv"], "give exactly one of --data or --ids"),
     ],
 )
@@ -75,7 +75,11 @@ def test_assign_bad_files(tmp_path: Path) -> None:
     ]
     for data, message in cases:
         res = invoke(
-            ["assign", "--experiment", "e", "--variants", "a,b", "--data", *data, "-o", str(out)]
+            [
+                "assign",
+                *("--experiment", "e", "--variants", "a,b", "--data", *data),
+                *("--data-output", str(out)),
+            ]
         )
         assert res.exit_code == 2 and message in res.stderr, res.stderr
         assert not out.exists()
@@ -90,7 +94,7 @@ def test_assign_bad_files(tmp_path: Path) -> None:
             str(tmp_path / "units.csv"),
             "--id-column",
             "id",
-            "-o",
+            "--data-output",
             str(tmp_path / "o.txt"),
         ]
     )
@@ -98,7 +102,7 @@ def test_assign_bad_files(tmp_path: Path) -> None:
 
 
 def test_srm_counts_json() -> None:
-    res = invoke(["srm", "--counts", "50500,49500", "--weights", "0.5,0.5", "-f", "json"])
+    res = invoke(["srm", "--counts", "50500,49500", "--shares", "0.5,0.5", "-f", "json"])
     assert res.exit_code == 0, res.stderr
     d = json.loads(res.stdout)
     for key in ("chi2", "p_value", "observed_share", "expected_share", "flag"):
@@ -130,9 +134,9 @@ def test_srm_from_data_by_day(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--counts", "10,10", "--weights", "50,40"], "weights == 50,40, must sum to 1"),
+        (["--counts", "10,10", "--shares", "50,40"], "--shares == 50,40, must sum to 1"),
         (["--counts", "10,abc"], "counts == 'abc', must be numbers"),
-        (["--counts", "10,10", "--threshold", "2"], "srm_threshold == 2.0, must be < 1"),
+        (["--counts", "10,10", "--alpha", "2"], "--alpha == 2.0, must be < 1"),
         ([], "give exactly one of --counts or --data"),
     ],
 )

@@ -37,7 +37,7 @@ def _setup(tmp_path: Path, **changes: object) -> Path:
 def test_build_writes_parquet_and_a_summary(tmp_path: Path) -> None:
     spec = _setup(tmp_path)
     out = tmp_path / "features" / "v1.parquet"
-    res = invoke(["features", "build", str(spec), "-o", str(out), "-f", "json"])
+    res = invoke(["features", "build", str(spec), "--data-output", str(out), "-f", "json"])
     assert res.exit_code == 0, res.stderr
     summary = json.loads(res.stdout)
     frame = pd.read_parquet(out)
@@ -72,7 +72,7 @@ def test_bad_input_exits_2_and_keeps_the_earlier_table(case: str, tmp_path: Path
     )
     out = tmp_path / "features.parquet"
     out.write_bytes(b"earlier good table")
-    res = invoke(["features", "build", str(spec), "-o", str(out)])
+    res = invoke(["features", "build", str(spec), "--data-output", str(out)])
     assert res.exit_code == 2, res.stdout + res.stderr
     assert message in res.stderr, res.stderr
     assert "Traceback" not in res.stderr
@@ -82,7 +82,7 @@ def test_bad_input_exits_2_and_keeps_the_earlier_table(case: str, tmp_path: Path
 
 def test_output_must_be_parquet(tmp_path: Path) -> None:
     spec = _setup(tmp_path)
-    res = invoke(["features", "build", str(spec), "-o", str(tmp_path / "f.csv")])
+    res = invoke(["features", "build", str(spec), "--data-output", str(tmp_path / "f.csv")])
     assert res.exit_code == 2 and "written as Parquet" in res.stderr
 
 
@@ -125,14 +125,16 @@ def test_select_reports_why_each_feature_went(tmp_path: Path) -> None:
     data = tmp_path / "churn.parquet"
     synth.make_churn(4000, seed=2).to_parquet(data)
     report = tmp_path / "selection.json"
-    res = invoke(["features", "select", str(data), "--target", "churned", "-o", str(report)])
+    res = invoke(
+        ["features", "select", "--data", str(data), "--target", "churned", "-o", str(report)]
+    )
     assert res.exit_code == 0, res.stderr
     d = json.loads(report.read_text())
     reasons = {x["feature"]: x["reason"] for x in d["dropped"]}
     assert reasons["country"] == "constant" and reasons["customer_id"] == "ID-like"
     assert "tenure_months" in d["kept"]
     html = tmp_path / "selection.html"
-    args = ["features", "select", str(data), "--target", "churned", "--max-rows", "1500"]
+    args = ["features", "select", "--data", str(data), "--target", "churned", "--max-rows", "1500"]
     assert invoke([*args, "-o", str(html)]).exit_code == 0
     assert "Cumulative importance" in html.read_text() and "<svg" in html.read_text()
 
@@ -144,7 +146,7 @@ def test_select_bad_target_exits_2(target: str, message: str, tmp_path: Path) ->
     data = tmp_path / "churn.parquet"
     synth.make_churn(500, seed=2).to_parquet(data)
     out = tmp_path / "s.json"
-    res = invoke(["features", "select", str(data), "--target", target, "-o", str(out)])
+    res = invoke(["features", "select", "--data", str(data), "--target", target, "-o", str(out)])
     assert res.exit_code == 2 and message in res.stderr, res.stderr
     assert not out.exists()
 

@@ -83,9 +83,35 @@ def test_check_command_writes_the_report(tmp_path: Path) -> None:
     shifted["tenure_months"] = shifted["tenure_months"] * 2
     shifted.to_parquet(b)
     out = tmp_path / "alignment.json"
-    res = invoke(["features", "check", str(a), str(b), "--exclude", "churned", "-o", str(out)])
+    res = invoke(
+        [
+            "features",
+            "check",
+            "--reference",
+            str(a),
+            "--data",
+            str(b),
+            "--exclude",
+            "churned",
+            "-o",
+            str(out),
+        ]
+    )
     assert res.exit_code == 0, res.stderr
     d = json.loads(out.read_text())
     assert d["features"][0]["feature"] == "tenure_months"
-    res = invoke(["features", "check", str(a), str(b), "--bins", "1", "-o", str(out)])
+    res = invoke(
+        [
+            "features",
+            "check",
+            "--reference",
+            str(a),
+            "--data",
+            str(b),
+            "--bins",
+            "1",
+            "-o",
+            str(out),
+        ]
+    )
     assert res.exit_code == 2 and "bins" in res.stderr

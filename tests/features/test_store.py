@@ -198,7 +198,7 @@ def test_cli_register_list_get_and_bad_input(tmp_path: Path, files: tuple[Path, 
             store,
             "--as-of",
             "2025-04-15",
-            "-o",
+            "--data-output",
             str(out),
         ]
     )

@@ -34,7 +34,7 @@ def _causal(
         base,
         slots=(slot,),
         columns=tuple((c, base[base.index(c) + 1]) for c in columns),
-        numbers=("--confidence", *numbers),
+        numbers=("--alpha", *numbers),
         required=("--data", *(c for c in columns if c != "--covariates")),
         usable=usable,
     )
@@ -85,7 +85,7 @@ COMMANDS: tuple[Command, ...] = (
             "--alpha",
             "--power",
             "--ratio",
-            "--variants",
+            "--arms",
             "--rho",
             "--daily-units",
             "--max-days",
@@ -138,11 +138,11 @@ COMMANDS: tuple[Command, ...] = (
         columns=(("--id-column", "user_id"),),
         # ids are any text, and one unit can be assigned
         usable=frozenset({"ab=wrong_type_all", "ab=wrong_type_some", "ab=single_row"}),
-        output="{out_dir}/assigned.csv",
+        output="{out_dir}/assigned.json",
         extra=(
             ("--ids empty", ("assign", "--experiment", "e", "--variants", "a,b", "--ids", "")),
             (
-                "--weights nan",
+                "--shares nan",
                 (
                     "assign",
                     "--experiment",
@@ -151,7 +151,7 @@ COMMANDS: tuple[Command, ...] = (
                     "a,b",
                     "--data",
                     "{ab}",
-                    "--weights",
+                    "--shares",
                     "nan,nan",
                 ),
             ),
@@ -175,7 +175,7 @@ COMMANDS: tuple[Command, ...] = (
         ),
         slots=(Slot("{ab}", "ab", "assigned_at", "variant"),),
         columns=(("--variant-column", "variant"), ("--date-column", "assigned_at")),
-        numbers=("--threshold", "--share-tolerance"),
+        numbers=("--alpha", "--share-tolerance"),
         usable=frozenset({"ab=single_row"}),  # reported, and said to be noise at 1 unit
         required=("--date-column", "--variants"),
         extra=tuple(
@@ -206,17 +206,30 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "features build",
-        ("features", "build", "{fspec}", "--data", "{events}", "-o", "{out_dir}/f.parquet"),
+        (
+            "features",
+            "build",
+            "{fspec}",
+            "--data",
+            "{events}",
+            "--data-output",
+            "{out_dir}/f.parquet",
+        ),
         slots=(EVENTS,),
         spec=("{fspec}", "fspec", "entity"),
         output=None,
         # one customer's features; an empty amount column builds null sums, with a warning
         usable=frozenset({"events=single_row", "events=all_null"}),
-        extra=(("-o .csv", ("features", "build", "{fspec}", "-o", "{out_dir}/f.csv")),),
+        extra=(
+            (
+                "--data-output .csv",
+                ("features", "build", "{fspec}", "--data-output", "{out_dir}/f.csv"),
+            ),
+        ),
     ),
     Command(
         "features select",
-        ("features", "select", "{churn}", "--target", "churned"),
+        ("features", "select", "--data", "{churn}", "--target", "churned"),
         slots=(CHURN,),
         columns=(("--target", "churned"),),
         numbers=("--max-rows", "--seed"),
@@ -226,7 +239,16 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "features check",
-        ("features", "check", "{churn}", "{churn2}", "--exclude", "churned"),
+        (
+            "features",
+            "check",
+            "--reference",
+            "{churn}",
+            "--data",
+            "{churn2}",
+            "--exclude",
+            "churned",
+        ),
         slots=(CHURN, CHURN2),
         columns=(("--exclude", "churned"),),
         numbers=("--bins", "--max-rows", "--seed"),
@@ -364,7 +386,7 @@ COMMANDS: tuple[Command, ...] = (
             "monitor",
             "--reference",
             "{churn}",
-            "--current",
+            "--data",
             "{churn2}",
             "--features",
             "tenure_months,contract",
@@ -372,7 +394,7 @@ COMMANDS: tuple[Command, ...] = (
         slots=(CHURN, CHURN2),
         columns=(("--features", "tenure_months,contract"),),
         numbers=("--bins", "--psi-warn", "--psi-alert"),
-        required=("--reference", "--current"),
+        required=("--reference", "--data"),
     ),
     Command(
         "canary report",

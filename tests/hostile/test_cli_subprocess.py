@@ -19,7 +19,7 @@ CASES = [
     (["causal", "did", "--data", "{csv}"], "missing option --outcome."),
     (["design", "spec", "{flow}"], "flow.yaml:2:1: cannot parse YAML: expected ',' or ']'"),
     (["design", "spec", "{tag}"], "python tags are not allowed"),
-    (["--memory-limit", "lots", "profile", "{csv}"], "memory_limit == 'lots'"),
+    (["--memory-limit", "lots", "profile", "{csv}"], "--memory-limit == 'lots'"),
     (["srm", "--counts", "nan,inf"], "counts == nan, must be finite"),
     (["profile", "{csv}", "-o", "{xlsx}"], "cannot tell the format from '.xlsx'"),
     (["causal", "did", "--data", "{csv}", "--outcome", "y", "--treatment", "t", "--unit", "u",

@@ -129,7 +129,7 @@ def tx(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _build(folder: Path, data: Path, spec: str = "spec.yaml") -> CliResult:
     out = folder / "features.parquet"
     args = ["features", "build", str(folder / spec), "--data", str(data)]
-    return invoke([*args, "--output", str(out), "--format", "json"])
+    return invoke([*args, "--data-output", str(out), "--format", "json"])
 
 
 @pytest.mark.parametrize("every", [1, 3])  # every row 'abc', every third row

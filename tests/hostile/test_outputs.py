@@ -69,7 +69,7 @@ def test_engine_write_refuses_a_folder_that_is_not_a_spark_output(
 ) -> None:
     folder = _folder_with_data(tmp_path / "dir.csv")
     (folder / "_SUCCESS").write_text("")  # looks like Spark's, but holds other files too
-    res = invoke([*ASSIGN, "--data", str(csv_file), "-o", str(folder)])
+    res = invoke([*ASSIGN, "--data", str(csv_file), "--data-output", str(folder)])
     assert res.exit_code == 2, res.stderr
     assert "dir.csv: is a folder" in res.stderr and res.stderr.count("\n") == 1
     _assert_intact(folder)
@@ -83,7 +83,7 @@ def test_engine_write_replaces_an_earlier_spark_output_folder(
     folder.mkdir()
     for name in ("_SUCCESS", "._SUCCESS.crc", "part-00000-x-c000.csv", ".part-00000-x.csv.crc"):
         (folder / name).write_text("old")
-    res = invoke([*ASSIGN, "--data", str(csv_file), "-o", str(folder)])
+    res = invoke([*ASSIGN, "--data", str(csv_file), "--data-output", str(folder)])
     assert res.exit_code == 0, res.stderr
     assert folder.is_file() and len(pd.read_csv(folder)) == 2_000
     assert _names(tmp_path) == sorted(["assigned.csv", csv_file.name])
@@ -98,8 +98,8 @@ def test_a_symlink_is_written_through(tmp_path: Path, csv_file: Path, kind: str)
     real, link = reals / f"real{suffix}", links / f"link{suffix}"
     real.write_text("old content")
     link.symlink_to(Path("..") / "reals" / real.name)
-    args = SRM if kind == "report" else [*ASSIGN, "--data", str(csv_file)]
-    res = invoke([*args, "-o", str(link)])
+    args = [*SRM, "-o"] if kind == "report" else [*ASSIGN, "--data", str(csv_file), "--data-output"]
+    res = invoke([*args, str(link)])
     assert res.exit_code == 0, res.stderr
     assert link.is_symlink() and os.readlink(link) == str(Path("..") / "reals" / real.name)
     assert real.is_file() and not real.is_symlink()
@@ -145,8 +145,8 @@ def test_a_fifo_target_is_written_into(tmp_path: Path, csv_file: Path, kind: str
     fifo = tmp_path / ("out.json" if kind == "report" else "out.csv")
     os.mkfifo(fifo)
     reader = _FifoReader(fifo)
-    args = SRM if kind == "report" else [*ASSIGN, "--data", str(csv_file)]
-    res = invoke([*args, "-o", str(fifo)])
+    args = [*SRM, "-o"] if kind == "report" else [*ASSIGN, "--data", str(csv_file), "--data-output"]
+    res = invoke([*args, str(fifo)])
     data = reader.finish()
     assert res.exit_code == 0, res.stderr
     if kind == "report":
@@ -162,8 +162,12 @@ def test_a_fifo_target_is_written_into(tmp_path: Path, csv_file: Path, kind: str
 def test_a_character_device_stays_a_device(tmp_path: Path, csv_file: Path, name: str) -> None:
     node = tmp_path / name
     os.mknod(node, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # a /dev/null of our own
-    args = SRM if name.endswith(".json") else [*ASSIGN, "--data", str(csv_file)]
-    res = invoke([*args, "-o", str(node)])
+    args = (
+        [*SRM, "-o"]
+        if name.endswith(".json")
+        else [*ASSIGN, "--data", str(csv_file), "--data-output"]
+    )
+    res = invoke([*args, str(node)])
     assert res.exit_code == 0, res.stderr
     st = os.lstat(node)
     assert stat.S_ISCHR(st.st_mode) and st.st_rdev == os.makedev(1, 3)
@@ -205,7 +209,7 @@ def test_a_stale_spark_temp_folder_goes(tmp_path: Path, csv_file: Path) -> None:
     stale = tmp_path / f".out.csv.{_dead_pid()}.0f0f0f0f.tmp"
     stale.mkdir()
     (stale / "part-00000.csv").write_bytes(b"x" * 1000)
-    res = invoke([*ASSIGN, "--data", str(csv_file), "-o", str(tmp_path / "out.csv")])
+    res = invoke([*ASSIGN, "--data", str(csv_file), "--data-output", str(tmp_path / "out.csv")])
     assert res.exit_code == 0, res.stderr
     assert _names(tmp_path) == sorted(["out.csv", csv_file.name])
 
@@ -244,9 +248,9 @@ def test_a_signal_mid_write_leaves_no_temp_file_and_the_old_output(
 ) -> None:
     target = tmp_path / ("out.json" if kind == "report" else "out.csv")
     target.write_text("the earlier good output")
-    args = SRM if kind == "report" else [*ASSIGN, "--data", str(csv_file)]
+    args = [*SRM, "-o"] if kind == "report" else [*ASSIGN, "--data", str(csv_file), "--data-output"]
     proc = subprocess.Popen(
-        [sys.executable, "-c", _HOLD, "--no-progress", *args, "-o", str(target)],
+        [sys.executable, "-c", _HOLD, "--no-progress", *args, str(target)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -276,7 +280,7 @@ def test_a_signal_cancels_a_long_engine_write_cleanly(tmp_path: Path) -> None:
     target.write_text("the earlier good output")
     endless = "select range as user_id from range(1000000000)"  # minutes of writing
     cmd = [sys.executable, "-m", "sds.cli.main", "--no-progress", *ASSIGN, "--data", endless]
-    proc = subprocess.Popen([*cmd, "-o", str(target)], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([*cmd, "--data-output", str(target)], stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
         while not any(p.name.endswith(".tmp") and p.stat().st_size for p in tmp_path.iterdir()):

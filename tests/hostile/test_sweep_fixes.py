@@ -109,7 +109,9 @@ def test_build_with_a_float_column_that_is_all_null(events: Path, tmp_path: Path
     data = tmp_path / "events.parquet"
     pd.read_csv(events).assign(amount=np.nan).astype({"amount": float}).to_parquet(data)
     out = tmp_path / "f.parquet"
-    res = invoke(["features", "build", str(_spec(tmp_path)), "--data", str(data), "-o", str(out)])
+    res = invoke(
+        ["features", "build", str(_spec(tmp_path)), "--data", str(data), "--data-output", str(out)]
+    )
     assert "internal error" not in res.stderr and "Traceback" not in res.stderr, res.stderr
 
 
@@ -168,9 +170,11 @@ def test_check_names_the_column_and_both_types(tmp_path: Path) -> None:
     spoiled.iloc[::7, spoiled.columns.get_loc("tenure_months")] = "abc"
     spoiled.to_csv(current, index=False)
     for a, b in ((reference, current), (current, reference)):
-        res = invoke(["features", "check", str(a), str(b), "--exclude", "churned"])
+        res = invoke(
+            ["features", "check", "--reference", str(a), "--data", str(b), "--exclude", "churned"]
+        )
         _one_error(res, "'tenure_months'", "ref.csv (int64) but text in", "cur.csv (",
                    "15 value(s)", "'abc'")  # fmt: skip
     churn.iloc[100:101].to_csv(current, index=False)
-    res = invoke(["features", "check", str(reference), str(current)])
+    res = invoke(["features", "check", "--reference", str(reference), "--data", str(current)])
     _one_error(res, "cur.csv", "at least 5 rows per set", "1 row(s)")

@@ -268,8 +268,9 @@ def test_cli_assignment_file_from_spark_equals_duckdb(
     args = ["assign", "--experiment", "e", "--variants", "a,b", "--id-column", "customer_id"]
     args += ["--data", str(data_dir / "churn.parquet"), "--format", "json"]
     duck_out, spark_out = tmp_path / "duck.csv", tmp_path / "spark.csv"
-    duck = invoke([*args, "-o", str(duck_out)])
-    spark = invoke(["--engine", "spark", "--spark-master", "local[2]", *args, "-o", str(spark_out)])
+    duck = invoke([*args, "--data-output", str(duck_out)])
+    spark_args = ["--engine", "spark", "--spark-master", "local[2]", *args]
+    spark = invoke([*spark_args, "--data-output", str(spark_out)])
     assert duck.exit_code == spark.exit_code == 0, spark.stderr
     assert_same(_json(duck.stdout)["variants"], _json(spark.stdout)["variants"])
     assert spark_out.is_dir()  # Spark's folder of part files, renamed into place

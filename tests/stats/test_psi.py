@@ -93,9 +93,11 @@ def test_features_check_and_monitor_report_the_same_psi(tmp_path: Path) -> None:
     ref, cur = tmp_path / "reference.parquet", tmp_path / "current.parquet"
     reference.to_parquet(ref, index=False)
     current.to_parquet(cur, index=False)
-    check = invoke(["features", "check", str(ref), str(cur), "--format", "json"])
+    check = invoke(
+        ["features", "check", "--reference", str(ref), "--data", str(cur), "--format", "json"]
+    )
     assert check.exit_code == 0, check.stderr
-    watch = invoke(["monitor", "--reference", str(ref), "--current", str(cur), "--format", "json"])
+    watch = invoke(["monitor", "--reference", str(ref), "--data", str(cur), "--format", "json"])
     assert watch.exit_code == 0, watch.stderr
     by_check = {f["feature"]: f["psi"] for f in json.loads(check.stdout)["features"]}
     by_monitor = {f["feature"]: f["psi"] for f in json.loads(watch.stdout)["features"]}

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from sds.cli.common import FormatOpt, OutputOpt
+from sds.cli.common import EncodingOpt, FormatOpt, OutputOpt, TableOpt, beside, emit, resolve_format
+from sds.config import read_mapping
 
 
 def command(
@@ -16,6 +17,8 @@ def command(
         str | None,
         typer.Option(help="Data to analyse (file, glob or SQL); overrides the spec's 'data'."),
     ] = None,
+    table: TableOpt = None,
+    encoding: EncodingOpt = None,
     strict: Annotated[
         bool,
         typer.Option(
@@ -27,14 +30,15 @@ def command(
     fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
-    """Effects with intervals, SRM and balance checks, and a verdict, for every metric."""
-    from sds.cli.common import beside, emit, resolve_format
-    from sds.config import read_mapping
+    """Effects with intervals, SRM and balance checks, and a verdict, for every metric
+    (--data, --table and --encoding override the spec's keys)."""
+    # scipy (through the metric kinds): loaded when an analysis runs, not for `sds --help`
     from sds.experiments.analysis.run import analyze
     from sds.experiments.analysis.spec import parse
 
     resolve_format(fmt, output)
-    parsed = parse(read_mapping(spec), source=str(spec))
+    overrides = {k: v for k, v in {"table": table, "encoding": encoding}.items() if v}
+    parsed = parse({**read_mapping(spec), **overrides}, source=str(spec))
     result = analyze(parsed, data if data is not None else beside(parsed.data, spec))
     emit(result, fmt, output)
     if strict and not result.valid:

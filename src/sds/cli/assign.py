@@ -2,61 +2,86 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from sds.cli.common import FormatOpt, split_list, split_numbers
+from sds.cli.common import (
+    DataOutputOpt,
+    EncodingOpt,
+    FormatOpt,
+    OutputOpt,
+    TableOpt,
+    emit,
+    resolve_format,
+    split_list,
+    split_numbers,
+)
+from sds.data.io import open_table
+from sds.errors import ParameterError
+from sds.params import check_weights
 
 
 def command(
     experiment: Annotated[str, typer.Option(help="Experiment name (salts the hash).")],
-    variants: Annotated[str, typer.Option(help="Comma-separated variant names, control first.")],
-    weights: Annotated[
+    variants: Annotated[str, typer.Option(help="Comma-separated arm names, control first.")],
+    shares: Annotated[
         str | None,
-        typer.Option(help="Comma-separated weights summing to 1 or 100 (default: equal)."),
+        typer.Option(help="Comma-separated arm shares summing to 1 or 100 (default: equal)."),
     ] = None,
     data: Annotated[str | None, typer.Option(help="Units to assign (file, glob or SQL).")] = None,
+    table: TableOpt = None,
+    encoding: EncodingOpt = None,
     id_column: Annotated[str, typer.Option(help="Unit id column in --data.")] = "user_id",
     ids: Annotated[
         str | None, typer.Option(help="Comma-separated ids, for a quick lookup.")
     ] = None,
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Write the assignment table (.csv or .parquet)."),
-    ] = None,
+    data_output: DataOutputOpt = None,
     fmt: FormatOpt = None,
+    output: OutputOpt = None,
 ) -> None:
-    """Assign units by sha256(experiment:id): stable everywhere, independent across experiments."""
-    from sds.cli.common import emit, resolve_format
-    from sds.errors import ParameterError
+    """Assign units by sha256(experiment:id): stable everywhere, independent across
+    experiments. --data-output writes the assignment table; --output the summary."""
     from sds.experiments.assign import assign, summarize
 
-    chosen = resolve_format(fmt, None)
+    resolve_format(fmt, output)
     names = split_list(variants)
-    shares = split_numbers(weights, "weights")
+    split = split_numbers(shares, "shares")
+    if split is not None:
+        check_weights(split, "shares")
     if (data is None) == (ids is None):
         raise ParameterError("give exactly one of --data or --ids", parameter="data")
     if ids is not None:
         id_list = split_list(ids)
         if not id_list:
             raise ParameterError("--ids is empty, must list ids (a,b,c)", parameter="ids")
-        for uid, variant in zip(id_list, assign(id_list, experiment, names, shares), strict=True):
-            print(f"{uid}\t{variant}")
+        chosen = assign(id_list, experiment, names, split)
+        if fmt is None and output is None:  # a quick lookup: one "id<TAB>variant" line each
+            for uid, variant in zip(id_list, chosen, strict=True):
+                print(f"{uid}\t{variant}")
+            return
+        pairs = list(zip(id_list, chosen, strict=True))
+        emit(summarize(experiment, names, split, Counter(chosen), None, pairs), fmt, output)
         return
-    if output is not None and output.suffix.lower() not in (".csv", ".parquet"):
+    # the engine's writer judges folders (Spark outputs); the suffix is judged here
+    if data_output is not None and data_output.suffix.lower() not in (".csv", ".parquet"):
         raise ParameterError(
-            f"output == {str(output)!r}, must end in .csv or .parquet", parameter="output"
+            f"data_output == {str(data_output)!r}, must end in .csv or .parquet",
+            parameter="data_output",
         )
-    counts = _assign_data(str(data), id_column, experiment, names, shares, output)
-    emit(
-        summarize(experiment, names, shares, counts, str(output) if output else None), chosen, None
+    counts = _assign_data(
+        str(data), table, encoding, id_column, experiment, names, split, data_output
     )
+    written = str(data_output) if data_output else None
+    emit(summarize(experiment, names, split, counts, written), fmt, output)
 
 
 def _assign_data(
     data: str,
+    table: str | None,
+    encoding: str | None,
     id_column: str,
     experiment: str,
     names: list[str],
@@ -64,14 +89,13 @@ def _assign_data(
     output: Path | None,
 ) -> dict[str, int]:
     """Assign in the engine; write the table if asked; return counts per variant."""
-    from sds.data.io import open_table
     from sds.experiments.assign import assign_table
 
-    table = open_table(data)
-    expr = assign_table(table, id_column, experiment, names, shares)
+    source = open_table(data, table=table, encoding=encoding)
+    expr = assign_table(source, id_column, experiment, names, shares)
     if output is not None:
-        table.engine.write(expr, output, source=table.name)
-    counts = table.engine.execute(
-        expr.group_by("variant").aggregate(n=expr.count()), source=table.name
+        source.engine.write(expr, output, source=source.name)
+    counts = source.engine.execute(
+        expr.group_by("variant").aggregate(n=expr.count()), source=source.name
     )
     return {str(v): int(n) for v, n in zip(counts["variant"], counts["n"], strict=True)}

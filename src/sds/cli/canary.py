@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from sds.cli.common import FormatOpt, OutputOpt
+from sds.cli.common import FormatOpt, OutputOpt, emit, resolve_format
+from sds.errors import ParameterError
 
 app = typer.Typer(
     help="Canary releases: compare challenger and champion from the request log.",
@@ -17,7 +18,12 @@ app = typer.Typer(
 
 @app.command("report")
 def report_command(
-    log: Annotated[Path, typer.Argument(help="Request log folder (sds serve --log-dir).")],
+    log: Annotated[
+        Path | None, typer.Argument(help="Request log folder (sds serve --log-dir).")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="The request log, as LOG (a folder or Parquet file).")
+    ] = None,
     min_requests: Annotated[int, typer.Option(help="Requests per variant before a call.")] = 1_000,
     alpha: Annotated[float, typer.Option(help="Level of the error-rate test.")] = 0.05,
     latency_ratio_max: Annotated[
@@ -28,11 +34,14 @@ def report_command(
 ) -> None:
     """Error rate, latency and predictions of the two variants, and the call; exit 1 when
     the call is to roll back."""
-    from sds.cli.common import emit, resolve_format
-    from sds.monitoring.canary import canary_report
+    from sds.monitoring.canary import canary_report  # scipy: loaded when a report is made
 
     resolve_format(fmt, output)
-    source = str(log / "*.parquet") if log.is_dir() else str(log)
+    if (log is None) == (data is None):
+        raise ParameterError("give the request log once, as LOG or --data", parameter="data")
+    path = log or data
+    assert path is not None
+    source = str(path / "*.parquet") if path.is_dir() else str(path)
     result = canary_report(
         source, alpha=alpha, min_requests=min_requests, latency_ratio_max=latency_ratio_max
     )

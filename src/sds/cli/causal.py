@@ -6,7 +6,18 @@ from typing import Annotated, Any
 
 import typer
 
-from sds.cli.common import FormatOpt, OutputOpt
+from sds.cli.common import (
+    EncodingOpt,
+    FormatOpt,
+    OutputOpt,
+    TableOpt,
+    emit,
+    resolve_format,
+    split_list,
+)
+from sds.data.io import open_table
+from sds.errors import ParameterError
+from sds.params import Interval, check, check_all
 
 app = typer.Typer(
     help="Causal inference: matching and weighting, difference-in-differences, regression "
@@ -26,8 +37,13 @@ Time = Annotated[str, typer.Option(help="Time period column.")]
 Cluster = Annotated[
     str | None, typer.Option(help="Cluster column for the errors (default: the unit).")
 ]
-Weights = Annotated[str | None, typer.Option(help="Observation weight column.")]
-Confidence = Annotated[float, typer.Option(help="Confidence level of the intervals.")]
+WeightColumn = Annotated[
+    str | None, typer.Option("--weight-column", help="Observation weight column.")
+]
+Alpha = Annotated[
+    float,
+    typer.Option(help="Significance level: intervals at 1 - alpha, p-values judged at alpha."),
+]
 Placebo = Annotated[
     str | None,
     typer.Option(
@@ -44,31 +60,35 @@ Model = Annotated[str, typer.Option(help="Propensity model: logistic or boosting
 
 def _run(
     fn: Any,
-    data: str,
+    data: tuple[str, str | None, str | None],
     outcome: str,
     placebo: str | None,
     fmt: str | None,
     output: Any,
+    alpha: float,
     **kwargs: Any,
 ) -> None:
+    """Check the options, open ``data`` (path, --table, --encoding) and run ``fn`` on it
+    with intervals at 1 - ``alpha``, then the placebo outcomes, and emit the result."""
     from sds.causal.refute import with_placebo_outcomes
-    from sds.cli.common import emit, resolve_format, split_list
-    from sds.errors import ParameterError
 
     resolve_format(fmt, output)
-    if not data:
+    check("alpha", alpha)
+    path, table, encoding = data
+    if not path:
         raise ParameterError("give the data with --data FILE", parameter="data")
     for name, value in {"outcome": outcome, **kwargs}.items():
         if value == "" or (name == "instruments" and not value):
-            raise ParameterError(f"--{name} is empty, must name a column", parameter=name)
-    result = fn(data, outcome, **kwargs)
-    result = with_placebo_outcomes(result, fn, data, split_list(placebo), **kwargs)
+            option = "--weight-column" if name == "weights" else f"--{name}"
+            raise ParameterError(f"{option} is empty, must name a column", parameter=option)
+    source = open_table(path, table=table, encoding=encoding)
+    kwargs["confidence"] = 1 - alpha
+    result = fn(source, outcome, **kwargs)
+    result = with_placebo_outcomes(result, fn, source, split_list(placebo), **kwargs)
     emit(result, fmt, output)
 
 
 def _covs(value: str | None) -> list[str]:
-    from sds.cli.common import split_list
-
     return split_list(value)
 
 
@@ -81,18 +101,20 @@ def psm_command(
     caliper: Annotated[
         float | None, typer.Option(help="Caliper in SDs of the logit propensity (0 = none).")
     ] = 0.2,
-    model: Model = "logistic", trim: Trim = None, confidence: Confidence = 0.95,
-    placebo: Placebo = None, fmt: FormatOpt = None, output: OutputOpt = None,
+    model: Model = "logistic", trim: Trim = None, alpha: Alpha = 0.05,
+    placebo: Placebo = None, table: TableOpt = None, encoding: EncodingOpt = None,
+    fmt: FormatOpt = None, output: OutputOpt = None,
 ) -> None:  # fmt: skip
     """Propensity-score matching with Abadie-Imbens errors, balance and Rosenbaum bounds."""
     from sds.causal.matching import psm
-    from sds.params import Interval, check
 
     check("k", k, Interval(1, 100, integer=True))
     check("caliper", caliper or 0.0, Interval(0.0, None))
-    _run(psm, data, outcome, placebo, fmt, output, treatment=treatment,
-         covariates=_covs(covariates), estimand=estimand, k=k, replace=replace,
-         caliper=caliper or None, model=model, trim=trim, confidence=confidence)  # fmt: skip
+    _run(
+        psm, (data, table, encoding), outcome,
+        placebo, fmt, output, alpha, treatment=treatment,
+        covariates=_covs(covariates), estimand=estimand, k=k, replace=replace,
+        caliper=caliper or None, model=model, trim=trim)  # fmt: skip
 
 
 @app.command("ipw")
@@ -100,88 +122,100 @@ def ipw_command(
     data: Data, outcome: Outcome, treatment: Treatment,
     covariates: Covariates = None, estimand: EstimandATE = "ATE",
     errors: Annotated[str, typer.Option(help="robust or bootstrap.")] = "robust",
-    model: Model = "logistic", trim: Trim = None, confidence: Confidence = 0.95,
-    placebo: Placebo = None, fmt: FormatOpt = None, output: OutputOpt = None,
+    model: Model = "logistic", trim: Trim = None, alpha: Alpha = 0.05,
+    placebo: Placebo = None, table: TableOpt = None, encoding: EncodingOpt = None,
+    fmt: FormatOpt = None, output: OutputOpt = None,
 ) -> None:  # fmt: skip
     """Inverse-probability weighting, with balance, overlap and weight diagnostics."""
     from sds.causal.weighting import ipw
 
-    _run(ipw, data, outcome, placebo, fmt, output, treatment=treatment,
-         covariates=_covs(covariates), estimand=estimand, errors=errors, model=model,
-         trim=trim, confidence=confidence)  # fmt: skip
+    _run(
+        ipw, (data, table, encoding), outcome,
+        placebo, fmt, output, alpha, treatment=treatment,
+        covariates=_covs(covariates), estimand=estimand, errors=errors, model=model,
+        trim=trim)  # fmt: skip
 
 
 @app.command("aipw")
 def aipw_command(
     data: Data, outcome: Outcome, treatment: Treatment,
     covariates: Covariates = None, estimand: EstimandATE = "ATE",
-    model: Model = "logistic", trim: Trim = None, confidence: Confidence = 0.95,
-    placebo: Placebo = None, fmt: FormatOpt = None, output: OutputOpt = None,
+    model: Model = "logistic", trim: Trim = None, alpha: Alpha = 0.05,
+    placebo: Placebo = None, table: TableOpt = None, encoding: EncodingOpt = None,
+    fmt: FormatOpt = None, output: OutputOpt = None,
 ) -> None:  # fmt: skip
     """Doubly robust augmented IPW with influence-function errors."""
     from sds.causal.weighting import aipw
 
-    _run(aipw, data, outcome, placebo, fmt, output, treatment=treatment,
-         covariates=_covs(covariates), estimand=estimand, model=model, trim=trim,
-         confidence=confidence)  # fmt: skip
+    _run(
+        aipw, (data, table, encoding), outcome,
+        placebo, fmt, output, alpha, treatment=treatment,
+        covariates=_covs(covariates), estimand=estimand, model=model, trim=trim)  # fmt: skip
 
 
 @app.command("did")
 def did_command(
     data: Data, outcome: Outcome, treatment: Treatment, unit: Unit,
     time: Time, covariates: Covariates = None, cluster: Cluster = None,
-    weights: Weights = None,
+    weight_column: WeightColumn = None,
     permutations: Annotated[int, typer.Option(help="Randomization-inference draws.")] = 500,
-    confidence: Confidence = 0.95, placebo: Placebo = None, fmt: FormatOpt = None,
+    alpha: Alpha = 0.05, placebo: Placebo = None, table: TableOpt = None,
+    encoding: EncodingOpt = None, fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:  # fmt: skip
     """Difference-in-differences (2x2 or two-way fixed effects), clustered errors."""
     from sds.causal.did import did
-    from sds.params import check
 
     check("permutations", permutations)
-    _run(did, data, outcome, placebo, fmt, output, treatment=treatment, unit=unit, time=time,
-         covariates=_covs(covariates), cluster=cluster, weights=weights,
-         permutations=permutations, confidence=confidence)  # fmt: skip
+    _run(
+        did, (data, table, encoding), outcome,
+        placebo, fmt, output, alpha, treatment=treatment, unit=unit, time=time,
+        covariates=_covs(covariates), cluster=cluster, weights=weight_column,
+        permutations=permutations)  # fmt: skip
 
 
 @app.command("event-study")
 def event_study_command(
     data: Data, outcome: Outcome, treatment: Treatment, unit: Unit,
     time: Time, covariates: Covariates = None, cluster: Cluster = None,
-    weights: Weights = None,
+    weight_column: WeightColumn = None,
     leads: Annotated[int | None, typer.Option(help="Bin periods before this many.")] = None,
     lags: Annotated[int | None, typer.Option(help="Bin periods after this many.")] = None,
-    confidence: Confidence = 0.95, fmt: FormatOpt = None, output: OutputOpt = None,
+    alpha: Alpha = 0.05, table: TableOpt = None, encoding: EncodingOpt = None,
+    fmt: FormatOpt = None, output: OutputOpt = None,
 ) -> None:  # fmt: skip
     """Effects by period relative to adoption, with a joint pre-trend test and plot."""
     from sds.causal.event_study import event_study
-    from sds.params import check_all
 
     check_all({"leads": leads, "lags": lags})
     window = None if leads is None and lags is None else (leads or 10**6, lags or 10**6)
-    _run(event_study, data, outcome, None, fmt, output, treatment=treatment, unit=unit,
-         time=time, covariates=_covs(covariates), cluster=cluster, weights=weights,
-         window=window, confidence=confidence)  # fmt: skip
+    _run(
+        event_study, (data, table, encoding), outcome,
+        None, fmt, output, alpha, treatment=treatment, unit=unit,
+        time=time, covariates=_covs(covariates), cluster=cluster, weights=weight_column,
+        window=window)  # fmt: skip
 
 
 @app.command("staggered")
 def staggered_command(
     data: Data, outcome: Outcome, treatment: Treatment, unit: Unit,
     time: Time, covariates: Covariates = None, cluster: Cluster = None,
-    weights: Weights = None,
+    weight_column: WeightColumn = None,
     control: Annotated[str, typer.Option(help="never or not-yet (treated units).")] = "never",
     aggregation: Annotated[
         str, typer.Option(help="group, simple, dynamic or calendar.")
     ] = "group",
-    confidence: Confidence = 0.95, fmt: FormatOpt = None, output: OutputOpt = None,
+    alpha: Alpha = 0.05, table: TableOpt = None, encoding: EncodingOpt = None,
+    fmt: FormatOpt = None, output: OutputOpt = None,
 ) -> None:  # fmt: skip
     """Callaway-Sant'Anna group-time effects for staggered adoption."""
     from sds.causal.staggered import staggered
 
-    _run(staggered, data, outcome, None, fmt, output, treatment=treatment, unit=unit,
-         time=time, covariates=_covs(covariates), cluster=cluster, weights=weights,
-         control=control, aggregation=aggregation, confidence=confidence)  # fmt: skip
+    _run(
+        staggered, (data, table, encoding), outcome,
+        None, fmt, output, alpha, treatment=treatment, unit=unit,
+        time=time, covariates=_covs(covariates), cluster=cluster, weights=weight_column,
+        control=control, aggregation=aggregation)  # fmt: skip
 
 
 @app.command("rdd")
@@ -190,15 +224,18 @@ def rdd_command(
     running: Annotated[str, typer.Option(help="Running variable (score) column.")],
     cutoff: Annotated[float, typer.Option(help="Threshold of the running variable.")] = 0.0,
     treatment: OptTreatment = None, covariates: Covariates = None, cluster: Cluster = None,
-    weights: Weights = None, confidence: Confidence = 0.95, placebo: Placebo = None,
+    weight_column: WeightColumn = None, alpha: Alpha = 0.05, placebo: Placebo = None,
+    table: TableOpt = None, encoding: EncodingOpt = None,
     fmt: FormatOpt = None, output: OutputOpt = None,
 ) -> None:  # fmt: skip
     """Regression discontinuity (rdrobust) with density, continuity and placebo checks."""
     from sds.causal.rdd import rdd
 
-    _run(rdd, data, outcome, placebo, fmt, output, running=running, cutoff=cutoff,
-         treatment=treatment, covariates=_covs(covariates), cluster=cluster, weights=weights,
-         confidence=confidence)  # fmt: skip
+    _run(
+        rdd, (data, table, encoding), outcome,
+        placebo, fmt, output, alpha, running=running, cutoff=cutoff,
+        treatment=treatment, covariates=_covs(covariates), cluster=cluster,
+        weights=weight_column)  # fmt: skip
 
 
 @app.command("iv")
@@ -207,30 +244,30 @@ def iv_command(
     instrument: Annotated[str, typer.Option(help="Instrument column(s), comma-separated.")],
     covariates: Covariates = None,
     estimator: Annotated[str, typer.Option(help="2sls or liml.")] = "2sls",
-    cluster: Cluster = None, weights: Weights = None, confidence: Confidence = 0.95,
-    placebo: Placebo = None, fmt: FormatOpt = None, output: OutputOpt = None,
+    cluster: Cluster = None, weight_column: WeightColumn = None, alpha: Alpha = 0.05,
+    placebo: Placebo = None, table: TableOpt = None, encoding: EncodingOpt = None,
+    fmt: FormatOpt = None, output: OutputOpt = None,
 ) -> None:  # fmt: skip
     """Instrumental variables with first-stage, weak-instrument and specification tests."""
     from sds.causal.iv import iv
 
-    _run(iv, data, outcome, placebo, fmt, output, treatment=treatment,
-         instruments=_covs(instrument), covariates=_covs(covariates), estimator=estimator,
-         cluster=cluster, weights=weights, confidence=confidence)  # fmt: skip
+    _run(
+        iv, (data, table, encoding), outcome,
+        placebo, fmt, output, alpha, treatment=treatment,
+        instruments=_covs(instrument), covariates=_covs(covariates), estimator=estimator,
+        cluster=cluster, weights=weight_column)  # fmt: skip
 
 
 def _ask(value: Any, prompt: str, choices: list[str] | None = None) -> Any:
     """A flag's value, or (on a terminal) the answer to a question, or an error."""
     import sys
 
-    from sds.errors import ParameterError
-
     if value is not None:
         return value
     if not sys.stdin.isatty():
         raise ParameterError(
-            f"missing answer: {prompt}", hint="Give every flag when not on a terminal "
-            "(see sds causal advise --help).",
-        )  # fmt: skip
+           f"missing answer: {prompt}", hint="Give every flag when not on a terminal "
+           "(see sds causal advise --help).")  # fmt: skip
     if choices:
         return typer.prompt(f"{prompt} [{'/'.join(choices)}]")
     return typer.confirm(prompt)
@@ -258,7 +295,6 @@ def advise_command(
 ) -> None:  # fmt: skip
     """Recommend a method from how treatment was assigned and what data exist."""
     from sds.causal.advise import ASSIGNMENTS, advise
-    from sds.cli.common import emit, resolve_format
 
     resolve_format(fmt, output)
     how = _ask(assignment, "How was treatment assigned?", list(ASSIGNMENTS))

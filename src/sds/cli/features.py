@@ -7,7 +7,21 @@ from typing import Annotated, Any
 
 import typer
 
-from sds.cli.common import FormatOpt, OutputOpt
+from sds.cli.common import (
+    EncodingOpt,
+    FormatOpt,
+    OutputOpt,
+    TableOpt,
+    beside,
+    emit,
+    resolve_format,
+    split_list,
+)
+from sds.config import engine_scope, read_mapping
+from sds.data.engine import default_engine
+from sds.data.io import open_table
+from sds.errors import ParameterError, missing_column_error
+from sds.params import Interval, check
 
 app = typer.Typer(
     help="Point-in-time features computed in the engine, selection with leakage checks, "
@@ -19,46 +33,49 @@ app = typer.Typer(
 @app.command("build")
 def build_command(
     spec: Annotated[Path, typer.Argument(help="Feature spec (YAML or JSON).")],
-    output: Annotated[
-        Path, typer.Option("--output", "-o", help="Feature table to write (Parquet).")
+    data_output: Annotated[
+        Path, typer.Option("--data-output", help="Feature table to write (Parquet).")
     ],
     data: Annotated[
         str | None, typer.Option(help="Events (file, glob or SQL); overrides the spec's 'data'.")
     ] = None,
+    table: TableOpt = None,
+    encoding: EncodingOpt = None,
     labels: Annotated[
         str | None,
         typer.Option(help="Label table (entity, label time); overrides the spec's 'labels'."),
     ] = None,
-    report: Annotated[
-        Path | None, typer.Option(help="Write the build summary here instead of stdout.")
-    ] = None,
     fmt: FormatOpt = None,
+    output: OutputOpt = None,
 ) -> None:
-    """Build one row per entity and label time; each feature uses only earlier events."""
-    from sds.cli.common import beside, emit, resolve_format
-    from sds.config import read_mapping
-    from sds.errors import ParameterError
+    """Build one row per entity and label time; each feature uses only earlier events.
+    The table goes to --data-output, the build summary to --output (else stdout)."""
     from sds.features.build import build
     from sds.features.spec import parse
 
-    resolve_format(fmt, report)
-    if output.suffix.lower() != ".parquet":
+    resolve_format(fmt, output)
+    if data_output.suffix.lower() != ".parquet":
         raise ParameterError(
-            f"--output == {str(output)!r}, the feature table is written as Parquet",
-            parameter="output",
+            f"--data-output == {str(data_output)!r}, the feature table is written as Parquet",
+            parameter="--data-output",
             hint="Name it e.g. features.parquet.",
         )
     parsed = parse(read_mapping(spec), source=str(spec))
-    events = data if data is not None else beside(parsed.data, spec)
+    events: Any = data if data is not None else beside(parsed.data, spec)
+    if events is not None and (table or encoding):  # in the engine the spec chooses
+        with engine_scope(parsed):
+            events = open_table(events, table=table, encoding=encoding)
     label_source = labels if labels is not None else beside(parsed.labels, spec)
-    result, _ = build(parsed, events, label_source, output=output)
-    emit(result, fmt, report)
+    result, _ = build(parsed, events, label_source, output=data_output)
+    emit(result, fmt, output)
 
 
 @app.command("select")
 def select_command(
-    data: Annotated[str, typer.Argument(help="Feature table (file, glob or SQL).")],
+    data: Annotated[str, typer.Option(help="Feature table (file, glob or SQL).")],
     target: Annotated[str, typer.Option(help="The column to predict.")],
+    table: TableOpt = None,
+    encoding: EncodingOpt = None,
     exclude: Annotated[
         str | None, typer.Option(help="Columns that are not features (comma-separated).")
     ] = None,
@@ -75,16 +92,13 @@ def select_command(
 ) -> None:
     """Drop null-heavy, constant, ID-like, leaky, duplicated and unimportant features, and
     say why for each."""
-    from sds.cli.common import emit, resolve_format, split_list
-    from sds.data.io import open_table
     from sds.features.select import select_features
-    from sds.params import Interval, check
 
     resolve_format(fmt, output)
     check("max_rows", max_rows, Interval(100, None, integer=True))
     check("seed", seed)
-    table = open_table(data)
-    frame = table.engine.execute(_sampled(table, max_rows, seed), source=table.name)
+    source = open_table(data, table=table, encoding=encoding)
+    frame = source.engine.execute(_sampled(source, max_rows, seed), source=source.name)
     result = select_features(
         frame,
         target,
@@ -93,7 +107,7 @@ def select_command(
         max_rows=max_rows,
         seed=seed,
         shap=shap,
-        source=table.name,
+        source=source.name,
     )
     emit(result, fmt, output)
 
@@ -108,8 +122,10 @@ def _sampled(table: Any, max_rows: int, seed: int) -> Any:
 
 @app.command("check")
 def check_command(
-    reference: Annotated[str, typer.Argument(help="Reference set, e.g. training features.")],
-    current: Annotated[str, typer.Argument(help="Set to compare, e.g. test or live features.")],
+    reference: Annotated[str, typer.Option(help="Reference set, e.g. training features.")],
+    data: Annotated[str, typer.Option(help="Set to compare, e.g. test or live features.")],
+    table: TableOpt = None,
+    encoding: EncodingOpt = None,
     exclude: Annotated[
         str | None, typer.Option(help="Columns to leave out (comma-separated), e.g. the target.")
     ] = None,
@@ -121,25 +137,20 @@ def check_command(
 ) -> None:
     """Train/test alignment: PSI and KS per feature, and whether a classifier can tell the
     two sets apart (adversarial validation), with the features that give them away."""
-    from sds.cli.common import emit, resolve_format, split_list
-    from sds.data.io import open_table
-    from sds.errors import missing_column_error
     from sds.features.alignment import align
-    from sds.params import Interval, check
 
     resolve_format(fmt, output)
     check("bins", bins, Interval(2, 100, integer=True))
     check("max_rows", max_rows, Interval(100, None, integer=True))
     check("seed", seed)
     frames = []
-    for source in (reference, current):
-        table = open_table(source)
-        frames.append(table.engine.execute(_sampled(table, max_rows, seed), source=table.name))
+    for source in (open_table(reference), open_table(data, table=table, encoding=encoding)):
+        frames.append(source.engine.execute(_sampled(source, max_rows, seed), source=source.name))
     for name in split_list(exclude):  # a misspelled target would be compared as a feature
         if name not in frames[0].columns:
             raise missing_column_error(name, list(frames[0].columns), reference)
     result = align(
-        frames[0], frames[1], exclude=split_list(exclude), bins=bins, names=(reference, current)
+        frames[0], frames[1], exclude=split_list(exclude), bins=bins, names=(reference, data)
     )
     emit(result, fmt, output)
 
@@ -162,8 +173,6 @@ def register_command(
 ) -> None:
     """Build the feature set and register it as a new immutable version (or return the
     existing version when the spec and the data are unchanged)."""
-    from sds.cli.common import beside, emit, resolve_format
-    from sds.config import read_mapping
     from sds.features.spec import parse
     from sds.features.store import FeatureStore
     from sds.features.store_result import Registered
@@ -177,7 +186,6 @@ def register_command(
 
 
 def _spec_data(path: str | None, spec: Path) -> str | None:
-    from sds.cli.common import beside
     from sds.features.store import STORE_SCHEME
 
     return path if path and path.startswith(STORE_SCHEME) else beside(path, spec)
@@ -191,7 +199,6 @@ def list_command(
     output: OutputOpt = None,
 ) -> None:
     """The versions in the store, with their lineage."""
-    from sds.cli.common import emit, resolve_format
     from sds.features.store import FeatureStore
     from sds.features.store_result import VersionList
 
@@ -218,15 +225,13 @@ def get_command(
     entity: Annotated[
         list[str] | None, typer.Option(help="Latest row of this entity (repeatable).")
     ] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Parquet file; else JSON on stdout.")
+    data_output: Annotated[
+        Path | None, typer.Option("--data-output", help="Parquet file; else JSON on stdout.")
     ] = None,
 ) -> None:
     """Point-in-time retrieval for training, or the latest values of entities for serving."""
     import sys
 
-    from sds.data.engine import default_engine
-    from sds.errors import ParameterError
     from sds.features import retrieval
     from sds.features.store import FeatureStore
 
@@ -243,13 +248,16 @@ def get_command(
     else:
         expr = retrieval.stored_table(fs, ref)[1].expr
     engine = default_engine()  # the one every retrieval above opened its table in
-    if output is not None:
-        if output.suffix.lower() != ".parquet":
-            raise ParameterError(f"--output == {str(output)!r}, must end in .parquet")
-        engine.write(expr, output, source=ref)
-        print(f"wrote {output}", file=sys.stderr)
+    if data_output is not None:
+        if data_output.suffix.lower() != ".parquet":
+            raise ParameterError(
+                f"--data-output == {str(data_output)!r}, must end in .parquet",
+                parameter="--data-output",
+            )
+        engine.write(expr, data_output, source=ref)
+        print(f"wrote {data_output}", file=sys.stderr)
         return
     frame = engine.execute(expr.limit(10_001), source=ref)
     if len(frame) > 10_000:
-        raise ParameterError("more than 10,000 rows: write them with -o rows.parquet")
+        raise ParameterError("more than 10,000 rows: write them with --data-output rows.parquet")
     print(frame.to_json(orient="records", date_format="iso"))

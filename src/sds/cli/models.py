@@ -8,7 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from sds.cli.common import FormatOpt, OutputOpt
+from sds.cli.common import FormatOpt, OutputOpt, beside, emit, resolve_format
+from sds.config import read_mapping, validate_mapping
+from sds.params import Interval, check
 
 StrictOpt = Annotated[
     bool, typer.Option("--strict", help="Exit 1 when a scorecard criterion fails.")
@@ -42,8 +44,6 @@ def train_command(
 ) -> None:
     """Split, tune and fit the candidates, choose on validation, evaluate on test, save the
     model with its SHA-256 and log the run."""
-    from sds.cli.common import beside, emit, resolve_format
-    from sds.config import read_mapping, validate_mapping
     from sds.models.config import TrainConfig
     from sds.models.run import train_model
 
@@ -81,7 +81,6 @@ def evaluate_command(
     output: OutputOpt = None,
 ) -> None:
     """The evaluation suite and scorecard for a saved model."""
-    from sds.cli.common import emit, resolve_format
     from sds.models.suite import evaluate_saved
 
     resolve_format(fmt, output)
@@ -100,10 +99,10 @@ def reproduce_command(
     output: OutputOpt = None,
 ) -> None:
     """Retrain a logged run from its config and data; exit 1 unless every metric matches."""
-    from sds.cli.common import emit, resolve_format
     from sds.models.reproduce import reproduce
 
     resolve_format(fmt, output)
+    check("tolerance", tolerance, Interval(0.0, None))  # NaN would match nothing, inf anything
     result = reproduce(run_id, tracking_uri, tolerance)
     emit(result, fmt, output)
     if not result.matched:

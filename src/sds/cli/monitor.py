@@ -6,19 +6,32 @@ from typing import Annotated
 
 import typer
 
-from sds.cli.common import FormatOpt, OutputOpt, split_list
+from sds.cli.common import (
+    EncodingOpt,
+    FormatOpt,
+    OutputOpt,
+    TableOpt,
+    emit,
+    resolve_format,
+    split_list,
+)
+from sds.data.io import open_table
+from sds.params import check
 
 
 def command(
     reference: Annotated[
         str, typer.Option(help="Reference data (training rows): file, glob or SQL.")
     ],
-    current: Annotated[
+    data: Annotated[
         str,
         typer.Option(
-            help="Current data: a request log folder (sds serve --log-dir), a file, glob or SQL."
+            "--data",
+            help="Current data: a request log folder (sds serve --log-dir), a file, glob or SQL.",
         ),
     ],
+    table: TableOpt = None,
+    encoding: EncodingOpt = None,
     features: Annotated[
         str | None, typer.Option(help="Comma-separated features (default: every shared column).")
     ] = None,
@@ -38,17 +51,15 @@ def command(
     only answered requests are compared; refused, failed and disconnected ones are counted."""
     from pathlib import Path
 
-    from sds.cli.common import emit, resolve_format
     from sds.monitoring.report import monitor
-    from sds.params import check
 
     resolve_format(fmt, output)
     check("bins", bins)
-    if Path(current).is_dir():
-        current = str(Path(current) / "*.parquet")
+    if Path(data).is_dir():
+        data = str(Path(data) / "*.parquet")
     result = monitor(
         reference,
-        current,
+        open_table(data, table=table, encoding=encoding),
         features=split_list(features) or None,
         bins=bins,
         psi_warn=psi_warn,

@@ -1,4 +1,5 @@
-"""``sds profile DATA``: per-column statistics and data-quality flags."""
+"""``sds profile --data DATA`` (or ``sds profile DATA``): per-column statistics and
+data-quality flags."""
 
 from __future__ import annotations
 
@@ -6,7 +7,18 @@ from typing import Annotated
 
 import typer
 
-from sds.cli.common import FormatOpt, OutputOpt, emit, split_list
+from sds.cli.common import (
+    EncodingOpt,
+    FormatOpt,
+    OutputOpt,
+    TableOpt,
+    emit,
+    resolve_format,
+    split_list,
+)
+from sds.data.io import open_table
+from sds.data.schema import parse_expectations, require_kind
+from sds.errors import DataError, ParameterError
 
 FLAGS = (
     "single_row",
@@ -24,12 +36,19 @@ STRICT = ("single_row", "duplicate_rows", "all_null", "constant", "non_finite", 
 
 
 def command(
-    data: Annotated[str, typer.Argument(help="A file, directory, glob or SQL query.")],
+    path: Annotated[
+        str | None,
+        typer.Argument(metavar="DATA", help="Shorthand for --data.", show_default=False),
+    ] = None,
+    data: Annotated[
+        str | None,
+        typer.Option("--data", help="The table to read: a file, directory, glob or SQL query."),
+    ] = None,
     columns: Annotated[
         str | None, typer.Option(help="Only these columns (comma-separated).")
     ] = None,
-    table: Annotated[str | None, typer.Option(help="Table name inside a DuckDB file.")] = None,
-    encoding: Annotated[str | None, typer.Option(help="CSV encoding, e.g. latin-1.")] = None,
+    table: TableOpt = None,
+    encoding: EncodingOpt = None,
     top_k: Annotated[int, typer.Option(help="Most frequent values shown per column.")] = 10,
     bins: Annotated[int, typer.Option(help="Histogram bins.")] = 20,
     exact_distinct_max_rows: Annotated[
@@ -57,13 +76,11 @@ def command(
     output: OutputOpt = None,
 ) -> None:
     """Profile a table: types, nulls, distincts, statistics, top values, histograms, flags."""
-    from sds.cli.common import resolve_format
-    from sds.data.io import open_table
-    from sds.data.schema import parse_expectations, require_kind
     from sds.features.profile import profile
     from sds.features.profile_result import ProfileOptions
 
     resolve_format(fmt, output)  # a bad --format fails before any work
+    source_name = _source(path, data)
     gates = _gates(fail_on, strict)
     expected = parse_expectations(expect or [])
     opts = ProfileOptions(
@@ -72,7 +89,7 @@ def command(
         bins=bins,
         exact_distinct_max_rows=exact_distinct_max_rows,
     )
-    source = open_table(data, table=table, encoding=encoding)
+    source = open_table(source_name, table=table, encoding=encoding)
     if opts.columns:
         source.require(*opts.columns)
     for column, kind in expected.items():
@@ -82,9 +99,17 @@ def command(
     emit(result, fmt, output)
 
 
-def _gates(fail_on: str | None, strict: bool) -> set[str]:
-    from sds.errors import ParameterError
+def _source(path: str | None, data: str | None) -> str:
+    """The table named by ``--data`` or by the positional shorthand (one of them)."""
+    if path is not None and data is not None and path != data:
+        raise ParameterError(f"two tables given: {path!r} and --data {data!r}", parameter="--data")
+    chosen = data if data is not None else path
+    if chosen is None:
+        raise ParameterError("give the table with --data FILE", parameter="--data")
+    return chosen
 
+
+def _gates(fail_on: str | None, strict: bool) -> set[str]:
     gates = set(split_list(fail_on)) | (set(STRICT) if strict else set())
     unknown = gates - set(FLAGS)
     if unknown:
@@ -96,8 +121,6 @@ def _gates(fail_on: str | None, strict: bool) -> set[str]:
 
 
 def _enforce(profile: dict[str, object], gates: set[str]) -> None:
-    from sds.errors import DataError
-
     flags = [f for f in profile["flags"] if f["flag"] in gates]  # type: ignore[attr-defined]
     if flags:
         problems = "; ".join(

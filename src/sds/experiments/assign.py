@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from sds.data.schema import kind_of
 from sds.errors import DataError, ParameterError
 from sds.params import check_weights
 from sds.results import Result, jsonable_dict
@@ -118,7 +119,6 @@ def assign_table(
     weights: Iterable[float] | None = None,
 ) -> ir.Table:
     """The same rule in the engine: a lazy table of (id, variant) for millions of units."""
-    from sds.data.schema import kind_of
 
     upper = _validate(experiment, variants, weights)
     table.require(id_column)
@@ -173,6 +173,7 @@ class AssignmentSummary(Result):
     counts: tuple[int, ...]
     expected_share: tuple[float, ...]
     output: str | None = None
+    assignments: tuple[tuple[str, str], ...] = ()  # (id, variant) of a lookup by ids
 
     def to_dict(self) -> dict[str, Any]:
         total = sum(self.counts)
@@ -192,6 +193,11 @@ class AssignmentSummary(Result):
                 "hash_rule": "sha256(experiment:id)[:15 hex] vs weight edges",
                 "output": self.output,
                 "variants": rows,
+                **(
+                    {"assignments": [{"id": i, "variant": v} for i, v in self.assignments]}
+                    if self.assignments
+                    else {}
+                ),
             }
         )
 
@@ -202,8 +208,10 @@ def summarize(
     weights: Iterable[float] | None,
     counts: Mapping[str, int],
     output: str | None = None,
+    assignments: Sequence[tuple[str, str]] = (),
 ) -> AssignmentSummary:
-    """Counts per variant (missing variants count 0) against the designed shares."""
+    """Counts per variant (missing variants count 0) against the designed shares, and the
+    ``(id, variant)`` pairs of a lookup by ids."""
     shares = check_weights(weights if weights is not None else [1 / len(variants)] * len(variants))
     return AssignmentSummary(
         experiment,
@@ -211,4 +219,5 @@ def summarize(
         tuple(int(counts.get(v, 0)) for v in variants),
         tuple(shares),
         output,
+        tuple((str(i), str(v)) for i, v in assignments),
     )

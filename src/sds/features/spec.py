@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pydantic import Field, model_validator
 
-from sds.config import EngineChoice, StrictModel
-from sds.errors import close_matches
+from sds.config import EngineChoice, StrictModel, parse_spec
 
-FUNCTIONS = ("count", "sum", "mean", "min", "max", "std", "nunique", "last")
-CALENDAR = ("dayofweek", "hour", "month", "weekend", "days_since_first")
+Function = Literal["count", "sum", "mean", "min", "max", "std", "nunique", "last"]
+CalendarPart = Literal["dayofweek", "hour", "month", "weekend", "days_since_first"]
+FUNCTIONS: tuple[str, ...] = get_args(Function)
+CALENDAR: tuple[str, ...] = get_args(CalendarPart)
 _WINDOW = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 MAX_WINDOW = timedelta(days=36_525)
@@ -43,83 +44,92 @@ def parse_window(text: str) -> timedelta:
 class Aggregation(StrictModel):
     """Functions of one event column, computed over every window (``last``: all history)."""
 
-    column: str
-    functions: list[str] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _known(self) -> Aggregation:
-        for f in self.functions:
-            if f not in FUNCTIONS:
-                matches = close_matches(f, FUNCTIONS)
-                hint = f"; did you mean {matches[0]!r}?" if matches else ""
-                raise ValueError(
-                    f"aggregation of {self.column!r}: function {f!r} is not one of "
-                    f"{', '.join(FUNCTIONS)}{hint}"
-                )
-        return self
+    column: str = Field(description="The event column aggregated.")
+    functions: list[Function] = Field(
+        min_length=1, description="count, sum, mean, min, max, std, nunique or last."
+    )
 
 
 class RFMSpec(StrictModel):
     """Recency (days since the last event), frequency (events) and monetary value (sum of
     ``monetary``), over all history before the label time."""
 
-    monetary: str | None = None
+    monetary: str | None = Field(
+        default=None, description="Column summed as the monetary value (else no M)."
+    )
 
 
 class TransformSpec(StrictModel):
     """The fit-able steps (:mod:`sds.features.transform`): which columns of the feature
     table get which treatment; other numeric columns pass through imputed."""
 
-    numeric_impute: str = "median"  # or "mean", "zero"
-
-    onehot: list[str] = Field(default_factory=list)
-    onehot_max: int = 20
-    frequency: list[str] = Field(default_factory=list)
-    target_encode: list[str] = Field(default_factory=list)
-    ratios: list[str] = Field(default_factory=list)  # "numerator/denominator"
-    interactions: list[str] = Field(default_factory=list)
-    text: list[str] = Field(default_factory=list)
-    text_max_features: int = 500
-    embeddings: list[str] = Field(default_factory=list)  # sentence embeddings (sds[text])
-    embedding_dim: int = 64  # 64, 128 or 256
-    drop: list[str] = Field(default_factory=list)
-    critical: list[str] = Field(default_factory=list)
-    critical_max_imputed: float = 0.02
-
-    @model_validator(mode="after")
-    def _choices(self) -> TransformSpec:
-        if self.numeric_impute not in ("median", "mean", "zero"):
-            raise ValueError(
-                f"numeric_impute == {self.numeric_impute!r}, must be median, mean or zero"
-            )
-        if self.embedding_dim not in (64, 128, 256):
-            raise ValueError(f"embedding_dim == {self.embedding_dim}, must be 64, 128 or 256")
-        return self
+    numeric_impute: Literal["median", "mean", "zero"] = Field(
+        default="median", description="How missing numbers are filled: median, mean or zero."
+    )
+    onehot: list[str] = Field(default_factory=list, description="Columns one-hot encoded.")
+    onehot_max: int = Field(default=20, description="Most frequent levels kept per column.")
+    frequency: list[str] = Field(
+        default_factory=list, description="Columns replaced by their level's frequency."
+    )
+    target_encode: list[str] = Field(
+        default_factory=list, description="Columns target-encoded (out of fold)."
+    )
+    ratios: list[str] = Field(
+        default_factory=list, description='Ratios added, each "numerator/denominator".'
+    )
+    interactions: list[str] = Field(default_factory=list, description='Products added, each "a*b".')
+    text: list[str] = Field(default_factory=list, description="Text columns as TF-IDF.")
+    text_max_features: int = Field(default=500, description="TF-IDF terms kept per column.")
+    embeddings: list[str] = Field(
+        default_factory=list, description="Text columns as sentence embeddings (sds[text])."
+    )
+    embedding_dim: Literal[64, 128, 256] = Field(
+        default=64, description="Embedding size: 64, 128 or 256."
+    )
+    drop: list[str] = Field(default_factory=list, description="Columns left out.")
+    critical: list[str] = Field(
+        default_factory=list, description="Columns that may be imputed only rarely."
+    )
+    critical_max_imputed: float = Field(
+        default=0.02, description="Largest imputed share of a critical column."
+    )
 
 
 class FeatureSpec(EngineChoice):
     """A point-in-time feature set."""
 
-    kind: str = "features"
-    name: str = "features"
-    data: str | None = None  # events: file, glob or SQL
-    entity: str
-    timestamp: str
-    available_at: str | None = None  # when each event became known (late arrivals)
-    labels: str | None = None  # table of entity + label time (point-in-time training set)
-    label_time: str = "label_time"
-    cutoff: str | None = None  # one label time for every entity instead of a label table
-    windows: list[str] = Field(default_factory=lambda: ["7d", "30d", "90d"])
-    aggregations: list[Aggregation] = Field(default_factory=list)
-    rfm: RFMSpec | None = None
-    transform: TransformSpec | None = None  # the fit-able steps, for FeatureTransformer
-    calendar: list[str] = Field(default_factory=list)  # parts of the label time, and
-    # days_since_first: days from the entity's first event to the label time (tenure)
+    kind: Literal["features"] = Field(default="features", description="What this spec is for.")
+    name: str = Field(default="features", description="The feature set's name in a store.")
+    data: str | None = Field(default=None, description="Events: file, glob or SQL.")
+    entity: str = Field(description="Entity (e.g. customer id) column of the events.")
+    timestamp: str = Field(description="Event time column.")
+    available_at: str | None = Field(
+        default=None, description="When each event became known (late arrivals wait for it)."
+    )
+    labels: str | None = Field(
+        default=None, description="Table of entity and label time (a training set)."
+    )
+    label_time: str = Field(default="label_time", description="Label-time column of labels.")
+    cutoff: str | None = Field(
+        default=None, description="One label time for every entity instead of labels."
+    )
+    windows: list[str] = Field(
+        default_factory=lambda: ["7d", "30d", "90d"], description="Windows, e.g. 7d, 12h, 4w."
+    )
+    aggregations: list[Aggregation] = Field(
+        default_factory=list, description="Functions of event columns over every window."
+    )
+    rfm: RFMSpec | None = Field(default=None, description="Recency, frequency, monetary value.")
+    transform: TransformSpec | None = Field(
+        default=None, description="The fit-able steps, for FeatureTransformer."
+    )
+    calendar: list[CalendarPart] = Field(
+        default_factory=list,
+        description="Parts of the label time; days_since_first is the entity's tenure.",
+    )
 
     @model_validator(mode="after")
     def _valid(self) -> FeatureSpec:
-        if self.kind != "features":
-            raise ValueError(f"kind == {self.kind!r}, a feature spec has kind: features")
         if (self.labels is None) == (self.cutoff is None):
             raise ValueError(
                 "give either 'labels' (a table of entity and label time) or 'cutoff' "
@@ -127,9 +137,6 @@ class FeatureSpec(EngineChoice):
             )
         for w in self.windows:
             parse_window(w)
-        for part in self.calendar:
-            if part not in CALENDAR:
-                raise ValueError(f"calendar part {part!r} is not one of {', '.join(CALENDAR)}")
         if not (self.aggregations or self.rfm or self.calendar):
             raise ValueError("the spec asks for no features: add aggregations, rfm or calendar")
         return self
@@ -149,6 +156,5 @@ class FeatureSpec(EngineChoice):
 
 def parse(data: dict[str, Any] | FeatureSpec, source: str = "spec") -> FeatureSpec:
     """A validated spec from a mapping (YAML/JSON) or a spec."""
-    from sds.config import parse_spec
 
     return parse_spec(data, FeatureSpec, source, "a feature spec")

@@ -16,7 +16,20 @@ from typing import Any, ClassVar
 import numpy as np
 
 from sds.data.finite import engine_count
-from sds.errors import DataError
+from sds.data.io import open_table
+from sds.errors import DataError, ParameterError, missing_column_error
+from sds.monitoring import drift
+from sds.monitoring.drift import EPSILON, numeric_edges
+from sds.monitoring.outcomes import (
+    answered_only,
+    check_log,
+    is_request_log,
+    outcome_aggregates,
+    outcome_figures,
+    without_unauthorized,
+)
+from sds.params import Interval, check
+from sds.report.plots import bar_svg
 from sds.results import Figure, KeyValue, Note, Result, Section, jsonable_dict, records_table
 
 PSI_WARN, PSI_ALERT = 0.1, 0.2
@@ -49,8 +62,6 @@ class MonitorResult(Result):
         )
 
     def sections(self) -> list[Section]:
-        from sds.report.plots import bar_svg
-
         d = self.to_dict()
         head = [
             ("reference rows", self.rows["reference"]),
@@ -100,10 +111,9 @@ def monitor(
     psi_alert: float = PSI_ALERT,
 ) -> MonitorResult:
     """Compare ``current`` (a request log or a table) with ``reference``."""
-    from sds.data.io import open_table
 
+    check("bins", bins)  # before any data is read, for Python callers as for the CLI
     _check_thresholds(psi_warn, psi_alert)
-    from sds.monitoring.outcomes import check_log, is_request_log
 
     ref = _answered(open_table(reference))
     log = open_table(current, engine=ref.engine)
@@ -117,7 +127,6 @@ def monitor(
     numeric = _numeric(ref, cur, pairs)
     _check_finite(ref, numeric)
     _check_finite(cur, [c for r, c in pairs if r in numeric])
-    from sds.monitoring.drift import numeric_edges
 
     edges = numeric_edges(ref, numeric, bins)
     rows = [_feature(ref, cur, r, c, edges.get(r), psi_warn, psi_alert) for r, c in pairs]
@@ -153,8 +162,6 @@ def _pairs(
         elif f"in_{f}" in cur_cols:
             out.append((f, f"in_{f}"))
         elif features:
-            from sds.errors import missing_column_error
-
             raise missing_column_error(f, cur_cols, source)
     if not out:
         raise DataError(
@@ -213,8 +220,6 @@ def _is_numeric(table: Any, column: str) -> bool:
 def _feature(
     ref: Any, cur: Any, r: str, c: str, edges: np.ndarray | None, warn: float, alert: float
 ) -> dict[str, Any]:
-    from sds.monitoring import drift
-
     row: dict[str, Any] = {"feature": r}
     if edges is not None:
         ref_counts, cur_counts = drift.bin_counts(ref, r, edges), drift.bin_counts(cur, c, edges)
@@ -231,10 +236,6 @@ def _feature(
 
 
 def _check_thresholds(warn: float, alert: float) -> None:
-    from sds.errors import ParameterError
-    from sds.monitoring.drift import EPSILON
-    from sds.params import Interval, check
-
     # PSI with shares floored at EPSILON never exceeds 2 ln(1 / EPSILON) (about 18.4): a
     # threshold above that could never fire
     rule = Interval(0.0, round(2 * float(np.log(1 / EPSILON)), 2))
@@ -263,7 +264,6 @@ def _rows(table: Any, bins: int, side: str) -> int:
 
 def _answered(table: Any) -> Any:
     """A request log's answered requests (the rows that carry data); other tables whole."""
-    from sds.monitoring.outcomes import answered_only, is_request_log
 
     if not is_request_log(table):
         return table
@@ -282,7 +282,6 @@ def _answered(table: Any) -> Any:
 def _service(log: Any) -> dict[str, Any]:
     """Counts and rates by outcome and the latency of answered requests (401 rows of old
     logs dropped)."""
-    from sds.monitoring.outcomes import outcome_aggregates, outcome_figures, without_unauthorized
 
     log = without_unauthorized(log)
     row = log.engine.execute(log.expr.aggregate(**outcome_aggregates(log.expr)), source=log.name)
