@@ -5,14 +5,16 @@ from __future__ import annotations
 import html
 import json
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import pandas as pd
 import pytest
 
-from sds.errors import ParameterError
+from sds.errors import InputError, ParameterError
 from sds.features.profile import profile
+from sds.report.render import render_html_body
 from sds.results import (
     Figure,
     KeyValue,
@@ -131,9 +133,70 @@ def test_profile_renderings_agree(small_frame: pd.DataFrame) -> None:
         assert html.escape(value) in page, value
     figures = [s for s in result.sections() if isinstance(s, Figure)]
     assert len(re.findall(r"<svg", page)) == len(figures) >= 5
-    assert result._repr_html_() == page
+    fragment = result._repr_html_()
+    assert page.startswith("<!DOCTYPE html>") and "<body>" in page
+    assert fragment.startswith('<div class="sds-result">') and "<body" not in fragment
+    assert render_html_body(result.title, result.sections()) in fragment
 
 
 def test_render_rejects_unknown_format() -> None:
     with pytest.raises(ParameterError, match="format == 'pdf'"):
         TOY.render("pdf")
+
+
+@dataclass(frozen=True)
+class Bag(Result):
+    items: list[dict[str, Any]]
+    tags: set[str]
+
+    def __post_init__(self) -> None:  # its own hook: the base still freezes after it
+        assert isinstance(self.items, list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"items": self.items, "tags": sorted(self.tags)}
+
+
+def test_results_are_frozen_by_the_base_class() -> None:
+    import copy
+    import pickle
+
+    from sds.results import FrozenDict, FrozenList
+
+    source = [{"a": [1, 2]}]
+    bag = Bag(source, {"x"})
+    source[0]["a"].append(3)  # the caller's list is not the result's
+    assert bag.items == [{"a": [1, 2]}] and isinstance(bag.items, FrozenList)
+    assert isinstance(bag.items[0], FrozenDict) and isinstance(bag.tags, frozenset)
+    for change in (
+        lambda: bag.items.append({}),
+        lambda: bag.items[0].update(b=1),
+        lambda: bag.items[0]["a"].extend([4]),
+        lambda: bag.items[0].__setitem__("a", 0),
+    ):
+        with pytest.raises(TypeError, match="cannot be changed"):
+            change()
+    twin = Bag([{"a": [1, 2]}], {"x"})
+    assert twin == bag and hash(twin) == hash(bag)
+    for copied in (copy.deepcopy(bag), pickle.loads(pickle.dumps(bag))):
+        assert copied == bag and isinstance(copied.items, FrozenList)
+    assert json.loads(bag.to_json()) == {"items": [{"a": [1, 2]}], "tags": ["x"]}
+    assert pd.DataFrame(bag.items).shape == (1, 1)
+
+
+def test_to_pandas_and_polars_read_the_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    frame = TOY.to_pandas()
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == ["arm", "mean", "lift_share"]
+    assert frame["mean"].tolist() == [1.25, 1.5]
+    assert TOY.to_polars().shape == (2, 3)  # type: ignore[union-attr]
+    monkeypatch.setitem(sys.modules, "polars", None)
+    with pytest.raises(InputError, match="pip install polars"):
+        TOY.to_polars()
+
+
+def test_repr_html_scopes_its_styles() -> None:
+    fragment = TOY._repr_html_()
+    css = re.search(r"<style>(.*?)</style>", fragment, flags=re.S)
+    assert css is not None and "body{" not in css.group(1) and "\nh1{" not in css.group(1)
+    assert css.group(1).startswith(".sds-result{")
+    assert TOY.to_html().startswith("<!DOCTYPE html>")

@@ -6,6 +6,28 @@ The public API is imported lazily, so ``import sds`` and ``sds --help`` stay fas
     table = sds.open_table("events.parquet")
     report = sds.profile(table)
     print(report.summary())
+
+Entry points, one per job, with ONE argument order: the data first where the job reads a
+table (a DataFrame, a path or glob, SQL, or a :class:`Table`; ``None`` where the spec names
+its data), then the spec or the required columns, positionally; every other option is
+keyword-only and named as in the spec, the YAML keys and (in kebab-case) the CLI::
+
+    sds.design(spec, **options)                     # plans read no table: the spec first
+    sds.assign(data, experiment, variants, *, shares=...)
+    sds.srm(data, variant_column, date_column, *, variants=..., alpha=...)  # or counts
+    sds.analyze(data, spec)
+    sds.stats.run(data, spec)                       # and sds.stats.ttest(...), ...
+    sds.causal.run(data, method, **columns_and_options)  # and sds.causal.ipw(data, ...), ...
+    sds.features.run(data, spec, *, labels=...)     # -> (summary, feature table)
+    sds.train(data, config, *, model_dir=...)
+    sds.evaluate(data, model, *, config=...)
+    sds.monitor(data, reference, *, features=...)
+
+``sds.stats``, ``sds.causal`` and ``sds.features`` are packages (a module cannot be called,
+and ``import sds.stats.ttest`` must keep working), so their entry point is their ``run``.
+Each returns a result (:class:`sds.results.Result`): ``to_dict()``, ``to_json()``,
+``to_text()``, ``to_markdown()``, ``to_html()``, ``to_pandas()``, and an HTML fragment in
+notebooks.
 """
 
 from __future__ import annotations
@@ -13,14 +35,20 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+from sds.version import __version__
 
 _LAZY = {
     "open_table": ("sds.data.io", "open_table"),
     "Table": ("sds.data.io", "Table"),
     "Engine": ("sds.data.engine", "Engine"),
     "profile": ("sds.features.profile", "profile"),
-    "analyze": ("sds.experiments.analysis.run", "analyze"),
+    "design": ("sds.experiments.api", "design"),
+    "assign": ("sds.experiments.api", "assign"),
+    "srm": ("sds.experiments.api", "srm"),
+    "analyze": ("sds.experiments.api", "analyze"),
+    "train": ("sds.models.api", "train"),
+    "evaluate": ("sds.models.api", "evaluate"),
+    "monitor": ("sds.monitoring.api", "monitor"),
     "AnalysisSpec": ("sds.experiments.analysis.spec", "AnalysisSpec"),
     "Profile": ("sds.features.profile_result", "Profile"),
     "ProfileOptions": ("sds.features.profile_result", "ProfileOptions"),
@@ -36,6 +64,7 @@ _LAZY = {
     "data": ("sds.data", None),
     "stats": ("sds.stats", None),
     "causal": ("sds.causal", None),
+    "features": ("sds.features", None),
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

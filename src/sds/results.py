@@ -4,84 +4,192 @@ A result is a frozen dataclass whose ``to_dict()`` is canonical. ``sections()`` 
 dict out as key/value blocks, tables, notes and figures, reading nothing but ``to_dict()``;
 the text (rich), Markdown and HTML renderers draw only those sections, and every value goes
 through :func:`format_value`, so no two renderings can disagree. JSON is ``to_dict()`` itself.
+
+Results are deeply frozen and hashable, and the base class makes them so: every dataclass
+subclass of :class:`Result` runs :func:`freeze_fields` after its ``__init__`` (its own
+``__post_init__``, if it has one, is wrapped to do it after), which turns each field's lists
+into :class:`FrozenList`, dicts into :class:`FrozenDict`, sets into ``frozenset``, tuples
+into tuples of frozen values, numpy arrays into read-only views, and freezes nested dataclass
+records the same way. So a new result or record type needs no code of its own to be frozen;
+its fields only have to hold data (no DataFrames or open handles outside ``compare=False``
+fields). The frozen containers are ``list``/``dict`` subclasses, so reading code, ``json``
+and pandas treat them as the lists and dicts they were.
+
+In notebooks ``_repr_html_`` is an HTML fragment (one ``div`` with styles scoped to it);
+``to_html()`` is the standalone page. ``to_pandas()`` and ``to_polars()`` return the
+``Table`` sections, so they show the same rows as every rendering.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NoReturn
+
+from sds.errors import DataError, InputError
+from sds.params import OneOf, check
+from sds.report.render import (
+    render_html,
+    render_html_fragment,
+    render_markdown,
+    render_text,
+)
+
+# The layout is re-exported: it is part of every result's vocabulary.
+from sds.report.sections import Figure as Figure
+from sds.report.sections import KeyValue as KeyValue
+from sds.report.sections import Note as Note
+from sds.report.sections import Section as Section
+from sds.report.sections import Table as Table
+from sds.report.sections import format_value as format_value
 
 Format = Literal["text", "json", "markdown", "html"]
 FORMATS: tuple[str, ...] = ("text", "json", "markdown", "html")
 
-_PERCENT_SUFFIXES = ("_share", "_rate", "_pct")
+if TYPE_CHECKING:
+    import pandas as pd
+    import polars as pl
 
 
-@dataclass(frozen=True)
-class KeyValue:
-    title: str
-    items: list[tuple[str, Any]]
+def _refuse(obj: object) -> NoReturn:
+    raise TypeError(
+        f"{type(obj).__name__} cannot be changed: results are frozen; copy it first "
+        "(list(...), dict(...)) to work on it"
+    )
 
 
-@dataclass(frozen=True)
-class Table:
-    title: str
-    columns: list[str]
-    rows: list[list[Any]]
+class FrozenList(list[Any]):
+    """A list that cannot change once made; hashable when its items are."""
+
+    __slots__ = ()
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(self))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (list(self),))
+
+    def __setitem__(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse(self)
+
+    def __delitem__(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse(self)
+
+    def __iadd__(self, *args: Any, **kwargs: Any) -> NoReturn:  # type: ignore[misc]
+        _refuse(self)
+
+    def __imul__(self, *args: Any, **kwargs: Any) -> NoReturn:  # type: ignore[misc]
+        _refuse(self)
+
+    def append(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse(self)
+
+    def extend(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse(self)
+
+    def insert(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse(self)
+
+    def remove(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse(self)
+
+    def pop(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse(self)
+
+    def clear(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse(self)
+
+    def sort(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse(self)
+
+    def reverse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse(self)
 
 
-@dataclass(frozen=True)
-class Note:
-    title: str
-    lines: list[str]
+class FrozenDict(dict[Any, Any]):
+    """A mapping that cannot change once made; hashable when its values are."""
+
+    __slots__ = ()
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(frozenset(self.items()))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (dict(self),))
+
+    def __setitem__(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse(self)
+
+    def __delitem__(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse(self)
+
+    def __ior__(self, *args: Any, **kwargs: Any) -> NoReturn:  # type: ignore[misc]
+        _refuse(self)
+
+    def update(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse(self)
+
+    def setdefault(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse(self)
+
+    def pop(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse(self)
+
+    def popitem(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse(self)
+
+    def clear(self, *args: Any, **kwargs: Any) -> NoReturn:
+        _refuse(self)
 
 
-@dataclass(frozen=True)
-class Figure:
-    """A plot drawn from data in ``to_dict()``; ``draw`` returns inline SVG markup."""
+_ATOMS = (str, bytes, int, float, complex, bool, type(None), date, datetime)
 
-    title: str
-    draw: Callable[[], str] = field(compare=False)
+_FROZEN = (*_ATOMS, FrozenList, FrozenDict, frozenset)
 
 
-Section = KeyValue | Table | Note | Figure
+def _freeze_items(values: Iterable[Any]) -> list[Any]:
+    return [v if type(v) in _ATOMS else freeze(v) for v in values]
 
 
-_PERCENT_PREFIXES = ("rel_", "power", "alpha")
-
-
-def is_percent_key(key: str) -> bool:
-    """Field names drive units: shares, rates, relative effects, power and alpha print as %."""
-    return key.endswith((*_PERCENT_SUFFIXES, "_relative")) or key.startswith(_PERCENT_PREFIXES)
-
-
-def format_value(key: str, value: Any) -> str:
-    """The single formatting rule for every rendering; field names drive units."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        if is_percent_key(key):
-            return f"{value:.2%}"
-        if abs(value) >= 1e15 or (value != 0 and abs(value) < 1e-4):
-            return f"{value:.4g}"
-        if abs(value) >= 1e6:
-            return f"{value:,.0f}"
-        return f"{value:,.6g}"
-    if isinstance(value, list | tuple):
-        return ", ".join(format_value(key, v) for v in value)
+def freeze(value: Any) -> Any:
+    """The deeply immutable form of ``value`` (see the module docstring for the rule)."""
+    if isinstance(value, _FROZEN):
+        return value
     if isinstance(value, dict):
-        return ", ".join(f"{k}={format_value(k, v)}" for k, v in value.items())
-    return str(value)
+        return FrozenDict(zip(value, _freeze_items(value.values()), strict=True))
+    if isinstance(value, list):
+        return FrozenList(_freeze_items(value))
+    if isinstance(value, tuple):
+        items = _freeze_items(value)
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+    if isinstance(value, set):
+        return frozenset(_freeze_items(value))
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, numpy.ndarray):
+        if not value.flags.writeable:
+            return value
+        view = value.view()
+        view.flags.writeable = False
+        return view
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        freeze_fields(value)
+    return value
+
+
+def freeze_fields(obj: Any) -> None:
+    """Freeze every field of the dataclass instance ``obj`` in place."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        frozen = freeze(value)
+        if frozen is not value:
+            object.__setattr__(obj, f.name, frozen)
 
 
 def jsonable(value: Any) -> Any:
@@ -108,9 +216,29 @@ def jsonable_dict(value: dict[str, Any]) -> dict[str, Any]:
 
 
 class Result:
-    """Base of every result. Subclasses are frozen dataclasses implementing ``to_dict()``."""
+    """Base of every result. Subclasses are frozen dataclasses implementing ``to_dict()``.
+
+    The base freezes every instance deeply after ``__init__`` (see the module docstring).
+    """
 
     title: ClassVar[str] = "Result"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("__post_init__")
+        if own is None or getattr(own, "_sds_freezes", False):
+            return
+
+        @functools.wraps(own)
+        def post_init(self: Result, *args: Any, **kw: Any) -> None:
+            own(self, *args, **kw)
+            freeze_fields(self)
+
+        post_init._sds_freezes = True  # type: ignore[attr-defined]
+        type.__setattr__(cls, "__post_init__", post_init)
+
+    def __post_init__(self) -> None:
+        freeze_fields(self)
 
     def to_dict(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -120,21 +248,15 @@ class Result:
         return default_sections(self.to_dict())
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+        return json.dumps(jsonable(self.to_dict()), indent=indent, allow_nan=False)
 
     def to_text(self, width: int = 120) -> str:
-        from sds.report.render import render_text
-
         return render_text(self.title, self.sections(), width=width)
 
     def to_markdown(self) -> str:
-        from sds.report.render import render_markdown
-
         return render_markdown(self.title, self.sections())
 
     def to_html(self) -> str:
-        from sds.report.render import render_html
-
         return render_html(self.title, self.sections())
 
     def summary(self) -> str:
@@ -149,13 +271,60 @@ class Result:
             "html": self.to_html,
         }
         if fmt not in renderers:
-            from sds.params import OneOf, check
-
             check("format", fmt, OneOf(FORMATS))
         return renderers[fmt]()
 
     def _repr_html_(self) -> str:
-        return self.to_html()
+        """A fragment for notebooks: no page, and styles that apply only inside it."""
+        return render_html_fragment(self.title, self.sections())
+
+    def to_pandas(self) -> pd.DataFrame | dict[str, pd.DataFrame]:
+        """The result's tables as DataFrames: one table alone, else a dict by table title."""
+        import pandas as pd
+
+        frames = {
+            name: pd.DataFrame([list(row) for row in t.rows], columns=list(t.columns))
+            for name, t in self.table_sections().items()
+        }
+        return next(iter(frames.values())) if len(frames) == 1 else frames
+
+    def to_polars(self) -> pl.DataFrame | dict[str, pl.DataFrame]:
+        """:meth:`to_pandas` for Polars (installed separately: ``pip install polars``)."""
+        try:
+            import polars as pl
+        except ImportError:
+            raise InputError(
+                "to_polars() needs polars, which is not installed", hint="pip install polars"
+            ) from None
+        frames = {
+            name: pl.DataFrame(
+                [list(row) for row in t.rows],
+                schema=list(t.columns),
+                orient="row",
+                strict=False,
+                infer_schema_length=None,
+            )
+            for name, t in self.table_sections().items()
+        }
+        return next(iter(frames.values())) if len(frames) == 1 else frames
+
+    def table_sections(self) -> dict[str, Table]:
+        """The ``Table`` sections by title (repeated titles get `` (2)``, ...)."""
+        tables: dict[str, Table] = {}
+        for section in self.sections():
+            if isinstance(section, Table):
+                name, k = section.title, 1
+                while name in tables:
+                    k += 1
+                    name = f"{section.title} ({k})"
+                tables[name] = section
+        if not tables:
+            raise DataError(
+                "this result has no tables",
+                source=self.title,
+                hint="Its figures are in to_dict().",
+            )
+        return tables
 
     def __str__(self) -> str:
         return self.to_text()

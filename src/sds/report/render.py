@@ -6,7 +6,7 @@ import html
 import io
 from importlib import resources
 
-from sds.results import Figure, KeyValue, Note, Section, Table, format_value
+from sds.report.sections import Figure, KeyValue, Note, Section, Table, format_value
 
 
 def _cells(table: Table) -> list[list[str]]:
@@ -113,9 +113,42 @@ def render_html_body(title: str, sections: list[Section]) -> str:
     return "\n".join(parts)
 
 
+def _css() -> str:
+    return resources.files("sds.report").joinpath("report.css").read_text(encoding="utf-8")
+
+
+def scoped_css(css: str, scope: str) -> str:
+    """``css`` with every selector confined to ``scope``; ``body`` becomes the scope itself.
+
+    The report's stylesheet is one rule per line (``selectors{declarations}``), so a notebook
+    fragment can carry the same look without restyling the page around it.
+    """
+    rules = []
+    for line in css.splitlines():
+        selectors, brace, rest = line.strip().partition("{")
+        if not brace:
+            continue
+        scoped = [
+            scope if sel.strip() == "body" else f"{scope} {sel.strip()}"
+            for sel in selectors.split(",")
+        ]
+        rules.append(",".join(scoped) + "{" + rest)
+    return "\n".join(rules)
+
+
+FRAGMENT_CLASS = "sds-result"
+
+
+def render_html_fragment(title: str, sections: list[Section]) -> str:
+    """The report as a notebook fragment: one ``div`` whose styles apply only inside it."""
+    css = scoped_css(_css(), f".{FRAGMENT_CLASS}")
+    body = render_html_body(title, sections)
+    return f'<div class="{FRAGMENT_CLASS}"><style>{css}</style>{body}</div>'
+
+
 def page(title: str, body: str) -> str:
     """A self-contained HTML page (inline CSS, no external assets)."""
-    css = resources.files("sds.report").joinpath("report.css").read_text(encoding="utf-8")
+    css = _css()
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{css}</style></head>"
