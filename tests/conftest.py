@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sds.config import _SETTINGS, Settings
+from sds.config import Settings, restore_settings, use_settings
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -27,9 +27,9 @@ def _model_key() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _fresh_settings() -> Iterator[None]:
     """Each test starts from the default settings (the CLI callback changes them)."""
-    token = _SETTINGS.set(Settings())
+    token = use_settings(Settings())
     yield
-    _SETTINGS.reset(token)
+    restore_settings(token)
 
 
 @dataclass

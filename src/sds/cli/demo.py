@@ -9,6 +9,13 @@ from typing import Annotated, Any
 
 import typer
 
+from sds.cli.demo_analysis import analysis_chapter
+from sds.cli.demo_causal import causal_chapters
+from sds.cli.demo_models import models_chapters
+from sds.data.io import open_table
+from sds.errors import ParameterError
+from sds.params import Interval, check
+
 
 def command(
     output: Annotated[Path, typer.Option("--output", "-o", help="Report folder.")] = Path(
@@ -18,13 +25,8 @@ def command(
     seed: Annotated[int, typer.Option(help="Seed of the generators.")] = 42,
 ) -> None:
     """Generate data, run every capability on it, and write reports/index.html and JSON."""
-    from sds.cli.demo_analysis import analysis_chapter
-    from sds.cli.demo_causal import causal_chapters
-    from sds.cli.demo_models import models_chapters
     from sds.data import synth
-    from sds.errors import ParameterError
     from sds.features.profile import profile
-    from sds.params import Interval, check
     from sds.report.assemble import Chapter, write_report
 
     check("rows", rows, Interval(1_000, 10**9, integer=True))
@@ -92,7 +94,6 @@ def _design_chapters(output: Path, seed: int) -> list[Any]:
 
 def _srm_chapter(history: Path) -> Any:
     """Check last month's split by day: the generated test has no mismatch."""
-    from sds.data.io import open_table
     from sds.experiments.srm import srm_by_day
     from sds.report.assemble import Chapter
 
@@ -103,12 +104,11 @@ def _srm_chapter(history: Path) -> Any:
 
 
 def _stats_chapters(history: Path, churn: Path) -> list[Any]:
-    """Classic tests on last month's test, each chosen by --test auto, and a churn model."""
-    from sds.data.io import open_table
+    """Classic tests on last month's test, each chosen by sds stats auto, and a churn model."""
     from sds.report.assemble import Chapter
     from sds.stats.runner import StatsSpec, run
 
-    _say("testing last month's A/B results (--test auto) and fitting a churn regression")
+    _say("testing last month's A/B results (sds stats auto) and fitting a churn regression")
     table = open_table(str(history))
     specs = [
         ("Test: conversion by variant (auto)", "stats_conversion.json", "converted"),
@@ -129,7 +129,6 @@ CHURN_FORMULA = (
 
 def _churn_model_chapter(churn: Path) -> Any:
     """Which customers churn: a logistic regression with odds ratios and diagnostics."""
-    from sds.data.io import open_table
     from sds.report.assemble import Chapter
     from sds.stats.runner import StatsSpec, run
 

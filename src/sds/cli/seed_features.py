@@ -16,6 +16,7 @@ from sds.cli.common import beside
 from sds.cli.seed import SeedContext, SeedJob
 from sds.errors import DataError, InputError
 from sds.features.spec import FeatureSpec
+from sds.report.files import write_atomic
 
 
 def events_source(path: Path) -> str:
@@ -32,7 +33,6 @@ def events_source(path: Path) -> str:
 
 def run_pipeline(ctx: SeedContext) -> int:
     from sds.features.build import build
-    from sds.report.files import write_atomic
 
     if ctx.args.analyze:
         return _analyze(ctx)
@@ -54,7 +54,6 @@ def run_pipeline(ctx: SeedContext) -> int:
 def _analyze(ctx: SeedContext) -> int:
     """Profile and recommend; write nothing but the report (to -o, else stdout)."""
     from sds.features.recommend import analyze_project
-    from sds.report.files import write_atomic
 
     if ctx.args.target is None:
         raise InputError("--analyze needs --target DIR (the project to profile)")

@@ -14,6 +14,7 @@ from typing import Any
 from sds.cli.seed import SeedContext, SeedJob
 from sds.config import StrictModel
 from sds.errors import AnalysisError
+from sds.report.files import write_atomic
 
 ENDPOINTS = ("/health", "/ready")
 
@@ -39,8 +40,6 @@ def _check(url: str, path: str, timeout: float) -> dict[str, Any]:
 
 
 def run_health(ctx: SeedContext) -> int:
-    from sds.report.files import write_atomic
-
     url, timeout = ctx.args.url, ctx.args.timeout
     found = [_check(url, path, timeout) for path in ENDPOINTS]
     if ctx.output is not None:

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from sds.params import check
+
 
 def command(
     model: Annotated[Path, typer.Argument(help="Model folder written by sds train.")],
@@ -61,7 +63,6 @@ def command(
     ] = False,
 ) -> None:
     """Serve a model over HTTP: /predict, /health, /ready, /metrics, /model, /docs."""
-    from sds.params import check
     from sds.serving.server import serve
 
     check("workers", workers)

@@ -15,7 +15,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sds.config import get_settings
+from sds.data.spark import (
+    is_spark_error,
+    read_frame,
+    require_pyspark,
+    spark_error,
+    spark_session,
+    to_arrow,
+)
 from sds.errors import AnalysisError, DataError, InputError, ParameterError
+from sds.interrupts import Interrupted, received
+from sds.report.tempfiles import (
+    is_part_folder,
+    remove_path,
+    remove_stale,
+    resolve_output,
+    temp_path,
+    write_direct,
+)
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -95,8 +112,6 @@ class Engine:
         """Run an expression and return an Arrow table (a scalar for a scalar)."""
         with self._lock, translate_errors(source):
             if self.is_spark:
-                from sds.data.spark import to_arrow
-
                 return to_arrow(self.con, expr)
             return self.con.to_pyarrow(expr)
 
@@ -110,7 +125,6 @@ class Engine:
         is written through; a device or pipe is written directly (DuckDB only); a folder is
         refused unless it is an earlier Spark output (see :mod:`sds.report.tempfiles`).
         """
-        from sds.report.tempfiles import remove_stale, resolve_output, temp_path
 
         target = resolve_output(path, allow_part_folder=True)
         csv = target.path.suffix.lower() == ".csv"
@@ -141,8 +155,6 @@ class Engine:
         pipe ``path``: the engine writes files, not streams."""
         import shutil
         import tempfile
-
-        from sds.report.tempfiles import write_direct
 
         if self.is_spark:
             raise InputError(
@@ -175,8 +187,6 @@ class Engine:
             return self.con.read_csv(paths, **{k: v for k, v in options.items() if v})
         import uuid
 
-        from sds.data.spark import read_frame
-
         frame = read_frame(self.con._session, kind, paths, delim=delim, encoding=encoding)
         name = f"sds_read_{uuid.uuid4().hex[:12]}"
         frame.createOrReplaceTempView(name)
@@ -194,8 +204,6 @@ def _swap_into_place(tmp: Path, target: Path) -> None:
     only once the new one is in."""
     import os
 
-    from sds.report.tempfiles import is_part_folder, temp_path
-
     if not target.is_dir() and not (tmp.is_dir() and target.exists()):
         os.replace(tmp, target)  # a file onto a file (or onto nothing)
         return
@@ -208,14 +216,10 @@ def _swap_into_place(tmp: Path, target: Path) -> None:
 
 
 def _remove(path: Path) -> None:
-    from sds.report.tempfiles import remove_path
-
     remove_path(path)
 
 
 def _connect_spark(master: str | None, session: Any, memory: str | None) -> Any:
-    from sds.data.spark import require_pyspark, spark_session
-
     require_pyspark()
     import ibis
 
@@ -230,13 +234,10 @@ def translate_errors(source: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        from sds.interrupts import Interrupted, received
-
         if (signum := received()) is not None:  # DuckDB cancelled the query on SIGINT/TERM
             raise Interrupted(signum) from exc
         if _is_engine_error(exc):
             raise engine_error(exc, source) from exc
-        from sds.data.spark import is_spark_error, spark_error
 
         if is_spark_error(exc):
             raise spark_error(exc, source) from exc

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sds.data.csvtypes import numbers_as_numbers
 from sds.data.engine import Engine, default_engine, translate_errors
 from sds.data.sqlguard import check_query, looks_like_statement
+from sds.data.uri import URI
 from sds.errors import DataError, ParameterError, missing_column_error
 
 if TYPE_CHECKING:
@@ -30,9 +31,6 @@ DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
 SUPPORTED = CSV_SUFFIXES + PARQUET_SUFFIXES + JSON_SUFFIXES + ARROW_SUFFIXES + DUCKDB_SUFFIXES
 _SQL_START = re.compile(r"^\s*(select|with|from|values)\b", re.IGNORECASE)
 _GLOB_CHARS = re.compile(r"[*?\[]")
-URI = re.compile(
-    r"^[a-zA-Z][a-zA-Z0-9+.-]*://"
-)  # a path with a scheme: hdfs://, s3a://, file:// ...
 _KIND = (
     dict.fromkeys(PARQUET_SUFFIXES, "parquet")
     | dict.fromkeys(CSV_SUFFIXES, "csv")

@@ -23,6 +23,7 @@ import subprocess
 import warnings
 from typing import Any
 
+from sds.data.uri import URI
 from sds.errors import AnalysisError, ConfigError, DataError
 
 MIN_JAVA = 17
@@ -300,8 +301,6 @@ def csv_schema(paths: list[str], delim: str | None, encoding: str | None) -> str
     sniffing with DuckDB gives both engines one set of types. Files behind a URI (HDFS, S3)
     return None and are left to Spark's inference.
     """
-    from sds.data.io import URI
-
     if any(URI.match(p) for p in paths):
         return None
     import duckdb

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from sds.data.finite import refuse_unusable
 from sds.errors import DataError
 from sds.features.leakage import encode
 from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_table
@@ -102,8 +103,6 @@ def align(
 ) -> AlignmentResult:
     """Compare every feature the two sets share (less ``exclude``)."""
     from scipy import stats
-
-    from sds.data.finite import refuse_unusable
 
     for frame, name in zip((reference, current), names, strict=True):
         if len(frame) < MIN_ROWS:

@@ -6,8 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from sds.config import engine_scope
+from sds.data.io import Table, open_table
 from sds.errors import DataError, missing_column_error
 from sds.features.spec import FeatureSpec, parse
+from sds.features.temporal import features
 from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_table
 
 if TYPE_CHECKING:
@@ -65,8 +68,6 @@ def open_sources(
     """The events table and the label table (same engine, so they can be joined)."""
     import pandas as pd
 
-    from sds.data.io import Table, open_table
-
     def one(source: Any, name: str) -> Table:
         if isinstance(source, Table):
             return source
@@ -90,7 +91,6 @@ def build(
 ) -> tuple[FeatureBuild, pd.DataFrame | None]:
     """Build the features. With ``output`` they are written to that Parquet file in the
     engine (atomically) and no frame is returned; without, the frame comes back."""
-    from sds.config import engine_scope
 
     spec = parse(spec)
     with engine_scope(spec):
@@ -100,8 +100,6 @@ def build(
 def _build(
     spec: FeatureSpec, data: Any, labels: Any, output: str | Path | None
 ) -> tuple[FeatureBuild, pd.DataFrame | None]:
-    from sds.features.temporal import features
-
     events, label_table = open_sources(spec, data, labels)
     warnings: list[str] = []
     expr = features(spec, events, label_table, warnings)
@@ -110,12 +108,10 @@ def _build(
     frame = None
     if output is not None:
         events.engine.write(expr, output, source=events.name)
-        from sds.data.io import open_table
 
         summary = _summary(open_table(str(output), engine=events.engine, require_rows=False))
     else:
         frame = events.engine.execute(expr, source=events.name)
-        from sds.data.io import open_table
 
         summary = _summary(open_table(frame, engine=events.engine, require_rows=False))
     result = FeatureBuild(

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sds.errors import ConfigError
 from sds.features.leakage import encode
 
 
@@ -91,8 +92,6 @@ def mean_abs_shap(model: Any, x: np.ndarray) -> np.ndarray:
             warnings.simplefilter("ignore", PendingDeprecationWarning)
             import shap
     except ImportError as exc:
-        from sds.errors import ConfigError
-
         raise ConfigError(
             "SHAP importance needs the shap package", hint="pip install 'sds[shap]'"
         ) from exc

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+from sds.data.finite import MAX_MAGNITUDE
 from sds.data.io import Table, open_table
 from sds.data.schema import kind_of
 from sds.features.profile_result import (
@@ -104,7 +105,6 @@ def _moments(v: ir.Column, p: str, kind: str) -> dict[str, Any]:
 
     if kind != "float":
         return {p + "mean": v.mean(), p + "std": v.std()}
-    from sds.data.finite import MAX_MAGNITUDE
 
     huge = v.abs() > MAX_MAGNITUDE
     safe = ibis.ifelse(huge, ibis.null("float64"), v)

@@ -6,7 +6,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from sds.errors import missing_column_error
 from sds.params import check_all
+from sds.report import plots
 from sds.results import Figure, KeyValue, Note, Result, Section, Table, jsonable_dict, records_table
 
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
@@ -82,7 +84,6 @@ class Profile(Result):
         for col in self.columns:
             if col.name == name:
                 return col
-        from sds.errors import missing_column_error
 
         raise missing_column_error(name, [c.name for c in self.columns], self.source)
 
@@ -180,8 +181,6 @@ def profile_sections(d: dict[str, Any]) -> list[Section]:
 
 
 def _figures(cols: list[dict[str, Any]]) -> list[Section]:
-    from sds.report import plots
-
     figures: list[Section] = []
     for c in cols:
         hist = c["histogram"]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from sds.errors import DataError
+from sds.features.profile import profile
 from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_table
 
 DATA_SUFFIXES = (".parquet", ".csv", ".json", ".jsonl")
@@ -142,7 +143,5 @@ class ProjectAnalysis(Result):
 
 
 def analyze_project(root: Path) -> ProjectAnalysis:
-    from sds.features.profile import profile
-
     tables = tuple(recommend_table(profile(str(p)).to_dict()) for p in data_files(root))
     return ProjectAnalysis(str(root), tables)

@@ -29,7 +29,9 @@ import pandas as pd
 
 from sds.data.finite import refuse_unusable
 from sds.errors import DataError, missing_column_error
+from sds.features.importance import model_importance
 from sds.features.leakage import encode, leakage, task_of
+from sds.report.plots import lines_svg
 from sds.results import Figure, KeyValue, Note, Result, Section, jsonable_dict, records_table
 
 MAX_LEVELS = 100
@@ -93,8 +95,6 @@ class SelectionResult(Result):
         return out
 
     def _curve(self) -> str:
-        from sds.report.plots import lines_svg
-
         rows = [r for r in self.importance if r["cumulative_share"] is not None]
         x = list(range(1, len(rows) + 1))
         share = [100 * r["cumulative_share"] for r in rows]
@@ -247,7 +247,6 @@ def _importance(
     """Permutation importance and RFECV on the remaining features; drop the unimportant."""
     if not columns:
         return [], []
-    from sds.features.importance import model_importance
 
     scores = model_importance(frame, target, columns, task, repeats, seed, with_shap=shap)
     keep: list[str] = []

@@ -37,10 +37,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sds.config import engine_scope
 from sds.errors import DataError, ParameterError
 from sds.features import store_lock
+from sds.features.build import build, open_sources
 from sds.features.spec import FeatureSpec, parse
 from sds.features.store_names import check_name, inside, parse_ref
+from sds.features.temporal import features
+from sds.version import __version__
 
 STORE_SCHEME = "store://"
 REGISTRY = "registry.duckdb"
@@ -139,7 +143,6 @@ class FeatureStore:
         self, spec: FeatureSpec | dict[str, Any], data: Any = None, labels: Any = None
     ) -> tuple[Version, bool]:
         """Build and register; returns the version and whether it is new."""
-        from sds.features.build import build, open_sources
 
         spec = parse(spec)
         check_name(spec.name)
@@ -188,8 +191,6 @@ class FeatureStore:
         tmp: Path,
     ) -> Version:
         """Rename ``tmp`` into place and record it (``con``: the locked registry)."""
-        import sds
-
         con.execute("BEGIN TRANSACTION")
         latest = con.execute(
             "SELECT coalesce(max(version), 0) FROM versions WHERE name = ?", [spec.name]
@@ -206,7 +207,7 @@ class FeatureStore:
             spec_hash=identity[0],
             source_fingerprint=identity[1],
             spec=spec.model_dump(mode="json"),
-            code_version=sds.__version__,
+            code_version=__version__,
             rows=result.rows,
             schema={f["feature"]: f["type"] for f in result.features},
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -251,8 +252,6 @@ class FeatureStore:
 def _check_inputs(spec: FeatureSpec, events: Any, labels: Any) -> None:
     """The build's checks of the spec's columns and values (a few queries, nothing
     written): a DataError for columns that are missing, not numbers, or not finite."""
-    from sds.config import engine_scope
-    from sds.features.temporal import features
 
     with engine_scope(spec):
         features(spec, events, labels, [])

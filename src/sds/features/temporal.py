@@ -17,6 +17,7 @@ import pandas as pd
 
 from sds.errors import DataError, missing_column_error
 from sds.features.spec import FeatureSpec
+from sds.features.values import check_values
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -94,7 +95,6 @@ def features(
 ) -> ir.Table:
     """The feature table expression: one row per label row, named as in the spec, sorted
     by entity and label time. Findings about the value columns go to ``warnings``."""
-    from sds.features.values import check_values
 
     check_columns(spec, events, labels)
     empty = check_values(spec, events, warnings if warnings is not None else [])

@@ -26,8 +26,10 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from sds.errors import DataError, missing_column_error
+from sds.errors import DataError, ParameterError, missing_column_error
+from sds.features.select import select_features
 from sds.features.spec import TransformSpec
+from sds.features.text import SentenceEmbedding
 
 
 class FrequencyEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
@@ -133,8 +135,6 @@ def make_transformer(spec: TransformSpec | dict[str, Any], frame: pd.DataFrame) 
         tfidf = TfidfVectorizer(max_features=spec.text_max_features)
         steps.append((f"text_{c}", make_pipeline(AsText(), tfidf), c))
     for c in spec.embeddings:
-        from sds.features.text import SentenceEmbedding
-
         steps.append((f"embed_{c}", SentenceEmbedding(spec.embedding_dim), [c]))
     return ColumnTransformer(steps, remainder="drop", sparse_threshold=0.0)
 
@@ -216,9 +216,6 @@ class FeatureTransformer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         return self
 
     def _selected(self, spec: TransformSpec, x: pd.DataFrame, y: Any) -> list[str]:
-        from sds.errors import ParameterError
-        from sds.features.select import select_features
-
         if y is None:
             raise ParameterError("selection needs the target: call fit(X, y)", parameter="y")
         target = "__target__"

@@ -20,6 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 from sds.data.finite import engine_count
+from sds.data.io import Table
+from sds.errors import DataError
 
 ANSWERED = 200
 UNAUTHORIZED = 401
@@ -37,7 +39,6 @@ def is_request_log(table: Any) -> bool:
 
 def without_unauthorized(table: Any) -> Any:
     """The table without 401 rows (old logs wrote them; they are not model requests)."""
-    from sds.data.io import Table
 
     t = table.expr
     return Table(t.filter(t.status != UNAUTHORIZED), table.name, table.engine)
@@ -45,7 +46,6 @@ def without_unauthorized(table: Any) -> Any:
 
 def answered_only(table: Any) -> Any:
     """Only the answered requests (status 200): the rows that are data."""
-    from sds.data.io import Table
 
     t = table.expr
     return Table(t.filter(t.status == ANSWERED), table.name, table.engine)
@@ -98,7 +98,6 @@ def outcome_figures(row: Any) -> dict[str, Any]:
 def check_log(table: Any) -> None:
     """Refuse a log whose columns cannot be what the server writes, or whose answered
     requests lack a finite latency: such rows would be read as speed or as data."""
-    from sds.errors import DataError
 
     t = table.expr
     kinds = {"status": "whole-number HTTP statuses", "latency_ms": "numbers (milliseconds)"}

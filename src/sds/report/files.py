@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from sds.errors import InputError
+from sds.report.tempfiles import remove_stale, resolve_output, temp_prefix, write_direct
 
 
 def write_atomic(path: str | Path, content: str | bytes) -> Path:
@@ -21,7 +22,6 @@ def write_atomic(path: str | Path, content: str | bytes) -> Path:
     refused with an :class:`~sds.errors.InputError` and left alone. Stale temporary files of
     killed runs to the same file are removed first (see :mod:`sds.report.tempfiles`).
     """
-    from sds.report.tempfiles import remove_stale, resolve_output, temp_prefix, write_direct
 
     target = resolve_output(path)
     data = content.encode("utf-8") if isinstance(content, str) else content

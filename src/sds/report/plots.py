@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend with reproducible SVG output (imported lazily)."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -20,17 +21,18 @@ def _pyplot() -> Any:
     return plt
 
 
-def _svg(fig: Any) -> str:
+def to_svg(fig: Any) -> str:
+    """The figure as inline SVG markup; the figure is closed."""
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    _pyplot().close(fig)
+    pyplot().close(fig)
     text = buffer.getvalue()
     return text[text.index("<svg") :]
 
 
 def histogram_svg(edges: Sequence[float], counts: Sequence[int], xlabel: str = "") -> str:
     """Bars of ``counts`` between consecutive ``edges``."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(3.2, 1.9), dpi=100)
     widths = [b - a for a, b in itertools.pairwise(edges)]
     ax.bar(
@@ -42,21 +44,22 @@ def histogram_svg(edges: Sequence[float], counts: Sequence[int], xlabel: str = "
         edgecolor="white",
         linewidth=0.3,
     )
-    _tidy(ax, xlabel)
-    return _svg(fig)
+    tidy_axes(ax, xlabel)
+    return to_svg(fig)
 
 
 def bar_svg(labels: Sequence[str], values: Sequence[float], xlabel: str = "") -> str:
     """Horizontal bars, first label on top (for top values)."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(3.2, 0.3 + 0.22 * max(len(labels), 1)), dpi=100)
     short = [label if len(label) <= 18 else label[:17] + "…" for label in labels]
     ax.barh(short[::-1], list(values)[::-1], color="#ee854a")
-    _tidy(ax, xlabel)
-    return _svg(fig)
+    tidy_axes(ax, xlabel)
+    return to_svg(fig)
 
 
-def _tidy(ax: Any, xlabel: str) -> None:
+def tidy_axes(ax: Any, xlabel: str) -> None:
+    """The house style of every plot: small ticks, no top or right spine, a small x label."""
     ax.tick_params(labelsize=7)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
@@ -73,7 +76,7 @@ def forest_svg(
     highlight: Sequence[bool] | None = None,
 ) -> str:
     """Point estimates with interval bars, first label on top, a line at zero."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(4.6, 0.5 + 0.32 * max(len(labels), 1)), dpi=100)
     ys = list(range(len(labels)))[::-1]
     colors = [
@@ -86,8 +89,8 @@ def forest_svg(
     ax.axvline(0, color="#888888", linewidth=0.8, linestyle="--")
     ax.set_yticks(ys)
     ax.set_yticklabels(list(labels))
-    _tidy(ax, xlabel)
-    return _svg(fig)
+    tidy_axes(ax, xlabel)
+    return to_svg(fig)
 
 
 def lines_svg(
@@ -97,7 +100,7 @@ def lines_svg(
     ylabel: str = "",
 ) -> str:
     """One line per series (values, optional lower and upper band), a line at zero."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(4.6, 2.2), dpi=100)
     for name, (values, low, high) in series.items():
         line = ax.plot(list(x), list(values), linewidth=1.4, label=name)[0]
@@ -108,5 +111,5 @@ def lines_svg(
     if len(series) > 1:
         ax.legend(fontsize=6, frameon=False)
     fig.autofmt_xdate()
-    _tidy(ax, xlabel)
-    return _svg(fig)
+    tidy_axes(ax, xlabel)
+    return to_svg(fig)

@@ -29,9 +29,11 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from sds.serving import metrics
+from sds.serving.auth import PROBES, KeyGuard
 from sds.serving.body import read_body
-from sds.serving.model import ServedModel
-from sds.serving.requestlog import base_row
+from sds.serving.model import ServedModel, load_served
+from sds.serving.openapi import docs_page, document
+from sds.serving.requestlog import RequestLog, base_row
 from sds.serving.validate import RequestError, decode
 
 MAX_BODY = 1_048_576  # bytes
@@ -152,13 +154,9 @@ def create_app(cfg: ServerConfig) -> Any:
         return Response(body, media_type=content_type)
 
     async def openapi(request: Request) -> Response:
-        from sds.serving.openapi import document
-
         return _json(document(cfg.champion))
 
     async def docs(request: Request) -> Response:
-        from sds.serving.openapi import docs_page
-
         return HTMLResponse(docs_page(cfg.champion))
 
     _warm(cfg)
@@ -174,7 +172,6 @@ def create_app(cfg: ServerConfig) -> Any:
     app = Starlette(routes=routes, lifespan=_lifespan(cfg))
     if cfg.api_key is None:
         return app
-    from sds.serving.auth import PROBES, KeyGuard
 
     open_paths = [*PROBES, PATHS["metrics"]] if cfg.public_metrics else PROBES
     return KeyGuard(app, cfg.api_key, open_paths)
@@ -231,7 +228,6 @@ def example_record(model: ServedModel) -> dict[str, Any]:
 
 def app_from_environment() -> Any:
     """The app for ``sds serve``'s workers: the settings come in ``SDS_SERVE`` (JSON)."""
-    from sds.serving.model import load_served
 
     settings = orjson.loads(os.environ["SDS_SERVE"])
     margin = settings.get("range_margin", 0.1)
@@ -244,8 +240,6 @@ def app_from_environment() -> Any:
         raise RuntimeError(f"the API key variable {key_env} is empty")
     log = None
     if settings.get("log_dir"):
-        from sds.serving.requestlog import RequestLog
-
         log = RequestLog(
             settings["log_dir"],
             champion.meta["input_schema"],

@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from sds.serving import metrics
+
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 PROBES = ("/health", "/ready")
 
@@ -49,7 +51,6 @@ class KeyGuard:
         ):
             await self.app(scope, receive, send)
             return
-        from sds.serving import metrics
 
         metrics.UNAUTHORIZED.inc()
         body = orjson.dumps(

@@ -9,7 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from sds.serving.runtime import Runtime
+from sds.errors import DataError
+from sds.models.modelfile import load_model
+from sds.serving.runtime import Runtime, build_runtime
 from sds.serving.validate import Validator
 
 SAMPLE_ROWS = 1_000
@@ -70,8 +72,6 @@ def check_servable(path: str | Path, trust: bool = False) -> Any:
     """The saved model (hash and signature checked; ``trust`` loads an unsigned one) if it
     can be served; a clear error if not. Nothing is predicted, so no thread pool starts
     before the server forks its workers."""
-    from sds.errors import DataError
-    from sds.models.modelfile import load_model
 
     saved = load_model(path, trust=trust)
     if "input_schema" not in saved.meta:
@@ -87,8 +87,6 @@ def load_served(path: str | Path, margin: float | None = 0.1, trust: bool = Fals
     """Load a model folder from ``sds train`` for serving; the runtime is compiled and
     checked against scikit-learn on the saved test rows."""
     import pandas as pd
-
-    from sds.serving.runtime import build_runtime
 
     saved = check_servable(path, trust)
     meta = saved.meta

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sds.features.transform import FeatureTransformer
 from sds.models.evaluate import predictions  # the model's outputs, the same everywhere
 
 TOLERANCE = 1e-9
@@ -108,8 +109,6 @@ def _request_form(values: pd.Series) -> Any:
 
 def compile_pipeline(model: Any, meta: dict[str, Any], trees: bool = True) -> Runtime:
     from sklearn.pipeline import Pipeline
-
-    from sds.features.transform import FeatureTransformer
 
     if not isinstance(model, Pipeline) or not isinstance(model.steps[0][1], FeatureTransformer):
         raise NotCompilableError(f"{type(model).__name__} is not an sds training pipeline")

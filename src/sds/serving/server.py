@@ -22,6 +22,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from sds.errors import ParameterError
+from sds.serving import preflight
+from sds.serving.model import check_servable
+
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 BACKPRESSURE = 4_096  # connections per worker
 BACKLOG = 4_096  # connections waiting to be accepted
@@ -51,10 +55,6 @@ def serve(
     from granian.constants import Interfaces
     from granian.http import HTTP1Settings
     from granian.log import LogLevels
-
-    from sds.errors import ParameterError
-    from sds.serving import preflight
-    from sds.serving.model import check_servable
 
     limits = {"workers": workers, "canary_weight": canary_weight, "log_sample": log_sample}
     preflight.check_settings(

@@ -20,7 +20,7 @@ from sds.errors import DataError
 from sds.params import OneOf, check
 from sds.stats import effect_sizes as es
 from sds.stats.result import TestResult
-from sds.stats.ttest import ArrayLike
+from sds.stats.samples import ArrayLike
 
 METHODS = OneOf(("pearson", "spearman", "kendall"))
 _NAMES = {"pearson": "Pearson r", "spearman": "Spearman rho", "kendall": "Kendall tau-b"}

@@ -17,7 +17,7 @@ from scipy import stats
 from sds.errors import DataError
 from sds.params import OneOf, check
 from sds.stats.result import TestResult
-from sds.stats.ttest import ArrayLike, _clean, _need
+from sds.stats.samples import ArrayLike, clean_values, need_values
 
 NORMALITY = OneOf(("shapiro", "anderson", "dagostino"))
 _MINIMUM = {"shapiro": 3, "anderson": 8, "dagostino": 8}
@@ -36,8 +36,8 @@ def normality(x: ArrayLike, *, method: str = "shapiro") -> TestResult:
     a trustworthy kurtosis test).
     """
     check("method", method, NORMALITY)
-    a, dropped = _clean(x, "x")
-    _need(a, "x", _MINIMUM[method])
+    a, dropped = clean_values(x, "x")
+    need_values(a, "x", _MINIMUM[method])
     if np.ptp(a) == 0:
         raise DataError("all values are equal: normality cannot be tested")
     warnings = [f"{dropped} missing value(s) were dropped."] if dropped else []
@@ -81,8 +81,8 @@ def equal_variance(
         raise DataError("needs at least 2 groups", found=len(groups))
     clean = {}
     for name, values in groups.items():
-        arr, _ = _clean(values, str(name))
-        _need(arr, str(name))
+        arr, _ = clean_values(values, str(name))
+        need_values(arr, str(name))
         clean[str(name)] = arr
     variances = {name: float(np.var(a, ddof=1)) for name, a in clean.items()}
     if all(v == 0 for v in variances.values()):

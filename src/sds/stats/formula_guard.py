@@ -20,6 +20,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from sds.errors import ParameterError
+
 NUMPY_FUNCTIONS = ("log", "log1p", "log2", "log10", "exp", "expm1", "sqrt", "abs", "square")
 PATSY_FUNCTIONS = ("C", "I", "Q", "center", "standardize", "scale", "bs", "cr", "cc", "te")
 CONTRASTS = ("Treatment", "Sum", "Diff", "Poly", "Helmert")
@@ -51,8 +53,6 @@ def allowed_text() -> str:
 
 
 def _refuse(piece: str, why: str, parameter: str) -> Exception:
-    from sds.errors import ParameterError
-
     return ParameterError(
         f"the formula may not contain {why}",
         parameter=parameter,
@@ -131,8 +131,6 @@ def _parse(python: str, formula: str, parameter: str) -> ast.Expression:
     try:
         return ast.parse(python, mode="eval")
     except SyntaxError as exc:
-        from sds.errors import ParameterError
-
         raise ParameterError(
             "the formula cannot be evaluated: it is not valid formula syntax",
             parameter=parameter,

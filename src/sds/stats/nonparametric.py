@@ -14,7 +14,7 @@ from sds.errors import DataError
 from sds.params import check
 from sds.stats import effect_sizes as es
 from sds.stats.result import TestResult
-from sds.stats.ttest import ArrayLike, _clean, _need
+from sds.stats.samples import ArrayLike, clean_values, need_values
 
 
 def _dropped_note(dropped: int) -> list[str]:
@@ -35,10 +35,10 @@ def mann_whitney(
     """
     check("alternative", alternative)
     check("confidence", confidence)
-    a, dropped_a = _clean(x, "x")
-    b, dropped_b = _clean(y, "y")
-    _need(a, "x", 1)
-    _need(b, "y", 1)
+    a, dropped_a = clean_values(x, "x")
+    b, dropped_b = clean_values(y, "y")
+    need_values(a, "x", 1)
+    need_values(b, "y", 1)
     both = np.concatenate([a, b])
     if np.ptp(both) == 0:
         raise DataError("all values are equal: there is nothing to rank")
@@ -78,7 +78,7 @@ def _differences(x: ArrayLike, y: ArrayLike | None, mu: float) -> tuple[np.ndarr
             found=f"{len(a)} and {len(b)}",
             hint="Pair the rows by an id before testing.",
         )
-    diff, dropped = _clean(a - b - mu, "x - y")
+    diff, dropped = clean_values(a - b - mu, "x - y")
     return diff, dropped
 
 
@@ -103,7 +103,7 @@ def wilcoxon(
     diff, dropped = _differences(x, y, mu)
     zeros = int((diff == 0).sum())
     nonzero = diff[diff != 0]
-    _need(nonzero, "x - y", 1)
+    need_values(nonzero, "x - y", 1)
     ties = _ties(np.abs(nonzero))
     method = "approx" if (zeros or ties or len(nonzero) > 50) else "exact"
     res = stats.wilcoxon(nonzero, alternative=alternative, correction=correction, method=method)
@@ -181,10 +181,10 @@ def sign_test(
 def ks_two_sample(x: ArrayLike, y: ArrayLike, *, alternative: str = "two-sided") -> TestResult:
     """Two-sample Kolmogorov-Smirnov test; the effect size is the statistic D itself."""
     check("alternative", alternative)
-    a, dropped_a = _clean(x, "x")
-    b, dropped_b = _clean(y, "y")
-    _need(a, "x", 1)
-    _need(b, "y", 1)
+    a, dropped_a = clean_values(x, "x")
+    b, dropped_b = clean_values(y, "y")
+    need_values(a, "x", 1)
+    need_values(b, "y", 1)
     res = stats.ks_2samp(a, b, alternative=alternative)
     warnings = _dropped_note(dropped_a + dropped_b)
     ties = _ties(np.concatenate([a, b]))
@@ -218,8 +218,8 @@ def ks_one_sample(
     corrects for that and is used instead.
     """
     check("alternative", alternative)
-    a, dropped = _clean(x, "x")
-    _need(a, "x", 5 if params is None else 1)
+    a, dropped = clean_values(x, "x")
+    need_values(a, "x", 5 if params is None else 1)
     warnings = _dropped_note(dropped)
     if params is None:
         if distribution != "norm":

@@ -24,6 +24,7 @@ from sds.data.synth.panel import PanelParams, panel_block
 from sds.data.synth.transactions import TransactionParams, transactions_block
 from sds.errors import ParameterError
 from sds.params import check
+from sds.progress import progress_steps
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -103,8 +104,6 @@ def write_parquet(
     import os
 
     import pyarrow.parquet as pq
-
-    from sds.progress import progress_steps
 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
