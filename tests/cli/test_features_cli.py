@@ -53,7 +53,7 @@ BAD = {
     "window syntax": ({"windows": ["7 days"]}, "window '7 days' is not a duration"),
     "unknown function": (
         {"aggregations": [{"column": "amount", "functions": ["avg"]}]},
-        "function 'avg'",
+        "functions.0 == 'avg'",
     ),
     "labels and cutoff": ({"labels": "labels.csv"}, "not both or neither"),
     "label entities absent": (

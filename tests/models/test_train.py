@@ -364,7 +364,7 @@ def test_bad_input_exits_2_with_a_message(workdir: Path, tmp_path: Path) -> None
     result = run({**base, "tunning": {"trials": 2}})
     assert result.exit_code == 2 and "Did you mean 'tuning'?" in result.stderr
     result = run({**base, "candidates": ["lgbm"]})
-    assert result.exit_code == 2 and "did you mean 'lightgbm'" in result.stderr
+    assert result.exit_code == 2 and "did you mean 'lightgbm'" in result.stderr.lower()
     const = pd.DataFrame({"x": range(50), "y": [1] * 50})
     const.to_parquet(tmp_path / "const.parquet")
     result = run({"data": str(tmp_path / "const.parquet"), "target": "y"})
