@@ -78,7 +78,7 @@ FORMULA_ATTACKS = [
 def test_formula_that_runs_code_is_refused_and_runs_nothing(ab_csv: Path, formula: str) -> None:
     result = invoke(["stats", "ols", "--data", str(ab_csv), "--formula", formula])
     line = _one_line_exit_2(result)
-    assert "'formula'" in line and "C()" in line  # names the parameter and what is allowed
+    assert "'--formula'" in line and "C()" in line  # names the parameter and what is allowed
     assert not (ab_csv.parent / "MARKER").exists()
 
 
@@ -198,7 +198,7 @@ def test_one_select_or_with_query_still_works(ab_csv: Path) -> None:
 
 def test_table_option_with_a_csv_is_refused(ab_csv: Path) -> None:
     line = _one_line_exit_2(invoke(["profile", str(ab_csv), "--table", "t"]))
-    assert "'table'" in line and "DuckDB" in line
+    assert "'--table'" in line and "DuckDB" in line
 
 
 def test_did_refuses_a_covariate_column_whose_name_is_code(in_tmp: Path) -> None:

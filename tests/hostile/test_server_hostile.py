@@ -339,10 +339,10 @@ def test_a_canary_with_another_schema_is_refused_at_start(
     [
         (["--host", "not a host!"], "is not an IP address"),
         (["--log-dir", "FILE"], "request log folder is a file"),
-        (["--range-margin", "nan"], "range_margin == nan"),
-        (["--log-sample", "5"], "log_sample == 5"),
+        (["--range-margin", "nan"], "--range-margin == nan"),
+        (["--log-sample", "5"], "--log-sample == 5"),
         (["--workers", "0"], "workers"),
-        (["--body-timeout", "0"], "body_timeout"),
+        (["--body-timeout", "0"], "--body-timeout"),
         (["--port", "BUSY"], "is already in use"),
     ],
 )
