@@ -82,7 +82,7 @@ GROUP BY ALL
 def run_sds(path: str) -> None:
     import sds
 
-    sds.analyze(SPEC, path)
+    sds.analyze(path, SPEC)
 
 
 def run_floor(path: str) -> None:

@@ -104,3 +104,9 @@ def test_entry_points_run_on_tiny_data() -> None:
     ref = frame.iloc[:40][["x", "y"]]
     drift = sds.monitor(frame.iloc[40:][["x", "y"]], ref, features=["x"])
     assert [f["feature"] for f in drift.to_dict()["features"]] == ["x"]
+
+
+def test_analyze_with_the_spec_first_says_the_argument_order() -> None:
+    spec = {"unit": "u", "variant": "v", "control": "a", "metrics": []}
+    with pytest.raises(sds.ParameterError, match=r"sds.analyze\(data, spec\)"):
+        sds.analyze(spec, pd.DataFrame({"u": [1], "v": ["a"]}))

@@ -42,6 +42,12 @@ def design(spec: DesignSpec | Mapping[str, Any] | None = None, /, **options: Any
 def analyze(data: Any, spec: AnalysisSpec | Mapping[str, Any], /) -> AnalysisResult:
     """Analyse an experiment. ``data`` is a DataFrame, path, glob, SQL or Table, or ``None``
     for the table the spec names in its ``data`` field."""
+    if not isinstance(spec, AnalysisSpec | Mapping):
+        raise ParameterError(
+            f"spec must be an AnalysisSpec or a mapping of its fields; found {type(spec).__name__}",
+            parameter="spec",
+            hint="sds.analyze takes the table first: sds.analyze(data, spec)",
+        )
     return _run_analysis(spec if isinstance(spec, AnalysisSpec) else dict(spec), data)
 
 

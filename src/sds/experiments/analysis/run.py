@@ -1,4 +1,4 @@
-"""``sds.analyze(spec, data)``: read aggregates once, run the checks, estimate, decide."""
+"""``sds.analyze(data, spec)`` runs here: read aggregates once, run the checks, estimate, decide."""
 
 from __future__ import annotations
 
