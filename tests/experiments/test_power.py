@@ -22,6 +22,7 @@ from statsmodels.stats.proportion import (
 
 from sds.errors import AnalysisError, ParameterError
 from sds.experiments import power as pw
+from sds.stats.multiple import planning_alpha
 
 SM_ALT = {"two-sided": "two-sided", "greater": "larger", "less": "smaller"}
 UNITS = 0.01  # the acceptance tolerance on sample sizes, in units
@@ -163,12 +164,12 @@ def test_continuity_correction_matches_fleiss() -> None:
         assert cc == pytest.approx(fleiss, rel=0.005)
 
 
-def test_alpha_per_comparison() -> None:
-    assert pw.alpha_per_comparison(0.05, 1, "bonferroni") == 0.05
-    assert pw.alpha_per_comparison(0.05, 2, "bonferroni") == 0.025
-    assert pw.alpha_per_comparison(0.05, 2, "holm") == 0.025
-    assert pw.alpha_per_comparison(0.05, 3, "sidak") == pytest.approx(1 - 0.95 ** (1 / 3))
-    assert pw.alpha_per_comparison(0.05, 3, "none") == 0.05
+def test_planning_alpha_per_comparison() -> None:
+    assert planning_alpha(0.05, 1, "bonferroni") == 0.05
+    assert planning_alpha(0.05, 2, "bonferroni") == 0.025
+    assert planning_alpha(0.05, 2, "holm") == 0.025
+    assert planning_alpha(0.05, 3, "sidak") == pytest.approx(1 - 0.95 ** (1 / 3))
+    assert planning_alpha(0.05, 3, "none") == 0.05
 
 
 def test_bad_parameters() -> None:

@@ -275,18 +275,3 @@ def _check_direction(delta: float, alternative: str) -> None:
             f"{alternative!r}",
             parameter="mde",
         )
-
-
-def alpha_per_comparison(alpha: float, comparisons: int, correction: str) -> float:
-    """The level each treatment-vs-control test is planned at.
-
-    Holm's first (smallest p-value) step tests at ``alpha / m``, so a plan that must hold
-    whichever comparison comes first uses the Bonferroni level for Holm too.
-    """
-    check("alpha", alpha)
-    check("correction", correction)
-    if comparisons <= 1 or correction == "none":
-        return alpha
-    if correction == "sidak":
-        return float(1 - (1 - alpha) ** (1 / comparisons))
-    return alpha / comparisons

@@ -17,6 +17,7 @@ import numpy as np
 
 from sds.data.finite import engine_count
 from sds.data.io import open_table
+from sds.data.numeric import is_numeric_type
 from sds.errors import DataError, ParameterError, missing_column_error
 from sds.monitoring import drift
 from sds.monitoring.drift import EPSILON, numeric_edges
@@ -213,8 +214,7 @@ def _check_finite(table: Any, columns: list[str]) -> None:
 
 
 def _is_numeric(table: Any, column: str) -> bool:
-    dtype = table.expr[column].type()
-    return bool(dtype.is_numeric() or dtype.is_boolean())
+    return is_numeric_type(table.expr[column].type())
 
 
 def _feature(
