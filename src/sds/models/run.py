@@ -161,7 +161,7 @@ def _training_checks(
 ) -> TrainingChecks:
     from sklearn.base import clone
 
-    x, y = p.train[p.features], p.train[p.cfg.target]
+    x, y = p.train[p.features], p.outcome(p.train)
     curve_folds = folds(p.task, 3, p.cfg.seed, groups=False, temporal=p.split.method == "temporal")
     refit = clone(best["model"]).fit(x, y)
     x_test = p.test[p.features]
@@ -195,11 +195,11 @@ def _comparison(p: Prepared, fitted: list[dict[str, Any]]) -> list[dict[str, Any
     test_scores = y_test = None
     if p.task == "binary":
         test_scores = {r["name"]: predictions(r["model"], x_test, p.task) for r in fitted}
-        y_test = positive(fitted[0]["model"], p.test[p.cfg.target])
+        y_test = positive(fitted[0]["model"], p.outcome(p.test))
     return compare(
         models,
         p.train[p.features],
-        p.train[p.cfg.target],
+        p.outcome(p.train),
         p.task,
         test_scores=test_scores,
         y_test=y_test,

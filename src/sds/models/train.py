@@ -50,6 +50,15 @@ class Prepared:
     splitter: Any
     fingerprint: str
     warnings: tuple[str, ...] = ()  # about the data: features left out, and why
+    positive: Any = None  # binary tasks: the label counted as the positive class
+
+    def outcome(self, frame: pd.DataFrame) -> pd.Series:
+        """The target of ``frame`` as the models see it: 1 for the positive class and 0
+        otherwise (binary, with a positive class), else the column as it is."""
+        y: pd.Series = frame[self.cfg.target]
+        if self.task == "binary" and self.positive is not None:
+            return pd.Series(y == self.positive, dtype=int, name=y.name)
+        return y
 
     @property
     def groups(self) -> Any:
@@ -197,7 +206,7 @@ def _features(cfg: TrainConfig, frame: pd.DataFrame) -> list[str]:
 
 def fit_candidates(p: Prepared, advance: Any = None) -> list[dict[str, Any]]:
     """Tune (or just cross-validate) each candidate, fit it on train, score validation."""
-    x, y = p.train[p.features], p.train[p.cfg.target]
+    x, y = p.train[p.features], p.outcome(p.train)
     rows = []
     for c in p.cfg.candidates:
         tuned = c.tune and c.name != "dummy"
@@ -245,7 +254,7 @@ def _validation_score(model: Any, p: Prepared, scoring: str) -> float:
     from sklearn.metrics import get_scorer
 
     v = p.validation
-    return float(get_scorer(scoring)(model, v[p.features], v[p.cfg.target]))
+    return float(get_scorer(scoring)(model, v[p.features], p.outcome(v)))
 
 
 def choose_threshold(model: Any, p: Prepared) -> dict[str, Any]:
@@ -255,7 +264,8 @@ def choose_threshold(model: Any, p: Prepared) -> dict[str, Any]:
     t = p.cfg.threshold
     v = p.validation
     scores = predictions(model, v[p.features], p.task)
-    return choose(positive(model, v[p.cfg.target]), scores, t.by, t.value, t.cost_fp, t.cost_fn)
+    y01 = positive(model, p.outcome(v))
+    return choose(y01, scores, t.by, t.value, t.cost_fp, t.cost_fn)
 
 
 def recalibrated(model: Any, p: Prepared) -> tuple[Any, list[dict[str, Any]]]:
@@ -267,8 +277,8 @@ def recalibrated(model: Any, p: Prepared) -> tuple[Any, list[dict[str, Any]]]:
     method = p.cfg.recalibrate
     v = p.validation
     wrapped = CalibratedClassifierCV(FrozenEstimator(model), method=method)
-    wrapped.fit(v[p.features], v[p.cfg.target])
-    x_test, y_test = p.test[p.features], positive(model, p.test[p.cfg.target])
+    wrapped.fit(v[p.features], p.outcome(v))
+    x_test, y_test = p.test[p.features], positive(model, p.outcome(p.test))
     rows = []
     for label, m in (("before", model), (f"after ({method})", wrapped)):
         cal = calibration(y_test, predictions(m, x_test, p.task))
