@@ -34,7 +34,7 @@ FEATURES: dict[str, Any] = {
     "timestamp": "ts",
     "cutoff": "2025-12-01",
     "windows": ["7d", "30d", "90d"],
-    "aggregations": [{"column": "amount", "functions": ["count", "sum", "mean"]}],
+    "aggregations": [{"column": "amount", "functions": ["nonnull", "sum", "mean"]}],
     "rfm": {"monetary": "amount"},
 }
 

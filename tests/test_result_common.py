@@ -89,7 +89,7 @@ FEATURE_SPEC = {
     "entity": "customer_id",
     "timestamp": "ts",
     "windows": ["30d"],
-    "aggregations": [{"column": "amount", "functions": ["count", "sum"]}],
+    "aggregations": [{"column": "amount", "functions": ["nonnull", "sum"]}],
 }
 
 

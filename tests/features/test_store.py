@@ -31,7 +31,7 @@ SPEC = {
     "timestamp": "ts",
     "labels": "labels.parquet",
     "windows": ["30d"],
-    "aggregations": [{"column": "amount", "functions": ["count", "sum"]}],
+    "aggregations": [{"column": "amount", "functions": ["nonnull", "sum"]}],
 }
 
 

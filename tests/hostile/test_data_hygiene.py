@@ -114,7 +114,7 @@ FEATURES = {
     "timestamp": "ts",
     "cutoff": "2025-03-15",
     "windows": ["7d", "30d"],
-    "aggregations": [{"column": "amount", "functions": ["count", "sum", "mean", "std", "max"]}],
+    "aggregations": [{"column": "amount", "functions": ["nonnull", "sum", "mean", "std", "max"]}],
 }
 
 

@@ -35,7 +35,7 @@ SPEC = {
     "timestamp": "ts",
     "cutoff": "2025-05-01",
     "windows": ["30d"],
-    "aggregations": [{"column": "amount", "functions": ["count", "sum"]}],
+    "aggregations": [{"column": "amount", "functions": ["nonnull", "sum"]}],
 }
 
 # 8 registrations of distinct data (so 8 new versions) by one writer process

@@ -101,7 +101,7 @@ def _specs(ws: Workspace) -> None:
                             {"name": "revenue", "type": "mean", "column": "revenue"}]}  # fmt: skip
     ws.spec("aspec", analysis)
     ws.spec("aspec_resamples", {**analysis, "resamples": 10**30})
-    aggregations = [{"column": "amount", "functions": ["count", "sum"]}]
+    aggregations = [{"column": "amount", "functions": ["nonnull", "sum"]}]
     ws.spec("fspec", {"name": "fs", "data": ws.paths["events"], "entity": "customer_id",
                       "timestamp": "ts", "cutoff": "2025-05-01", "windows": ["30d"],
                       "aggregations": aggregations})  # fmt: skip

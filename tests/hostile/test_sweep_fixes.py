@@ -24,7 +24,7 @@ SPEC = {
     "timestamp": "ts",
     "cutoff": "2025-05-01",
     "windows": ["30d"],
-    "aggregations": [{"column": "amount", "functions": ["count", "sum"]}],
+    "aggregations": [{"column": "amount", "functions": ["nonnull", "sum"]}],
 }
 
 

@@ -405,7 +405,7 @@ def test_training_from_a_feature_store_version(tmp_path: Path) -> None:
         "timestamp": "ts",
         "labels": "labels.parquet",
         "windows": ["30d", "90d"],
-        "aggregations": [{"column": "amount", "functions": ["count", "sum"]}],
+        "aggregations": [{"column": "amount", "functions": ["nonnull", "sum"]}],
     }
     store = FeatureStore(tmp_path / "store")
     store.register(spec, str(tmp_path / "events.parquet"), str(tmp_path / "labels.parquet"))
@@ -421,7 +421,7 @@ def test_training_from_a_feature_store_version(tmp_path: Path) -> None:
     meta = json.loads((tmp_path / "m/model/model.json").read_text())
     assert sum(s.rows for s in result.run.split.splits) == len(labels)
     assert "customer_id" not in meta["features"] and "label_time" not in meta["features"]
-    assert any(f.startswith("amount_count") for f in meta["features"])
+    assert any(f.startswith("amount_nonnull") for f in meta["features"])
     auc = _auc(result)
     assert auc > 0.6
     # the as-of join's row order must not change the split: the same config, the same model

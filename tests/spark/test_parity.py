@@ -121,7 +121,7 @@ FEATURES = {
     "timestamp": "ts",
     "windows": ["7d", "30d", "90d"],
     "aggregations": [
-        {"column": "amount", "functions": ["count", "sum", "mean", "min", "max", "std"]},
+        {"column": "amount", "functions": ["nonnull", "sum", "mean", "min", "max", "std"]},
         {"column": "category", "functions": ["nunique", "last"]},
     ],
     "rfm": {"monetary": "amount"},

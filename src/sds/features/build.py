@@ -10,7 +10,7 @@ from sds.config import engine_scope
 from sds.data.io import Table, open_table
 from sds.errors import DataError, missing_column_error
 from sds.features.spec import FeatureSpec, parse
-from sds.features.temporal import features
+from sds.features.temporal import cutoff_coverage, features
 from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_table
 
 if TYPE_CHECKING:
@@ -155,9 +155,10 @@ def _check_transform_columns(spec: FeatureSpec, expr: Any, events: Table) -> Non
 
 
 def _label_coverage(spec: FeatureSpec, events: Table, labels: Table | None) -> list[str]:
-    """Label entities that never appear in the events: all of them is an error."""
+    """Label entities that never appear in the events: all of them is an error. With a
+    cutoff: the entities without events before it."""
     if labels is None:
-        return []
+        return cutoff_coverage(spec, events)
     lab = labels.expr.select(entity=labels.expr[spec.entity]).distinct()
     seen = events.expr.select(entity=events.expr[spec.entity]).distinct()
     try:

@@ -24,6 +24,7 @@ DATA_SUFFIXES = (".parquet", ".csv", ".json", ".jsonl")
 MAX_FILES = 50
 ONEHOT_LEVELS = 20
 FREE_TEXT_LENGTH = 30
+NUMBER = ("sum", "mean", "max")  # per window; the spec's event_count counts the events
 
 
 def data_files(root: Path) -> list[Path]:
@@ -66,14 +67,19 @@ def recommend_table(profile: dict[str, Any]) -> dict[str, Any]:
     if events:
         numbers = [r["column"] for r in rows if r["recommendation"].startswith("window")]
         levels = [r["column"] for r in rows if r["recommendation"].startswith("distinct count")]
+        gaps = {c["name"] for c in columns if c["null_share"] > 0}  # nonnull says something
         out["draft_spec"] = {
             "data": profile["source"],
             "entity": entity,
             "timestamp": timestamp,
             "cutoff": "<label time, or use labels: with a table of entity and label_time>",
             "windows": ["7d", "30d", "90d"],
+            "event_count": True,
             "aggregations": [
-                *({"column": n, "functions": ["count", "sum", "mean", "max"]} for n in numbers),
+                *(
+                    {"column": n, "functions": [*(["nonnull"] if n in gaps else []), *NUMBER]}
+                    for n in numbers
+                ),
                 *({"column": c, "functions": ["nunique", "last"]} for c in levels),
             ],
             "rfm": {"monetary": numbers[0]} if numbers else None,
@@ -98,7 +104,7 @@ def _column(c: dict[str, Any], entity: str | None, ts: str | None, events: bool)
     if name == entity:
         return say("entity key", f"{c['distinct_count']:,} entities")
     if kind in ("integer", "float") and events:
-        return say("window aggregates", "count, sum, mean, max per window and entity")
+        return say("window aggregates", "sum, mean, max per window and entity; events counted")
     if kind == "string" and events and c["distinct_count"] <= ONEHOT_LEVELS:
         return say("distinct count and last value per window", f"{c['distinct_count']} levels")
     if kind == "string":

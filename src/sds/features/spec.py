@@ -11,11 +11,11 @@ import re
 from datetime import timedelta
 from typing import Any, Literal, get_args
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sds.config import EngineChoice, StrictModel, parse_spec
 
-Function = Literal["count", "sum", "mean", "min", "max", "std", "nunique", "last"]
+Function = Literal["nonnull", "sum", "mean", "min", "max", "std", "nunique", "last"]
 CalendarPart = Literal["dayofweek", "hour", "month", "weekend", "days_since_first"]
 FUNCTIONS: tuple[str, ...] = get_args(Function)
 CALENDAR: tuple[str, ...] = get_args(CalendarPart)
@@ -46,8 +46,22 @@ class Aggregation(StrictModel):
 
     column: str = Field(description="The event column aggregated.")
     functions: list[Function] = Field(
-        min_length=1, description="count, sum, mean, min, max, std, nunique or last."
+        min_length=1,
+        description="nonnull (events with a value in the column: <column>_nonnull_<window>), "
+        "sum, mean, min, max, std, nunique or last. The number of events is event_count.",
     )
+
+    @field_validator("functions", mode="before")
+    @classmethod
+    def _no_bare_count(cls, value: Any) -> Any:
+        if isinstance(value, list) and "count" in value:
+            raise ValueError(
+                "'count' is gone because it said neither what it counted: write 'nonnull' "
+                "for the events with a value in this column (<column>_nonnull_<window>), or "
+                "'event_count: true' at the top of the spec for the number of events "
+                "(event_count_<window>)"
+            )
+        return value
 
 
 class RFMSpec(StrictModel):
@@ -111,13 +125,20 @@ class FeatureSpec(EngineChoice):
     )
     label_time: str = Field(default="label_time", description="Label-time column of labels.")
     cutoff: str | None = Field(
-        default=None, description="One label time for every entity instead of labels."
+        default=None,
+        description="One label time for every entity of the events instead of labels; an "
+        "entity without events before it keeps its row (counts 0, the rest missing).",
     )
     windows: list[str] = Field(
         default_factory=lambda: ["7d", "30d", "90d"], description="Windows, e.g. 7d, 12h, 4w."
     )
     aggregations: list[Aggregation] = Field(
         default_factory=list, description="Functions of event columns over every window."
+    )
+    event_count: bool = Field(
+        default=False,
+        description="Add event_count_<window>: the number of events in each window, "
+        "whatever their values (a column's nonnull counts only events with a value).",
     )
     rfm: RFMSpec | None = Field(default=None, description="Recency, frequency, monetary value.")
     transform: TransformSpec | None = Field(
@@ -137,8 +158,10 @@ class FeatureSpec(EngineChoice):
             )
         for w in self.windows:
             parse_window(w)
-        if not (self.aggregations or self.rfm or self.calendar):
-            raise ValueError("the spec asks for no features: add aggregations, rfm or calendar")
+        if not (self.aggregations or self.event_count or self.rfm or self.calendar):
+            raise ValueError(
+                "the spec asks for no features: add aggregations, event_count, rfm or calendar"
+            )
         return self
 
     @property

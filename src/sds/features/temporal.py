@@ -3,8 +3,20 @@
 One query: the label rows (entity, label time) are left-joined to the entity's events that
 happened strictly before the label time (and, with ``available_at``, were known before it),
 then grouped per label row with one conditional aggregate per window and function. Windows
-are half-open, ``[t - w, t)``. An entity without history keeps its row: counts, sums and
-distinct counts are 0, means, extremes, deviations, last values and recency are missing.
+are half-open, ``[t - w, t)``. A label table must give each (entity, label time) once: a
+repeated pair is refused with its count (it would get the same features twice, and copies
+of one row on both sides of a train/test split inflate the score).
+
+The rows: with a label table, one per label row; with ``cutoff``, one per entity of the
+events table, at the cutoff, the same as a label table of every entity at that time. Every
+entity in the events counts, also one first seen after the cutoff, so the two modes share
+one rule; the features still read only events before the cutoff (and known before it).
+
+An entity without history keeps its row, in both modes: counts (``event_count``,
+``nonnull``, ``nunique``, ``frequency``) and sums are 0; means, extremes, deviations, last
+values, tenure and recency are missing. ``<column>_nonnull_<w>`` counts the events with a
+value in the column; ``event_count_<w>`` counts the events.
+
 All times are compared in UTC: zone-aware timestamps are converted, naive ones are taken as
 UTC (the engine's session time zone is UTC).
 """
@@ -69,9 +81,39 @@ def as_utc(table: Table, column: str) -> Any:
 
 
 def label_rows(spec: FeatureSpec, labels: Table) -> ir.Table:
-    """The label table's distinct (entity, label time) rows, times in UTC."""
+    """The label table's (entity, label time) rows, times in UTC; a DataError when a pair
+    is given more than once."""
     times = as_utc(labels, spec.label_time)
-    return labels.expr.select(**{ENTITY: labels.expr[spec.entity], LABEL_TIME: times}).distinct()
+    rows = labels.expr.select(**{ENTITY: labels.expr[spec.entity], LABEL_TIME: times})
+    _refuse_repeats(spec, labels, rows)
+    return rows
+
+
+def _refuse_repeats(spec: FeatureSpec, labels: Table, rows: ir.Table) -> None:
+    """Repeated (entity, label time) pairs: refused with their count and an example, never
+    merged (the caller's rows would no longer match the feature rows one to one)."""
+    import ibis
+
+    pairs = rows.group_by([ENTITY, LABEL_TIME]).aggregate(n=ibis._.count())
+    totals = pairs.aggregate(rows=pairs.n.sum(), pairs=pairs.count())
+    row = labels.engine.execute(totals, source=labels.name).iloc[0]
+    total, distinct = int(row["rows"] or 0), int(row["pairs"] or 0)
+    if total == distinct:
+        return
+    repeated = pairs.filter(pairs.n > 1)
+    top = repeated.order_by([ibis.desc("n"), ENTITY, LABEL_TIME]).limit(1)
+    example = labels.engine.execute(top, source=labels.name).iloc[0]
+    entity = example[ENTITY].item() if hasattr(example[ENTITY], "item") else example[ENTITY]
+    extra = total - distinct
+    raise DataError(
+        f"the label table gives some ({spec.entity}, {spec.label_time}) pairs more than once",
+        source=labels.name,
+        found=f"{extra:,} repeated row{'s' if extra != 1 else ''} in {total:,} "
+        f"(e.g. {entity!r} at {example[LABEL_TIME]} appears {int(example['n'])} times)",
+        expected="one row per (entity, label time)",
+        hint="Build from the distinct pairs (SELECT DISTINCT entity, label time) and join the "
+        "features back to your rows on (entity, label time).",
+    )
 
 
 def _utc_literal(text: str) -> pd.Timestamp:
@@ -106,7 +148,7 @@ def features(
     cols.update({c: e[c] for c in value_columns if c != spec.available_at})
     cols.update({c: e[c].cast("float64") for c in empty})  # all null, read as text
     ev = e.select(**cols)
-    if labels is None:  # one cutoff: the entities known then are those with earlier events
+    if labels is None:  # one cutoff: every entity of the events, features from before it
         out = _at_cutoff(spec, ev)
     else:
         lab = label_rows(spec, labels)
@@ -116,7 +158,7 @@ def features(
         joined = lab.left_join(ev, before)
         label = joined[LABEL_TIME]
         out = joined.group_by([joined[ENTITY], label]).aggregate(
-            **_aggregates(spec, joined, label, label.max())
+            **_aggregates(spec, joined, label, label.max(), joined[TS].notnull())
         )
     # sorted, because a parallel join and group-by return rows in any order, and a model
     # trained on these rows splits them by position
@@ -128,26 +170,59 @@ def features(
 
 
 def _at_cutoff(spec: FeatureSpec, ev: ir.Table) -> ir.Table:
-    """The same features without a join: filter the events, group by entity."""
+    """The same features without a join: every entity of the events, grouped, each
+    aggregate reading only the events before the cutoff (so an entity without any keeps
+    its row with the label rows' no-history values)."""
     import ibis
 
     cutoff = ibis.literal(_utc_literal(str(spec.cutoff)), type="timestamp")
     known = ev[TS] < cutoff
     if spec.available_at:
         known &= ev[KNOWN] < cutoff
-    before = ev.filter(known)
-    out = before.group_by(ENTITY).aggregate(**_aggregates(spec, before, cutoff, cutoff))
+    out = ev.group_by(ENTITY).aggregate(**_aggregates(spec, ev, cutoff, cutoff, known))
     return out.mutate(**{LABEL_TIME: cutoff}).select(ENTITY, LABEL_TIME, *out.columns[1:])
 
 
-def _aggregates(spec: FeatureSpec, j: ir.Table, label: Any, label_value: Any) -> dict[str, Any]:
-    """``label``: the label time per row; ``label_value``: the same as an aggregate."""
+def cutoff_coverage(spec: FeatureSpec, events: Table) -> list[str]:
+    """In cutoff mode, a warning naming how many entities have no events before the
+    cutoff (first seen after it, or known only after it): they keep a row of zeros."""
+    import ibis
+
+    if spec.cutoff is None:
+        return []
+    cutoff = ibis.literal(_utc_literal(str(spec.cutoff)), type="timestamp")
+    e, ts = events.expr, as_utc(events, spec.timestamp)
+    known = ts < cutoff
+    if spec.available_at:
+        known &= as_utc(events, spec.available_at) < cutoff
+    entity = e[spec.entity]
+    counted = e.aggregate(total=entity.nunique(), known=entity.nunique(where=known))
+    row = events.engine.execute(counted, source=events.name).iloc[0]
+    total = int(row["total"] or 0)
+    absent = total - int(row["known"] or 0)
+    if not absent:
+        return []
+    return [
+        f"{absent:,} of {total:,} entities have no events before the cutoff: their counts "
+        "and sums are 0 and other features missing. With a past cutoff they are here only "
+        "because of later events; to train on the entities known then, pass a label table "
+        "of those entities instead"
+    ]
+
+
+def _aggregates(
+    spec: FeatureSpec, j: ir.Table, label: Any, label_value: Any, known: Any
+) -> dict[str, Any]:
+    """``label``: the label time per row; ``label_value``: the same as an aggregate;
+    ``known``: the rows that are events the features may read."""
     import ibis
 
     ts = j[TS]
     aggs: dict[str, Any] = {}
     for window, length in spec.window_lengths.items():
-        inside = ts >= label - ibis.interval(seconds=int(length.total_seconds()))
+        inside = known & (ts >= label - ibis.interval(seconds=int(length.total_seconds())))
+        if spec.event_count:
+            aggs[f"event_count_{window}"] = ts.count(where=inside)
         for agg in spec.aggregations:
             x = j[agg.column]
             for f in agg.functions:
@@ -155,22 +230,22 @@ def _aggregates(spec: FeatureSpec, j: ir.Table, label: Any, label_value: Any) ->
                     aggs[f"{agg.column}_{f}_{window}"] = _windowed(x, f, inside)
     for agg in spec.aggregations:
         if "last" in agg.functions:
-            aggs[f"{agg.column}_last"] = j[agg.column].argmax(ts, where=ts.notnull())
+            aggs[f"{agg.column}_last"] = j[agg.column].argmax(ts, where=known)
     if "days_since_first" in spec.calendar:
         aggs["days_since_first"] = (
-            label_value.delta(ts.min(), unit="second").cast("float64") / 86_400.0
+            label_value.delta(ts.min(where=known), unit="second").cast("float64") / 86_400.0
         )
     if spec.rfm is not None:
-        last = ts.max()
+        last = ts.max(where=known)
         aggs["recency_days"] = label_value.delta(last, unit="second").cast("float64") / 86_400.0
-        aggs["frequency"] = ts.count()
+        aggs["frequency"] = ts.count(where=known)
         if spec.rfm.monetary:
-            aggs["monetary"] = j[spec.rfm.monetary].sum().fill_null(0)
+            aggs["monetary"] = j[spec.rfm.monetary].sum(where=known).fill_null(0)
     return aggs
 
 
 def _windowed(x: Any, f: str, inside: Any) -> Any:
-    if f == "count":
+    if f == "nonnull":
         return x.count(where=inside)
     if f == "sum":
         return x.sum(where=inside).fill_null(0)
