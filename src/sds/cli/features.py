@@ -21,7 +21,7 @@ from sds.config import engine_scope, read_mapping
 from sds.data.engine import default_engine
 from sds.data.io import open_table
 from sds.errors import ParameterError, missing_column_error
-from sds.params import Interval, check
+from sds.params import PROBABILITY_OPEN, Interval, check
 
 app = typer.Typer(
     help="Point-in-time features computed in the engine, selection with leakage checks, "
@@ -87,6 +87,13 @@ def select_command(
     shap: Annotated[
         bool, typer.Option("--shap", help="Add mean |SHAP| per feature (sds[shap] extra).")
     ] = False,
+    nzv_alpha: Annotated[
+        float,
+        typer.Option(
+            help="Level (Holm-adjusted) at which a near-zero-variance feature's association "
+            "with the target on the training rows keeps it."
+        ),
+    ] = 0.05,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
@@ -97,6 +104,7 @@ def select_command(
     resolve_format(fmt, output)
     check("max_rows", max_rows, Interval(100, None, integer=True))
     check("seed", seed)
+    check("nzv_alpha", nzv_alpha, PROBABILITY_OPEN)
     source = open_table(data, table=table, encoding=encoding)
     frame = source.engine.execute(_sampled(source, max_rows, seed), source=source.name)
     result = select_features(
@@ -108,6 +116,7 @@ def select_command(
         seed=seed,
         shap=shap,
         source=source.name,
+        nzv_alpha=nzv_alpha,
     )
     emit(result, fmt, output)
 

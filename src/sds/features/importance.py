@@ -18,6 +18,19 @@ def _scoring(task: str) -> str:
     return {"binary": "roc_auc", "multiclass": "neg_log_loss", "regression": "r2"}[task]
 
 
+def holdout_rows(y: pd.Series, task: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the training rows (75%) and the held-out rows (25%; stratified by class
+    for a classification target): the models fit on the first, permutation importance
+    scores on the second, and selection's univariate tests use only the first."""
+    from sklearn.model_selection import train_test_split
+
+    labels = None if task == "regression" else encode(y)
+    train, test = train_test_split(
+        np.arange(len(y)), test_size=0.25, random_state=seed, stratify=labels
+    )
+    return np.asarray(train), np.asarray(test)
+
+
 def model_importance(
     frame: pd.DataFrame,
     target: str,
@@ -26,25 +39,19 @@ def model_importance(
     repeats: int = 5,
     seed: int = 0,
     with_shap: bool = False,
+    rows: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, tuple[float, float, bool, float | None]]:
     """Per feature: mean and standard deviation of the permutation importance, whether
-    RFE keeps it, and (``with_shap``) the mean absolute SHAP value on held-out rows."""
-    from sklearn.ensemble import (
-        HistGradientBoostingClassifier,
-        HistGradientBoostingRegressor,
-        RandomForestClassifier,
-        RandomForestRegressor,
-    )
-    from sklearn.feature_selection import RFE, RFECV
+    RFE keeps it, and (``with_shap``) the mean absolute SHAP value on held-out rows.
+    ``rows`` are the training and held-out positions (default :func:`holdout_rows`)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from sklearn.inspection import permutation_importance
-    from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
     x = np.column_stack([encode(frame[c]) for c in columns])
     y = frame[target].to_numpy() if task == "regression" else encode(frame[target])
     classify = task != "regression"
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=0.25, random_state=seed, stratify=y if classify else None
-    )
+    train, test = rows if rows is not None else holdout_rows(frame[target], task, seed)
+    x_train, x_test, y_train, y_test = x[train], x[test], y[train], y[test]
     booster = (HistGradientBoostingClassifier if classify else HistGradientBoostingRegressor)(
         random_state=seed
     )
@@ -57,20 +64,7 @@ def model_importance(
         n_repeats=repeats,
         random_state=seed,
     )
-    forest = (RandomForestClassifier if classify else RandomForestRegressor)(
-        n_estimators=100, max_depth=10, min_samples_leaf=5, random_state=seed, n_jobs=-1
-    )
-    folds = (StratifiedKFold if classify else KFold)(3, shuffle=True, random_state=seed)
-    search = RFECV(forest, step=1, cv=folds, scoring=_scoring(task)).fit(x_train, y_train)
-    wanted = one_standard_error(
-        search.cv_results_["n_features"],
-        search.cv_results_["mean_test_score"],
-        search.cv_results_["std_test_score"],
-        folds.get_n_splits(),
-    )
-    support = search.support_
-    if wanted < int(search.n_features_):
-        support = RFE(forest, n_features_to_select=wanted).fit(x_train, y_train).support_
+    support = _rfe_support(x_train, y_train, task, seed)
     shap_values = mean_abs_shap(booster, x_test) if with_shap else None
     return {
         c: (
@@ -81,6 +75,34 @@ def model_importance(
         )
         for i, c in enumerate(columns)
     }
+
+
+def _rfe_support(x: np.ndarray, y: np.ndarray, task: str, seed: int) -> np.ndarray:
+    """Which features recursive elimination keeps (a random forest; the number of features
+    by 3-fold RFECV and the one-standard-error rule). A single feature has nothing to be
+    ranked against (scikit-learn's RFECV refuses it) and counts as kept."""
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+    from sklearn.feature_selection import RFE, RFECV
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if x.shape[1] == 1:
+        return np.array([True])
+    classify = task != "regression"
+    forest = (RandomForestClassifier if classify else RandomForestRegressor)(
+        n_estimators=100, max_depth=10, min_samples_leaf=5, random_state=seed, n_jobs=-1
+    )
+    folds = (StratifiedKFold if classify else KFold)(3, shuffle=True, random_state=seed)
+    search = RFECV(forest, step=1, cv=folds, scoring=_scoring(task)).fit(x, y)
+    wanted = one_standard_error(
+        search.cv_results_["n_features"],
+        search.cv_results_["mean_test_score"],
+        search.cv_results_["std_test_score"],
+        folds.get_n_splits(),
+    )
+    support: np.ndarray = search.support_
+    if wanted < int(search.n_features_):
+        support = RFE(forest, n_features_to_select=wanted).fit(x, y).support_
+    return support
 
 
 def mean_abs_shap(model: Any, x: np.ndarray) -> np.ndarray:
