@@ -20,7 +20,8 @@ import numpy as np
 
 from sds.features.leakage import leakage
 from sds.models.compare import compare
-from sds.models.evaluate import Evaluation, evaluate, positive, predictions
+from sds.models.evaluate import Evaluation, evaluate, predictions
+from sds.models.positive import binary_classes
 from sds.models.records import Pairs, Record, plain, records
 from sds.models.schema import input_schema
 from sds.models.split import SplitSummary
@@ -35,7 +36,6 @@ from sds.models.train import (
     recalibrated,
 )
 from sds.models.training_records import CandidateRow, TrainingChecks
-from sds.models.tune import folds
 from sds.models.versions import new_version
 from sds.progress import progress_steps
 from sds.results import Figure, KeyValue, Result, Section, jsonable_dict, records_table
@@ -144,12 +144,26 @@ def _meta(
         "features": p.features,
         "schema": {c: str(x[c].dtype) for c in p.features},
         "input_schema": input_schema(x),
-        "classes": [str(c) for c in getattr(model, "classes_", [])],
+        **_classes(p, model),
         "threshold": threshold["threshold"],
         "threshold_rule": threshold,
         "protected": p.cfg.protected,
         "params": best["params"],
         "data_fingerprint": p.fingerprint,
+        "seed": p.cfg.seed,  # sds evaluate samples and permutes with it, as training did
+    }
+
+
+def _classes(p: Prepared, model: Any) -> dict[str, Any]:
+    """The classes in the original labels (strings): binary ``[negative, positive]``, the
+    model's probability being for the positive class, with that class and why it was chosen."""
+    if p.task != "binary" or p.positive is None:
+        return {"classes": [str(c) for c in getattr(model, "classes_", [])]}
+    classes = binary_classes(p.train[p.cfg.target], p.positive)
+    return {
+        "classes": [str(c) for c in classes],
+        "positive_class": p.positive,
+        "positive_rule": p.positive_rule,
     }
 
 
@@ -162,7 +176,6 @@ def _training_checks(
     from sklearn.base import clone
 
     x, y = p.train[p.features], p.outcome(p.train)
-    curve_folds = folds(p.task, 3, p.cfg.seed, groups=False, temporal=p.split.method == "temporal")
     refit = clone(best["model"]).fit(x, y)
     x_test = p.test[p.features]
     difference = np.abs(
@@ -172,7 +185,7 @@ def _training_checks(
     return TrainingChecks.of(
         recalibration,
         leakage(p.train, p.cfg.target, p.features, p.task, seed=p.cfg.seed),
-        learning_curve(clone(best["model"]), x, y, p.task, curve_folds, p.cfg.seed),
+        learning_curve(clone(best["model"]), x, y, p.task, p.plan),
         {
             "scoring": best["scoring"],
             "folds": len(scores),
@@ -183,6 +196,7 @@ def _training_checks(
         },
         float(np.max(difference)),
         _comparison(p, fitted) if len(fitted) > 1 else [],
+        p.plan.record(compared=len(fitted) > 1, recalibrated=recalibration is not None),
         p.warnings,  # the evaluation lists them first
     )
 
@@ -195,15 +209,15 @@ def _comparison(p: Prepared, fitted: list[dict[str, Any]]) -> list[dict[str, Any
     test_scores = y_test = None
     if p.task == "binary":
         test_scores = {r["name"]: predictions(r["model"], x_test, p.task) for r in fitted}
-        y_test = positive(fitted[0]["model"], p.outcome(p.test))
+        y_test = p.outcome(p.test).to_numpy()  # 1 for the positive class
     return compare(
         models,
         p.train[p.features],
         p.outcome(p.train),
         p.task,
+        plan=p.plan,
         test_scores=test_scores,
         y_test=y_test,
-        seed=p.cfg.seed,
     )
 
 

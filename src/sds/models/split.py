@@ -5,7 +5,8 @@
 - ``random`` (default for regression);
 - ``temporal``: by a time column, earliest rows for training; cut points are times, so rows
   sharing a timestamp never straddle two splits, and an optional ``gap`` leaves out the
-  rows just after each cut (training never ends right where validation starts);
+  rows just after each cut (training never ends right where validation starts); each
+  split's rows are returned in time order (ties in the file's order);
 - ``group``: whole groups (e.g. customers) go to one split, shuffled with the seed, so no
   entity is seen in training and again in test.
 
@@ -106,16 +107,18 @@ def split(
     group_column: str | None = None,
     sizes: tuple[float, float, float] = (0.70, 0.15, 0.15),
     seed: int = 0,
+    strata: Any = None,
 ) -> Splits:
     """Split ``frame``'s rows; ``method`` defaults to stratified for a categorical target
-    with few values, else random."""
+    with few values, else random. A stratified split keeps the shares of ``strata`` (one
+    value per row; default: the target), e.g. the positive class as 0/1."""
     _check(frame, target, sizes, time_column, group_column)
     chosen = method or _default_method(frame[target])
     if chosen not in METHODS:
         raise ParameterError(f"split method == {chosen!r}, must be one of {', '.join(METHODS)}")
     dropped = 0
     if chosen in ("stratified", "random"):
-        parts = _shuffled(frame, target, sizes, seed, stratify=chosen == "stratified")
+        parts = _shuffled(frame, target, sizes, seed, chosen == "stratified", strata)
     elif chosen == "temporal":
         if time_column is None:
             raise ParameterError("a temporal split needs time_column", parameter="time_column")
@@ -154,12 +157,17 @@ def _default_method(y: pd.Series) -> str:
 
 
 def _shuffled(
-    frame: pd.DataFrame, target: str, sizes: tuple[float, float, float], seed: int, stratify: bool
+    frame: pd.DataFrame,
+    target: str,
+    sizes: tuple[float, float, float],
+    seed: int,
+    stratify: bool,
+    strata: Any = None,
 ) -> list[np.ndarray]:
     from sklearn.model_selection import train_test_split
 
     rows = np.arange(len(frame))
-    y = frame[target].to_numpy()
+    y = frame[target].to_numpy() if strata is None else np.asarray(strata)
     if stratify:
         counts = frame[target].value_counts()
         if counts.min() < 3:
@@ -197,7 +205,13 @@ def _temporal(
             hint="Too few distinct times, or the gap is longer than a split's period.",
         )
     dropped = int(len(ns) - sum(int(m.sum()) for m in masks))
-    return [np.flatnonzero(m) for m in masks], dropped
+    return [_by_time(np.flatnonzero(m), ns) for m in masks], dropped
+
+
+def _by_time(rows: np.ndarray, ns: np.ndarray) -> np.ndarray:
+    """``rows`` ordered by time (stable: ties keep the file's order), so the training rows
+    of a temporal split are in time order whatever the file's order."""
+    return rows[np.argsort(ns[rows], kind="stable")]
 
 
 def _grouped(groups: pd.Series, sizes: tuple[float, float, float], seed: int) -> list[np.ndarray]:

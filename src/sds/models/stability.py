@@ -1,8 +1,10 @@
 """Overfitting and stability: the train-test gap, a learning curve, the spread of
 cross-validated scores, and permutation importance with the features covering 90% of it.
 
-The gap is relative: ``(train - test) / train`` of the task's main figure (AUC for binary,
-accuracy for multiclass, R² for regression), flagged above 5%. Permutation importance is
+The learning curve is fitted and scored on the run's resampling plan
+(:mod:`sds.models.resampling`), the folds tuning used. The gap is relative:
+``(train - test) / train`` of the task's main figure (AUC for binary, accuracy for
+multiclass, R² for regression), flagged above 5%. Permutation importance is
 scikit-learn's, on the held-out rows, repeated (default 5) with the seed; negative means
 are counted as zero when shares are taken.
 """
@@ -14,7 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sds.models.resampling import ResamplingPlan
+
 MAIN_SCORING = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "r2"}
+CURVE_SHARES = (0.2, 0.4, 0.6, 0.8, 1.0)  # of each fold's fit rows
 
 
 def gap(train_score: float, test_score: float, limit: float = 0.05) -> dict[str, Any]:
@@ -29,31 +34,37 @@ def gap(train_score: float, test_score: float, limit: float = 0.05) -> dict[str,
 
 
 def learning_curve(
-    model: Any, x: pd.DataFrame, y: pd.Series, task: str, splitter: Any, seed: int = 0
+    model: Any, x: pd.DataFrame, y: pd.Series, task: str, plan: ResamplingPlan
 ) -> list[dict[str, Any]]:
-    """Train and validation score at five training sizes (scikit-learn's
-    ``learning_curve`` with the tuning folds)."""
-    from sklearn.model_selection import learning_curve as sk_learning_curve
+    """Train and validation score at five shares (20% to 100%) of each fold's fit rows,
+    scored on that fold's score rows of the run's resampling ``plan``. The smaller fit sets
+    never break time order or groups (:meth:`ResamplingPlan.fit_subset`): forward-chained
+    folds keep the MOST RECENT rows of each fit block (the distance to the score block stays
+    the plan's), grouped folds keep whole groups, other folds a seeded stratified (or
+    shuffled) sample. ``rows`` is the mean fit size over the folds."""
+    from sklearn.base import clone
+    from sklearn.metrics import get_scorer
 
-    sizes, train, valid = sk_learning_curve(
-        model,
-        x,
-        y,
-        train_sizes=np.linspace(0.2, 1.0, 5),
-        cv=splitter,
-        scoring=MAIN_SCORING[task],
-        shuffle=task != "regression" and not hasattr(splitter, "max_train_size"),
-        random_state=seed,
-    )
-    return [
-        {
-            "rows": int(n),
-            "train": float(np.mean(t)),
-            "validation": float(np.mean(v)),
-            "validation_std": float(np.std(v, ddof=1)),
-        }
-        for n, t, v in zip(sizes, train, valid, strict=True)
-    ]
+    scorer = get_scorer(MAIN_SCORING[task])
+    folds = list(plan.split(x))
+    out = []
+    for share in CURVE_SHARES:
+        sizes, train, valid = [], [], []
+        for fit, score in folds:
+            rows = plan.fit_subset(fit, share, y)
+            fitted = clone(model).fit(x.iloc[rows], y.iloc[rows])
+            sizes.append(len(rows))
+            train.append(float(scorer(fitted, x.iloc[rows], y.iloc[rows])))
+            valid.append(float(scorer(fitted, x.iloc[score], y.iloc[score])))
+        out.append(
+            {
+                "rows": round(float(np.mean(sizes))),
+                "train": float(np.mean(train)),
+                "validation": float(np.mean(valid)),
+                "validation_std": float(np.std(valid, ddof=1)),
+            }
+        )
+    return out
 
 
 def permutation_importance(

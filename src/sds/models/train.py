@@ -29,10 +29,12 @@ from sds.features.store import STORE_SCHEME, FeatureStore, fingerprint_table
 from sds.models.calibration import calibration
 from sds.models.candidates import auto_preprocessing, pipeline
 from sds.models.config import TrainConfig
-from sds.models.evaluate import positive, predictions
+from sds.models.evaluate import predictions
 from sds.models.metrics import choose_threshold as choose
+from sds.models.positive import fitted_target, training_positive
+from sds.models.resampling import ResamplingPlan, resampling_plan
 from sds.models.split import split
-from sds.models.tune import folds, tune
+from sds.models.tune import tune
 
 
 @dataclass(frozen=True)
@@ -47,23 +49,16 @@ class Prepared:
     test: pd.DataFrame
     split: Any  # sds.models.split.Splits
     preprocessing: dict[str, Any]
-    splitter: Any
+    plan: ResamplingPlan  # the folds of the training rows every step inside them uses
     fingerprint: str
     warnings: tuple[str, ...] = ()  # about the data: features left out, and why
     positive: Any = None  # binary tasks: the label counted as the positive class
+    positive_rule: str | None = None  # why that label (configured, the label 1 ...)
 
     def outcome(self, frame: pd.DataFrame) -> pd.Series:
         """The target of ``frame`` as the models see it: 1 for the positive class and 0
         otherwise (binary, with a positive class), else the column as it is."""
-        y: pd.Series = frame[self.cfg.target]
-        if self.task == "binary" and self.positive is not None:
-            return pd.Series(y == self.positive, dtype=int, name=y.name)
-        return y
-
-    @property
-    def groups(self) -> Any:
-        column = self.cfg.split.group_column
-        return self.train[column].to_numpy() if self.split.method == "group" and column else None
+        return fitted_target(frame[self.cfg.target], self.positive)
 
 
 def load_config(config: Any, source: str = "config") -> TrainConfig:
@@ -93,6 +88,9 @@ def prepare(cfg: TrainConfig, data: Any = None) -> Prepared:
             found=f"every row is {y.iloc[0]!r}",
         )
     task = cfg.task or task_of(y)
+    # chosen on every row before the split, so the split cannot change it, and stratified
+    # on it, so the rows (and every figure) do not depend on how the labels are spelled
+    positive, positive_rule = training_positive(task, y, cfg.positive)
     features = [c for c in _features(cfg, frame) if c not in structural]
     _refuse_infinite(frame, [cfg.target, *features], table.name)
     refuse_unusable(frame, [cfg.target, *features], table.name)  # 1e307: scaling overflows
@@ -110,15 +108,20 @@ def prepare(cfg: TrainConfig, data: Any = None) -> Prepared:
         group_column=s.group_column,
         sizes=s.sizes,
         seed=cfg.seed,
+        strata=fitted_target(y, positive),
     )
     train = frame.iloc[parts.train].reset_index(drop=True)
     features, warnings = _without_empty(train, features, table.name)
-    splitter = folds(
+    plan = resampling_plan(
+        train,
+        fitted_target(train[cfg.target], positive),
         task,
-        cfg.tuning.folds,
-        cfg.seed,
-        groups=parts.method == "group",
-        temporal=parts.method == "temporal",
+        method=parts.method,
+        folds=cfg.tuning.folds,
+        seed=cfg.seed,
+        time_column=s.time_column,
+        gap=gap,
+        group_column=s.group_column,
     )
     prep = auto_preprocessing(train[features], cfg.preprocessing.model_dump())
     return Prepared(
@@ -130,9 +133,11 @@ def prepare(cfg: TrainConfig, data: Any = None) -> Prepared:
         frame.iloc[parts.test].reset_index(drop=True),
         parts,
         prep,
-        splitter,
+        plan,
         fingerprint_table(table),
         tuple(warnings),
+        positive,
+        positive_rule,
     )
 
 
@@ -217,8 +222,7 @@ def fit_candidates(p: Prepared, advance: Any = None) -> list[dict[str, Any]]:
             y,
             fixed=c.params,
             preprocessing=p.preprocessing,
-            splitter=p.splitter,
-            groups=p.groups,
+            plan=p.plan,
             trials=(c.trials or p.cfg.tuning.trials) if tuned else 0,
             timeout=p.cfg.tuning.timeout,
             seed=p.cfg.seed,
@@ -264,7 +268,7 @@ def choose_threshold(model: Any, p: Prepared) -> dict[str, Any]:
     t = p.cfg.threshold
     v = p.validation
     scores = predictions(model, v[p.features], p.task)
-    y01 = positive(model, p.outcome(v))
+    y01 = p.outcome(v).to_numpy()  # 1 for the positive class
     return choose(y01, scores, t.by, t.value, t.cost_fp, t.cost_fn)
 
 
@@ -278,7 +282,7 @@ def recalibrated(model: Any, p: Prepared) -> tuple[Any, list[dict[str, Any]]]:
     v = p.validation
     wrapped = CalibratedClassifierCV(FrozenEstimator(model), method=method)
     wrapped.fit(v[p.features], p.outcome(v))
-    x_test, y_test = p.test[p.features], positive(model, p.outcome(p.test))
+    x_test, y_test = p.test[p.features], p.outcome(p.test).to_numpy()
     rows = []
     for label, m in (("before", model), (f"after ({method})", wrapped)):
         cal = calibration(y_test, predictions(m, x_test, p.task))

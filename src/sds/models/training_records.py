@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from sds.models.records import Criterion, Pairs, Record, records
+from sds.models.resampling import ResamplingRecord
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,8 @@ class ModelComparison(Record):
 @dataclass(frozen=True)
 class TrainingChecks:
     """What training adds to the evaluation: recalibration, leakage on the training rows,
-    the learning curve, the cross-validated spread, the refit and the comparison."""
+    the learning curve, the cross-validated spread, the refit, the comparison, and the
+    resampling plan whose folds the curve, the spread, tuning and the comparison used."""
 
     recalibration: tuple[RecalibrationRow, ...] | None
     leakage: tuple[LeakageFinding, ...]
@@ -94,6 +96,7 @@ class TrainingChecks:
     cv: CvSpread
     reproducibility: Reproducibility
     comparison: tuple[ModelComparison, ...]
+    resampling: ResamplingRecord
     data_warnings: tuple[str, ...] = ()
 
     @classmethod
@@ -105,6 +108,7 @@ class TrainingChecks:
         cv: dict[str, Any],
         max_abs_difference: float,
         comparison: list[dict[str, Any]],
+        resampling: ResamplingRecord,
         data_warnings: tuple[str, ...] = (),
     ) -> TrainingChecks:
         return cls(
@@ -114,6 +118,7 @@ class TrainingChecks:
             CvSpread.from_dict(cv),
             Reproducibility(float(max_abs_difference)),
             records(ModelComparison, comparison),
+            resampling,
             tuple(data_warnings),
         )
 

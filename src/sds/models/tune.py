@@ -1,9 +1,10 @@
 """Hyperparameter tuning: Optuna's TPE sampler with median pruning, scored by
 cross-validation on the training split only.
 
-Each trial fits the candidate's pipeline on ``folds`` folds (stratified for classification,
-grouped when the split was grouped, in time order when it was temporal) and reports the
-running mean after every fold, so the pruner stops a trial that is already below the
+Each trial fits the candidate's pipeline on the folds of the run's resampling plan
+(:mod:`sds.models.resampling`: forward-chained in time order when the split was temporal,
+grouped when it was grouped, stratified or shuffled otherwise) and reports the running mean
+after every fold, so the pruner stops a trial that is already below the
 median of earlier trials at that fold. The sampler is seeded; with a ``timeout`` the number
 of trials that ran is recorded so a rerun can replay exactly that many.
 """
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sds.models.candidates import pipeline, search_space
+from sds.models.resampling import ResamplingPlan
 
 SCORING = {
     "binary": "roc_auc",
@@ -34,34 +36,22 @@ class Tuned:
     scoring: str
 
 
-def folds(task: str, n: int, seed: int, *, groups: bool, temporal: bool) -> Any:
-    from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold, TimeSeriesSplit
-
-    if temporal:
-        return TimeSeriesSplit(n)
-    if groups:
-        return GroupKFold(n)
-    if task == "regression":
-        return KFold(n, shuffle=True, random_state=seed)
-    return StratifiedKFold(n, shuffle=True, random_state=seed)
-
-
 def cv_scores(
     model: Any,
     x: pd.DataFrame,
     y: pd.Series,
-    splitter: Any,
+    plan: ResamplingPlan,
     scoring: str,
-    groups: Any = None,
     report: Any = None,
 ) -> list[float]:
-    """The score on each fold; ``report(step, running_mean)`` after each (for pruning)."""
+    """The score on each fold of ``plan``; ``report(step, running_mean)`` after each (for
+    pruning)."""
     from sklearn.base import clone
     from sklearn.metrics import get_scorer
 
     scorer = get_scorer(scoring)
     out: list[float] = []
-    for step, (fit_rows, score_rows) in enumerate(splitter.split(x, y, groups)):
+    for step, (fit_rows, score_rows) in enumerate(plan.split(x)):
         fitted = clone(model).fit(x.iloc[fit_rows], y.iloc[fit_rows])
         out.append(float(scorer(fitted, x.iloc[score_rows], y.iloc[score_rows])))
         if report is not None:
@@ -77,8 +67,7 @@ def tune(
     *,
     fixed: dict[str, Any],
     preprocessing: dict[str, Any],
-    splitter: Any,
-    groups: Any = None,
+    plan: ResamplingPlan,
     trials: int = 20,
     timeout: float | None = None,
     seed: int = 0,
@@ -89,7 +78,7 @@ def tune(
     scoring = SCORING[task]
     if trials == 0:
         model = pipeline(name, task, fixed, preprocessing, seed)
-        scores = cv_scores(model, x, y, splitter, scoring, groups)
+        scores = cv_scores(model, x, y, plan, scoring)
         return Tuned(dict(fixed), tuple(scores), trials=0, pruned=0, scoring=scoring)
     import optuna
 
@@ -104,7 +93,7 @@ def tune(
             if trial.should_prune():
                 raise optuna.TrialPruned
 
-        scores = cv_scores(model, x, y, splitter, scoring, groups, report)
+        scores = cv_scores(model, x, y, plan, scoring, report)
         trial.set_user_attr("scores", scores)
         return float(np.mean(scores))
 
