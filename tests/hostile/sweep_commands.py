@@ -326,6 +326,7 @@ COMMANDS: tuple[Command, ...] = (
             ("model missing", ("evaluate", "-m", "{a_dir}/absent")),
             ("model is a file", ("evaluate", "-m", "{ab}")),
             ("model is an empty folder", ("evaluate", "-m", "{a_dir}")),
+            ("positive not a class", ("evaluate", "-m", "{model}", "--positive", "nope")),
         ),
         required=("-m",),
         usable=frozenset({"churn=all_null"}),  # the model imputes a missing feature

@@ -75,16 +75,23 @@ def evaluate_command(
             "section of a training config or the section itself).",
         ),
     ] = None,
+    positive: Annotated[
+        str | None,
+        typer.Option(
+            help="The positive class; it must be the one the model was trained for (see "
+            "positive_class in its model.json; retrain with 'positive:' for the other).",
+        ),
+    ] = None,
     strict: StrictOpt = False,
     trust_model: TrustOpt = False,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
-    """The evaluation suite and scorecard for a saved model."""
+    """The evaluation suite and scorecard for a saved model, with the run's seed."""
     from sds.models.suite import evaluate_saved
 
     resolve_format(fmt, output)
-    result = evaluate_saved(model, data, config, trust=trust_model)
+    result = evaluate_saved(model, data, config, trust=trust_model, positive=positive)
     emit(result, fmt, output)
     _strict_exit(strict, result.passed)
 

@@ -47,8 +47,11 @@ def evaluate(
     *,
     config: str | Path | None = None,
     trust: bool = False,
+    positive: str | int | float | bool | None = None,
 ) -> Evaluation:
     """The evaluation suite of the saved ``model`` folder on ``data`` (a path, SQL or
     DataFrame; ``None`` for the rows held out when it was trained). ``config`` holds the
-    scorecard limits; ``trust`` loads a model not signed with this machine's key."""
-    return evaluate_saved(model, data, config, trust=trust)
+    scorecard limits; ``trust`` loads a model not signed with this machine's key;
+    ``positive`` names the positive class, which must be the one the model was trained for
+    (recorded in its ``model.json``; the report states it and why it was chosen)."""
+    return evaluate_saved(model, data, config, trust=trust, positive=positive)

@@ -7,6 +7,11 @@ it measures the train-test gap. What only training can know (learning curve, lea
 findings, the reproducibility refit, model comparison) comes in through ``training``.
 The result is typed: :class:`Evaluation` holds the records of :mod:`sds.models.records`.
 Permutation importance runs on at most ``importance_rows`` held-out rows (a seeded sample).
+
+Binary figures count the positive class recorded in ``model.json`` as 1 (the class the
+model's probability is for, :mod:`sds.models.positive`); ``positive`` (``--positive``) may
+only confirm it. A model saved before it was recorded keeps the label sorted second, and
+says so.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from sds.models.fairness import fairness
 from sds.models.inputs import checked_inputs
 from sds.models.metrics import binary_metrics, multiclass_metrics, regression_metrics
 from sds.models.plots import curve_points
+from sds.models.positive import evaluation_positive, outcome
 from sds.models.records import (
     BinaryMetrics,
     Calibration,
@@ -43,7 +49,7 @@ from sds.models.records import (
     records,
 )
 from sds.models.report import evaluation_sections
-from sds.models.scorecard import scorecard
+from sds.models.scorecard import scorecard, undecided_warnings
 from sds.models.stability import gap, permutation_importance
 from sds.models.training_records import TrainingChecks
 from sds.results import Result, Section, jsonable_dict
@@ -66,6 +72,7 @@ class Evaluation(Result):
     scorecard: tuple[Criterion, ...] = ()
     warnings: tuple[str, ...] = ()
     positive_class: Scalar = None
+    positive_rule: str | None = None  # why that class: configured, the label 1 ...
     threshold_rule: ThresholdRule | None = None
     calibration: Calibration | None = None
     roc: Curve | None = None
@@ -88,6 +95,7 @@ class Evaluation(Result):
         }
         if self.task == "binary":
             d["positive_class"] = self.positive_class
+            d["positive_rule"] = self.positive_rule
         d["metrics"] = self.metrics
         if self.task == "binary":
             d |= {"threshold_rule": self.threshold_rule, "calibration": self.calibration}
@@ -103,6 +111,7 @@ class Evaluation(Result):
                 d["recalibration"] = t.recalibration
             d |= {"leakage": t.leakage, "learning_curve": t.learning_curve, "cv": t.cv}
             d |= {"reproducibility": t.reproducibility, "comparison": t.comparison}
+            d["resampling"] = t.resampling  # the folds of the curve, spread and comparison
         d |= {"scorecard": self.scorecard, "warnings": self.warnings}
         return jsonable_dict({k: plain(v) for k, v in d.items()})
 
@@ -119,17 +128,15 @@ def predictions(model: Any, x: Any, task: str) -> np.ndarray:
     return np.asarray(model.predict(x), dtype=float)
 
 
-def positive(model: Any, y: pd.Series) -> np.ndarray:
-    """The binary outcome as 0/1, 1 for the model's second class."""
-    return np.asarray(y == model.classes_[1], dtype=int)
-
-
-def main_score(model: Any, x: pd.DataFrame, y: pd.Series, task: str) -> float:
+def main_score(
+    model: Any, x: pd.DataFrame, y: pd.Series, task: str, positive_class: Any = None
+) -> float:
+    """The task's main figure: AUC of ``positive_class`` (binary), accuracy, or R²."""
     from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 
     scores = predictions(model, x, task)
     if task == "binary":
-        return float(roc_auc_score(positive(model, y), scores))
+        return float(roc_auc_score(outcome(y, positive_class), scores))
     if task == "multiclass":
         return float(accuracy_score(y, model.classes_[np.argmax(scores, axis=1)]))
     return float(r2_score(y, scores))
@@ -157,35 +164,46 @@ def evaluate(
     training: TrainingChecks | None = None,
     seed: int = 0,
     source: str = "test data",
+    positive: Any = None,
 ) -> Evaluation:
-    """Evaluate ``model`` on ``test`` (and the gap against ``train``)."""
+    """Evaluate ``model`` on ``test`` (and the gap against ``train``); ``seed`` samples and
+    permutes for the importance (``sds train`` passes the run's, ``sds evaluate`` the one
+    in ``model.json``); ``positive`` confirms the model's positive class."""
     limits = limits or ScorecardConfig()
     task = meta["task"]
     x, y = inputs(test, meta, source)
     x, notes = checked_inputs(x, meta, source)
+    label, rule = evaluation_positive(task, meta, model, positive)
+    y_model = _as_model_sees(y, label, task)  # 0/1 for binary: what the model was scored on
     scores = predictions(model, x, task)
-    parts = _task_parts(model, meta, y, scores, task, limits)
+    parts = _task_parts(model, meta, y, scores, task, limits, label, rule)
     protected = [c for c in meta.get("protected", []) if c in test.columns]
     if task == "binary" and protected:
         found = fairness(
-            positive(model, y),
+            y_model.to_numpy(),
             scores,
             meta.get("threshold", 0.5),
             test[protected],
             limits.fairness_max,
             limits.fairness_ratio_min,
+            limits.alpha,
         )
         parts["fairness"] = records(FairnessCheck, found)
     train_score: float | None = meta.get("train_score")  # recorded at training
     if train is not None:
         x_train, y_train = inputs(train, meta, "training data")
-        train_score = main_score(model, x_train, y_train, task)
+        train_score = main_score(model, x_train, y_train, task, label)
     if train_score is not None:
-        found_gap = gap(train_score, main_score(model, x, y, task), limits.gap_max)
+        found_gap = gap(train_score, main_score(model, x, y, task, label), limits.gap_max)
         parts["gap"] = TrainTestGap.from_dict(found_gap)
     sample = x.sample(min(len(x), IMPORTANCE_ROWS), random_state=seed)
     importance = permutation_importance(
-        model, sample, y.loc[sample.index], task, coverage=limits.importance_coverage, seed=seed
+        model,
+        sample,
+        y_model.loc[sample.index],
+        task,
+        coverage=limits.importance_coverage,
+        seed=seed,
     )
     ev = Evaluation(
         model=str(meta.get("name", "model")),
@@ -201,6 +219,7 @@ def evaluate(
         *(training.data_warnings if training else ()),  # from training: features left out
         *notes,
         *_warnings(ev, limits.single_feature_share_max),
+        *undecided_warnings(card),  # criteria the test rows cannot decide
     )
     return replace(ev, scorecard=card, warnings=tuple(warnings))
 
@@ -212,21 +231,25 @@ def _task_parts(
     scores: np.ndarray,
     task: str,
     limits: ScorecardConfig,
+    label: Any = None,
+    why: str | None = None,
 ) -> dict[str, Any]:
-    """The task's metrics, and its curves (binary) or residuals (regression)."""
+    """The task's metrics, and its curves (binary) or residuals (regression); binary
+    figures count ``label`` (the model's positive class, chosen by ``why``) as 1."""
     if task == "binary":
-        y01 = positive(model, y)
+        y01 = outcome(y, label)
         if len(np.unique(y01)) < 2:
             raise DataError("the test rows hold only one class", column=meta["target"])
         rule = meta.get("threshold_rule")
         return {
-            "positive_class": frozen(model.classes_[1]),
+            "positive_class": frozen(label),
+            "positive_rule": why,
             "metrics": BinaryMetrics.from_dict(
                 binary_metrics(y01, scores, meta.get("threshold", 0.5))
             ),
             "threshold_rule": ThresholdRule.from_dict(rule) if rule is not None else None,
             "calibration": Calibration.from_dict(
-                calibration(y01, scores, tolerance=limits.calibration_tolerance)
+                calibration(y01, scores, tolerance=limits.calibration_tolerance, alpha=limits.alpha)
             ),
             "roc": Curve.of(curve_points(y01, scores, "roc")),
             "pr": Curve.of(curve_points(y01, scores, "pr")),
@@ -241,6 +264,14 @@ def _task_parts(
         "metrics": RegressionMetrics.from_dict(regression_metrics(y, scores)),
         "residuals": Residuals(tuple(scores[::step].tolist()), tuple(residual[::step].tolist())),
     }
+
+
+def _as_model_sees(y: pd.Series, label: Any, task: str) -> pd.Series:
+    """The target as the model was fitted on it: 0/1 for the positive class (binary),
+    else as it is; the index kept, so a sample of rows picks the same outcomes."""
+    if task != "binary":
+        return y
+    return pd.Series(outcome(y, label), index=y.index, name=y.name)
 
 
 def _warnings(ev: Evaluation, share_max: float) -> list[str]:

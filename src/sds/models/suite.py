@@ -16,8 +16,9 @@ from sds.data.io import open_table
 from sds.errors import DataError
 from sds.models.auc import delong_test
 from sds.models.config import ScorecardConfig
-from sds.models.evaluate import Evaluation, evaluate, positive, predictions
-from sds.models.modelfile import load_model
+from sds.models.evaluate import Evaluation, evaluate, predictions
+from sds.models.modelfile import SavedModel, load_model
+from sds.models.positive import outcome, recorded_positive
 from sds.models.records import plain
 from sds.models.training_records import DelongComparison, DeploymentCheck
 from sds.models.versions import in_use
@@ -56,13 +57,26 @@ def evaluate_saved(
     config: str | Path | None = None,
     *,
     trust: bool = False,
+    positive: Any = None,
 ) -> Evaluation:
     """The evaluation suite for a model folder written by ``sds train`` (``trust``: load
-    it even if it is not signed with this user's key)."""
+    it even if it is not signed with this user's key; ``positive``: the positive class,
+    which must be the one the model was trained for)."""
 
     saved = load_model(model_path, trust=trust)
     rows, source = _rows(saved.path, data)
-    return evaluate(saved.model, saved.meta, rows, limits=scorecard_config(config), source=source)
+    return _evaluated(saved, rows, scorecard_config(config), source, positive)
+
+
+def _evaluated(
+    saved: SavedModel, rows: pd.DataFrame, limits: ScorecardConfig, source: str, positive: Any
+) -> Evaluation:
+    """``saved`` evaluated on ``rows`` with the run's seed (0 for models saved before it
+    was recorded), so the importance equals the one training reported."""
+    seed = int(saved.meta.get("seed", 0))
+    return evaluate(
+        saved.model, saved.meta, rows, limits=limits, seed=seed, source=source, positive=positive
+    )
 
 
 @dataclass(frozen=True)
@@ -168,16 +182,18 @@ def evaluate_folder(
         saved = load_model(folder)
         rows, source = _rows(saved.path, data)
         name = model_name(folder, root)
-        ev = evaluate(saved.model, saved.meta, rows, limits=limits, source=source)
+        ev = _evaluated(saved, rows, limits, source, None)
         evaluations.append((name, ev))
         if saved.meta["task"] == "binary":
             x = rows[saved.meta["features"]]
-            y = positive(saved.model, rows[saved.meta["target"]])
-            scored[name] = (_rows_key(rows), y, predictions(saved.model, x, "binary"))
+            label, _ = recorded_positive(saved.meta, saved.model)
+            y = outcome(rows[saved.meta["target"]], label)
+            key = (*_rows_key(rows), str(label))  # DeLong pairs rows and one positive class
+            scored[name] = (key, y, predictions(saved.model, x, "binary"))
     comparison = []
     for a, b in itertools.combinations(scored, 2):
         (key_a, y_a, s_a), (key_b, _, s_b) = scored[a], scored[b]
-        if key_a != key_b:  # different rows: DeLong's paired test does not apply
+        if key_a != key_b:  # different rows or positive classes: DeLong does not apply
             continue
         d = delong_test(y_a, s_a, s_b)
         comparison.append(DelongComparison(model_a=a, model_b=b, **d))

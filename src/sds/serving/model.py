@@ -11,6 +11,7 @@ import numpy as np
 
 from sds.errors import DataError
 from sds.models.modelfile import load_model
+from sds.models.positive import LEGACY
 from sds.serving.runtime import Runtime, build_runtime
 from sds.serving.validate import Validator
 
@@ -51,6 +52,18 @@ class ServedModel:
             ]
         return [float(v) for v in out]
 
+    def positive(self) -> dict[str, Any]:
+        """Binary: the class ``probability`` is for (``label`` is it at or above the
+        threshold) and why it was chosen at training; a model saved before this was
+        recorded gives the probability of its second class."""
+        m = self.meta
+        if m["task"] != "binary":
+            return {}
+        if "positive_class" in m:
+            return {"positive_class": m["positive_class"], "positive_rule": m.get("positive_rule")}
+        classes = m.get("classes") or ["0", "1"]
+        return {"positive_class": classes[1], "positive_rule": LEGACY}
+
     def describe(self) -> dict[str, Any]:
         m = self.meta
         return {
@@ -62,6 +75,7 @@ class ServedModel:
             "candidate": m.get("candidate"),
             "threshold": m.get("threshold"),
             "classes": m.get("classes"),
+            **self.positive(),
             "input_schema": m.get("input_schema"),
             "training_metrics": {"train_score": m.get("train_score")},
             "runtime": {"kind": self.runtime.kind, "detail": self.runtime.reason},
