@@ -332,8 +332,7 @@ JSON_ONLY: dict[str, frozenset[str]] = {
     "sds.features.store_result.VersionList": frozenset(
         {"code_version", "path", "spec_hash", "store"}
     ),
-    "sds.models.evaluate.Evaluation": frozenset({"by", "demographic_parity_difference", "f1"}),
-    "sds.models.run.TrainResult": frozenset({"method"}),
+    "sds.models.evaluate.Evaluation": frozenset({"by", "f1"}),
     "sds.monitoring.canary.CanaryResult": frozenset({"contrast", "statistic", "std_error"}),
     "sds.monitoring.report.MonitorResult": frozenset({"psi_alert", "psi_warn"}),
     "sds.stats.by.ByResult": frozenset(

@@ -45,6 +45,7 @@ EVALUATION_KEYS = [
     "target",
     "rows",
     "positive_class",
+    "positive_rule",
     "metrics",
     "threshold_rule",
     "calibration",
@@ -61,6 +62,7 @@ TRAINING_KEYS = [
     "cv",
     "reproducibility",
     "comparison",
+    "resampling",
 ]
 NESTED_KEYS = {
     "metrics": [
@@ -78,20 +80,64 @@ NESTED_KEYS = {
         "confusion",
         "report",
     ],
-    "calibration": ["brier", "ece", "deciles", "within_tolerance", "tolerance"],
+    "calibration": [
+        "brier",
+        "brier_ci_lower",
+        "brier_ci_upper",
+        "ece",
+        "deciles",
+        "within_tolerance",
+        "tolerance",
+        "alpha",
+        "verdict",
+        "rows_needed",
+    ],
     "gap": ["train", "test", "relative_gap", "limit", "overfit"],
     "importance": ["features", "repeats", "coverage", "features_for_coverage", "top_share"],
     "cv": ["scoring", "folds", "mean", "std", "min", "max"],
     "reproducibility": ["max_abs_difference"],
+    "resampling": [
+        "method",
+        "split",
+        "folds",
+        "rows",
+        "seed",
+        "description",
+        "folds_used_by",
+        "validation_used_by",
+        "test_used_by",
+        "fold_rows",
+    ],
     "roc": ["fpr", "tpr"],
     "pr": ["recall", "precision"],
     "threshold_rule": ["threshold", "by", "f1"],
 }
 ROW_KEYS = {
-    ("calibration", "deciles"): ["bin", "rows", "predicted", "observed", "gap", "within"],
+    ("calibration", "deciles"): [
+        "bin",
+        "rows",
+        "predicted",
+        "observed",
+        "gap",
+        "gap_ci_lower",
+        "gap_ci_upper",
+        "within",
+        "verdict",
+    ],
     ("importance", "features"): ["feature", "importance", "std", "share", "cumulative_share"],
     ("metrics", "report"): ["class", "precision", "recall", "f1_score", "support"],
 }
+CRITERION_KEYS = [
+    "criterion",
+    "value",
+    "ci_lower",
+    "ci_upper",
+    "threshold",
+    "verdict",
+    "plain_rule",
+    "rows_needed",
+    "pass",
+]
 LIST_ROW_KEYS = {
     "fairness": [
         "column",
@@ -102,6 +148,7 @@ LIST_ROW_KEYS = {
         "limit",
         "ratio_min",
         "warning",
+        "criteria",
     ],
     "recalibration": ["model", "brier", "ece", "deciles_within"],
     "learning_curve": ["rows", "train", "validation", "validation_std"],
@@ -115,7 +162,7 @@ LIST_ROW_KEYS = {
         "test_auc_difference",
         "delong_p_value",
     ],
-    "scorecard": ["criterion", "value", "threshold", "pass"],
+    "scorecard": CRITERION_KEYS,
 }
 
 
@@ -242,6 +289,6 @@ def test_deployment_check_is_added_by_the_serving_layer(run: TrainResult, folder
     online = {c.criterion: c for c in check.criteria}["online = offline (max difference)"]
     assert online.passed and isinstance(online.value, float) and online.value <= 1e-9
     d = suite.to_dict()["deployment"]["churn/model"]
-    assert [list(c) for c in d["criteria"]] == [["criterion", "value", "threshold", "pass"]] * 3
+    assert [list(c) for c in d["criteria"]] == [CRITERION_KEYS] * 3
     assert list(d) == ["criteria", "load", "rows_compared", "connections", "workers"]
     assert hash(suite) == hash(dataclasses.replace(suite))

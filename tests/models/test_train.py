@@ -77,7 +77,11 @@ def test_candidates_are_tuned_and_chosen_on_validation(fair_run: TrainResult) ->
 
 def test_scorecard_reports_the_planted_unfairness(fair_run: TrainResult) -> None:
     card = _card(fair_run)
-    assert card["fairness by gender (selection-rate ratio)"].passed is False
+    ratio = card["fairness by gender (selection-rate ratio)"]
+    # on 600 test rows the seed's rule fails the ratio; the verdict reads its 90% interval
+    # (0.58 to 0.87 when written: not enough data; on 8,000 fresh rows it passes, 0.94)
+    assert ratio.plain_rule == "fail" and ratio.ci_upper is not None
+    assert (ratio.verdict == "fail") is (ratio.ci_upper < 0.8) and ratio.verdict != "pass"
     auc = card["AUC-ROC"]
     assert isinstance(auc.value, float) and auc.value > 0.85 and auc.passed
     assert card["leaky features"].value == "none"
@@ -189,7 +193,10 @@ def test_evaluate_cli_and_seed_scripts(fair_run: TrainResult, workdir: Path) -> 
     assert report["metrics"]["auc"] == pytest.approx(_auc(fair_run))
     assert fair_run.evaluation.gap is not None
     assert report["gap"]["train"] == pytest.approx(fair_run.evaluation.gap.train)
-    assert invoke(["evaluate", "--model", model, "--strict"]).exit_code == 1  # unfair
+    # exit 1 only for a criterion whose interval fails it (not for "not enough data", such
+    # as the gender ratio on these 600 rows): tests/models/test_noise_aware_criteria.py
+    failed = any(r["verdict"] == "fail" for r in report["scorecard"])
+    assert invoke(["evaluate", "--model", model, "--strict"]).exit_code == int(failed)
     root = Path(__file__).resolve().parents[2]
     out = workdir / "suite"
     done = subprocess.run(

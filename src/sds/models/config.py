@@ -92,8 +92,17 @@ class ThresholdConfig(StrictModel):
 
 
 class ScorecardConfig(StrictModel):
-    """The success criteria; each is reported pass/fail with its figure."""
+    """The success criteria; each is reported with its figure, its interval and a verdict
+    (pass, fail, or not enough data) decided on the interval at ``alpha``."""
 
+    alpha: float = Field(
+        default=0.05,
+        gt=0,
+        lt=0.5,
+        description="One-sided level of each verdict: the interval shown is the two-sided "
+        "1 - 2 * alpha one (90% at 0.05); a criterion fails only when it lies wholly on "
+        "the wrong side of the threshold, and passes only when wholly on the right side.",
+    )
     auc_min: float = Field(default=0.85, description="Lowest test AUC that passes.")
     brier_max: float = Field(default=0.15, description="Highest test Brier score that passes.")
     calibration_tolerance: float = Field(
@@ -132,6 +141,13 @@ class TrainConfig(StrictModel):
     target: str = Field(description="The column to predict.")
     task: Task | None = Field(
         default=None, description="binary, multiclass or regression (default: from the target)."
+    )
+    positive: bool | int | float | str | None = Field(
+        default=None,
+        description="Binary tasks: the label counted as the positive class, whose probability "
+        "the model gives and every metric, threshold, calibration and fairness figure counts "
+        "(default: the label 1, else true or yes, else the minority class of the rows; the "
+        "report says which rule chose it).",
     )
     features: list[str] | None = Field(
         default=None, description="Feature columns (default: all but target, drop, protected)."

@@ -181,24 +181,38 @@ class ThresholdRule(Record):
 
 @dataclass(frozen=True)
 class CalibrationBin(Record):
+    """One decile: its mean prediction, observed rate and gap (observed minus predicted)
+    with the gap's interval, the seed's rule (``within``) and the verdict."""
+
     bin: int
     rows: int
     predicted: float
     observed: float
     gap: float
+    gap_ci_lower: float
+    gap_ci_upper: float
     within: bool
+    verdict: str
 
 
 @dataclass(frozen=True)
 class Calibration(Record):
-    """Brier score, expected calibration error and the decile table."""
+    """Brier score with its interval, expected calibration error, the decile table, the
+    seed's rule (``within_tolerance``: every decile's gap within ``tolerance``) and the
+    verdict on the deciles' ``1 - 2 * alpha`` intervals, with the test rows that would
+    decide a ``not enough data``."""
 
     nested: ClassVar[dict[str, type[Record]]] = {"deciles": CalibrationBin}
     brier: float
+    brier_ci_lower: float
+    brier_ci_upper: float
     ece: float
     deciles: tuple[CalibrationBin, ...]
     within_tolerance: bool
     tolerance: float
+    alpha: float
+    verdict: str
+    rows_needed: int | None
 
 
 @dataclass(frozen=True)
@@ -227,6 +241,56 @@ class Residuals(Record):
 
 
 @dataclass(frozen=True)
+class Criterion(Record):
+    """One scorecard (or deployment) criterion: its estimate (``value``) with its
+    ``1 - 2 * alpha`` interval (None where the figure is exact), the threshold, the
+    ``verdict`` decided on the interval (:mod:`sds.models.verdict`), the seed's
+    ``plain_rule`` on the point estimate, the test rows that would decide a ``not enough
+    data``, and ``passed`` (the verdict is not ``fail``).
+
+    ``Criterion(criterion, value, threshold, passed)`` is an exact criterion: its verdict
+    and plain rule are ``pass`` or ``fail`` as ``passed`` says.
+    """
+
+    key_names: ClassVar[dict[str, str]] = {"passed": "pass"}
+    order: ClassVar[tuple[str, ...]] = (
+        "criterion",
+        "value",
+        "ci_lower",
+        "ci_upper",
+        "threshold",
+        "verdict",
+        "plain_rule",
+        "rows_needed",
+        "passed",
+    )
+    criterion: str
+    value: Scalar
+    threshold: str
+    passed: bool
+    ci_lower: float | None = None
+    ci_upper: float | None = None
+    verdict: str = ""
+    plain_rule: str = ""
+    rows_needed: int | None = None
+
+    def __post_init__(self) -> None:
+        exact = "pass" if self.passed else "fail"
+        if not self.verdict:
+            object.__setattr__(self, "verdict", exact)
+        if not self.plain_rule:
+            object.__setattr__(self, "plain_rule", exact)
+        if self.verdict not in ("pass", "fail", "not enough data"):
+            raise ValueError(f"verdict == {self.verdict!r}, not a verdict")
+        if self.passed != (self.verdict != "fail"):
+            raise ValueError(f"passed == {self.passed} contradicts verdict {self.verdict!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        return {self.key_names.get(k, k): d[self.key_names.get(k, k)] for k in self.order}
+
+
+@dataclass(frozen=True)
 class FairnessGroup(Record):
     group: str
     selection_rate: float
@@ -238,9 +302,11 @@ class FairnessGroup(Record):
 
 @dataclass(frozen=True)
 class FairnessCheck(Record):
-    """One protected column: per-group rates, the parity differences and ratio."""
+    """One protected column: per-group rates, the parity differences and ratio, and the
+    three criteria decided on their intervals (demographic parity, equalized odds, the
+    selection-rate ratio)."""
 
-    nested: ClassVar[dict[str, type[Record]]] = {"groups": FairnessGroup}
+    nested: ClassVar[dict[str, type[Record]]] = {"groups": FairnessGroup, "criteria": Criterion}
     column: str
     groups: tuple[FairnessGroup, ...]
     demographic_parity_difference: float
@@ -249,6 +315,7 @@ class FairnessCheck(Record):
     limit: float
     ratio_min: float
     warning: str | None
+    criteria: tuple[Criterion, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -281,14 +348,3 @@ class Importance(Record):
     coverage: float
     features_for_coverage: int
     top_share: float
-
-
-@dataclass(frozen=True)
-class Criterion(Record):
-    """One scorecard (or deployment) criterion: its figure, threshold and verdict."""
-
-    key_names: ClassVar[dict[str, str]] = {"passed": "pass"}
-    criterion: str
-    value: Scalar
-    threshold: str
-    passed: bool

@@ -1,6 +1,8 @@
 """Report sections for model evaluation and training results (text, Markdown, HTML).
 
-The scorecard comes first, then the warnings, the metrics, then each check with its plot.
+The scorecard comes first (each criterion's estimate, interval, threshold, verdict, the
+plain rule on the estimate beside it, and the test rows that would decide a "not enough
+data"), then the warnings, the metrics, then each check with its plot.
 """
 
 from __future__ import annotations
@@ -13,15 +15,20 @@ from sds.report.plots import bar_svg
 from sds.results import Figure, KeyValue, Note, Section, Table, records_table
 
 _SKIP = {"confusion", "report"}
+_FAIRNESS = (
+    "demographic_parity_difference",
+    "equalized_odds_difference",
+    "demographic_parity_ratio",
+    "limit",
+    "ratio_min",
+)
 
 
 def evaluation_sections(d: dict[str, Any]) -> list[Section]:
 
     rows = [(k, v) for k, v in d.items() if not isinstance(v, dict | list) and v is not None]
     out: list[Section] = [KeyValue("Model", rows)]
-    card = d["scorecard"]
-    passed = sum(r["pass"] for r in card)
-    out.append(records_table(f"Scorecard: {passed} of {len(card)} criteria pass", card))
+    out.append(_scorecard(d))
     if d["warnings"]:
         out.append(Note("Warnings", d["warnings"]))
     metrics = d["metrics"]
@@ -64,6 +71,17 @@ def evaluation_sections(d: dict[str, Any]) -> list[Section]:
     return out
 
 
+def _scorecard(d: dict[str, Any]) -> Table:
+    """Each criterion: estimate, interval, threshold, verdict, the plain rule on the
+    estimate, and the test rows that would decide a ``not enough data``."""
+    card = d["scorecard"]
+    counts = {v: sum(r["verdict"] == v for r in card) for v in ("pass", "fail", "not enough data")}
+    told = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+    alpha = (d.get("calibration") or {}).get("alpha")
+    level = f"; {1 - 2 * alpha:.0%} intervals, one-sided alpha {alpha}" if alpha else ""
+    return records_table(f"Scorecard ({len(card)} criteria: {told}{level})", card)
+
+
 def _confusion(matrix: list[list[int]]) -> Table:
     columns = ["actual \\ predicted", *(str(i) for i in range(len(matrix)))]
     return Table(
@@ -81,8 +99,14 @@ def _calibration(d: dict[str, Any]) -> list[Section]:
             "Calibration",
             [
                 ("brier", cal["brier"]),
+                ("brier_ci_lower", cal["brier_ci_lower"]),
+                ("brier_ci_upper", cal["brier_ci_upper"]),
                 ("ece", cal["ece"]),
                 ("within_tolerance", cal["within_tolerance"]),
+                ("tolerance", cal["tolerance"]),
+                ("alpha", cal["alpha"]),
+                ("verdict", cal["verdict"]),
+                ("rows_needed", cal["rows_needed"]),
             ],
         ),
         records_table("Calibration by decile", cal["deciles"]),
@@ -99,14 +123,8 @@ def _fairness(d: dict[str, Any]) -> list[Section]:
     out: list[Section] = []
     for f in d.get("fairness") or []:
         groups = f["groups"]
-        out.append(
-            records_table(
-                f"Fairness by {f['column']}: parity difference "
-                f"{f['demographic_parity_difference']:.3f}, equalized odds "
-                f"{f['equalized_odds_difference']:.3f}",
-                groups,
-            )
-        )
+        out.append(KeyValue(f"Fairness by {f['column']}", [(k, f[k]) for k in _FAIRNESS]))
+        out.append(records_table(f"Fairness by {f['column']}: groups", groups))
         out.append(Figure(f"Selection rate by {f['column']}", _selection_plot(groups)))
     return out
 
@@ -129,6 +147,8 @@ def _stability(d: dict[str, Any]) -> list[Section]:
         out.append(Figure("Learning curve", lambda: plots.learning_svg(curve, "score")))
     if d.get("cv"):
         out.append(KeyValue("Cross-validated spread", list(d["cv"].items())))
+    if d.get("resampling"):
+        out.extend(_resampling(d["resampling"]))
     imp = d.get("importance")
     if imp:
         top = imp["features"][:15]
@@ -150,3 +170,17 @@ def _stability(d: dict[str, Any]) -> list[Section]:
     if d.get("reproducibility"):
         out.append(KeyValue("Reproducibility", list(d["reproducibility"].items())))
     return out
+
+
+def _resampling(plan: dict[str, Any]) -> list[Section]:
+    """The resampling plan: its one-line description, which steps use its folds (and which
+    the validation or test rows), and the rows of each fold."""
+    items = [(k, v) for k, v in plan.items() if k != "fold_rows"]
+    return [
+        KeyValue("Resampling plan", [(k, _joined(v)) for k, v in items]),
+        records_table("Resampling folds (training rows)", plan["fold_rows"]),
+    ]
+
+
+def _joined(value: Any) -> Any:
+    return ", ".join(map(str, value)) if isinstance(value, list) else value
