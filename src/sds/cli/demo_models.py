@@ -59,11 +59,13 @@ def _read(path: Path, sample: Path) -> dict[str, Any]:
 
 def _say_findings(result: Any) -> None:
     ev = result.evaluation.to_dict()
-    failed = [r for r in ev["scorecard"] if not r["pass"]]
+    failed = [r for r in ev["scorecard"] if r["verdict"] == "fail"]
+    counts = {v: sum(r["verdict"] == v for r in ev["scorecard"]) for v in ("pass", "fail")}
+    undecided = len(ev["scorecard"]) - counts["pass"] - counts["fail"]
     _say(
         f"  chose {result.run.chosen}: AUC {ev['metrics']['auc']:.3f} "
         f"[{ev['metrics']['auc_ci_lower']:.3f}, {ev['metrics']['auc_ci_upper']:.3f}], "
-        f"{len(ev['scorecard']) - len(failed)} of {len(ev['scorecard'])} criteria pass; "
+        f"criteria: {counts['pass']} pass, {counts['fail']} fail, {undecided} not enough data; "
         f"run {result.run.run_id}"
     )
     for row in failed:

@@ -76,7 +76,13 @@ class TuningConfig(StrictModel):
 
     trials: int = Field(default=20, ge=1, le=10_000, description="Trials per candidate.")
     timeout: float | None = Field(default=None, gt=0, description="Seconds per candidate.")
-    folds: int = Field(default=5, ge=2, le=100, description="Cross-validation folds.")
+    folds: int = Field(
+        default=5,
+        ge=2,
+        le=100,
+        description="Folds of the resampling plan (forward-chained, grouped or "
+        "stratified, as the split) used by tuning, the learning curve and the comparison.",
+    )
 
 
 class ThresholdConfig(StrictModel):

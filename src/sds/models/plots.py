@@ -55,7 +55,9 @@ def reliability_svg(deciles: Sequence[dict[str, Any]], tolerance: float) -> str:
         linewidth=0,
     )
     ax.plot([0, top], [0, top], color="#888888", linewidth=0.8, linestyle="--")
-    colors = ["#4878d0" if d["within"] else "#d65f5f" for d in deciles]
+    # by each decile's verdict on its interval: blue pass, red fail, grey not enough data
+    palette = {"pass": "#4878d0", "fail": "#d65f5f"}
+    colors = [palette.get(str(d.get("verdict")), "#999999") for d in deciles]
     ax.scatter([d["predicted"] for d in deciles], [d["observed"] for d in deciles], c=colors, s=14)
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
