@@ -1,9 +1,10 @@
 # The model server image: docker build -t service:v1 .
-# Stage 1 builds wheels for sds and the serving extra; stage 2 installs them into a slim
-# image that runs as a non-root user. The model folder (from sds train) is mounted or
-# copied at /models/current; its SHA-256 and HMAC signature are checked before it is
-# unpickled, with the key in the SDS_MODEL_KEY environment variable (the one the training
-# job signed with; pass it at run time, e.g. from a Kubernetes Secret, never in the image).
+# Stage 1 builds wheels for sds (the sds-toolkit distribution) and the serving extra; stage 2
+# installs them into a slim image that runs as a non-root user. The model folder (from sds
+# train) is mounted or copied at /models/current; its SHA-256 and HMAC signature are checked
+# before it is unpickled, with the key in the SDS_MODEL_KEY environment variable (the one
+# the training job signed with; pass it at run time, e.g. from a Kubernetes Secret, never in
+# the image).
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./

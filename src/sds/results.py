@@ -37,7 +37,6 @@ from sds.report.render import (
     render_html,
     render_html_fragment,
     render_markdown,
-    render_text,
 )
 
 # The layout is re-exported: it is part of every result's vocabulary.
@@ -47,6 +46,7 @@ from sds.report.sections import Note as Note
 from sds.report.sections import Section as Section
 from sds.report.sections import Table as Table
 from sds.report.sections import format_value as format_value
+from sds.report.text import render_text
 
 Format = Literal["text", "json", "markdown", "html"]
 FORMATS: tuple[str, ...] = ("text", "json", "markdown", "html")
@@ -250,7 +250,8 @@ class Result:
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(jsonable(self.to_dict()), indent=indent, allow_nan=False)
 
-    def to_text(self, width: int = 120) -> str:
+    def to_text(self, width: int | None = None) -> str:
+        """Terminal text, ``width`` columns wide (default: the terminal's, else 100)."""
         return render_text(self.title, self.sections(), width=width)
 
     def to_markdown(self) -> str:

@@ -1,5 +1,6 @@
 """The package version, in one place below everything that records it (``sds.__version__``,
-the feature store's version rows)."""
+``sds --version``, the feature store's version rows, the training run's environment) and
+read by the build (``pyproject.toml``: the ``sds-toolkit`` distribution's version)."""
 
 from __future__ import annotations
 

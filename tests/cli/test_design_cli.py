@@ -177,8 +177,8 @@ def test_seed_script_plans_a_folder(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     status = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert status["status"] == "success" and status["processed_items"] == 2
-    assert {"start_time", "end_time", "output"} <= set(status)
+    assert status["status"] == "completed" and status["processed_items"] == 2
+    assert list(status) == ["status", "start_time", "processed_items", "end_time"]
     plan = json.loads((out / "checkout_conversion.json").read_text())
     assert plan["n_per_variant"] == [31234, 31234] and plan["daily_units"] == 4000
     assert (out / "revenue_per_user.html").exists()
@@ -192,7 +192,7 @@ def test_seed_script_bad_spec_writes_nothing(tmp_path: Path) -> None:
     proc = _designer("-i", str(specs), "-o", str(tmp_path / "out"))
     assert proc.returncode == 2
     status = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert status["status"] == "error" and "baseline == 1.5" in status["error"]
+    assert status["status"] == "failed" and "baseline == 1.5" in status["error"]
     assert "b.yaml" in status["error"]
     assert not (tmp_path / "out").exists()
 

@@ -107,16 +107,16 @@ def test_seed_pipeline_builds_from_a_folder_of_raw_files(tmp_path: Path) -> None
     assert proc.returncode == 0, proc.stderr
     status = json.loads(proc.stdout.strip().splitlines()[-1])
     frame = pd.read_parquet(out / "features.parquet")
-    assert status["status"] == "success" and status["processed_items"] == len(frame)
+    assert status["status"] == "completed" and status["processed_items"] == len(frame)
     assert {"start_time", "end_time"} <= set(status)
     assert len(frame) == events["customer_id"].nunique()  # every entity, history or not
     assert json.loads((out / "summary.json").read_text())["rows"] == len(frame)
 
 
-def test_seed_pipeline_without_a_spec_exits_2(tmp_path: Path) -> None:
+def test_seed_pipeline_without_a_spec_or_data_exits_2(tmp_path: Path) -> None:
     proc = _pipeline("-i", str(tmp_path), "-o", str(tmp_path / "out"))
-    assert proc.returncode == 2
-    assert "-c/--config is required" in json.loads(proc.stdout.strip().splitlines()[-1])["error"]
+    assert proc.returncode == 2  # without -c: the default features of the tables found
+    assert "no data files" in json.loads(proc.stdout.strip().splitlines()[-1])["error"]
     assert not (tmp_path / "out").exists()
 
 

@@ -54,8 +54,8 @@ def test_success_status_line(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     )
     status, err = _status(capsys)
     assert code == 0
-    assert status["status"] == "success" and status["processed_items"] == 2
-    assert {"start_time", "end_time", "output"} <= set(status)
+    assert status["status"] == "completed" and status["processed_items"] == 2
+    assert list(status) == ["status", "start_time", "processed_items", "end_time"]
     assert (tmp_path / "out.txt").read_text() == "A\nB"
     assert "copying 2 lines" in err
 
@@ -68,7 +68,7 @@ def test_bad_config_key_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[st
         ["-i", str(tmp_path / "in.txt"), "-o", str(tmp_path / "o"), "-c", str(tmp_path / "c.yaml")],
     )
     status, err = _status(capsys)
-    assert code == 2 and status["status"] == "error"
+    assert code == 2 and status["status"] == "failed"
     assert "Did you mean 'upper'?" in str(status["error"]) and "error: " in err
 
 

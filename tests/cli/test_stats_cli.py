@@ -54,7 +54,7 @@ def test_seed_command_exactly_as_written(ab_csv: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     status = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert status["status"] == "success" and status["processed_items"] == 1
+    assert status["status"] == "completed" and status["processed_items"] == 1
     assert {"start_time", "end_time"} <= set(status)
     report = json.loads((ab_csv.parent / "report.json").read_text())
     required = {

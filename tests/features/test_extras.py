@@ -1,6 +1,6 @@
 """The optional extras, installed by the dev extra so these tests always run: sentence
-embeddings (``sds[text]``, WordLlama's packaged model, loaded with downloads disabled) and
-SHAP importance (``sds[shap]``)."""
+embeddings (``sds-toolkit[text]``, WordLlama's packaged model, loaded with downloads disabled) and
+SHAP importance (``sds-toolkit[shap]``)."""
 
 from __future__ import annotations
 

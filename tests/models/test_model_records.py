@@ -239,7 +239,7 @@ def test_saved_evaluation_and_suite_are_records(run: TrainResult, folder: Path) 
     assert saved.metrics.auc == train_metrics.auc
     suite = evaluate_folder(folder / "models")
     assert [name for name, _ in suite.models] == ["churn/model"]  # the version in use
-    assert list(suite.to_dict()) == ["models", "comparison", "deployment"]
+    assert list(suite.to_dict()) == ["models", "comparison", "deployment", "not_compared"]
     assert suite.to_dict()["deployment"] == {} and suite.deployment == ()
     assert suite.passed == saved.passed
 

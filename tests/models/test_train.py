@@ -214,7 +214,7 @@ def test_evaluate_cli_and_seed_scripts(fair_run: TrainResult, workdir: Path) -> 
         check=False,
     )
     status = json.loads(done.stdout.strip().splitlines()[-1])
-    assert done.returncode == 0 and status["status"] == "success", done.stderr
+    assert done.returncode == 0 and status["status"] == "completed", done.stderr
     assert status["processed_items"] == 1
     assert json.loads((out / "report.json").read_text())["models"]
     assert (out / "report.html").read_text().count("<svg") >= 4
@@ -262,7 +262,7 @@ def test_train_script_writes_model_and_reports(workdir: Path) -> None:
         check=False,
     )
     status = json.loads(done.stdout.strip().splitlines()[-1])
-    assert done.returncode == 0 and status["status"] == "success", done.stderr
+    assert done.returncode == 0 and status["status"] == "completed", done.stderr
     assert status["processed_items"] == 4_000
     assert {"model", "report.json", "report.html"} <= {p.name for p in out.iterdir()}
     done = subprocess.run(

@@ -226,8 +226,8 @@ def test_health_check_script(server: str, tmp_path: Path) -> None:
     done = run(server)
     assert done.returncode == 0, done.stderr
     status = json.loads(done.stdout.strip().splitlines()[-1])
-    assert status["status"] == "success" and status["processed_items"] == 2
+    assert status["status"] == "completed" and status["processed_items"] == 2
     done = run(f"http://127.0.0.1:{free_port()}")
     assert done.returncode == 1
     status = json.loads(done.stdout.strip().splitlines()[-1])
-    assert status["status"] == "error" and "unreachable" in status["error"]
+    assert status["status"] == "failed" and "unreachable" in status["error"]

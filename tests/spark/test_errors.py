@@ -21,7 +21,7 @@ from tests.spark.conftest import assert_same
 
 def test_missing_pyspark_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pyspark", None)
-    with pytest.raises(ConfigError, match=r"needs pyspark.*pip install 'sds\[spark\]'"):
+    with pytest.raises(ConfigError, match=r"needs pyspark.*pip install 'sds-toolkit\[spark\]'"):
         Engine("spark", spark_master="local[1]")
 
 

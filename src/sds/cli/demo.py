@@ -10,8 +10,12 @@ from typing import Annotated, Any
 import typer
 
 from sds.cli.demo_analysis import analysis_chapter
+from sds.cli.demo_assign import assignment_chapters
 from sds.cli.demo_causal import causal_chapters
+from sds.cli.demo_features import features_chapters
 from sds.cli.demo_models import models_chapters
+from sds.cli.demo_monitoring import monitoring_chapters
+from sds.cli.demo_serving import canary_chapters, serving_chapters
 from sds.data.io import open_table
 from sds.errors import ParameterError
 from sds.params import Interval, check
@@ -24,7 +28,16 @@ def command(
     rows: Annotated[int, typer.Option(help="Rows of the generated churn table.")] = 1_000_000,
     seed: Annotated[int, typer.Option(help="Seed of the generators.")] = 42,
 ) -> None:
-    """Generate data, run every capability on it, and write reports/index.html and JSON."""
+    """Generate data and run every capability on it, one report chapter each, in this
+    order: profile the churn table (profile); plan three tests and check last month's split
+    by day (design, srm); test and regress (stats); assign 50,000 generated ids and check
+    the split (assign, srm); analyse a test from its spec (analyze); build, select and
+    register point-in-time features (features); train churn models with and without a leak
+    (train); serve the model live under 200 requests (serve); a canary of two models under
+    400 routed requests and its call (canary report); drift after a planted shift and the
+    request log (monitor); causal methods on public data (causal; needs the causal extra).
+    Writes OUTPUT/index.html, index.json and one JSON per chapter; every server it starts
+    is stopped before it returns, also on an error or Ctrl-C."""
     from sds.data import synth
     from sds.features.profile import profile
     from sds.report.assemble import Chapter, write_report
@@ -41,8 +54,13 @@ def command(
     chapters = [Chapter("Data profile: churn table", profile(str(data_path)), "profile.json")]
     chapters += _design_chapters(output, seed)
     chapters += _stats_chapters(output / "data" / "ab_history.parquet", data_path)
+    chapters += assignment_chapters(output, seed)
     chapters.append(analysis_chapter(output, seed, users=max(30_000, min(200_000, rows // 5))))
+    chapters += features_chapters(output, seed)
     chapters += models_chapters(output, seed, rows=min(20_000, max(3_000, rows)))
+    chapters += serving_chapters(output, seed)
+    chapters += canary_chapters(output, seed)
+    chapters += monitoring_chapters(output, seed)
     chapters += causal_chapters(output)
     index = write_report(output, "sds demo", chapters)
     _say(f"done in {time.perf_counter() - started:.1f} s")

@@ -23,7 +23,7 @@ def causal_chapters(output: Path) -> list[Any]:
         import moderndid  # noqa: F401
         import rdrobust  # noqa: F401
     except ImportError as exc:
-        _say(f"causal chapters skipped: {exc.name} is missing (pip install 'sds[causal]')")
+        _say(f"causal chapters skipped: {exc.name} is missing (pip install 'sds-toolkit[causal]')")
         return []
     from sds.causal import advise, aipw, did, event_study, iv, psm, rdd, staggered
     from sds.report.assemble import Chapter

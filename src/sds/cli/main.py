@@ -29,6 +29,7 @@ from sds.cli import (
     stats,
 )
 from sds.cli.common import check_memory
+from sds.cli.logs import quiet_third_party
 from sds.cli.spec_options import name_as_typed
 from sds.cli.usage import click_errors, one_line, usage_message
 from sds.config import get_settings, restore_settings, use_settings
@@ -36,6 +37,7 @@ from sds.data.engine import SUPPORTED_BACKENDS
 from sds.errors import SdsError
 from sds.interrupts import Interrupted, install_handlers
 from sds.params import OneOf, check
+from sds.version import __version__
 
 app = typer.Typer(
     name="sds",
@@ -43,7 +45,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, pwsh)
 )
 app.command("profile")(profile.command)
 app.command("demo")(demo.command)
@@ -64,9 +66,26 @@ app.add_typer(causal.app, name="causal")
 _STATE = {"debug": False}
 
 
+def _print_version(value: bool) -> None:
+    """``sds --version``: print ``sds <version>`` and stop, before any command runs."""
+    if value:
+        print(f"sds {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
     threads: Annotated[
         int | None, typer.Option(help="Engine threads (default: all cores).")
     ] = None,
@@ -134,7 +153,8 @@ def run(argv: list[str] | None = None) -> None:
     token = use_settings(get_settings())  # global options last for this run only
     restore_signals = install_handlers()  # SIGINT/SIGTERM unwind, so cleanups run
     try:  # not standalone: click's usage errors come here, to be printed as one line
-        code = _command()(args=argv, prog_name="sds", standalone_mode=False)
+        with quiet_third_party():  # no INFO lines from matplotlib & co. on the terminal
+            code = _command()(args=argv, prog_name="sds", standalone_mode=False)
     except clicks.NoArgsIsHelpError as exc:  # `sds` or `sds causal` alone: the help
         exc.show()
         sys.exit(2)

@@ -16,13 +16,14 @@ from sds.cli.common import (
     resolve_format,
     split_list,
 )
-from sds.data.io import open_table
+from sds.data.io import Table, open_table
 from sds.data.schema import parse_expectations, require_kind
 from sds.errors import DataError, ParameterError
 
 FLAGS = (
     "single_row",
     "duplicate_rows",
+    "duplicate_column",
     "all_null",
     "mostly_null",
     "constant",
@@ -62,12 +63,15 @@ def command(
         list[str] | None,
         typer.Option(
             help="COLUMN=KIND the column must have (numeric, integer, float, string, "
-            "boolean, temporal); repeatable."
+            "boolean, temporal); comma-separated or repeated."
         ),
     ] = None,
     fail_on: Annotated[
         str | None,
-        typer.Option(help=f"Exit 2 if any of these flags is raised: {', '.join(FLAGS)}."),
+        typer.Option(
+            help=f"Exit 2 if any of these flags is raised: {', '.join(FLAGS)} "
+            "(the report is still written)."
+        ),
     ] = None,
     strict: Annotated[
         bool, typer.Option(help=f"Shorthand for --fail-on {','.join(STRICT)}.")
@@ -82,7 +86,7 @@ def command(
     resolve_format(fmt, output)  # a bad --format fails before any work
     source_name = _source(path, data)
     gates = _gates(fail_on, strict)
-    expected = parse_expectations(expect or [])
+    expected = parse_expectations([e for item in expect or [] for e in split_list(item)])
     opts = ProfileOptions(
         columns=tuple(split_list(columns)) or None,
         top_k=top_k,
@@ -92,11 +96,11 @@ def command(
     source = open_table(source_name, table=table, encoding=encoding)
     if opts.columns:
         source.require(*opts.columns)
-    for column, kind in expected.items():
-        require_kind(source, column, kind)
+    _expectations(source, expected)
     result = profile(source, opts)
-    _enforce(result.to_dict(), gates)
+    # a failed gate still writes the report: it is the CI artifact that explains the failure
     emit(result, fmt, output)
+    _enforce(result.to_dict(), gates)
 
 
 def _source(path: str | None, data: str | None) -> str:
@@ -118,6 +122,28 @@ def _gates(fail_on: str | None, strict: bool) -> set[str]:
             parameter="fail-on",
         )
     return gates
+
+
+def _expectations(source: Table, expected: dict[str, str]) -> None:
+    """Check every ``--expect``, then name every column that failed in one error."""
+    source.require(*expected)  # a misspelt column first, with its close matches
+    failed: list[DataError] = []
+    for column, kind in expected.items():
+        try:
+            require_kind(source, column, kind)
+        except DataError as exc:
+            failed.append(exc)
+    if len(failed) == 1:
+        raise failed[0]
+    if failed:
+        raise DataError(
+            f"{len(failed)} columns have the wrong type: "
+            + "; ".join(
+                f"column {e.column!r}: found {e.found}, expected {e.expected}" for e in failed
+            ),
+            source=source.name,
+            hint="Clean or convert the columns, or choose others.",
+        )
 
 
 def _enforce(profile: dict[str, object], gates: set[str]) -> None:

@@ -2,13 +2,15 @@
 
 Every seed script takes ``-i/--input``, ``-o/--output``, ``-c/--config`` (YAML or JSON,
 validated by the job's pydantic model) and ``-v/--verbose``, runs one library job and
-prints exactly one JSON status line on stdout::
+prints the seed's status line as the LAST line of stdout, exactly these four keys in this
+order::
 
-    {"status": "success", "start_time": "...", "processed_items": 3, "end_time": "...",
-     "output": "out/"}
+    {"status": "completed", "start_time": "...", "processed_items": 3, "end_time": "..."}
 
-On failure the line has ``"status": "error"`` and ``"error"`` (the message), and the process
-exits 2 for bad input or usage and 1 for a failed analysis, like ``sds`` itself.
+Times are ISO 8601 in UTC. What was written is logged on stderr with ``-v``. On failure the
+line is ``{"status": "failed", "start_time": ..., "processed_items": 0, "end_time": ...,
+"error": "..."}`` and the process exits 2 for bad input or usage and 1 for a failed
+analysis, like ``sds`` itself.
 """
 
 from __future__ import annotations
@@ -26,8 +28,18 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from sds.config import StrictModel, load_config
-from sds.errors import InputError, SdsError
+from sds.config import StrictModel, read_mapping, validate_mapping
+from sds.errors import ConfigError, InputError, SdsError
+
+SCRIPTS = (
+    "experiment_designer",
+    "feature_engineering_pipeline",
+    "statistical_analyzer",
+    "train",
+    "evaluate",
+    "model_evaluation_suite",
+    "health_check",
+)
 
 
 @dataclass(frozen=True)
@@ -65,7 +77,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser(job: SeedJob) -> _Parser:
-    parser = _Parser(prog=job.name, description=job.description)
+    section = job.name.removesuffix(".py")
+    parser = _Parser(
+        prog=job.name,
+        description=job.description,
+        epilog=f"-c may also be a project config whose top-level keys are script names; this "
+        f"script reads its '{section}:' section. The last line of stdout is the status line: "
+        '{"status": "completed", "start_time": ..., "processed_items": N, "end_time": ...} '
+        '(on failure "status": "failed" and "error"; exit 2 bad input, 1 failed job).',
+    )
     parser.add_argument(
         "-i", "--input", type=Path, required=job.input_required, help="Input file or folder."
     )
@@ -80,6 +100,21 @@ def _parser(job: SeedJob) -> _Parser:
     return parser
 
 
+def load_job_config(path: Path, job: SeedJob) -> BaseModel | None:
+    """``-c``: the job's config, or its section of a project config whose top-level keys
+    are all script names (``experiment_designer:``, ``model_evaluation_suite:`` ...), so
+    one ``config.yaml`` can serve every script; a script without a section gets defaults."""
+    raw = read_mapping(path)
+    if raw and set(raw) <= set(SCRIPTS):
+        section = raw.get(job.name.removesuffix(".py"))
+        if section is None:
+            return None if job.config_required else job.config_model()
+        if not isinstance(section, dict):
+            raise ConfigError("a script's section must be a mapping", source=str(path))
+        return validate_mapping(section, job.config_model, f"{path} [{job.name}]")
+    return validate_mapping(raw, job.config_model, str(path))
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -87,7 +122,8 @@ def _now() -> str:
 def seed_main(job: SeedJob, argv: Sequence[str] | None = None) -> int:
     """Run ``job`` as a script; print the status line; return the exit code."""
     start = _now()
-    status: dict[str, Any] = {"status": "error", "start_time": start, "processed_items": 0}
+    status: dict[str, Any] = {"status": "failed", "start_time": start, "processed_items": 0}
+    error = ""
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
     code = 0
@@ -99,30 +135,32 @@ def seed_main(job: SeedJob, argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(args_list)
         log = _logger(job.name, args.verbose)
         config = (
-            load_config(args.config, job.config_model)
+            load_job_config(args.config, job)
             if args.config
             else None
             if job.config_required
             else job.config_model()
         )
         ctx = SeedContext(args.input, args.output, config, args, log)
-        status["processed_items"] = job.run(ctx)
-        status["status"] = "success"
+        status["processed_items"] = int(job.run(ctx))
+        status["status"] = "completed"
         if args.output is not None:
-            status["output"] = str(args.output)
+            log.info("output: %s", args.output)
     except SdsError as exc:
         if debug:
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
-        status["error"] = str(exc)
+        error = str(exc)
+        print(f"error: {error}", file=sys.stderr)
         code = exc.exit_code
     except Exception as exc:
         if debug:
             traceback.print_exc()
-        status["error"] = f"internal error: {type(exc).__name__}: {exc}"
-        print(f"error: {status['error']}", file=sys.stderr)
+        error = f"internal error: {type(exc).__name__}: {exc}"
+        print(f"error: {error}", file=sys.stderr)
         code = 1
     status["end_time"] = _now()
+    if code:
+        status["error"] = error
     print(json.dumps(status), flush=True)
     return code
 

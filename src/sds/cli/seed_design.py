@@ -93,7 +93,9 @@ JOB = SeedJob(
     description="Plan A/B tests from YAML/JSON design specs (a file or a folder of them): "
     "sample size, power or MDE, duration, CUPED and sequential looks; specs with "
     "'kind: analysis' are analysed instead (sds analyze). Writes one result per spec under "
-    "--output.",
+    "--output (<spec name>.json, .md ...). Config keys (-c): defaults (design spec keys "
+    "applied under every spec, a spec's own keys win; e.g. {alpha: 0.05, power: 0.8}), "
+    "formats (written per spec: json, markdown, html, text; default [json, markdown]).",
     run=run_designer,
     config_model=DesignerConfig,
 )

@@ -18,12 +18,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from sds.cli.common import beside
 from sds.cli.seed import SeedContext, SeedJob
+from sds.config import StrictModel, validate_mapping
 from sds.errors import AnalysisError, InputError
-from sds.models.config import TrainConfig
+from sds.models.config import ScorecardConfig, TrainConfig
 from sds.report.files import write_atomic
 
 
@@ -61,7 +62,9 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
 TRAIN_JOB = SeedJob(
     name="train.py",
     description="Train models from a config: scripts/train.py --config prod.yaml "
-    "[-o MODEL_DIR]. Keys as in 'sds train --help'.",
+    "[-o MODEL_DIR]. Config keys as in 'sds train --help' (data, target, candidates, split, "
+    "tuning, scorecard, output ...; data relative to the config's folder). The model goes "
+    "to -o, else the config's output, else models/<name>, with report.json and report.html.",
     run=run_train,
     config_model=TrainConfig,
     input_required=False,
@@ -77,7 +80,9 @@ def run_evaluate(ctx: SeedContext) -> int:
     model = ctx.args.model or ctx.input
     if model is None:
         raise InputError("give the model folder with --model PATH (see --help)")
-    result = evaluate_saved(model, ctx.args.data, ctx.args.config)
+    raw = ctx.config.model_dump() if ctx.config is not None else None
+    scorecard = None if raw is None else suite_config(raw, ctx.args.config).scorecard
+    result = evaluate_saved(model, ctx.args.data, scorecard)
     folder = ctx.output or Path(model) / "evaluation"
     _write_reports(result, folder)
     return int(result.rows)
@@ -91,7 +96,9 @@ def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
 EVALUATE_JOB = SeedJob(
     name="evaluate.py",
     description="Evaluate a saved model: scripts/evaluate.py --model PATH [--data FILE] "
-    "[-c scorecard.yaml] [-o DIR].",
+    "[-c scorecard.yaml] [-o DIR]. The report (report.json, report.html) goes to -o, else "
+    "PATH/evaluation/. Config keys (-c): the scorecard thresholds (auc_min, brier_max ...), "
+    "alone, under scorecard:, or a training config's scorecard.",
     run=run_evaluate,
     config_model=ScorecardFile,
     input_required=False,
@@ -101,17 +108,70 @@ EVALUATE_JOB = SeedJob(
 )
 
 
+class DeployConfig(StrictModel):
+    """The load ``--deploy`` puts on each model behind ``sds serve``, and its criteria."""
+
+    requests: int = Field(default=2_000, ge=1, description="Requests sent per model.")
+    connections: int = Field(default=8, ge=1, description="Concurrent connections.")
+    seconds: float = Field(default=60.0, gt=0, description="Longest time the load may take.")
+    workers: int = Field(default=2, ge=1, description="Server worker processes.")
+    p95_max_ms: float = Field(default=100.0, gt=0, description="Highest P95 latency that passes.")
+    error_rate_max: float = Field(
+        default=0.001, ge=0, description="Highest share of failed requests that passes."
+    )
+
+
+class SuiteConfig(StrictModel):
+    """The suite's ``-c`` file. Relative paths are read from the config file's folder;
+    ``-i``, ``-o`` and ``--data`` win over ``models``, ``output`` and ``data``."""
+
+    models: str = Field(default="models", description="Folder of models (as -i).")
+    output: str = Field(default="evaluation", description="Folder the report goes to (as -o).")
+    data: str | None = Field(
+        default=None, description="Rows every model is scored on (default: its test split)."
+    )
+    scorecard: ScorecardConfig = Field(
+        default_factory=ScorecardConfig, description="Thresholds, as in a training config."
+    )
+    deploy: DeployConfig = Field(
+        default_factory=DeployConfig, description="The load and criteria of --deploy."
+    )
+
+
+def suite_config(raw: dict[str, Any] | None, path: Path | None) -> SuiteConfig:
+    """The suite's settings from ``-c`` (``raw``, read from ``path``): a suite config
+    (:class:`SuiteConfig`), a training config (its ``scorecard``; its ``output``, the model
+    folder, as ``models``) or a bare scorecard section; the defaults without a file."""
+    if raw is None or path is None:
+        return SuiteConfig()
+    if raw.get("kind") == "train" or "target" in raw:
+        train = validate_mapping(raw, TrainConfig, str(path))
+        models = train.output or str(Path("models") / train.name)
+        config = SuiteConfig(models=models, scorecard=train.scorecard)
+    elif raw and set(raw) <= set(ScorecardConfig.model_fields):
+        config = SuiteConfig(scorecard=validate_mapping(raw, ScorecardConfig, str(path)))
+    else:
+        config = validate_mapping(raw, SuiteConfig, str(path))
+    folder = {k: str(path.parent / getattr(config, k)) for k in ("models", "output")}
+    return config.model_copy(update={**folder, "data": beside(config.data, path)})
+
+
 def run_suite(ctx: SeedContext) -> int:
     from sds.models.suite import evaluate_folder
     from sds.serving.deploycheck import deploy_folder
 
-    assert ctx.input is not None and ctx.output is not None
-    result = evaluate_folder(ctx.input, ctx.args.data, ctx.args.config)
+    raw = ctx.config.model_dump() if ctx.config is not None else None
+    config = suite_config(raw, ctx.args.config)
+    models = ctx.input or Path(config.models)
+    output = ctx.output or Path(config.output)
+    ctx.log.info("evaluating the models under %s", models)
+    result = evaluate_folder(models, ctx.args.data or config.data, config.scorecard)
     if ctx.args.deploy:  # the serving layer starts the server; the models layer never does
-        result = result.with_deployment(deploy_folder(ctx.input))
-    _write_reports(result, ctx.output)
+        result = result.with_deployment(deploy_folder(models, **config.deploy.model_dump()))
+    _write_reports(result, output)
+    ctx.log.info("wrote %s and %s", output / "report.json", output / "report.html")
     if ctx.args.deploy and not all(check.passed for _, check in result.deployment):
-        raise AnalysisError(f"a deployment check failed; see {ctx.output / 'report.html'}")
+        raise AnalysisError(f"a deployment check failed; see {output / 'report.html'}")
     return len(result.models)
 
 
@@ -126,10 +186,18 @@ def _suite_arguments(parser: argparse.ArgumentParser) -> None:
 
 SUITE_JOB = SeedJob(
     name="model_evaluation_suite.py",
-    description="Evaluate every model in a folder: scripts/model_evaluation_suite.py "
-    "-i models/ -o evaluation/ [-c config.yaml] [--deploy].",
+    description="Evaluate every model in a folder and compare them (DeLong, on the test "
+    "rows they share): scripts/model_evaluation_suite.py -i models/ -o evaluation/ "
+    "[-c config.yaml] [--deploy], or --config config.yaml --deploy with the paths in the "
+    "config. Config keys: models (default models/), output (the report's folder, default "
+    "evaluation/), data (rows to score; default each model's test split), scorecard "
+    "(thresholds: auc_min, brier_max, ...), deploy (requests, connections, seconds, "
+    "workers, p95_max_ms, error_rate_max). A training config is accepted too: its "
+    "scorecard, and its output as models. Relative paths are read from the config's folder.",
     run=run_suite,
     config_model=ScorecardFile,
-    config_required="scorecard thresholds",
+    input_required=False,
+    output_required=False,
+    config_required="the suite config (read by the job)",
     extra_arguments=_suite_arguments,
 )

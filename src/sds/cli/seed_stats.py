@@ -47,7 +47,9 @@ def run_analyzer(ctx: SeedContext) -> int:
 JOB = SeedJob(
     name="statistical_analyzer.py",
     description="Run a statistical test on a data file and write the report: "
-    "--data input.csv --test ttest --output report.json. Tests as in 'sds stats --help'.",
+    "--data input.csv --test ttest --output report.json (format from the extension: "
+    ".json, .md, .html, .txt). Tests as in 'sds stats --help'. Config keys (-c): every "
+    "option below without its dashes (test, value, group, alpha ...); options given win.",
     run=run_analyzer,
     extra_arguments=_arguments,
     config_model=StatsSpec,

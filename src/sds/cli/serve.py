@@ -53,6 +53,14 @@ def command(
             help="Serve a --canary whose input schema differs from the model's.",
         ),
     ] = False,
+    ignore_unknown_fields: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-unknown-fields",
+            help="Accept and leave out fields the model does not use (whole records, ids); "
+            "by default they are refused (422).",
+        ),
+    ] = False,
     trust_model: Annotated[
         bool,
         typer.Option(
@@ -82,4 +90,5 @@ def command(
         body_timeout=body_timeout,
         public_metrics=public_metrics,
         allow_schema_change=allow_schema_change,
+        ignore_unknown_fields=ignore_unknown_fields,
     )

@@ -79,7 +79,10 @@ class Engine:
             config["temp_directory"] = temp_directory
         self.database = database
         self.con = ibis.duckdb.connect(database, read_only=read_only, **config)
-        self.con.raw_sql("SET enable_progress_bar = false")  # sds draws its own
+        # sds draws its own progress. In a Jupyter kernel without ipywidgets DuckDB starts
+        # with its bar off and refuses any SET of it, so only a bar that is on is turned off.
+        if self.con.raw_sql("SELECT current_setting('enable_progress_bar')").fetchone()[0]:
+            self.con.raw_sql("SET enable_progress_bar = false")
         self.con.raw_sql("SET TimeZone = 'UTC'")  # zone-aware times compare and print in UTC
 
     @classmethod

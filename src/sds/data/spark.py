@@ -27,7 +27,9 @@ from sds.data.uri import URI
 from sds.errors import AnalysisError, ConfigError, DataError
 
 MIN_JAVA = 17
-INSTALL_HINT = "Install it with: pip install 'sds[spark]' (pyspark with the Ibis Spark backend)."
+INSTALL_HINT = (
+    "Install it with: pip install 'sds-toolkit[spark]' (pyspark with the Ibis Spark backend)."
+)
 REMOTE_ENV = "SPARK_REMOTE"
 
 # Spark's own settings for a session sds starts: UTC times as in DuckDB, no web UI.
@@ -155,9 +157,43 @@ def spark_session(
         builder = builder.config("spark.sql.shuffle.partitions", local_partitions(master))
         if memory:
             builder = builder.config("spark.driver.memory", jvm_size(memory))
+    if not os.environ.get("SPARK_CONF_DIR"):  # else the user's own Spark configuration rules
+        builder = builder.config("spark.driver.extraJavaOptions", quiet_logging_option())
     session = builder.master(master).getOrCreate()
     session.sparkContext.setLogLevel("FATAL")  # sds reports failures itself (--debug)
     return session
+
+
+# Spark's log4j2 configuration for the driver sds starts: only FATAL reaches the console, so
+# the start-up lines (default profile, loopback hostname, native-hadoop, "Setting default log
+# level": Spark prints it when the Python gateway's level differs from the root's) stay off
+# the user's terminal; sds names failures itself. The JVM prints "Using incubator modules"
+# before any logging starts: that one line stays.
+QUIET_LOG4J2 = """\
+rootLogger.level = fatal
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+logger.gateway.name = org.apache.spark.api.python.PythonGatewayServer
+logger.gateway.level = fatal
+"""
+
+
+def quiet_logging_option() -> str:
+    """The JVM option pointing the driver's log4j2 at :data:`QUIET_LOG4J2`, written to a
+    private temporary file removed when this process exits."""
+    import atexit
+    import tempfile
+    from pathlib import Path
+
+    handle, name = tempfile.mkstemp(prefix="sds-log4j2-", suffix=".properties")
+    with os.fdopen(handle, "w") as f:
+        f.write(QUIET_LOG4J2)
+    atexit.register(Path(name).unlink, missing_ok=True)
+    return f"-Dlog4j2.configurationFile=file:{name}"
 
 
 def local_partitions(master: str) -> str:

@@ -46,7 +46,11 @@ class DesignSpec(StrictModel):
     alpha: Annotated[float, Rule("alpha")] = Field(
         default=0.05, description="Significance level (family-wise for several arms)."
     )
-    power: Annotated[float, Rule("power")] = Field(default=0.8, description="Target power.")
+    power: Annotated[float, Rule("power")] = Field(
+        default=0.8,
+        description="Target power: the chance of a significant result when the true effect "
+        "is mde (0.8 = 80%).",
+    )
     alternative: Alternative = Field(
         default="two-sided", description="Alternative hypothesis: two-sided, greater or less."
     )

@@ -115,7 +115,7 @@ def mean_abs_shap(model: Any, x: np.ndarray) -> np.ndarray:
             import shap
     except ImportError as exc:
         raise ConfigError(
-            "SHAP importance needs the shap package", hint="pip install 'sds[shap]'"
+            "SHAP importance needs the shap package", hint="pip install 'sds-toolkit[shap]'"
         ) from exc
     values = np.asarray(shap.TreeExplainer(model).shap_values(x))
     if values.ndim == 3:  # (rows, features, classes)

@@ -8,6 +8,8 @@ small GROUP BY per column gives its top values and one its histogram.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from sds.data.finite import MAX_MAGNITUDE
@@ -34,10 +36,12 @@ def profile(
     source: Any,
     options: ProfileOptions | None = None,
     *,
+    columns: Sequence[str] | None = None,
     engine: Engine | None = None,
     **open_kwargs: Any,
 ) -> Profile:
-    """Profile ``source`` (anything :func:`sds.data.open_table` opens).
+    """Profile ``source`` (anything :func:`sds.data.open_table` opens); ``columns``
+    profiles only those (as ``sds profile --columns``; the options' own list otherwise).
 
     >>> import sds
     >>> p = sds.profile(sds.data.synth.make_churn(n_rows=500, seed=1))
@@ -45,12 +49,18 @@ def profile(
     500
     """
     opts = options or ProfileOptions()
+    if columns is not None:
+        chosen = (columns,) if isinstance(columns, str) else tuple(columns)  # one name or many
+        opts = replace(opts, columns=chosen or None)
     table = (
         source if isinstance(source, Table) else open_table(source, engine=engine, **open_kwargs)
     )
+    whole = table  # duplicate rows are whole rows, whichever columns are profiled
     if opts.columns:
         table = table.select(list(opts.columns))
     table = table.materialized()
+    if not opts.columns:
+        whole = table
     t = table.expr
     names = list(t.columns)
     kinds = [kind_of(t.schema()[n]) for n in names]
@@ -59,15 +69,15 @@ def profile(
         exact = n_rows <= _exact_limit(table, opts)
         stats = _column_stats(table, names, kinds, exact)
         advance("column statistics")
-        duplicates = n_rows - _distinct_rows(table)
+        duplicates = n_rows - _distinct_rows(whole)
         advance("duplicate rows")
-        columns = []
+        profiles = []
         for i, (name, kind) in enumerate(zip(names, kinds, strict=True)):
-            columns.append(_column(table, i, name, kind, stats, n_rows, opts, advance))
-    flags = table_flags(n_rows, duplicates)
+            profiles.append(_column(table, i, name, kind, stats, n_rows, opts, advance))
+    flags = table_flags(n_rows, duplicates) + duplicate_columns(table, profiles)
     flags += [
         {"column": c.name, "flag": f, "detail": d}
-        for c in columns
+        for c in profiles
         for f, d in column_flags(c, n_rows, opts)
     ]
     return Profile(
@@ -76,15 +86,48 @@ def profile(
         n_columns=len(names),
         duplicate_rows=duplicates,
         distinct_method="exact" if exact else _sketch_error(table),
-        columns=tuple(_with_flags(c, flags) for c in columns),
+        columns=tuple(_with_flags(c, flags) for c in profiles),
         flags=tuple(flags),
         options=opts,
     )
 
 
-def _with_flags(col: ColumnProfile, flags: list[dict[str, str]]) -> ColumnProfile:
-    from dataclasses import replace
+MAX_PAIRS = 200  # candidate column pairs compared exactly, in one query
 
+
+def duplicate_columns(table: Table, profiles: list[ColumnProfile]) -> list[dict[str, str]]:
+    """Columns equal to an earlier column in every row (nulls in the same rows), flagged
+    ``duplicate_column``. Candidates share dtype, null count, distinct count and, for
+    numbers, min and max (already computed); each pair is then confirmed exactly in the
+    engine (``IS NOT DISTINCT FROM`` in every row), all pairs in one query."""
+    groups: dict[tuple[Any, ...], list[ColumnProfile]] = {}
+    for c in profiles:
+        if c.distinct_count > 1:  # constant and all-null columns have flags of their own
+            numeric = c.numeric or {}
+            key = (c.dtype, c.null_count, c.distinct_count, numeric.get("min"), numeric.get("max"))
+            groups.setdefault(key, []).append(c)
+    pairs = [
+        (a.name, b.name)
+        for group in groups.values()
+        for j, b in enumerate(group)
+        for a in group[:j]
+    ][:MAX_PAIRS]
+    if not pairs:
+        return []
+    t = table.expr
+    differing = {
+        f"p{i}": (~t[a].identical_to(t[b])).cast("int64").sum() for i, (a, b) in enumerate(pairs)
+    }
+    row = table.engine.execute(t.aggregate(**differing), source=table.name).iloc[0]
+    flags: dict[str, dict[str, str]] = {}
+    for i, (a, b) in enumerate(pairs):
+        if _count(row[f"p{i}"]) == 0 and b not in flags:
+            detail = f"equal to {a!r} in every row"
+            flags[b] = {"column": b, "flag": "duplicate_column", "detail": detail}
+    return list(flags.values())
+
+
+def _with_flags(col: ColumnProfile, flags: list[dict[str, str]]) -> ColumnProfile:
     return replace(col, flags=[f["flag"] for f in flags if f["column"] == col.name])
 
 
@@ -172,7 +215,9 @@ def _column_stats(table: Table, names: list[str], kinds: list[str], exact: bool)
 
 
 def _distinct_rows(table: Table) -> int:
-    """Exact count of distinct rows, by a 64-bit hash of each whole row."""
+    """Exact count of distinct rows, by a 64-bit hash of each whole row (every column of
+    the source, also when ``--columns`` profiles only some: a repeat of two chosen columns
+    is not a duplicate row)."""
     import ibis
 
     t = table.expr

@@ -144,7 +144,8 @@ class ProjectAnalysis(Result):
                 import yaml
 
                 text = yaml.safe_dump(t["draft_spec"], sort_keys=False)
-                out.append(Note(f"Draft feature spec for {Path(t['source']).name}", [text]))
+                title = f"Draft feature spec for {Path(t['source']).name}"
+                out.append(Note(title, text.splitlines(), code=True))
         return out
 
 

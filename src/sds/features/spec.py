@@ -95,7 +95,7 @@ class TransformSpec(StrictModel):
     text: list[str] = Field(default_factory=list, description="Text columns as TF-IDF.")
     text_max_features: int = Field(default=500, description="TF-IDF terms kept per column.")
     embeddings: list[str] = Field(
-        default_factory=list, description="Text columns as sentence embeddings (sds[text])."
+        default_factory=list, description="Text columns as sentence embeddings (sds-toolkit[text])."
     )
     embedding_dim: Literal[64, 128, 256] = Field(
         default=64, description="Embedding size: 64, 128 or 256."
@@ -112,7 +112,9 @@ class TransformSpec(StrictModel):
 class FeatureSpec(EngineChoice):
     """A point-in-time feature set."""
 
-    kind: Literal["features"] = Field(default="features", description="What this spec is for.")
+    kind: Literal["features"] = Field(
+        default="features", description="Always features: marks the file as a feature spec."
+    )
     name: str = Field(default="features", description="The feature set's name in a store.")
     data: str | None = Field(default=None, description="Events: file, glob or SQL.")
     entity: str = Field(description="Entity (e.g. customer id) column of the events.")

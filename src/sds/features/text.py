@@ -1,6 +1,6 @@
 """Sentence embeddings of a text column from a small model that ships inside its PyPI
 package and loads offline: WordLlama's 256-dimension ``l2_supercat`` (``pip install
-'sds[text]'``). Dimensions can be truncated (64, 128) at a small cost in quality."""
+'sds-toolkit[text]'``). Dimensions can be truncated (64, 128) at a small cost in quality."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def _model(dim: int) -> Any:
     except ImportError as exc:
         raise ConfigError(
             "sentence embeddings need the wordllama package",
-            hint="pip install 'sds[text]'",
+            hint="pip install 'sds-toolkit[text]'",
         ) from exc
     from pathlib import Path
 

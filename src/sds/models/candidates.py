@@ -84,7 +84,7 @@ def _optional(module: str) -> Any:
         raise ParameterError(
             f"candidate {module!r} needs the {module} package",
             parameter="candidates",
-            hint="pip install 'sds[boost]', or drop it from candidates.",
+            hint="pip install 'sds-toolkit[boost]', or drop it from candidates.",
         ) from exc
 
 

@@ -75,7 +75,12 @@ class TuningConfig(StrictModel):
     """How Optuna tunes each candidate."""
 
     trials: int = Field(default=20, ge=1, le=10_000, description="Trials per candidate.")
-    timeout: float | None = Field(default=None, gt=0, description="Seconds per candidate.")
+    timeout: float | None = Field(
+        default=None,
+        gt=0,
+        description="Longest tuning time per candidate, in seconds (default: no limit, the "
+        "trials alone stop it).",
+    )
     folds: int = Field(
         default=5,
         ge=2,
@@ -133,7 +138,9 @@ class ScorecardConfig(StrictModel):
 
 
 class TrainConfig(StrictModel):
-    kind: Literal["train"] = Field(default="train", description="What this config is for.")
+    kind: Literal["train"] = Field(
+        default="train", description="Always train: marks the file as a training config."
+    )
     name: str = Field(default="model", description="The model's name.")
     data: str = Field(
         description="A source sds reads (file, glob, DuckDB table, SQL) or store://name@vN."

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 
 from sds.config import read_mapping, validate_mapping
@@ -25,11 +26,13 @@ from sds.models.versions import in_use
 from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_table
 
 
-def scorecard_config(path: str | Path | None) -> ScorecardConfig:
+def scorecard_config(path: str | Path | ScorecardConfig | None) -> ScorecardConfig:
     """Thresholds from a file holding a ``scorecard`` section (a training config) or the
-    section itself; the defaults when no file is given."""
+    section itself; the defaults when no file is given; a ``ScorecardConfig`` as is."""
     if path is None:
         return ScorecardConfig()
+    if isinstance(path, ScorecardConfig):
+        return path
 
     raw = read_mapping(path)
     section = raw.get("scorecard", raw) if "scorecard" in raw else raw
@@ -54,7 +57,7 @@ def _rows(saved_path: Path, data: str | None) -> tuple[pd.DataFrame, str]:
 def evaluate_saved(
     model_path: str | Path,
     data: str | None = None,
-    config: str | Path | None = None,
+    config: str | Path | ScorecardConfig | None = None,
     *,
     trust: bool = False,
     positive: Any = None,
@@ -88,6 +91,7 @@ class SuiteResult(Result):
     models: tuple[tuple[str, Evaluation], ...]
     comparison: tuple[DelongComparison, ...]
     deployment: tuple[tuple[str, DeploymentCheck], ...] = ()
+    not_compared: tuple[tuple[str, str, str], ...] = ()  # (model a, model b, why not)
 
     @property
     def passed(self) -> bool:
@@ -104,6 +108,9 @@ class SuiteResult(Result):
                 "models": {k: v.to_dict() for k, v in self.models},
                 "comparison": plain(self.comparison),
                 "deployment": {k: v.to_dict() for k, v in self.deployment},
+                "not_compared": [
+                    {"model_a": a, "model_b": b, "reason": why} for a, b, why in self.not_compared
+                ],
             }
         )
 
@@ -121,16 +128,9 @@ class SuiteResult(Result):
         out: list[Section] = [records_table("Models", overview)]
         if self.comparison:
             out.append(records_table("DeLong comparison on shared test rows", d["comparison"]))
-        elif len(self.models) > 1:
-            out.append(
-                Note(
-                    "Comparison",
-                    [
-                        "The models were scored on different rows; "
-                        "give one --data file to compare them."
-                    ],
-                )
-            )
+        if d["not_compared"]:
+            why = [f"{r['model_a']} vs {r['model_b']}: {r['reason']}" for r in d["not_compared"]]
+            out.append(Note("Not compared", why))
         for name, check in d["deployment"].items():
             out.append(
                 records_table(f"Deployment check: {name} behind sds serve", check["criteria"])
@@ -142,9 +142,35 @@ class SuiteResult(Result):
         return out
 
 
-def _rows_key(rows: pd.DataFrame) -> tuple[int, int]:
-    hashed = pd.util.hash_pandas_object(rows.reset_index(drop=True), index=True)
-    return len(rows), int(hashed.sum())
+def _rows_hash(rows: pd.DataFrame, columns: list[str]) -> int:
+    hashed = pd.util.hash_pandas_object(rows[columns].reset_index(drop=True), index=True)
+    return int(hashed.sum())
+
+
+def _why_not_paired(a: _Scored, b: _Scored) -> str | None:
+    """Why DeLong cannot pair two models' scores (None: it can). Rows are the same when
+    they match on every column both test tables hold, so a model that dropped a feature
+    is still compared with one that kept it."""
+    if a.label != b.label:
+        return f"different positive classes ({a.label} vs {b.label})"
+    if len(a.rows) != len(b.rows):
+        return f"scored on different rows ({len(a.rows):,} vs {len(b.rows):,} rows)"
+    common = [c for c in a.rows.columns if c in set(b.rows.columns)]
+    if _rows_hash(a.rows, common) != _rows_hash(b.rows, common):
+        return "scored on different rows (values differ on their common columns)"
+    if not np.array_equal(a.y, b.y):
+        return "different outcomes on the same rows"
+    return None
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """A binary model's test rows, outcomes (1 = its positive class) and scores."""
+
+    rows: pd.DataFrame
+    label: str
+    y: Any
+    scores: Any
 
 
 def model_folders(root: Path) -> list[Path]:
@@ -169,7 +195,7 @@ def model_name(folder: Path, root: Path) -> str:
 def evaluate_folder(
     root: Path,
     data: str | None = None,
-    config: str | Path | None = None,
+    config: str | Path | ScorecardConfig | None = None,
 ) -> SuiteResult:
     """Evaluate every model under ``root``; compare binary models scored on the same rows.
 
@@ -188,13 +214,13 @@ def evaluate_folder(
             x = rows[saved.meta["features"]]
             label, _ = recorded_positive(saved.meta, saved.model)
             y = outcome(rows[saved.meta["target"]], label)
-            key = (*_rows_key(rows), str(label))  # DeLong pairs rows and one positive class
-            scored[name] = (key, y, predictions(saved.model, x, "binary"))
-    comparison = []
+            scored[name] = _Scored(rows, str(label), y, predictions(saved.model, x, "binary"))
+    comparison, skipped = [], []
     for a, b in itertools.combinations(scored, 2):
-        (key_a, y_a, s_a), (key_b, _, s_b) = scored[a], scored[b]
-        if key_a != key_b:  # different rows or positive classes: DeLong does not apply
+        why = _why_not_paired(scored[a], scored[b])
+        if why is not None:  # DeLong pairs the same rows and one positive class
+            skipped.append((a, b, why))
             continue
-        d = delong_test(y_a, s_a, s_b)
+        d = delong_test(scored[a].y, scored[a].scores, scored[b].scores)
         comparison.append(DelongComparison(model_a=a, model_b=b, **d))
-    return SuiteResult(tuple(evaluations), tuple(comparison))
+    return SuiteResult(tuple(evaluations), tuple(comparison), not_compared=tuple(skipped))

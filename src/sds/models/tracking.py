@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from sds.errors import InputError, ParameterError
+from sds.version import __version__
 
-PACKAGES = (
-    "sds",
+PACKAGES = (  # distributions whose versions a run records (sds's own: sds.version)
     "scikit-learn",
     "numpy",
     "pandas",
@@ -123,7 +123,11 @@ def _check_sqlite_path(uri: str, *, must_exist: bool) -> None:
 
 
 def environment() -> dict[str, str]:
-    out = {"python": platform.python_version(), "platform": platform.platform()}
+    out = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "sds": __version__,  # the package, whatever the distribution is called
+    }
     for name in PACKAGES:
         try:
             out[name] = metadata.version(name)

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sds.config import get_settings, parse_spec
 from sds.config import load_config as read_config
+from sds.config import parse_spec
 from sds.data.engine import default_engine
 from sds.data.finite import refuse_unusable
 from sds.data.io import Table, open_table
@@ -35,6 +35,7 @@ from sds.models.positive import fitted_target, training_positive
 from sds.models.resampling import ResamplingPlan, resampling_plan
 from sds.models.split import split
 from sds.models.tune import tune
+from sds.progress import Steps
 
 
 @dataclass(frozen=True)
@@ -209,12 +210,19 @@ def _features(cfg: TrainConfig, frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c not in structural]
 
 
-def fit_candidates(p: Prepared, advance: Any = None) -> list[dict[str, Any]]:
-    """Tune (or just cross-validate) each candidate, fit it on train, score validation."""
+def fit_candidates(p: Prepared, steps: Steps | None = None) -> list[dict[str, Any]]:
+    """Tune (or just cross-validate) each candidate, fit it on train, score validation.
+    ``steps`` shows the candidate at work ("tuning hgb: trial 7/30") and counts it done."""
+    shown = steps or Steps()
     x, y = p.train[p.features], p.outcome(p.train)
     rows = []
     for c in p.cfg.candidates:
         tuned = c.tune and c.name != "dummy"
+        shown.show(f"tuning {c.name}" if tuned else f"cross-validating {c.name}")
+
+        def on_trial(number: int, trials: int, name: str = c.name) -> None:
+            shown.show(f"tuning {name}: trial {number}/{trials}")
+
         t = tune(
             c.name,
             p.task,
@@ -226,8 +234,9 @@ def fit_candidates(p: Prepared, advance: Any = None) -> list[dict[str, Any]]:
             trials=(c.trials or p.cfg.tuning.trials) if tuned else 0,
             timeout=p.cfg.tuning.timeout,
             seed=p.cfg.seed,
-            show_progress=get_settings().progress and _tty(),
+            on_trial=on_trial,
         )
+        shown.show(f"fitting {c.name}")
         model = pipeline(c.name, p.task, t.params, p.preprocessing, p.cfg.seed).fit(x, y)
         rows.append(
             {
@@ -243,15 +252,8 @@ def fit_candidates(p: Prepared, advance: Any = None) -> list[dict[str, Any]]:
                 "validation": _validation_score(model, p, t.scoring),
             }
         )
-        if advance:
-            advance(c.name)
+        shown(f"{c.name} done")
     return rows
-
-
-def _tty() -> bool:
-    import sys
-
-    return sys.stderr.isatty()
 
 
 def _validation_score(model: Any, p: Prepared, scoring: str) -> float:

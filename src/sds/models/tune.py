@@ -11,6 +11,7 @@ of trials that ran is recorded so a rerun can replay exactly that many.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,10 +72,11 @@ def tune(
     trials: int = 20,
     timeout: float | None = None,
     seed: int = 0,
-    show_progress: bool = False,
+    on_trial: Callable[[int, int], None] | None = None,
 ) -> Tuned:
     """The best parameters for candidate ``name`` by cross-validated score; with
-    ``trials=0`` (baselines, ``tune: false``) just the score of the ``fixed`` ones."""
+    ``trials=0`` (baselines, ``tune: false``) just the score of the ``fixed`` ones.
+    ``on_trial(number, trials)`` is called as each trial starts (numbered from 1)."""
     scoring = SCORING[task]
     if trials == 0:
         model = pipeline(name, task, fixed, preprocessing, seed)
@@ -85,6 +87,8 @@ def tune(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
     def objective(trial: Any) -> float:
+        if on_trial is not None:
+            on_trial(trial.number + 1, trials)
         params = {**search_space(name, task, trial), **fixed}
         model = pipeline(name, task, params, preprocessing, seed)
 
@@ -102,7 +106,7 @@ def tune(
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
     )
-    study.optimize(objective, n_trials=trials, timeout=timeout, show_progress_bar=show_progress)
+    study.optimize(objective, n_trials=trials, timeout=timeout)
     pruned = sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
     best = study.best_trial
     return Tuned(

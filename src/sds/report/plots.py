@@ -1,4 +1,4 @@
-"""Static plots as inline SVG (matplotlib, Agg backend, imported lazily)."""
+"""Static plots as inline SVG (matplotlib figures outside pyplot, imported lazily)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,35 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+_FIGURE_KEYS = frozenset({"figsize", "dpi", "facecolor", "edgecolor", "frameon", "layout"})
 
-def pyplot() -> Any:
-    """matplotlib's pyplot on the Agg backend with reproducible SVG output (imported lazily)."""
+
+class Figures:
+    """The part of pyplot sds uses (``subplots``, ``close``), on figures pyplot never
+    registers: no backend is chosen or switched, so a notebook's own plots keep the
+    inline backend, and nothing is left open to close."""
+
+    @staticmethod
+    def subplots(nrows: int = 1, ncols: int = 1, **kwargs: Any) -> tuple[Any, Any]:
+        from matplotlib.figure import Figure
+
+        fig = Figure(**{k: v for k, v in kwargs.items() if k in _FIGURE_KEYS})
+        rest = {k: v for k, v in kwargs.items() if k not in _FIGURE_KEYS}
+        return fig, fig.subplots(nrows, ncols, **rest)
+
+    @staticmethod
+    def close(fig: Any) -> None:
+        """Nothing to do: the figure is garbage like any object once unreferenced."""
+
+
+def pyplot() -> Figures:
+    """Figures for reproducible SVG output (matplotlib imported lazily)."""
     import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
 
     # Same data, same bytes: fixed ids, no date; text stays text (smaller, searchable).
     matplotlib.rcParams.update({"svg.hashsalt": "sds", "svg.fonttype": "none"})
 
-    return plt
+    return Figures()
 
 
 def to_svg(fig: Any) -> str:

@@ -1,9 +1,9 @@
-"""Draw a result's sections as text (rich), Markdown or self-contained HTML."""
+"""Draw a result's sections as Markdown or self-contained HTML (terminal text:
+:mod:`sds.report.text`)."""
 
 from __future__ import annotations
 
 import html
-import io
 from importlib import resources
 
 from sds.report.sections import Figure, KeyValue, Note, Section, Table, format_value
@@ -13,38 +13,6 @@ def _cells(table: Table) -> list[list[str]]:
     return [
         [format_value(k, v) for k, v in zip(table.columns, row, strict=True)] for row in table.rows
     ]
-
-
-def render_text(title: str, sections: list[Section], width: int = 120) -> str:
-    """Plain terminal text drawn with rich (no colour codes)."""
-    from rich.console import Console
-    from rich.table import Table as RichTable
-
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
-    console.print(title, style="bold")
-    for section in sections:
-        if isinstance(section, KeyValue):
-            kv = RichTable(title=section.title, show_header=False, title_justify="left")
-            kv.add_column("key", style="bold")
-            kv.add_column("value", overflow="fold")
-            for key, value in section.items:
-                kv.add_row(key, format_value(key, value))
-            console.print(kv)
-        elif isinstance(section, Table):
-            table = RichTable(title=section.title, title_justify="left")
-            for col in section.columns:
-                table.add_column(col, overflow="fold")
-            for row in _cells(section):
-                table.add_row(*row)
-            console.print(table)
-        elif isinstance(section, Note):
-            console.print(section.title, style="bold")
-            for line in section.lines:
-                console.print(f"  - {line}", highlight=False, markup=False)
-        elif isinstance(section, Figure):
-            console.print(f"[figure: {section.title} - see the HTML report]", markup=False)
-    return buffer.getvalue()
 
 
 def _md_escape(text: str) -> str:
@@ -70,6 +38,8 @@ def render_markdown(title: str, sections: list[Section]) -> str:
             lines += _md_table(["key", "value"], rows)
         elif isinstance(section, Table):
             lines += _md_table(section.columns, _cells(section))
+        elif isinstance(section, Note) and section.code:
+            lines += ["```", *"\n".join(section.lines).splitlines(), "```"]
         elif isinstance(section, Note):
             lines += [f"- {_md_escape(line)}" for line in section.lines]
         lines.append("")
@@ -82,7 +52,9 @@ def _html_table(header: list[str] | None, rows: list[list[str]], cls: str) -> st
     if header:
         head = "<thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr></thead>"
     body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<table class="{cls}">{head}<tbody>{body}</tbody></table>'
+    # the wrapper scrolls a table wider than the page, so the page itself never does
+    table = f'<table class="{cls}">{head}<tbody>{body}</tbody></table>'
+    return f'<div class="table-wrap">{table}</div>'
 
 
 def render_html_body(title: str, sections: list[Section]) -> str:
@@ -105,6 +77,8 @@ def render_html_body(title: str, sections: list[Section]) -> str:
             parts.append(_html_table(None, rows, "kv"))
         elif isinstance(section, Table):
             parts.append(_html_table(section.columns, _cells(section), "data"))
+        elif isinstance(section, Note) and section.code:
+            parts.append(f"<pre><code>{html.escape(chr(10).join(section.lines))}</code></pre>")
         elif isinstance(section, Note):
             items = "".join(f"<li>{html.escape(line)}</li>" for line in section.lines)
             parts.append(f"<ul>{items}</ul>")

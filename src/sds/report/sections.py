@@ -31,8 +31,11 @@ class Table:
 
 @dataclass(frozen=True)
 class Note:
+    """Lines of text; ``code``: one preformatted block (e.g. YAML to copy), drawn as is."""
+
     title: str
     lines: list[str]
+    code: bool = False
 
 
 @dataclass(frozen=True)

@@ -234,6 +234,9 @@ def app_from_environment() -> Any:
     trust = bool(settings.get("trust_model", False))  # the signature key comes from the env
     champion = load_served(settings["model"], margin, trust)
     challenger = load_served(settings["canary"], margin, trust) if settings.get("canary") else None
+    for served in (champion, challenger):  # whole records: fields the model does not use pass
+        if served is not None:
+            served.validator.ignore_unknown = bool(settings.get("ignore_unknown_fields", False))
     key_env = settings.get("api_key_env")
     api_key = os.environ.get(key_env) if key_env else None
     if key_env and not api_key:

@@ -5,6 +5,7 @@ check and the serving benchmark (there from a separate process)."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -79,8 +80,27 @@ def run_load(
     requests: int = 2_000,
     seconds: float = 30.0,
 ) -> LoadResult:
-    """Send single-record requests cycling through ``records``."""
+    """Send single-record requests cycling through ``records``.
+
+    The event loop runs in a daemon thread while this (main) thread waits: a signal
+    (Ctrl-C, SIGTERM through :mod:`sds.interrupts`) then raises here, where the caller's
+    cleanup runs (the server is stopped), instead of inside an asyncio callback, which
+    would log the exception and go on loading."""
     import orjson
 
     bodies = [orjson.dumps(r) for r in records]
-    return asyncio.run(_run(url, bodies, connections, requests, seconds))
+    outcome: list[LoadResult | BaseException] = []
+
+    def work() -> None:
+        try:
+            outcome.append(asyncio.run(_run(url, bodies, connections, requests, seconds)))
+        except BaseException as exc:  # handed to the waiting thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=work, name="sds-load", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.1)
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]

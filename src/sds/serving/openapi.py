@@ -29,7 +29,7 @@ def record_schema(model: Any) -> dict[str, Any]:
         "type": "object",
         "properties": properties,
         "required": list(properties),
-        "additionalProperties": False,
+        "additionalProperties": bool(model.validator.ignore_unknown),
     }
 
 

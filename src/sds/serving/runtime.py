@@ -7,9 +7,13 @@ one-hot and frequency encodings as lookup tables built by running the fitted enc
 once on every known level, the missing value and an unseen one; the scaler's mean and
 scale; logistic and ridge regression as a dot product; scikit-learn's histogram gradient
 boosting through treelite's interpreter (the ``serve`` extra). Other estimators run on
-the compiled features. Anything else (target encoding, ratios,
-text, a recalibrated model) runs through scikit-learn as a whole. The compiled runtime
-is used only if it equals scikit-learn on sample rows to 1e-9, checked at load time.
+the compiled features. A binary model recalibrated by ``sds train`` (``recalibrate:
+isotonic`` or ``sigmoid``: one ``CalibratedClassifierCV`` around the frozen pipeline) is
+compiled too: the pipeline's decision score as scikit-learn takes it (the decision
+function, else the positive-class probability), then the fitted calibrator on that one
+array. Anything else (target encoding, ratios, text) runs through scikit-learn as a whole.
+The compiled runtime is used only if it equals scikit-learn on sample rows to 1e-9,
+checked at load time.
 """
 
 from __future__ import annotations
@@ -108,8 +112,11 @@ def _request_form(values: pd.Series) -> Any:
 
 
 def compile_pipeline(model: Any, meta: dict[str, Any], trees: bool = True) -> Runtime:
+    from sklearn.calibration import CalibratedClassifierCV
     from sklearn.pipeline import Pipeline
 
+    if isinstance(model, CalibratedClassifierCV):
+        return _compile_calibrated(model, meta)
     if not isinstance(model, Pipeline) or not isinstance(model.steps[0][1], FeatureTransformer):
         raise NotCompilableError(f"{type(model).__name__} is not an sds training pipeline")
     features = _features(model.steps[0][1])
@@ -125,6 +132,49 @@ def compile_pipeline(model: Any, meta: dict[str, Any], trees: bool = True) -> Ru
         return head(x)
 
     return Runtime("numpy + treelite" if tree else "numpy", predict)
+
+
+def _compile_calibrated(model: Any, meta: dict[str, Any]) -> Runtime:
+    """A binary recalibrated model: the compiled pipeline's score, then its calibrator
+    (as ``_CalibratedClassifier.predict_proba`` computes the positive class)."""
+    from sklearn.pipeline import Pipeline
+
+    fitted = getattr(model, "calibrated_classifiers_", [])
+    if meta["task"] != "binary" or len(fitted) != 1 or model.method not in ("isotonic", "sigmoid"):
+        raise NotCompilableError("a recalibration other than one binary calibrator")
+    inner = fitted[0]
+    pipeline = getattr(inner.estimator, "estimator", inner.estimator)  # inside FrozenEstimator
+    if not isinstance(pipeline, Pipeline) or not isinstance(
+        pipeline.steps[0][1], FeatureTransformer
+    ):
+        raise NotCompilableError(f"{type(pipeline).__name__} is not an sds training pipeline")
+    features = _features(pipeline.steps[0][1])
+    rest = [_step(name, step) for name, step in pipeline.steps[1:-1]]
+    score = _score(pipeline.steps[-1][1])
+    calibrator = inner.calibrators[0]
+
+    def predict(columns: dict[str, Any], n: int) -> np.ndarray:
+        x = features(columns, n)
+        for step in rest:
+            x = step(x)
+        out = np.asarray(calibrator.predict(score(x)), dtype=float)
+        out[(out > 1.0) & (out <= 1.0 + 1e-5)] = 1.0  # as scikit-learn rounds it
+        return out
+
+    return Runtime(f"numpy + {model.method} calibrator", predict)
+
+
+def _score(estimator: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """The binary score a calibrator was fitted on: the decision function when the
+    estimator has one (a dot product for logistic regression), else P(second class)."""
+    from sklearn.linear_model import LogisticRegression
+
+    if isinstance(estimator, LogisticRegression):
+        coef, intercept = estimator.coef_[0], estimator.intercept_[0]
+        return lambda x: x @ coef + intercept
+    if hasattr(estimator, "decision_function"):
+        return lambda x: np.asarray(estimator.decision_function(x), dtype=float)
+    return lambda x: np.asarray(estimator.predict_proba(x)[:, 1], dtype=float)
 
 
 def _features(ft: Any) -> Block:

@@ -18,6 +18,7 @@ import atexit
 import json
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ def serve(
     body_timeout: float = 10.0,
     public_metrics: bool = False,
     allow_schema_change: bool = False,
+    ignore_unknown_fields: bool = False,
 ) -> None:
     """Check the model(s) and settings, then serve until interrupted."""
     from granian import Granian
@@ -69,6 +71,9 @@ def serve(
     challenger = check_servable(canary, trust_model) if canary is not None else None
     if challenger is not None and not allow_schema_change:
         preflight.check_canary_schema(checked, challenger, str(canary))
+    elif challenger is not None:
+        for difference in preflight.schema_differences(checked.meta, challenger.meta):
+            print(f"warning: canary {canary}: {difference}", file=sys.stderr, flush=True)
     preflight.check_address(host, port)
     settings: dict[str, Any] = {  # the workers load the very versions checked here
         "model": str(checked.path.resolve()),
@@ -82,6 +87,7 @@ def serve(
         "log_sample": log_sample,
         "body_timeout": body_timeout,
         "public_metrics": public_metrics,
+        "ignore_unknown_fields": ignore_unknown_fields,
     }
     os.environ["SDS_SERVE"] = json.dumps(settings)
     for name in THREAD_VARIABLES:
@@ -89,12 +95,7 @@ def serve(
     metrics_dir = tempfile.mkdtemp(prefix="sds-metrics-")
     atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    meta = checked.meta
-    print(
-        f"serving {meta.get('name', 'model')} {str(meta['sha256'])[:12]} on "
-        f"http://{host}:{port} with {workers} worker(s)",
-        flush=True,
-    )
+    print(start_line(checked.meta, challenger, canary_weight, host, port, workers), flush=True)
     _raise_open_files_limit(workers * BACKPRESSURE + 256)
     Granian(
         "sds.serving.app:app_from_environment",
@@ -110,6 +111,20 @@ def serve(
         backpressure=BACKPRESSURE,
         http1_settings=HTTP1Settings(header_read_timeout=HEADER_SECONDS * 1_000),
     ).serve()
+
+
+def start_line(
+    meta: dict[str, Any], challenger: Any, weight: float, host: str, port: int, workers: int
+) -> str:
+    """The start line: the model, the challenger and its share of traffic, the address."""
+
+    def name(m: dict[str, Any]) -> str:
+        return f"{m.get('name', 'model')} {str(m['sha256'])[:12]}"
+
+    canary = (
+        f" and canary {name(challenger.meta)} ({weight * 100:g}% of requests)" if challenger else ""
+    )
+    return f"serving {name(meta)}{canary} on http://{host}:{port} with {workers} worker(s)"
 
 
 def _raise_open_files_limit(wanted: int) -> None:

@@ -7,7 +7,9 @@ unknown field (unseen at fit time), a wrong type, a number outside the training 
 (widened by ``margin`` of its span on each side), an unseen category, or a missing value
 where training had none. The first ``MAX_PROBLEMS`` are listed and the rest counted, each
 echoed value cut to ``MAX_ECHO`` characters, so no refusal exceeds ``MAX_ANSWER`` bytes.
-Protected columns saved with the test rows are accepted and ignored. Valid records become
+Protected columns saved with the test rows are accepted and ignored, and so is every other
+field the model does not use when the server runs with ``--ignore-unknown-fields`` (whole
+customer records sent as they are). Valid records become
 one array per column, ready for the runtime: floats (NaN for missing) for numbers and
 booleans, strings or None for categories.
 """
@@ -159,15 +161,17 @@ def _clip(value: Any) -> Any:
 class Validator:
     """Checks records against a schema and turns them into columns. Fields named in
     ``ignored`` (the protected columns sds saves beside the features in the test rows)
-    are accepted and left out."""
+    are accepted and left out; with ``ignore_unknown``, every field outside the schema is."""
 
     def __init__(
         self,
         schema: list[dict[str, Any]],
         margin: float | None = 0.1,
         ignored: Iterable[str] = (),
+        ignore_unknown: bool = False,
     ) -> None:
         self.schema = schema
+        self.ignore_unknown = ignore_unknown
         self.names = [c["name"] for c in schema]
         self.known = set(self.names)
         self.ignored = set(ignored) - self.known
@@ -193,14 +197,20 @@ class Validator:
     def _fields(self, i: int, record: dict[str, Any], problems: Problems) -> None:
         if problems.full:  # only counted: set arithmetic, not a loop per field
             keys = record.keys()
-            problems.more += len(self.known - keys) + len(keys - self.known - self.ignored)
+            problems.more += len(self.known - keys) + len(self._unknown(keys))
             return
         for n in self.names:
             if n not in record:
                 problems.add(i, n, "missing field (seen at fit time)")
+        if self.ignore_unknown:
+            return
         for k in record:
             if k not in self.known and k not in self.ignored:
                 problems.add(i, k, "unknown field (unseen at fit time)")
+
+    def _unknown(self, keys: Any) -> set[str]:
+        """The fields of a record that are refused as unseen at fit time."""
+        return set() if self.ignore_unknown else set(keys) - self.known - self.ignored
 
     def _column(self, column: dict[str, Any], values: list[Any], problems: Problems) -> Any:
         name, kind = column["name"], column["kind"]

@@ -1,0 +1,96 @@
+"""The demo's serving chapter leaves no server behind when it is interrupted: Ctrl-C
+(SIGINT) arrives while the live load runs, the chapter unwinds, and the server and its
+workers are gone. (The whole demo, every chapter and the servers gone after a normal run,
+is ``tests/cli/test_main.py::test_demo_writes_report``.)"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sds.data import synth
+from sds.models.run import train_model
+
+CHILD = """
+import sys
+from pathlib import Path
+from sds.interrupts import Interrupted, install_handlers
+from sds.cli.demo_serving import serving_chapters
+
+install_handlers()
+try:
+    serving_chapters(Path(sys.argv[1]), 0, requests=10_000_000)
+except Interrupted:
+    sys.exit(130)
+sys.exit(0)
+"""
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            command = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # the process ended meanwhile
+            continue
+        if text in command and "sds.cli.main" in command:
+            found.append(command)
+    return found
+
+
+def _port(command: str) -> int:
+    words = command.split()
+    return int(words[words.index("--port") + 1])
+
+
+def _ready(port: int) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def test_ctrl_c_during_the_live_load_stops_the_server(tmp_path: Path) -> None:
+    data = tmp_path / "churn.parquet"
+    synth.make_churn(600, seed=0).to_parquet(data)
+    config = {
+        "name": "churn",
+        "data": str(data),
+        "target": "churned",
+        "drop": ["customer_id", "retention_call"],
+        "candidates": ["logistic"],
+        "tuning": {"trials": 1, "folds": 2},
+    }
+    train_model(config, output=tmp_path / "models" / "churn", track=False)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while len(_processes_mentioning(str(tmp_path))) < 2:  # the server and its worker
+            assert child.poll() is None, child.communicate()[1]
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+        port = _port(_processes_mentioning(str(tmp_path))[0])
+        while not _ready(port):
+            assert child.poll() is None, child.communicate()[1]
+            assert time.monotonic() < deadline, "the server was not ready"
+            time.sleep(0.2)
+        time.sleep(1)  # the load is running
+        assert child.poll() is None, child.communicate()[1]
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    assert child.returncode == 130, err
+    assert _processes_mentioning(str(tmp_path)) == []
