@@ -49,7 +49,25 @@ def _sums(groups: dict[str, np.ndarray]) -> tuple[float, float, int, int]:
 
 
 def one_way_anova(groups: Groups) -> TestResult:
-    """Fisher's one-way ANOVA (equal variances assumed)."""
+    """Fisher's one-way ANOVA (equal variances assumed).
+
+    With three or more groups the result carries Tukey HSD comparisons of every pair. A
+    warning recommends Welch's ANOVA when Levene's test rejects equal variances at 0.05.
+
+    Args:
+        groups: Group name -> its values (at least 2 groups, at least 2 values each); NaN
+            values are dropped.
+
+    Returns:
+        The F statistic with its between-groups df (`assumptions.df_within` holds the
+            within-groups df), the p-value, eta squared with its non-centrality interval,
+            omega squared under `other_effect_sizes` and, with three or more groups, the
+            Tukey HSD pairs under `comparisons`.
+
+    Raises:
+        DataError: Fewer than 2 groups, a group with fewer than 2 values, or every group
+            constant.
+    """
     g = _groups(groups)
     res = stats.f_oneway(*g.values())
     between, within, k, n = _sums(g)
@@ -80,7 +98,22 @@ def one_way_anova(groups: Groups) -> TestResult:
 
 
 def welch_anova(groups: Groups) -> TestResult:
-    """Welch's ANOVA: no equal-variance assumption (Welch 1951)."""
+    """Welch's ANOVA: no equal-variance assumption (Welch 1951).
+
+    Args:
+        groups: Group name -> its values (at least 2 groups, at least 2 values each, none of
+            zero variance); NaN values are dropped.
+
+    Returns:
+        Welch's F with its numerator df (the fractional denominator df is
+            `assumptions.df_within`), the p-value, eta squared, omega squared under
+            `other_effect_sizes` and, with three or more groups, the Games-Howell pairs under
+            `comparisons`.
+
+    Raises:
+        DataError: Fewer than 2 groups, a group with fewer than 2 values, or a group with zero
+            variance (Welch's weights are its inverse).
+    """
     g = _groups(groups)
     sizes = np.array([len(a) for a in g.values()], float)
     means = np.array([a.mean() for a in g.values()])
@@ -114,7 +147,20 @@ def welch_anova(groups: Groups) -> TestResult:
 
 
 def kruskal_wallis(groups: Groups) -> TestResult:
-    """Kruskal-Wallis H test on ranks (tie-corrected)."""
+    """Kruskal-Wallis H test on ranks (tie-corrected).
+
+    Args:
+        groups: Group name -> its values (at least 2 groups, at least 1 value each); NaN
+            values are dropped.
+
+    Returns:
+        H with `k - 1` df, its chi-square p-value, epsilon squared
+            `H (n + 1) / (n^2 - 1)` as the effect size and, with three or more groups,
+            pairwise Mann-Whitney tests with Holm-adjusted p-values under `comparisons`.
+
+    Raises:
+        DataError: Fewer than 2 groups, an empty group, or every group constant.
+    """
     g = _groups(groups, minimum=1)
     res = stats.kruskal(*g.values())
     n = sum(len(a) for a in g.values())

@@ -77,7 +77,24 @@ def chi_square_independence(
 ) -> TestResult:
     """Pearson's chi-square test of independence (Yates' correction on 2x2 by default).
 
-    On a 2x2 table also the odds and risk ratios of column 1 (``event``), row 1 over row 2.
+    On a 2x2 table also the odds and risk ratios of column 1 (`event`), row 1 over row 2.
+
+    Args:
+        counts: The contingency table: rows are groups, columns are outcomes, each cell a
+            non-negative whole count; at least 2x2, no empty row or column.
+        correction: Apply Yates' continuity correction; it only changes 2x2 tables.
+        event: Name of column 1 in the ratios' labels (default "column 1"); 2x2 only.
+        groups: Names of rows 1 and 2 in the ratios' labels (default "row 1", "row 2");
+            2x2 only.
+
+    Returns:
+        The chi-square statistic, df and p-value, phi (2x2) or Cramér's V with its
+            interval, Cochran's expected-count checks (a warning when cells expect fewer
+            than 5) and, on 2x2, the odds and risk ratios under `other_effect_sizes`.
+
+    Raises:
+        DataError: The table is smaller than 2x2, holds negative or fractional counts, or
+            has an all-zero row or column.
     """
     table = _table(counts)
     res = stats.chi2_contingency(table, correction=correction)
@@ -133,7 +150,21 @@ def _ratios(
 def chi_square_goodness_of_fit(
     counts: Sequence[float], shares: Sequence[float] | None = None
 ) -> TestResult:
-    """Observed counts against expected shares (equal by default)."""
+    """Observed counts against expected shares (equal by default).
+
+    Args:
+        counts: Observed count of each category (at least 2, non-negative, positive total).
+        shares: Expected share of each category, in the order of `counts`; they must be
+            positive and sum to 1. `None` expects equal shares.
+
+    Returns:
+        The chi-square statistic with `k - 1` df, its p-value, Cohen's w as the effect size
+            and Cochran's expected-count checks.
+
+    Raises:
+        ParameterError: Fewer than 2 counts, a negative count, a zero total, or `shares`
+            of the wrong length or not a set of shares.
+    """
     observed = np.asarray(counts, dtype=float)
     if observed.ndim != 1 or len(observed) < 2 or (observed < 0).any() or observed.sum() == 0:
         raise ParameterError(
@@ -180,10 +211,32 @@ def fisher_exact(
     """Fisher's exact test.
 
     2x2: exact p-value with the conditional MLE odds ratio and its exact interval (as R), of
-    column 1 (``event``) for row 1 over row 2; also the sample odds and risk ratios.
-    Larger tables: the p-value is estimated from ``resamples`` tables drawn with the observed
-    margins (scipy's ``random_table``; R's ``simulate.p.value``), seeded, its Monte Carlo
+    column 1 (`event`) for row 1 over row 2; also the sample odds and risk ratios.
+    Larger tables: the p-value is estimated from `resamples` tables drawn with the observed
+    margins (scipy's `random_table`; R's `simulate.p.value`), seeded, its Monte Carlo
     standard error reported; Cramér's V is the effect size.
+
+    Args:
+        counts: The contingency table of non-negative whole counts, at least 2x2, no empty
+            row or column.
+        alternative: `two-sided` (default), `greater` or `less`: the direction of the
+            alternative for the odds ratio of row 1 over row 2 (`greater`: above 1); 2x2
+            only, larger tables are tested two-sided.
+        confidence: Coverage of the odds ratio's exact interval, in (0, 1); 2x2 only.
+        resamples: Number of Monte Carlo tables for a table larger than 2x2 (more tables,
+            smaller Monte Carlo error); unused on 2x2.
+        seed: Seed of the Monte Carlo draws, so the estimated p-value is reproducible.
+        event: Name of column 1 in the ratios' labels (default "column 1"); 2x2 only.
+        groups: Names of rows 1 and 2 in the ratios' labels (default "row 1", "row 2").
+
+    Returns:
+        On 2x2 the conditional MLE odds ratio (statistic, estimate and effect size) with
+            its exact interval and the sample odds and risk ratios; on larger tables the
+            Monte Carlo p-value with its standard error and Cramér's V.
+
+    Raises:
+        DataError: The table is not a valid contingency table.
+        ParameterError: `alternative`, `confidence` or `resamples` is out of range.
     """
     check("alternative", alternative)
     check("confidence", confidence)
@@ -250,14 +303,32 @@ def two_proportion_z(
     event: str | None = None,
     groups: Sequence[str] | None = None,
 ) -> TestResult:
-    """Two proportions, x minus y, by :func:`sds.stats.proportions.compare_proportions`:
+    """Two proportions, x minus y, by `sds.stats.proportions.compare_proportions`:
     pooled z test with the unpooled (Wald) interval; when a group has fewer than 5 successes
-    or failures, Fisher's exact p-value with Newcombe's interval (``test`` and a warning say
+    or failures, Fisher's exact p-value with Newcombe's interval (`test` and a warning say
     so; the statistic is then the sample odds ratio).
 
-    Effect sizes: Cohen's h ``2 asin(sqrt(p1)) - 2 asin(sqrt(p2))`` with the interval
-    ``h +- z sqrt(1/n1 + 1/n2)``; risk and odds ratios of a success (``event``) in the first
-    group over the second (``groups``, default x and y), with log intervals when no cell is 0.
+    Effect sizes: Cohen's h `2 asin(sqrt(p1)) - 2 asin(sqrt(p2))` with the interval
+    `h +- z sqrt(1/n1 + 1/n2)`; risk and odds ratios of a success (`event`) in the first
+    group over the second (`groups`, default x and y), with log intervals when no cell is 0.
+
+    Args:
+        successes: Successes in x and in y (two whole counts, each between 0 and its total).
+        totals: Trials in x and in y (two positive counts).
+        alternative: `two-sided` (default), `greater` (p(x) > p(y)) or `less`.
+        confidence: Coverage of the interval of the difference and of the effect sizes, in
+            (0, 1).
+        event: What a success is called in the ratios' labels (default "success").
+        groups: Names of the two groups in the labels (default "x", "y").
+
+    Returns:
+        The difference `p(x) - p(y)` with its standard error, interval and p-value, the z
+            statistic (or the odds ratio when Fisher's test was used), Cohen's h with its
+            interval, and the risk and odds ratios under `other_effect_sizes`.
+
+    Raises:
+        DataError: Not exactly two groups, a non-positive total, successes outside
+            [0, total], or every outcome the same.
     """
     check("alternative", alternative)
     check("confidence", confidence)

@@ -47,7 +47,26 @@ def correlation(
     alternative: str = "two-sided",
     confidence: float = 0.95,
 ) -> TestResult:
-    """Correlation of ``x`` and ``y`` (pairs with a missing value are dropped)."""
+    """Correlation of `x` and `y` (pairs with a missing value are dropped).
+
+    Args:
+        x: First variable; paired by position with `y`.
+        y: Second variable, as long as `x`.
+        method: `pearson` (linear, default), `spearman` (ranks) or `kendall` (tau-b, ranks
+            with ties).
+        alternative: `two-sided` (default), `greater` (a positive correlation) or `less`
+            (a negative one).
+        confidence: Coverage of the interval of the coefficient, in (0, 1): Fisher-z for
+            Pearson and Spearman, Fieller-Hartley-Pearson for Kendall.
+
+    Returns:
+        The coefficient (statistic, estimate and effect size) with its interval, the
+            p-value, the number of complete pairs and, for Pearson, `r_squared` and a
+            warning when a variable is far from normal.
+
+    Raises:
+        DataError: Fewer than 3 complete pairs, or a constant variable.
+    """
     check("method", method, METHODS)
     check("alternative", alternative)
     check("confidence", confidence)

@@ -29,11 +29,23 @@ _NAMES = {
 
 
 def normality(x: ArrayLike, *, method: str = "shapiro") -> TestResult:
-    """Test ``x`` for normality.
+    """Test `x` for normality.
 
     Anderson-Darling's p-value is interpolated in scipy's table of critical values (Stephens
     1974), so it is bounded to [0.01, 0.15]. D'Agostino-Pearson needs at least 8 values (20 for
     a trustworthy kurtosis test).
+
+    Args:
+        x: The sample; missing values are dropped.
+        method: `shapiro` (Shapiro-Wilk, default, at least 3 values), `anderson`
+            (Anderson-Darling, at least 8) or `dagostino` (D'Agostino-Pearson, at least 8).
+
+    Returns:
+        The statistic and p-value (a small p-value rejects normality), with the sample's
+            skewness and excess kurtosis under `assumptions`.
+
+    Raises:
+        DataError: Too few values for `method`, or every value equal.
     """
     check("method", method, NORMALITY)
     a, dropped = clean_values(x, "x")
@@ -75,7 +87,21 @@ def normality(x: ArrayLike, *, method: str = "shapiro") -> TestResult:
 def equal_variance(
     groups: Mapping[str, Sequence[float] | np.ndarray], *, center: str = "mean"
 ) -> TestResult:
-    """Levene's test (``center='mean'``) or Brown-Forsythe (``center='median'``)."""
+    """Levene's test (`center='mean'`) or Brown-Forsythe (`center='median'`).
+
+    Args:
+        groups: Group name -> its values (at least 2 groups of at least 2 values); missing
+            values are dropped.
+        center: `mean` (Levene's test) or `median` (Brown-Forsythe, robust to skewed data).
+
+    Returns:
+        The W statistic with `k - 1` df and its p-value (a small p-value rejects equal
+            variances), with each group's variance and the largest-to-smallest ratio under
+            `assumptions`.
+
+    Raises:
+        DataError: Fewer than 2 groups, a group too small, or every group constant.
+    """
     check("center", center, OneOf(("mean", "median")))
     if len(groups) < 2:
         raise DataError("needs at least 2 groups", found=len(groups))

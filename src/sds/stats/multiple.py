@@ -33,7 +33,22 @@ DEFAULT = "holm"
 
 
 def adjust(p_values: Sequence[float], method: str = DEFAULT) -> list[float]:
-    """Adjusted p-values in the input order; NaN entries stay NaN and do not count."""
+    """Adjusted p-values in the input order; NaN entries stay NaN and do not count.
+
+    Args:
+        p_values: The family's p-values, each in [0, 1]; NaN marks a test that was not run
+            and is left out of the family size.
+        method: One of `holm` (default), `hochberg`, `bonferroni`, `sidak`,
+            `benjamini-hochberg`, `benjamini-yekutieli` or `none` (returns the p-values
+            unchanged). The first four control the family-wise error, the
+            `benjamini-*` ones the false discovery rate.
+
+    Returns:
+        The adjusted p-values, as many as given and in the same order, each capped at 1.
+
+    Raises:
+        ParameterError: `method` is not one of the corrections above.
+    """
     check("correction", method, CORRECTIONS)
     p = np.asarray(p_values, dtype=float)
     out = p.copy()

@@ -30,8 +30,20 @@ def mann_whitney(
 ) -> TestResult:
     """Mann-Whitney U (scipy chooses the exact or the tie-corrected asymptotic method).
 
-    Effect size: the rank-biserial correlation ``2 U_x / (n_x n_y) - 1`` (positive when x tends
-    to exceed y); the common-language effect size ``U_x / (n_x n_y)`` is in assumptions.
+    Effect size: the rank-biserial correlation `2 U_x / (n_x n_y) - 1` (positive when x tends
+    to exceed y); the common-language effect size `U_x / (n_x n_y)` is in assumptions.
+
+    Args:
+        x: First sample; missing values are dropped.
+        y: Second sample; missing values are dropped.
+        alternative: `two-sided` (default), `greater` (x tends to exceed y) or `less`.
+        confidence: Coverage of the rank-biserial correlation's interval, in (0, 1).
+
+    Returns:
+        U of x, its p-value and the rank-biserial correlation with its interval.
+
+    Raises:
+        DataError: An empty sample, or every value equal.
     """
     check("alternative", alternative)
     check("confidence", confidence)
@@ -91,12 +103,29 @@ def wilcoxon(
     correction: bool = True,
     confidence: float = 0.95,
 ) -> TestResult:
-    """Wilcoxon signed-rank test on ``x - y - mu`` (one sample when ``y`` is None).
+    """Wilcoxon signed-rank test on `x - y - mu` (one sample when `y` is None).
 
     Zero differences are dropped before ranking (Wilcoxon's method, R's default). With zeros
     or ties the exact null distribution no longer applies, so scipy's normal approximation is
-    used (with continuity correction unless ``correction=False``), as R does.
-    Effect size: the matched-pairs rank-biserial correlation ``(R+ - R-) / (R+ + R-)``.
+    used (with continuity correction unless `correction=False`), as R does.
+    Effect size: the matched-pairs rank-biserial correlation `(R+ - R-) / (R+ + R-)`.
+
+    Args:
+        x: The sample, or the first of each pair.
+        y: The second of each pair, by position, as long as `x`; `None` for one sample.
+        mu: The hypothesised location of `x - y` (of `x` alone with one sample).
+        alternative: `two-sided` (default), `greater` (`x - y` tends to exceed `mu`) or
+            `less`.
+        correction: Continuity correction of the normal approximation (used with zeros, ties
+            or more than 50 differences).
+        confidence: Coverage of the rank-biserial correlation's interval, in (0, 1).
+
+    Returns:
+        The signed-rank statistic, its p-value (exact or normal) and the matched-pairs
+            rank-biserial correlation with its interval.
+
+    Raises:
+        DataError: `x` and `y` differ in length, or every difference is zero or missing.
     """
     check("alternative", alternative)
     check("confidence", confidence)
@@ -143,9 +172,24 @@ def sign_test(
     alternative: str = "two-sided",
     confidence: float = 0.95,
 ) -> TestResult:
-    """Exact binomial sign test on ``x - y - mu``; zeros are dropped.
+    """Exact binomial sign test on `x - y - mu`; zeros are dropped.
 
     Effect size: the share of positive differences, with its Clopper-Pearson interval.
+
+    Args:
+        x: The sample, or the first of each pair.
+        y: The second of each pair, by position, as long as `x`; `None` for one sample.
+        mu: The hypothesised median of `x - y` (of `x` alone with one sample).
+        alternative: `two-sided` (default), `greater` (more positive than negative
+            differences, i.e. the median of `x - y` exceeds `mu`) or `less`.
+        confidence: Coverage of the Clopper-Pearson interval of the share, in (0, 1).
+
+    Returns:
+        The count of positive differences, its exact binomial p-value and the share of
+            positive differences with its interval.
+
+    Raises:
+        DataError: `x` and `y` differ in length, or every difference is zero.
     """
     check("alternative", alternative)
     check("confidence", confidence)
@@ -179,7 +223,22 @@ def sign_test(
 
 
 def ks_two_sample(x: ArrayLike, y: ArrayLike, *, alternative: str = "two-sided") -> TestResult:
-    """Two-sample Kolmogorov-Smirnov test; the effect size is the statistic D itself."""
+    """Two-sample Kolmogorov-Smirnov test; the effect size is the statistic D itself.
+
+    Args:
+        x: First sample; missing values are dropped.
+        y: Second sample; missing values are dropped.
+        alternative: `two-sided` (default), `greater` or `less`, in scipy's sense: `greater`
+            means the distribution function of x lies above that of y somewhere (x tends to
+            be smaller).
+
+    Returns:
+        D (the largest gap between the two empirical distribution functions, in [0, 1]) and
+            its p-value; a warning when ties make the p-value approximate.
+
+    Raises:
+        DataError: An empty sample.
+    """
     check("alternative", alternative)
     a, dropped_a = clean_values(x, "x")
     b, dropped_b = clean_values(y, "y")
@@ -211,11 +270,27 @@ def ks_one_sample(
     params: tuple[float, ...] | None = None,
     alternative: str = "two-sided",
 ) -> TestResult:
-    """One-sample KS test against a named scipy distribution with known ``params``.
+    """One-sample KS test against a named scipy distribution with known `params`.
 
-    Without ``params`` for the normal, the mean and standard deviation are estimated from the
+    Without `params` for the normal, the mean and standard deviation are estimated from the
     data and the classic KS p-value would be far too large; the Lilliefors test (statsmodels)
     corrects for that and is used instead.
+
+    Args:
+        x: The sample; missing values are dropped.
+        distribution: A `scipy.stats` distribution name, e.g. `norm`, `expon`, `uniform`.
+        params: The distribution's parameters in scipy's order (for `norm`: loc, scale).
+            `None` is only allowed for `norm` and runs the Lilliefors test.
+        alternative: `two-sided` (default), `greater` or `less`, in scipy's sense; the
+            Lilliefors test is always two-sided.
+
+    Returns:
+        D (the largest gap between the empirical and the hypothesised distribution
+            function) and its p-value.
+
+    Raises:
+        DataError: An unknown distribution, `params` missing for a distribution other than
+            `norm`, or too few values.
     """
     check("alternative", alternative)
     a, dropped = clean_values(x, "x")

@@ -23,6 +23,19 @@ from sds.stats.multiple import DEFAULT, adjust
 
 
 def tukey_hsd(groups: dict[str, np.ndarray], confidence: float = 0.95) -> list[dict[str, Any]]:
+    """Tukey's honestly significant difference for every pair of groups (scipy's
+    `tukey_hsd`; Tukey-Kramer when the groups differ in size), assuming equal variances.
+
+    Args:
+        groups: Group name -> its values as a float array, at least 2 groups; missing values
+            must already be removed (a NaN makes that pair's numbers NaN).
+        confidence: Coverage of the simultaneous intervals, in (0, 1).
+
+    Returns:
+        One row per pair in the order of `groups`: `group_a`, `group_b`, `difference`
+            (mean of a minus mean of b), its simultaneous `ci_lower` and `ci_upper`,
+            `p_adjusted` (already family-wise, no further adjustment needed) and `hedges_g`.
+    """
     names = list(groups)
     res = stats.tukey_hsd(*groups.values())
     ci = res.confidence_interval(confidence)
@@ -44,6 +57,19 @@ def tukey_hsd(groups: dict[str, np.ndarray], confidence: float = 0.95) -> list[d
 
 
 def games_howell(groups: dict[str, np.ndarray], confidence: float = 0.95) -> list[dict[str, Any]]:
+    """Games-Howell comparisons of every pair of groups (Games & Howell 1976):
+    unequal variances and sizes allowed, Welch-Satterthwaite df per pair.
+
+    Args:
+        groups: Group name -> its values as a float array, at least 2 groups of at least 2
+            values each; missing values must already be removed.
+        confidence: Coverage of the simultaneous (studentized-range) intervals, in (0, 1).
+
+    Returns:
+        One row per pair in the order of `groups`: `group_a`, `group_b`, `difference`
+            (mean of a minus mean of b), `ci_lower`, `ci_upper`, the Welch `t` and `df`,
+            `p_adjusted` (from the studentized range, already family-wise) and `hedges_g`.
+    """
     names = list(groups)
     k = len(names)
     rows = []

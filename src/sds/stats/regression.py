@@ -134,11 +134,32 @@ def regress(
     alpha: float = 0.05,
     source: str = "data",
 ) -> RegressionResult:
-    """Fit ``formula`` (patsy syntax) on ``data`` and check the fit.
+    """Fit `formula` (patsy syntax) on `data` and check the fit.
 
-    ``family`` is ``ols``, ``logit`` (0/1 outcome) or ``poisson`` (counts). ``cov_type`` is
-    one of :data:`COV_TYPES`; by default HC3 for OLS, HC0 for logit/Poisson, and ``cluster``
-    when a ``cluster`` column is given. ``alpha`` is the level of the diagnostic tests.
+    Args:
+        data: The rows; rows with a missing value in a column the formula uses (or in
+            `cluster`) are dropped and counted.
+        formula: Patsy formula, e.g. `"y ~ x + C(segment)"`; `C(...)` makes a categorical.
+        family: `ols` (default), `logit` (0/1 outcome) or `poisson` (counts).
+        cov_type: Standard errors: `nonrobust`, `HC0`, `HC1`, `HC2`, `HC3` or `cluster`
+            (logit and Poisson allow `nonrobust`, `HC0`, `cluster`). `None` chooses HC3 for
+            OLS, HC0 for logit/Poisson, and `cluster` when `cluster` is given.
+        cluster: Column whose values group the rows for cluster-robust errors.
+        confidence: Coverage of the coefficients' intervals, in (0, 1).
+        alpha: Level of the OLS residual tests (Jarque-Bera normality, Breusch-Pagan
+            heteroskedasticity) that decide `assumptions` and their warnings.
+        source: Name of the data in error messages.
+
+    Returns:
+        The overall test (F, or Wald F with robust errors, for OLS; the likelihood-ratio
+            chi-square for logit/Poisson), R-squared or
+            McFadden's pseudo R-squared, one row per coefficient with its interval (odds or
+            rate ratios for logit/Poisson), fit statistics, diagnostics and warnings.
+
+    Raises:
+        ParameterError: An unknown `family` or `cov_type`.
+        DataError: A column is missing, the outcome does not fit the family, or the design
+            is singular.
     """
     family = _family(family)
     cov = _cov_type(family, cov_type, cluster)

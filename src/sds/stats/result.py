@@ -40,8 +40,14 @@ class TestResult(Result):
     std_error: float | None = None  # of the estimate, where the test has one
 
     def estimate_record(self) -> Estimate:
-        """The test's estimate as an :class:`Estimate` (contrast: ``estimate_name``;
-        method: the test). Empty when the test states no estimate."""
+        """The test's estimate as an `Estimate` (contrast: `estimate_name`;
+        method: the test). Empty when the test states no estimate.
+
+        Returns:
+            The estimate with its standard error, interval, p-value, confidence, method,
+                contrast name, statistic and df; its value is `None` when the test has no
+                estimate.
+        """
         return Estimate(
             self.estimate,
             self.std_error,
@@ -56,6 +62,14 @@ class TestResult(Result):
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """The canonical JSON-ready record of the test; every rendering reads it.
+
+        Returns:
+            Every field by name (`test`, `statistic`, `p_value`, `df`, `n`, the estimate and
+                effect size with their intervals, `other_effect_sizes` as a list of records,
+                `comparisons`, `reasons`, `assumptions`, `warnings`), NaN and infinities as
+                `None`.
+        """
         return jsonable_dict(
             {
                 "test": self.test,
@@ -86,6 +100,12 @@ class TestResult(Result):
         )
 
     def sections(self) -> list[Section]:
+        """The report layout: the result, why this test, sample sizes,
+        other effect sizes, comparisons, assumptions and warnings (empty blocks left out).
+
+        Returns:
+            The blocks every renderer (text, Markdown, HTML) draws, in order.
+        """
         d = self.to_dict()
         keys = [
             "test",

@@ -363,7 +363,25 @@ def columns_needed(spec: StatsSpec) -> list[str] | None:
 
 
 def run(data: Table | pd.DataFrame, spec: StatsSpec) -> Result:
-    """Run ``spec`` on ``data`` (an opened table, or a DataFrame)."""
+    """Run `spec` on `data` (an opened table, or a DataFrame).
+
+    Only the columns the test needs are read from a table; when `spec` names no value or
+    group column they are detected from the table.
+
+    Args:
+        data: An opened `Table` (read in its engine) or a pandas DataFrame.
+        spec: The test and its columns and options, as in a `sds stats` spec file.
+
+    Returns:
+        The test's result: a `TestResult` for a classic test, a regression result, a
+            per-level result when `spec.by` is set, or the `auto` result that names the test
+            it chose and why.
+
+    Raises:
+        ParameterError: Incompatible options (a normality test with both `group` and
+            `by`).
+        DataError: A named column is missing or its values do not suit the test.
+    """
     if isinstance(data, pd.DataFrame):
         df, source = data, "data"
         for col in columns_needed(spec) or []:
