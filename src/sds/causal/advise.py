@@ -70,7 +70,29 @@ def advise(
     full_compliance: bool = True,
     confounders_measured: bool = True,
 ) -> Advice:
-    """The method for a design, with its assumptions and the checks to read."""
+    """The method for a design, with its assumptions and the checks to read.
+
+    Args:
+        assignment: How treatment was assigned: `randomized` (an A/B test), `cutoff` (a score
+            crossing a threshold), `instrument` (something outside the unit's control shifted
+            its chance), `policy` (switched on for some groups at some time) or
+            `self-selected` (units chose it).
+        panel: Units are observed before and after treatment starts; read for `policy` and
+            `self-selected`.
+        staggered: Treatment started at different times for different units; read only with
+            `panel`.
+        full_compliance: The cutoff decides treatment fully (sharp RDD) rather than raising
+            its chance (fuzzy RDD); read for `cutoff`.
+        confounders_measured: Every variable driving both treatment and outcome is in the
+            data; read for `self-selected` without a panel.
+
+    Returns:
+        The method, the `sds causal` command to run, why, the assumptions it needs, the
+            checks sds reports, alternatives, and the answers that were used.
+
+    Raises:
+        ParameterError: `assignment` is not one of the five above.
+    """
     check("assignment", assignment, OneOf(tuple(ASSIGNMENTS)))
     answers: dict[str, Any] = {"assignment": assignment}
     if assignment == "cutoff":

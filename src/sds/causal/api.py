@@ -32,9 +32,22 @@ ESTIMATORS: dict[str, Callable[..., CausalResult]] = {
 
 
 def run(data: Any, method: str, /, **options: Any) -> CausalResult:
-    """Estimate a causal effect on ``data`` (a DataFrame, path, SQL or Table) with
-    ``method`` (one of :data:`ESTIMATORS`); ``options`` are the estimator's columns
-    (``outcome=``, ``treatment=``, ...) and settings, as :func:`sds.causal.ipw` and the
-    others name them."""
+    """Estimate a causal effect on `data` with `method`.
+
+    `options` are the estimator's columns (`outcome=`, `treatment=`, ...) and settings, as
+    `sds.causal.ipw` and the others name them.
+
+    Args:
+        data: A DataFrame, path, glob, SQL query or `Table`.
+        method: The estimator: `psm`, `ipw`, `aipw`, `did`, `event_study`, `staggered`, `rdd`
+            or `iv`.
+        **options: The estimator's keyword arguments, passed on unchanged.
+
+    Returns:
+        The chosen estimator's result.
+
+    Raises:
+        ParameterError: An unknown `method`, or an option the estimator rejects.
+    """
     check("method", method, OneOf(tuple(ESTIMATORS)))
     return ESTIMATORS[method](data, **options)

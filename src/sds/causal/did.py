@@ -82,7 +82,41 @@ def did(
     permutations: int = 500,
     seed: int = 0,
 ) -> CausalResult:
-    """The average effect of switching ``treatment`` on, by two-way fixed effects."""
+    """The average effect of switching `treatment` on, by two-way fixed effects.
+
+    Beside the estimate: the panel checks, on staggered adoption the share and sum of the
+    negative weights TWFE gives treated rows, placebo treatment dates in the pre-period
+    (Holm-adjusted), mean outcomes of ever- and never-treated units by period, and a
+    randomization-inference p-value.
+
+    Args:
+        data: A DataFrame, or what `sds.open_table` reads (a path, glob, SQL query or
+            `Table`). Rows with a missing value in a column used are dropped and counted; a
+            missing treatment is an error.
+        outcome: Numeric outcome column.
+        treatment: 0/1 column, 1 in the periods a unit is treated ("treated now").
+        unit: Column identifying the unit (state, store, user) followed over time.
+        time: Period column (numbers or dates); periods are counted in the data's own steps.
+        covariates: Time-varying control columns added to the regression.
+        cluster: Column to cluster the standard errors by; `None` clusters by `unit`.
+        weights: Column of non-negative row weights for a weighted fit; `None` weighs rows
+            equally.
+        confidence: Coverage of the reported intervals, in (0, 1); `1 - confidence` is also
+            the level of the warnings' tests.
+        permutations: Number of treatment-history permutations for the randomization
+            p-value (`diagnostics.randomization_p`); 0 skips it. With fewer than 10 treated
+            clusters that p-value is the one to trust.
+        seed: Seed of the permutations.
+
+    Returns:
+        The ATT (method `did-2x2` with two periods and one cohort, else `did-twfe`) with
+            its clustered interval, the checks above as diagnostics and tables, a
+            trend plot and a verdict.
+
+    Raises:
+        DataError: A column is missing or not numeric, the treatment is not 0/1 or is
+            constant, or the panel cannot identify an effect.
+    """
     check("confidence", confidence)
     columns = [outcome, treatment, unit, time, *covariates, cluster, weights]
     frame, warnings, source = load(data, columns, required=[treatment])

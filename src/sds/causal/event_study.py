@@ -43,7 +43,37 @@ def event_study(
     reference: int = -1,
     confidence: float = 0.95,
 ) -> CausalResult:
-    """Effects by period relative to adoption, a joint pre-trend test, and their average."""
+    """Effects by period relative to adoption, a joint pre-trend test, and their average.
+
+    Args:
+        data: A DataFrame, or what `sds.open_table` reads (a path, glob, SQL query or
+            `Table`). Rows with a missing value in a column used are dropped and counted; a
+            missing treatment is an error.
+        outcome: Numeric outcome column.
+        treatment: 0/1 column, 1 in the periods a unit is treated ("treated now").
+        unit: Column identifying the unit (state, store, user) followed over time.
+        time: Period column (numbers or dates); periods are counted in the data's own steps.
+        covariates: Time-varying control columns added to the regression.
+        cluster: Column to cluster the standard errors by; `None` clusters by `unit`.
+        weights: Column of non-negative row weights for a weighted fit; `None` weighs rows
+            equally.
+        window: `(leads, lags)`: periods further than `leads` before or `lags` after adoption
+            are binned into the end points. `None` estimates every relative period.
+        reference: The relative period left out as the baseline (negative; default -1, the
+            period just before adoption); never-treated units are placed in it.
+        confidence: Coverage of the reported intervals, in (0, 1); `1 - confidence` is also
+            the level of the warnings' tests.
+
+    Returns:
+        The average of the post-adoption effects as the headline estimate, each relative
+            period's effect (`period_effects` and a table), the leads' joint F test in the
+            diagnostics, an event-study plot and a verdict.
+
+    Raises:
+        ParameterError: `reference` is not negative.
+        DataError: A column is missing or unusable, or there is no treated or no non-reference
+            period to estimate.
+    """
     check("confidence", confidence)
     if reference >= 0:
         raise ParameterError(

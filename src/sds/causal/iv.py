@@ -44,7 +44,37 @@ def iv(
     weights: str | None = None,
     confidence: float = 0.95,
 ) -> CausalResult:
-    """The effect of ``treatment`` on ``outcome``, instrumented by ``instruments``."""
+    """The effect of `treatment` on `outcome`, instrumented by `instruments`.
+
+    Args:
+        data: A DataFrame, or what `sds.open_table` reads (a path, glob, SQL query or
+            `Table`). Rows with a missing value in a column used are dropped and counted; a
+            missing treatment is an error.
+        outcome: Numeric outcome column.
+        treatment: The one endogenous treatment column (numeric; need not be 0/1).
+        instruments: Columns that shift the treatment and affect the outcome only through
+            it; at least one, the treatment not among them.
+        covariates: Exogenous control columns, in both stages.
+        estimator: `2sls` (default) or `liml` (less biased with many or weak instruments).
+        cov_type: Standard errors: `robust` (heteroskedasticity-robust), `unadjusted`
+            (classical) or `cluster`. `None` means `cluster` when `cluster` is given, else
+            `robust`.
+        cluster: Column to cluster the standard errors by (needed for `cov_type="cluster"`).
+        weights: Column of non-negative row weights; `None` weighs rows equally.
+        confidence: Coverage of the reported intervals, in (0, 1); `1 - confidence` is also
+            the level of the warnings' tests.
+
+    Returns:
+        The IV estimate with its interval, the first stage (coefficients, joint F and the
+            Montiel Olea-Pflueger effective F), the Anderson-Rubin confidence set, the
+            overidentification and endogeneity tests where they apply, and a verdict.
+
+    Raises:
+        ParameterError: No instrument, the treatment among its instruments, an unknown
+            `estimator` or `cov_type`, or clustered errors without `cluster`.
+        DataError: A column is missing or not numeric, or the instruments are collinear or
+            constant.
+    """
     check("confidence", confidence)
     check("estimator", estimator, OneOf(ESTIMATORS))
     cov = check("cov_type", cov_type or ("cluster" if cluster else "robust"), OneOf(COV_TYPES))

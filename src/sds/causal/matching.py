@@ -51,7 +51,42 @@ def psm(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> CausalResult:
-    """The effect of ``treatment`` on ``outcome`` by propensity-score matching."""
+    """The effect of `treatment` on `outcome` by propensity-score matching.
+
+    Args:
+        data: A DataFrame, or what `sds.open_table` reads (a path, glob, SQL query or
+            `Table`). Rows with a missing value in a column used are dropped and counted; a
+            missing treatment is an error.
+        outcome: Numeric outcome column.
+        treatment: 0/1 treatment column.
+        covariates: Confounder columns the propensity score is fitted on; text and
+            categorical columns are one-hot encoded (first level dropped).
+        estimand: `ATT` (default; treated units are matched) or `ATE` (every unit is
+            matched; needs `replace=True`).
+        k: Number of nearest neighbours each unit is matched to (a positive integer).
+        replace: Match with replacement (a control may serve several treated units); without
+            it, treated units take their nearest free controls in random order.
+        caliper: Largest allowed distance, in standard deviations of the logit of the score;
+            units with no match inside it are dropped and counted. `None` matches every unit.
+        model: Propensity model: `logistic` (unpenalised logistic regression) or `boosting`
+            (gradient boosting, scores from 5-fold cross-fitting).
+        trim: Drop rows whose propensity lies outside `[trim, 1 - trim]`, a value in
+            (0, 0.5); the estimate is then for the population with overlap. `None` keeps
+            every row.
+        confidence: Coverage of the reported intervals, in (0, 1); `1 - confidence` is also
+            the level of the warnings' tests.
+        seed: Seed of the matching order without replacement and of the boosting model.
+
+    Returns:
+        The matched estimate with Abadie-Imbens standard errors, the covariate balance
+            before and after matching, the overlap of the scores, Rosenbaum bounds (1:1
+            matches), plots and a verdict.
+
+    Raises:
+        ParameterError: An unknown `estimand` or `model`, `k` not positive, `trim` outside
+            (0, 0.5), or the ATE without replacement.
+        DataError: A column is missing or unusable, or the groups' scores do not overlap.
+    """
     check("confidence", confidence)
     estimand = check("estimand", estimand.upper(), OneOf(("ATT", "ATE")))
     if estimand == "ATE" and not replace:

@@ -99,8 +99,38 @@ def rdd(
     confidence: float = 0.95,
     placebo: bool = True,
 ) -> CausalResult:
-    """The jump in ``outcome`` at ``running == cutoff``; fuzzy when ``treatment`` is given
-    (the jump in the outcome over the jump in the treatment's take-up)."""
+    """The jump in `outcome` at `running == cutoff`; fuzzy when `treatment` is given
+    (the jump in the outcome over the jump in the treatment's take-up).
+
+    Args:
+        data: A DataFrame, or what `sds.open_table` reads (a path, glob, SQL query or
+            `Table`). Rows with a missing value in a column used are dropped and counted; a
+            missing treatment is an error.
+        outcome: Numeric outcome column.
+        running: The score whose crossing of `cutoff` assigns treatment (numeric, with
+            rows on both sides).
+        cutoff: Value of `running` at which treatment switches on (treated at or above it).
+        treatment: 0/1 take-up column for a fuzzy design; `None` for a sharp design.
+        covariates: Columns tested for continuity at the cutoff (a jump warns that the
+            design is broken); they do not enter the estimate.
+        cluster: Column to cluster the standard errors by; `None` for rdrobust's
+            heteroskedasticity-robust errors.
+        weights: Column of non-negative row weights; `None` weighs rows equally.
+        confidence: Coverage of the reported intervals, in (0, 1); `1 - confidence` is also
+            the level of the warnings' tests.
+        placebo: Also estimate jumps at fake cutoffs at the quartiles of each side, using
+            that side's rows only (Holm-adjusted); a significant one warns.
+
+    Returns:
+        The robust bias-corrected estimate at the MSE-optimal bandwidth (`rdd-sharp`, or
+            `rdd-fuzzy` for the LATE), the density test, covariate continuity, placebo
+            cutoffs, the estimate across bandwidths, an RD plot and a verdict.
+
+    Raises:
+        DataError: A column is missing or not numeric, or no row lies on one side of the
+            cutoff.
+        AnalysisError: rdrobust cannot fit the data.
+    """
     check("confidence", confidence)
     columns = [outcome, running, treatment, *covariates, cluster, weights]
     frame, warnings, source = load(data, columns, required=[treatment])

@@ -26,8 +26,26 @@ def with_placebo_outcomes(
     outcomes: Sequence[str],
     **kwargs: Any,
 ) -> CausalResult:
-    """``result`` plus a ``placebo_outcomes`` table from ``fn(data, outcome, **kwargs)``
-    for each placebo outcome, p-values Holm-adjusted across them."""
+    """`result` plus a `placebo_outcomes` table from `fn(data, outcome, **kwargs)`
+    for each placebo outcome, p-values Holm-adjusted across them.
+
+    Args:
+        result: The estimate on the real outcome; it is returned with the table added.
+        fn: The estimator that produced `result` (e.g. `sds.causal.did`).
+        data: The same data `result` was estimated on.
+        outcomes: Placebo outcome columns: outcomes the treatment cannot have moved (measured
+            before it, or unrelated). None of them may be a column the estimator already
+            uses. Empty returns `result` unchanged.
+        **kwargs: The estimator's other arguments, as used for `result`.
+
+    Returns:
+        A copy of `result` with a `placebo_outcomes` table (estimate, interval, p-value and
+            Holm-adjusted p-value per placebo) and a warning when any adjusted p-value is
+            below `1 - confidence`.
+
+    Raises:
+        ParameterError: A placebo outcome is a column the estimator already uses.
+    """
     if not outcomes:
         return result
     used = {kwargs.get(k) for k in ("treatment", "running", "unit", "time")}

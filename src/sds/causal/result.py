@@ -71,6 +71,14 @@ class CausalResult(Result):
         return self.effect.level
 
     def to_dict(self) -> dict[str, Any]:
+        """The canonical JSON-ready record; every rendering reads it.
+
+        Returns:
+            `method`, `estimand`, `contrast`, `outcome`, `treatment`, `estimate`, `std_error`,
+                `ci_lower`, `ci_upper`, `p_value`, `confidence`, `n`, `verdict`,
+                `assumptions`, `diagnostics`, `warnings` and `tables`; non-finite numbers as
+                `None`.
+        """
         return jsonable_dict(
             {
                 "method": self.method,
@@ -94,7 +102,13 @@ class CausalResult(Result):
         )
 
     def verdict(self) -> str:
-        """One plain sentence: the effect, its interval, and how much to trust it."""
+        """One plain sentence: the effect, its interval, and how much to trust it.
+
+        Returns:
+            Whether the effect is significant at `1 - confidence`, its direction, size and
+                interval, and the number of warnings that limit it; a note that no estimate
+                exists when it is not finite.
+        """
         level = f"{self.confidence:.0%}"
         if not math.isfinite(self.estimate):
             return "No estimate could be computed; see the warnings."
@@ -117,6 +131,12 @@ class CausalResult(Result):
         return head
 
     def sections(self) -> list[Section]:
+        """The report layout: verdict, estimate, sample, warnings, assumptions,
+        diagnostics, every table and the plots.
+
+        Returns:
+            The blocks every renderer draws, in order; plots are drawn only when rendered.
+        """
         d = self.to_dict()
         out: list[Section] = [
             Note("Verdict", [d["verdict"]]),

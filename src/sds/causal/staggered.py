@@ -49,7 +49,39 @@ def staggered(
     weights: str | None = None,
     confidence: float = 0.95,
 ) -> CausalResult:
-    """The ATT under staggered adoption; ``treatment`` is the 0/1 'treated now' column."""
+    """The ATT under staggered adoption; `treatment` is the 0/1 'treated now' column.
+
+    Args:
+        data: A DataFrame, or what `sds.open_table` reads (a path, glob, SQL query or
+            `Table`). Rows with a missing value in a column used are dropped and counted; a
+            missing treatment is an error.
+        outcome: Numeric outcome column.
+        treatment: 0/1 column, 1 in the periods a unit is treated ("treated now").
+        unit: Column identifying the unit (state, store, user) followed over time.
+        time: Period column (numbers or dates); periods are counted in the data's own steps.
+        covariates: Columns that parallel trends is assumed conditional on; they enter the
+            propensity and outcome models of each group-time comparison (`xformla`).
+        control: Comparison units: `never` (never-treated, default) or `not-yet` (also those
+            not treated yet).
+        method: Estimation within each group-time cell: `dr` (doubly robust, default),
+            `ipw` or `reg` (outcome regression).
+        aggregation: How ATT(g, t) become one number: `group` (by cohort, default, as R's
+            `did::aggte`), `simple`, `dynamic` (by time since adoption) or `calendar`.
+        cluster: Column to cluster the standard errors by; `None` clusters by `unit`.
+        weights: Column of non-negative row weights for a weighted fit; `None` weighs rows
+            equally.
+        confidence: Coverage of the reported intervals, in (0, 1); `1 - confidence` is also
+            the level of the warnings' tests.
+
+    Returns:
+        The aggregated ATT with its interval, the group-time effects and the event study
+            as tables, the pre-trend Wald p-value, an event-study plot and a verdict.
+
+    Raises:
+        ParameterError: An unknown `control`, `method` or `aggregation`.
+        DataError: A column is missing or unusable, or the panel has no cohort to compare.
+        AnalysisError: The Callaway-Sant'Anna fit fails.
+    """
     check("confidence", confidence)
     check("aggregation", aggregation, OneOf(AGGREGATIONS))
     check("control", control, OneOf(tuple(CONTROLS)))

@@ -49,7 +49,40 @@ def ipw(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> CausalResult:
-    """The effect of ``treatment`` on ``outcome`` by inverse-probability weighting."""
+    """The effect of `treatment` on `outcome` by inverse-probability weighting.
+
+    Args:
+        data: A DataFrame, or what `sds.open_table` reads (a path, glob, SQL query or
+            `Table`). Rows with a missing value in a column used are dropped and counted; a
+            missing treatment is an error.
+        outcome: Numeric outcome column.
+        treatment: 0/1 treatment column.
+        covariates: Confounder columns the propensity score is fitted on; text and
+            categorical columns are one-hot encoded (first level dropped).
+        estimand: `ATE` (default; weights 1/e and 1/(1-e)) or `ATT` (treated weigh 1,
+            controls e/(1-e)).
+        errors: `robust` (influence function, accounting for the fitted logistic score) or
+            `bootstrap` (refits the propensity model on each resample).
+        model: Propensity model: `logistic` (unpenalised logistic regression) or `boosting`
+            (gradient boosting, scores from 5-fold cross-fitting).
+        trim: Drop rows whose propensity lies outside `[trim, 1 - trim]`, a value in
+            (0, 0.5); the estimate is then for the population with overlap. `None` keeps
+            every row.
+        bootstrap: Number of bootstrap resamples when `errors="bootstrap"`.
+        confidence: Coverage of the reported intervals, in (0, 1); `1 - confidence` is also
+            the level of the warnings' tests.
+        seed: Seed of the bootstrap and of the boosting model.
+
+    Returns:
+        The Hajek-weighted estimate with its standard error and interval, the weights'
+            summary (Kish's effective sample size and the largest weight's share, per group),
+            covariate balance, score overlap, plots and a verdict.
+
+    Raises:
+        ParameterError: An unknown `estimand`, `errors` or `model`, or `trim` outside
+            (0, 0.5).
+        DataError: A column is missing or unusable, or the groups' scores do not overlap.
+    """
     check("confidence", confidence)
     estimand = _estimand(estimand)
     check("errors", errors, OneOf(ERRORS))
@@ -76,7 +109,37 @@ def aipw(
     confidence: float = 0.95,
     seed: int = 0,
 ) -> CausalResult:
-    """The doubly robust (augmented IPW) estimate with influence-function errors."""
+    """The doubly robust (augmented IPW) estimate with influence-function errors.
+
+    The outcome regressions are linear, fitted on the covariates within each group; the
+    estimate is consistent when either they or the propensity model are right.
+
+    Args:
+        data: A DataFrame, or what `sds.open_table` reads (a path, glob, SQL query or
+            `Table`). Rows with a missing value in a column used are dropped and counted; a
+            missing treatment is an error.
+        outcome: Numeric outcome column.
+        treatment: 0/1 treatment column.
+        covariates: Confounder columns the propensity score is fitted on; text and
+            categorical columns are one-hot encoded (first level dropped).
+        estimand: `ATE` (default) or `ATT`.
+        model: Propensity model: `logistic` (unpenalised logistic regression) or `boosting`
+            (gradient boosting, scores from 5-fold cross-fitting).
+        trim: Drop rows whose propensity lies outside `[trim, 1 - trim]`, a value in
+            (0, 0.5); the estimate is then for the population with overlap. `None` keeps
+            every row.
+        confidence: Coverage of the reported intervals, in (0, 1); `1 - confidence` is also
+            the level of the warnings' tests.
+        seed: Seed of the boosting model (unused with `logistic`).
+
+    Returns:
+        The AIPW estimate with its influence-function standard error and interval, the
+            weights' summary, covariate balance, score overlap, plots and a verdict.
+
+    Raises:
+        ParameterError: An unknown `estimand` or `model`, or `trim` outside (0, 0.5).
+        DataError: A column is missing or unusable, or the groups' scores do not overlap.
+    """
     check("confidence", confidence)
     estimand = _estimand(estimand)
     design = prepare(data, outcome, treatment, covariates, model=model, trim=trim, seed=seed)
