@@ -62,7 +62,15 @@ class ABEventsParams:
         check("conversion", self.conversion * (1 + self.lift + max(self.novelty_lift, 0)), SHARE)
 
     def lift_on_day(self, k: int) -> float:
-        """The true relative lift in per-session conversion on day ``k`` since exposure."""
+        """The true relative lift in per-session conversion on day `k` since exposure.
+
+        Args:
+            k: Whole days since the user's first exposure (0 is the day of arrival).
+
+        Returns:
+            `lift + novelty_lift * exp(-k / novelty_days)`: e.g. 0.1 means treatment
+                sessions convert 10% more often than control sessions on that day.
+        """
         return self.lift + self.novelty_lift * math.exp(-k / self.novelty_days)
 
     @property
