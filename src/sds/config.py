@@ -42,13 +42,32 @@ _SETTINGS: ContextVar[Settings] = ContextVar("sds_settings", default=Settings())
 
 
 def get_settings() -> Settings:
-    """The settings in force in this context."""
+    """The settings in force in this context.
+
+    Returns:
+        The current `Settings` (engine, threads, memory limit, alpha, seed, progress ...);
+            the defaults unless a `settings()` block or the CLI's options changed them.
+    """
     return _SETTINGS.get()
 
 
 @contextmanager
 def settings(**overrides: Any) -> Iterator[Settings]:
-    """Override some settings inside a ``with`` block."""
+    """Override some settings inside a `with` block.
+
+    The override is held in a context variable, so it applies to this thread or task only
+    and is undone when the block ends, even on an error.
+
+    Args:
+        **overrides: Fields of `Settings` to change, e.g. `engine="spark"`, `threads=4`,
+            `seed=7`, `progress=False`.
+
+    Yields:
+        The settings in force inside the block.
+
+    Raises:
+        TypeError: An override names no field of `Settings`.
+    """
     token = _SETTINGS.set(replace(_SETTINGS.get(), **overrides))
     try:
         yield _SETTINGS.get()

@@ -57,7 +57,12 @@ class SdsError(Exception):
         return text
 
     def to_dict(self) -> dict[str, Any]:
-        """Fields for a JSON error body; ``message`` is the rendered text."""
+        """Fields for a JSON error body; `message` is the rendered text.
+
+        Returns:
+            `error` (the class name), `message`, `problem` and whichever of `source`,
+                `column`, `parameter`, `found` (as text), `expected` and `hint` are set.
+        """
         fields = {
             "error": type(self).__name__,
             "message": str(self),

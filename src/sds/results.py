@@ -241,30 +241,86 @@ class Result:
         freeze_fields(self)
 
     def to_dict(self) -> dict[str, Any]:
+        """The canonical record of the result: plain JSON types, every rendering
+        and `to_json` are read from it. Each result class writes its own.
+
+        Returns:
+            The result's fields by name; numbers are plain floats and ints, non-finite values
+                `None`, dates ISO strings.
+
+        Raises:
+            NotImplementedError: On the base class itself.
+        """
         raise NotImplementedError
 
     def sections(self) -> list[Section]:
-        """Default layout: scalars in one block, each list of records as a table."""
+        """Default layout: scalars in one block, each list of records as a table.
+
+        Returns:
+            The blocks (key/value blocks, tables, notes, figures) every renderer draws, in
+                order; subclasses lay out their own.
+        """
         return default_sections(self.to_dict())
 
     def to_json(self, indent: int | None = 2) -> str:
+        """The result as JSON, from `to_dict`.
+
+        Args:
+            indent: Spaces per nesting level; `None` writes one line.
+
+        Returns:
+            Strict JSON text (no NaN or Infinity: non-finite numbers are `null`).
+        """
         return json.dumps(jsonable(self.to_dict()), indent=indent, allow_nan=False)
 
     def to_text(self, width: int | None = None) -> str:
-        """Terminal text, ``width`` columns wide (default: the terminal's, else 100)."""
+        """Terminal text, `width` columns wide (default: the terminal's, else 100).
+
+        Args:
+            width: Line width in characters; `None` uses the terminal's width, else 100.
+
+        Returns:
+            The title and every section as plain text tables and blocks.
+        """
         return render_text(self.title, self.sections(), width=width)
 
     def to_markdown(self) -> str:
+        """The result as Markdown, for a report or a pull request.
+
+        Returns:
+            A `#` title and every section as Markdown tables and lists; each figure is a
+                line pointing to the HTML report.
+        """
         return render_markdown(self.title, self.sections())
 
     def to_html(self) -> str:
+        """The result as a standalone HTML page.
+
+        Returns:
+            A complete HTML document with its own styles and the figures as inline SVG.
+        """
         return render_html(self.title, self.sections())
 
     def summary(self) -> str:
+        """The result as terminal text, as `print(result)` shows it.
+
+        Returns:
+            The same text as `to_text()` at the default width.
+        """
         return self.to_text()
 
     def render(self, fmt: str) -> str:
-        """The result in one of :data:`FORMATS`."""
+        """The result in one of the output formats.
+
+        Args:
+            fmt: `text`, `json`, `markdown` or `html` (as the CLI's `--format`).
+
+        Returns:
+            The rendered text, as `to_text`, `to_json`, `to_markdown` or `to_html` give it.
+
+        Raises:
+            ParameterError: `fmt` is not one of the four formats.
+        """
         renderers: dict[str, Callable[[], str]] = {
             "text": self.to_text,
             "json": self.to_json,
@@ -280,7 +336,15 @@ class Result:
         return render_html_fragment(self.title, self.sections())
 
     def to_pandas(self) -> pd.DataFrame | dict[str, pd.DataFrame]:
-        """The result's tables as DataFrames: one table alone, else a dict by table title."""
+        """The result's tables as DataFrames: one table alone, else a dict by table title.
+
+        Returns:
+            A DataFrame when the result has one table, else a dict title -> DataFrame (a
+                repeated title gets ` (2)`, ...); columns are the tables' columns.
+
+        Raises:
+            DataError: The result has no tables (its figures are in `to_dict()`).
+        """
         import pandas as pd
 
         frames = {
@@ -290,7 +354,15 @@ class Result:
         return next(iter(frames.values())) if len(frames) == 1 else frames
 
     def to_polars(self) -> pl.DataFrame | dict[str, pl.DataFrame]:
-        """:meth:`to_pandas` for Polars (installed separately: ``pip install polars``)."""
+        """`to_pandas` for Polars (installed separately: `pip install polars`).
+
+        Returns:
+            A Polars DataFrame when the result has one table, else a dict title -> DataFrame.
+
+        Raises:
+            InputError: Polars is not installed.
+            DataError: The result has no tables.
+        """
         try:
             import polars as pl
         except ImportError:
@@ -310,7 +382,14 @@ class Result:
         return next(iter(frames.values())) if len(frames) == 1 else frames
 
     def table_sections(self) -> dict[str, Table]:
-        """The ``Table`` sections by title (repeated titles get `` (2)``, ...)."""
+        """The `Table` sections by title (repeated titles get ` (2)`, ...).
+
+        Returns:
+            Each table section of `sections()` by its title, in order.
+
+        Raises:
+            DataError: The result has no tables.
+        """
         tables: dict[str, Table] = {}
         for section in self.sections():
             if isinstance(section, Table):

@@ -87,8 +87,20 @@ class Engine:
 
     @classmethod
     def spark(cls, session: Any = None, *, master: str | None = None) -> Engine:
-        """A Spark engine on ``session`` (e.g. Databricks' ``spark``), else a new session:
-        Spark Connect if ``SPARK_REMOTE`` is set, otherwise a classic one on ``master``."""
+        """A Spark engine on `session` (e.g. Databricks' `spark`), else a new session:
+        Spark Connect if `SPARK_REMOTE` is set, otherwise a classic one on `master`.
+
+        Args:
+            session: An existing `SparkSession` to run on; `None` starts one.
+            master: Spark master URL for a new classic session (`local[4]`,
+                `spark://host:7077`, `yarn`); `None` uses Spark's default.
+
+        Returns:
+            An engine whose expressions run on Spark.
+
+        Raises:
+            ConfigError: PySpark (or Ibis' PySpark backend) is not installed.
+        """
         return cls("spark", spark_master=master, session=session)
 
     @property
@@ -103,16 +115,50 @@ class Engine:
 
         Results travel as Arrow and are converted here (not by Ibis), one conversion path
         for every backend.
+
+        Args:
+            expr: An Ibis table expression built on this engine's tables; it should already be
+                aggregated or limited, since the whole result comes into memory.
+            source: Name of the data in error messages.
+
+        Returns:
+            The expression's rows.
+
+        Raises:
+            DataError: The engine failed because of the data (encoding, conversion, unreadable
+                file).
         """
         frame: pd.DataFrame = self.to_pyarrow(expr, source=source).to_pandas()
         return frame
 
     def scalar(self, expr: ir.Scalar, *, source: str = "data") -> Any:
-        """Run a scalar expression and return a plain Python value."""
+        """Run a scalar expression and return a plain Python value.
+
+        Args:
+            expr: An Ibis scalar expression (a count, a sum, ...) on this engine's tables.
+            source: Name of the data in error messages.
+
+        Returns:
+            The value as a Python object (`int`, `float`, `str`, `datetime`, or `None`).
+
+        Raises:
+            DataError: The engine failed because of the data.
+        """
         return self.to_pyarrow(expr, source=source).as_py()
 
     def to_pyarrow(self, expr: ir.Expr, *, source: str = "data") -> pa.Table:
-        """Run an expression and return an Arrow table (a scalar for a scalar)."""
+        """Run an expression and return an Arrow table (a scalar for a scalar).
+
+        Args:
+            expr: An Ibis table or scalar expression on this engine's tables.
+            source: Name of the data in error messages.
+
+        Returns:
+            An Arrow table for a table expression, an Arrow scalar for a scalar one.
+
+        Raises:
+            DataError: The engine failed because of the data.
+        """
         with self._lock, translate_errors(source):
             if self.is_spark:
                 return to_arrow(self.con, expr)
@@ -126,7 +172,20 @@ class Engine:
         Written under a temporary name in the same folder and renamed when complete, so a
         failed or interrupted run leaves no file and never damages an earlier one. A symlink
         is written through; a device or pipe is written directly (DuckDB only); a folder is
-        refused unless it is an earlier Spark output (see :mod:`sds.report.tempfiles`).
+        refused unless it is an earlier Spark output (see `sds.report.tempfiles`).
+
+        Args:
+            expr: The Ibis table expression to write.
+            path: Output file; a `.csv` suffix writes CSV with a header, anything else Parquet.
+            source: Name of the data in error messages.
+
+        Returns:
+            The path written, as given (not resolved through a symlink).
+
+        Raises:
+            InputError: `path` is a folder that is not an earlier Spark output, or a device or
+                pipe with Spark.
+            DataError: The engine failed because of the data.
         """
 
         target = resolve_output(path, allow_part_folder=True)
@@ -177,10 +236,19 @@ class Engine:
     def read_files(
         self, kind: str, paths: list[str], *, delim: str | None = None, encoding: str | None = None
     ) -> ir.Table:
-        """A lazy table over Parquet, CSV or JSON-lines ``paths`` (local or URIs, untouched).
+        """A lazy table over Parquet, CSV or JSON-lines `paths` (local or URIs, untouched).
 
-        CSV options mean the same on both engines: a header row, types inferred, ``delim``
-        between fields and ``encoding`` of the text (UTF-8 unless told).
+        CSV options mean the same on both engines: a header row, types inferred, `delim`
+        between fields and `encoding` of the text (UTF-8 unless told).
+
+        Args:
+            kind: `parquet`, `csv` or `json` (JSON lines); every path is of this kind.
+            paths: Files or URIs, read as one table; globs are expanded by the caller.
+            delim: CSV field separator; `None` lets the engine choose (DuckDB detects it).
+            encoding: CSV text encoding; `None` means UTF-8.
+
+        Returns:
+            An Ibis table over the files; nothing is read until it is run.
         """
         if not self.is_spark:
             reader = {"parquet": self.con.read_parquet, "json": self.con.read_json}.get(kind)
@@ -196,7 +264,18 @@ class Engine:
         return self.con.table(name)
 
     def sql(self, query: str, *, source: str = "SQL query") -> ir.Table:
-        """An Ibis table over a SQL query in this engine's dialect."""
+        """An Ibis table over a SQL query in this engine's dialect.
+
+        Args:
+            query: A query (`SELECT ...`) in DuckDB's or Spark SQL's dialect; it runs lazily.
+            source: Name of the query in error messages.
+
+        Returns:
+            An Ibis table over the query's result.
+
+        Raises:
+            DataError: The engine rejects the query.
+        """
         with translate_errors(source):
             return self.con.sql(query)
 

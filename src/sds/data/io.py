@@ -51,6 +51,13 @@ class Table:
         """For text sources, a copy in an engine temp table, so many scans parse once.
 
         DuckDB keeps it in memory up to its limit and spills to disk past it.
+
+        Returns:
+            This table unchanged for a non-text source, else a table over the engine's copy
+                (same name and engine).
+
+        Raises:
+            DataError: The text cannot be parsed.
         """
         if not self.text_source:
             return self
@@ -70,16 +77,39 @@ class Table:
         return list(self.expr.columns)
 
     def require(self, *columns: str) -> None:
-        """Raise a DataError naming close matches if any column is missing."""
+        """Raise a DataError naming close matches if any column is missing.
+
+        Args:
+            *columns: Column names that must exist.
+
+        Raises:
+            DataError: A column is missing; the message lists close matches.
+        """
         for col in columns:
             if col not in self.expr.columns:
                 raise missing_column_error(col, self.expr.columns, self.name)
 
     def select(self, columns: list[str]) -> Table:
+        """The same table with only `columns`, in that order.
+
+        Args:
+            columns: Column names to keep.
+
+        Returns:
+            A lazy table over those columns, same name, engine and text-source flag.
+
+        Raises:
+            DataError: A column is missing.
+        """
         self.require(*columns)
         return Table(self.expr.select(columns), self.name, self.engine, self.text_source)
 
     def count(self) -> int:
+        """Count the rows, in the engine.
+
+        Returns:
+            The number of rows (a full scan of text sources).
+        """
         return int(self.engine.scalar(self.expr.count(), source=self.name))
 
 
@@ -92,11 +122,31 @@ def open_table(
     name: str | None = None,
     require_rows: bool = True,
 ) -> Table:
-    """Open ``source`` as a lazy :class:`Table`.
+    """Open `source` as a lazy `Table`.
 
-    ``table`` names the table inside a DuckDB database file; ``encoding`` is the CSV text
-    encoding (``utf-8`` by default; DuckDB also reads ``latin-1`` and ``utf-16``).
-    With ``require_rows`` (the default) a source with columns but no rows is an error.
+    `table` names the table inside a DuckDB database file; `encoding` is the CSV text
+    encoding (`utf-8` by default; DuckDB also reads `latin-1` and `utf-16`).
+    With `require_rows` (the default) a source with columns but no rows is an error.
+
+    Args:
+        source: A path or glob (CSV/TSV, optionally gzipped; Parquet file or folder; JSON
+            lines; Arrow/Feather; DuckDB file), a URI, a SQL query, a pandas, Polars or
+            Arrow object, or a `Table` (returned unchanged).
+        engine: The engine to open it on; `None` uses the engine the settings describe
+            (DuckDB in memory by default).
+        table: Table name inside a DuckDB database file.
+        encoding: CSV text encoding; `None` means UTF-8.
+        name: Name used for the source in messages and reports; `None` derives it from
+            the source (the file name, say).
+        require_rows: Refuse a source with no data rows.
+
+    Returns:
+        A lazy table: nothing is loaded into Python until it is run.
+
+    Raises:
+        DataError: The source has no columns, no rows (with `require_rows`), or cannot be
+            read.
+        ParameterError: `table` is given for a source that is not a DuckDB file.
     """
     if isinstance(source, Table):
         return source

@@ -40,13 +40,30 @@ def profile(
     engine: Engine | None = None,
     **open_kwargs: Any,
 ) -> Profile:
-    """Profile ``source`` (anything :func:`sds.data.open_table` opens); ``columns``
-    profiles only those (as ``sds profile --columns``; the options' own list otherwise).
+    """Profile `source` (anything `sds.open_table` opens); `columns`
+    profiles only those (as `sds profile --columns`; the options' own list otherwise).
 
-    >>> import sds
-    >>> p = sds.profile(sds.data.synth.make_churn(n_rows=500, seed=1))
-    >>> p.n_rows
-    500
+    Args:
+        source: A DataFrame, path, glob, SQL query or `Table`.
+        options: What to compute and where the data-quality flags trip (top-k, bins,
+            thresholds); `None` uses the defaults of `ProfileOptions`.
+        columns: Column name(s) to profile; duplicate rows are still counted on whole
+            rows. `None` uses `options.columns`, else every column.
+        engine: The engine to open `source` on; `None` uses the settings' engine.
+        **open_kwargs: Passed to `sds.open_table` (`table=`, `encoding=`, `name=`).
+
+    Returns:
+        Row and column counts, duplicate rows, each column's statistics and the
+            data-quality flags.
+
+    Raises:
+        DataError: The source cannot be read, or a named column is missing.
+
+    Examples:
+        >>> import sds
+        >>> p = sds.profile(sds.data.synth.make_churn(n_rows=500, seed=1))
+        >>> p.n_rows
+        500
     """
     opts = options or ProfileOptions()
     if columns is not None:

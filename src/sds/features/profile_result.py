@@ -69,6 +69,13 @@ class Profile(Result):
     options: ProfileOptions = field(default_factory=ProfileOptions)
 
     def to_dict(self) -> dict[str, Any]:
+        """The canonical record of the profile; every rendering reads it.
+
+        Returns:
+            `source`, `n_rows`, `n_columns`, `duplicate_rows`, `duplicate_share`,
+                `distinct_method` (`exact` or the sketch's error), `flags` and one record per
+                column.
+        """
         return {
             "source": self.source,
             "n_rows": self.n_rows,
@@ -81,6 +88,18 @@ class Profile(Result):
         }
 
     def column(self, name: str) -> ColumnProfile:
+        """One column's profile, by name.
+
+        Args:
+            name: A profiled column.
+
+        Returns:
+            Its statistics: type, kind, nulls, distinct count, numeric or text or time
+                statistics, top values and histogram.
+
+        Raises:
+            DataError: No profiled column has that name; the message lists close matches.
+        """
         for col in self.columns:
             if col.name == name:
                 return col
@@ -88,6 +107,12 @@ class Profile(Result):
         raise missing_column_error(name, [c.name for c in self.columns], self.source)
 
     def sections(self) -> list[Section]:
+        """The report layout: overview, flags, numeric and text tables, top values
+        and figures.
+
+        Returns:
+            The blocks every renderer draws, in order.
+        """
         return profile_sections(self.to_dict())
 
 
