@@ -28,9 +28,24 @@ from sds.experiments.srm import SrmDaily, SrmResult, srm_by_day, srm_test
 def design(spec: DesignSpec | Mapping[str, Any] | None = None, /, **options: Any) -> DesignPlan:
     """Plan an experiment: sample size, power or MDE.
 
-    A plan reads no table of units, so it starts with the spec: a :class:`DesignSpec`, a
-    mapping of its fields, or nothing; ``options`` are its fields and override the spec's
-    (``data`` names a history table, as in a design spec file).
+    A plan reads no table of units, so it starts with the spec: a `DesignSpec`, a
+    mapping of its fields, or nothing; `options` are its fields and override the spec's
+    (`data` names a history table, as in a design spec file).
+
+    Args:
+        spec: A `DesignSpec`, a mapping of its fields (as in a design spec file), or `None`
+            to give every field in `options`.
+        **options: Fields of `DesignSpec` (`metric`, `baseline`, `mde`, `alpha`, `power`,
+            ...), overriding those of `spec`; leave out the one to solve for.
+
+    Returns:
+        The solved plan: units per arm (control first), power and minimum detectable
+            effect, the level per comparison, and the days needed when daily traffic is
+            given.
+
+    Raises:
+        ParameterError: A field is unknown or out of range, or the spec does not determine
+            a plan.
     """
     if isinstance(spec, DesignSpec):
         fields: dict[str, Any] = spec.model_dump(exclude_unset=True)
@@ -40,8 +55,26 @@ def design(spec: DesignSpec | Mapping[str, Any] | None = None, /, **options: Any
 
 
 def analyze(data: Any, spec: AnalysisSpec | Mapping[str, Any], /) -> AnalysisResult:
-    """Analyse an experiment. ``data`` is a DataFrame, path, glob, SQL or Table, or ``None``
-    for the table the spec names in its ``data`` field."""
+    """Analyse an experiment.
+
+    Args:
+        data: A DataFrame, path, glob, SQL query or `Table` of units (or events), or `None`
+            for the table the spec names in its `data` field.
+        spec: An `AnalysisSpec` or a mapping of its fields (as in an analysis spec file):
+            the variant column, the metrics and the checks to run.
+
+    Returns:
+        Everything found: the verdict and its reasons, the units per arm, the SRM and
+            novelty checks, each metric's effect with its interval and adjusted p-value,
+            covariate balance, and the checks the spec asked for (segments, daily SRM,
+            cumulative effects, sequential looks).
+
+    Raises:
+        ParameterError: `spec` is not an `AnalysisSpec` or a mapping.
+        ConfigError: A mapping `spec` is not a valid analysis spec (the error names the
+            key).
+        DataError: A named column is missing or unusable.
+    """
     if not isinstance(spec, AnalysisSpec | Mapping):
         raise ParameterError(
             f"spec must be an AnalysisSpec or a mapping of its fields; found {type(spec).__name__}",
@@ -63,11 +96,32 @@ def assign(
     encoding: str | None = None,
     data_output: str | Path | None = None,
 ) -> AssignmentSummary:
-    """Assign units to ``variants`` by sha256(experiment:id).
+    """Assign units to `variants` by sha256(experiment:id).
 
-    ``data`` is a list (or Series) of unit ids, whose ``(id, variant)`` pairs come back in
-    the summary, or a table (DataFrame, path, SQL, Table) with ``id_column``, assigned in the
-    engine; ``data_output`` writes that assignment table (.csv or .parquet).
+    `data` is a list (or Series) of unit ids, whose `(id, variant)` pairs come back in
+    the summary, or a table (DataFrame, path, SQL, Table) with `id_column`, assigned in the
+    engine; `data_output` writes that assignment table (.csv or .parquet).
+
+    Args:
+        data: Unit ids (list, tuple, Series or Index), or a table with `id_column`.
+        experiment: Experiment name; it salts the hash, so experiments assign
+            independently.
+        variants: Variant names, control first, at least 2.
+        shares: Share of units per variant, in the order of `variants` (summing to 1, or
+            to 100 as percentages); `None` splits equally.
+        id_column: The id column of a table `data`.
+        table: Table name inside a DuckDB database file `data`.
+        encoding: CSV text encoding of `data`; `None` means UTF-8.
+        data_output: File to write the `(id, variant)` table to (`.csv` or `.parquet`);
+            only for a table `data`.
+
+    Returns:
+        Units per variant against the shares; for in-memory ids also the `(id, variant)`
+            pairs; with `data_output` the path written.
+
+    Raises:
+        ParameterError: Fewer than 2 variants, or shares that do not match them.
+        DataError: An id is missing, or `id_column` is not in the table.
     """
     names = list(variants)
     if isinstance(data, list | tuple | pd.Series | pd.Index):
@@ -100,10 +154,31 @@ def srm(
 ) -> SrmResult | SrmDaily:
     """Sample-ratio mismatch.
 
-    ``data`` is the units per arm (a sequence of counts, or a mapping arm -> count), giving
-    an :class:`SrmResult`; or a table of assignments (DataFrame, path, SQL, Table) with its
-    ``variant_column`` and ``date_column``, giving the check by day (:class:`SrmDaily`),
-    where ``variants`` lists the arms.
+    `data` is the units per arm (a sequence of counts, or a mapping arm -> count), giving
+    an `SrmResult`; or a table of assignments (DataFrame, path, SQL, Table) with its
+    `variant_column` and `date_column`, giving the check by day (`SrmDaily`),
+    where `variants` lists the arms.
+
+    Args:
+        data: Counts per arm (a list or a mapping arm -> count), or a table of assignments.
+        variant_column: The arm column of a table; required for a table.
+        date_column: The assignment date column of a table; required for a table.
+        variants: Arm names: for counts in a list their names (for a mapping, the arms to
+            check and their order); required for a table.
+        shares: Expected share of each arm (summing to 1, or 100 as percentages); `None`
+            expects equal arms.
+        alpha: Level of the chi-square test; the check flags a mismatch when p < `alpha`.
+            The strict default 0.001 keeps false alarms rare across many experiments.
+        share_tolerance: Relative deviation of an arm's share that the rule of thumb
+            reports (0.01 = 1%); it never sets the flag.
+
+    Returns:
+        The chi-square test and the share rule over all units (`SrmResult`), or the same
+            per day and cumulatively for a table (`SrmDaily`).
+
+    Raises:
+        ParameterError: A table without `variant_column`, `date_column` or `variants`.
+        DataError: A column is missing, or the counts are not usable.
     """
     if isinstance(data, Mapping):
         names = list(variants) if variants is not None else [str(k) for k in data]

@@ -23,10 +23,28 @@ def run(
     labels: Any = None,
     data_output: str | Path | None = None,
 ) -> tuple[FeatureBuild, pd.DataFrame | None]:
-    """Build the spec's point-in-time features from the events in ``data`` (a DataFrame,
-    path, SQL or Table; ``None`` for the events the spec names) and ``labels``.
+    """Build the spec's point-in-time features from the events in `data` and `labels`.
 
-    Returns the build's summary and the feature table; with ``data_output`` the table is
-    written to that Parquet file instead and the second item is ``None``.
+    Each feature of an entity is computed from its events before that entity's label time,
+    so no row sees its own future.
+
+    Args:
+        data: The events: a DataFrame, path, SQL query or `Table`, or `None` for the events
+            the spec names.
+        spec: A `FeatureSpec` or a mapping of its fields: entity and time columns, windows
+            and aggregations.
+        labels: A table of entity and label time (and label), in the same forms; `None`
+            for the labels the spec names (or its single `cutoff`).
+        data_output: Parquet file to write the feature table to, in the engine, instead of
+            returning it.
+
+    Returns:
+        The build's summary (rows, entities, each feature's type and missing share,
+            warnings) and the feature table; with `data_output` the table is written to
+            that Parquet file instead and the second item is `None`.
+
+    Raises:
+        ConfigError: The spec is not a valid feature spec (a mapping's key names it).
+        DataError: A named column is missing or unusable.
     """
     return build(spec if isinstance(spec, FeatureSpec) else dict(spec), data, labels, data_output)

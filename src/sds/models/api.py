@@ -23,9 +23,27 @@ def train(
     model_dir: str | Path | None = None,
     track: bool = True,
 ) -> TrainResult:
-    """Split, tune and fit the config's candidates on ``data`` (a DataFrame, path, SQL or
-    Table; ``None`` for the table the config names), evaluate on the held-out rows and save
-    the model to ``model_dir`` (default: the config's ``output``, else ``models/NAME``)."""
+    """Split, tune and fit the config's candidates on `data`, evaluate on the held-out
+    rows and save the model.
+
+    Args:
+        data: A DataFrame, path, SQL query or `Table`, or `None` for the table the config
+            names.
+        config: A `TrainConfig`, a mapping of its fields, or a YAML/JSON config file: target,
+            features, split, candidates, metrics.
+        model_dir: Folder the signed model is saved to; `None` uses the config's `output`,
+            else `models/NAME`.
+        track: Record the run (config, metrics, model) in the tracking store, so
+            `sds reproduce` can rerun it; `False` trains without recording.
+
+    Returns:
+        The training run, each candidate's tuned parameters and cross-validated scores,
+            and the evaluation of the chosen model on the held-out rows.
+
+    Raises:
+        ConfigError: The config is invalid.
+        DataError: The data lacks a configured column or cannot be trained on.
+    """
     return train_model(_with_data(config, data), data, output=model_dir, track=track)
 
 
@@ -49,9 +67,29 @@ def evaluate(
     trust: bool = False,
     positive: str | int | float | bool | None = None,
 ) -> Evaluation:
-    """The evaluation suite of the saved ``model`` folder on ``data`` (a path, SQL or
-    DataFrame; ``None`` for the rows held out when it was trained). ``config`` holds the
-    scorecard limits; ``trust`` loads a model not signed with this machine's key;
-    ``positive`` names the positive class, which must be the one the model was trained for
-    (recorded in its ``model.json``; the report states it and why it was chosen)."""
+    """The evaluation suite of a saved model on `data`.
+
+    Args:
+        data: A path, SQL query or DataFrame with the features and the target, or `None`
+            for the rows held out when the model was trained.
+        model: The model folder written by `sds train` / `sds.train`.
+        config: Scorecard config file with the limits each criterion is judged against;
+            `None` uses the defaults.
+        trust: Load a model not signed with this machine's key (only for models from a
+            source you trust: loading runs its code).
+        positive: The positive class; it must be the one the model was trained for
+            (recorded in its `model.json`; the report states it and why it was chosen).
+            `None` uses the recorded one.
+
+    Returns:
+        The task's metrics with intervals, calibration, fairness, the train-test gap,
+            importance, the scorecard (pass / fail / not enough data) and warnings.
+
+    Raises:
+        DataError: The model folder is missing or is not an sds model, its file was
+            changed, its signature does not verify (without `trust`), or the data lacks a
+            feature or the target.
+        ParameterError: `positive` is given for a model that is not binary, or is not
+            the model's class.
+    """
     return evaluate_saved(model, data, config, trust=trust, positive=positive)
