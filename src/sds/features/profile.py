@@ -61,7 +61,8 @@ def profile(
 
     Examples:
         >>> import sds
-        >>> p = sds.profile(sds.data.synth.make_churn(n_rows=500, seed=1))
+        >>> from sds.data import synth
+        >>> p = sds.profile(synth.make_churn(n_rows=500, seed=1))
         >>> p.n_rows
         500
     """
