@@ -7,6 +7,7 @@ B7 in tests/cli/test_spec_options.py ...): the answers to every item are in the 
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import socket
@@ -315,3 +316,54 @@ def test_profile_flags_a_duplicated_column(tmp_path: Path) -> None:
     frame.to_parquet(path)
     result = invoke(["profile", str(path), "--fail-on", "duplicate_column", "-f", "json"])
     assert result.exit_code == 2 and "duplicate_column in column 'monthly_fee'" in result.stderr
+
+
+def _revenue_test(seed: int, zero_inflated: bool) -> pd.DataFrame:
+    """Users in two arms with revenue: ~90% zeros (a few more buyers in treatment), or a
+    continuous lognormal."""
+    rng = np.random.default_rng(seed)
+    n = 4_000
+    arm = rng.choice(np.array(["control", "treatment"]), n)
+    revenue = rng.lognormal(2.5, 0.5, n).round(2)
+    if zero_inflated:
+        buys = rng.random(n) < np.where(arm == "treatment", 0.115, 0.09)
+        revenue = np.where(buys, revenue, 0.0)
+    return pd.DataFrame({"user_id": np.arange(n), "variant": arm, "revenue": revenue})
+
+
+@pytest.mark.parametrize("zero_inflated", [True, False])
+def test_m14_a_quantile_on_a_point_mass_is_flagged(zero_inflated: bool) -> None:
+    """M14: p90 of revenue where ~90% of users spend nothing came out 0 in control and
+    positive in treatment with p ~ 1e-8 and no word of warning; the quantile sits on the
+    zeros' point mass, so the effect row and every rendering now say so (value, share,
+    advice). A continuous (lognormal) metric gets no such warning."""
+    import sds
+
+    frame = _revenue_test(1, zero_inflated)
+    spec = {
+        "variant": "variant",
+        "control": "control",
+        "unit": "user_id",
+        "metrics": [{"name": "revenue_p90", "type": "quantile", "column": "revenue", "q": 0.9}],
+    }
+    result = sds.analyze(frame, spec)
+    row = result.to_dict()["effects"][0]
+    arms = {a: g["revenue"].to_numpy() for a, g in frame.groupby("variant")}
+    assert row["control"] == pytest.approx(np.quantile(arms["control"], 0.9), abs=1e-12)
+    assert row["treatment"] == pytest.approx(np.quantile(arms["treatment"], 0.9), abs=1e-12)
+    if not zero_inflated:
+        assert "warnings" not in row
+        assert not any("point mass" in w for w in result.warnings)
+        assert "point mass" not in result.to_text()
+        return
+    zeros = float((arms["control"] == 0).mean())
+    assert 0.88 < zeros < 0.93 and row["control"] == 0.0 and row["treatment"] > 0
+    (warning,) = row["warnings"]
+    assert "point mass" in warning and f"{zeros:.1%} of control units equal 0" in warning
+    assert "analyse the mean" in warning and "another quantile" in warning
+    listed = f"metric 'revenue_p90' in treatment: {warning}"
+    assert listed in result.warnings and f"caution: {listed}" in result.reasons  # primary
+    flat = " ".join(listed.split())
+    for rendering in (result.to_text(width=10_000), result.to_markdown(), result.to_html()):
+        assert flat in " ".join(html.unescape(rendering).split())
+    assert listed in json.loads(result.to_json())["warnings"]
