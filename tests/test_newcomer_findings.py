@@ -367,3 +367,110 @@ def test_m14_a_quantile_on_a_point_mass_is_flagged(zero_inflated: bool) -> None:
     for rendering in (result.to_text(width=10_000), result.to_markdown(), result.to_html()):
         assert flat in " ".join(html.unescape(rendering).split())
     assert listed in json.loads(result.to_json())["warnings"]
+
+
+def _churn_labels(tmp_path: Path) -> tuple[Path, pd.DataFrame]:
+    """Events, a label table with the label and one more column (two label times per
+    customer, a missing label), and a spec naming both."""
+    from sds.data.synth import make_transactions
+
+    make_transactions(300, seed=2, months=6).to_csv(tmp_path / "events.csv", index=False)
+    rng = np.random.default_rng(0)
+    ids = np.arange(250)
+    labels = pd.DataFrame(
+        {
+            "customer_id": np.concatenate([ids, ids]),
+            "label_time": ["2025-05-01"] * 250 + ["2025-06-01"] * 250,
+            "churned": rng.integers(0, 2, 500).astype(float),
+            "plan": rng.choice(np.array(["basic", "pro"]), 500),
+        }
+    ).sample(frac=1.0, random_state=1)  # the builder sorts; the labels must follow their rows
+    labels.iloc[3, 2] = np.nan
+    labels.to_csv(tmp_path / "labels.csv", index=False)
+    spec = {
+        "data": "events.csv",
+        "labels": "labels.csv",
+        "entity": "customer_id",
+        "timestamp": "ts",
+        "windows": ["30d", "90d"],
+        "aggregations": [{"column": "amount", "functions": ["sum", "mean"]}],
+        "rfm": {"monetary": "amount"},
+    }
+    path = tmp_path / "spec.yaml"
+    path.write_text(json.dumps(spec))
+    return path, labels
+
+
+def test_f8_features_build_keeps_the_label_columns(tmp_path: Path) -> None:
+    """F8: with labels ``customer_id, label_time, churned`` the built table kept only the
+    keys and the features, so ``features select --target churned`` failed. The label
+    table's other columns now follow the keys, each on its own label row; they are not
+    features (not in the summary's feature list nor the store's schema), and one named
+    like a feature is refused."""
+    import sds
+
+    spec, labels = _churn_labels(tmp_path)
+    out = tmp_path / "feats.parquet"
+    built = invoke(["features", "build", str(spec), "--data-output", str(out), "-f", "json"])
+    assert built.exit_code == 0, built.stderr
+    summary = json.loads(built.stdout)
+    table = pd.read_parquet(out)
+    assert list(table.columns[:4]) == ["customer_id", "label_time", "churned", "plan"]
+    assert summary["label_columns"] == ["churned", "plan"]
+    assert [f["feature"] for f in summary["features"]] == list(table.columns[4:])
+    assert len(table) == len(labels)
+    expected = labels.assign(label_time=pd.to_datetime(labels["label_time"]))
+    merged = table.merge(expected, on=["customer_id", "label_time"], suffixes=("", "_in"))
+    assert len(merged) == len(labels)
+    pd.testing.assert_series_equal(merged["churned"], merged["churned_in"], check_names=False)
+    assert (merged["plan"] == merged["plan_in"]).all() and merged["churned"].isna().sum() == 1
+    picked = invoke(
+        [
+            "features",
+            "select",
+            "--data",
+            str(out),
+            "--target",
+            "churned",
+            "--label-time",
+            "label_time",
+            "--exclude",
+            "customer_id,plan",
+            "-f",
+            "json",
+        ]
+    )
+    assert picked.exit_code == 0, picked.stderr
+    chosen = json.loads(picked.stdout)
+    assert chosen["target"] == "churned" and chosen["rows"] == len(labels) - 1
+    considered = set(chosen["kept"]) | {d["feature"] for d in chosen["dropped"]}
+    assert considered == set(table.columns[4:])
+    # from Python, the same table comes back
+    result, frame = sds.features.run(
+        None,
+        json.loads(spec.read_text()) | {"data": str(tmp_path / "events.csv")},
+        labels=labels,
+    )
+    assert frame is not None and list(frame.columns) == list(table.columns)
+    assert result.label_columns == ("churned", "plan")
+    assert "churned" not in {f["feature"] for f in result.features}
+    clash = labels.rename(columns={"plan": "frequency"})
+    refused = invoke(
+        [
+            "features",
+            "build",
+            str(spec),
+            "--data-output",
+            str(tmp_path / "x.parquet"),
+            "--labels",
+            str(_csv(clash, tmp_path / "clash.csv")),
+        ]
+    )
+    assert refused.exit_code == 2
+    (line,) = refused.stderr.splitlines()
+    assert "label table column has the name of a feature" in line and "frequency" in line
+
+
+def _csv(frame: pd.DataFrame, path: Path) -> Path:
+    frame.to_csv(path, index=False)
+    return path
