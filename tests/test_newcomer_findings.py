@@ -474,3 +474,82 @@ def test_f8_features_build_keeps_the_label_columns(tmp_path: Path) -> None:
 def _csv(frame: pd.DataFrame, path: Path) -> Path:
     frame.to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(scope="module")
+def ab_rows(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    """Two arms in three countries: spend (skewed in DE, so its level warns), converted."""
+    rng = np.random.default_rng(4)
+    n = 600
+    frame = pd.DataFrame(
+        {
+            "country": rng.choice(np.array(["US", "FR", "DE"]), n),
+            "group": rng.choice(np.array(["control", "treatment"]), n),
+        }
+    )
+    frame["spend"] = rng.normal(10, 3, n) + (frame["group"] == "treatment") * 1.0
+    de = frame["country"] == "DE"
+    frame.loc[de, "spend"] = rng.exponential(5, int(de.sum()))
+    frame["converted"] = (rng.random(n) < np.where(frame["group"] == "treatment", 0.3, 0.2)).astype(
+        int
+    )
+    path = tmp_path_factory.mktemp("ab") / "ab.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+def _renderings(args: list[str]) -> dict[str, str]:
+    out = {}
+    for fmt in ("json", "text", "markdown", "html"):
+        result = invoke([*args, "-f", fmt])
+        assert result.exit_code == 0, result.stderr
+        out[fmt] = (
+            result.stdout if fmt == "json" else " ".join(html.unescape(result.stdout).split())
+        )
+    return out
+
+
+def test_f11_two_group_tests_show_each_group(ab_rows: tuple[Path, pd.DataFrame]) -> None:
+    """F11: ttest, ztest and chi2 printed only the difference (or ratios), never the groups'
+    means or rates. A Groups table now gives each group's n and mean and sd (or events and
+    rate), in the estimate's order (treatment minus control; ratios treatment over control),
+    equal to pandas' and in every rendering."""
+    from sds.results import format_value
+
+    path, frame = ab_rows
+    base = ["--data", str(path), "--group", "group"]
+    by_group = frame.groupby("group")
+    cases = {
+        "ttest": ("spend", "mean(treatment) - mean(control)"),
+        "ztest": ("converted", "p(treatment) - p(control)"),
+        "chi2": ("converted", None),
+    }
+    for test, (value, label) in cases.items():
+        shown = _renderings(["stats", test, *base, "--value", value])
+        d = json.loads(shown["json"])
+        rows = d["groups"]
+        assert [g["group"] for g in rows] == ["treatment", "control"], test
+        for g in rows:
+            assert g["n"] == by_group.size()[g["group"]]
+        if test == "ttest":
+            for g in rows:
+                assert g["mean"] == pytest.approx(by_group["spend"].mean()[g["group"]], abs=1e-12)
+                assert g["sd"] == pytest.approx(by_group["spend"].std()[g["group"]], abs=1e-12)
+            first, second = rows[0]["mean"], rows[1]["mean"]
+        else:
+            for g in rows:
+                rate = by_group["converted"].mean()[g["group"]]
+                assert g["rate"] == pytest.approx(rate, abs=1e-12)
+                assert g["events"] == by_group["converted"].sum()[g["group"]]
+            first, second = rows[0]["rate"], rows[1]["rate"]
+        if label is not None:
+            assert d["estimate_name"] == label
+            assert d["estimate"] == pytest.approx(first - second, abs=1e-12)
+        else:  # chi2 states ratios of treatment over control
+            assert d["assumptions"]["ratio_numerator"] == "treatment"
+            risk = next(e for e in d["other_effect_sizes"] if e["name"] == "risk_ratio")
+            assert risk["value"] == pytest.approx(first / second, rel=1e-12)
+        for g in rows:
+            for key, v in g.items():
+                for fmt in ("text", "markdown", "html"):
+                    assert format_value(key, v) in shown[fmt], (test, fmt, key)
