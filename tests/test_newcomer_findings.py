@@ -509,6 +509,42 @@ def _renderings(args: list[str]) -> dict[str, str]:
     return out
 
 
+def test_f10_the_by_table_shows_estimates_intervals_and_warning_text(
+    ab_rows: tuple[Path, pd.DataFrame],
+) -> None:
+    """F10: ``--by country`` showed statistic, p, d, n and ``warnings`` as a count, with no
+    estimate, no interval and no warning text outside the JSON. Each level's estimate and
+    Welch interval (checked against scipy) and each warning now show in every rendering."""
+    from scipy import stats
+
+    from sds.results import format_value
+
+    path, frame = ab_rows
+    args = ["stats", "ttest", "--data", str(path), "--value", "spend", "--group", "group"]
+    shown = _renderings([*args, "--by", "country", "--correction", "holm"])
+    d = json.loads(shown["json"])
+    assert [r["level"] for r in d["rows"]] == ["DE", "FR", "US"]
+    for row in d["rows"]:
+        part = frame[frame["country"] == row["level"]]
+        t, c = (part.loc[part["group"] == g, "spend"] for g in ("treatment", "control"))
+        ref = stats.ttest_ind(t, c, equal_var=False)
+        ci = ref.confidence_interval(0.95)
+        assert row["estimate_name"] == "mean(treatment) - mean(control)"
+        assert row["estimate"] == pytest.approx(t.mean() - c.mean(), abs=1e-12)
+        assert row["ci_lower"] == pytest.approx(ci.low, rel=1e-9)
+        assert row["ci_upper"] == pytest.approx(ci.high, rel=1e-9)
+        for key in ("estimate", "ci_lower", "ci_upper"):
+            for fmt in ("text", "markdown", "html"):
+                assert format_value(key, row[key]) in shown[fmt], (fmt, key)
+    texts = [(r["level"], w) for r in d["results"] for w in r["warnings"]]
+    assert texts and sum(r["warnings"] for r in d["rows"]) == len(texts)
+    assert {level for level, _ in texts} == {"DE"}  # the skewed level
+    for level, warning in texts:
+        line = " ".join(f"country = {level}: {warning}".split())
+        for fmt in ("text", "markdown", "html"):
+            assert line in shown[fmt], fmt
+
+
 def test_f11_two_group_tests_show_each_group(ab_rows: tuple[Path, pd.DataFrame]) -> None:
     """F11: ttest, ztest and chi2 printed only the difference (or ratios), never the groups'
     means or rates. A Groups table now gives each group's n and mean and sd (or events and
