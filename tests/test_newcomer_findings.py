@@ -454,6 +454,27 @@ def test_f8_features_build_keeps_the_label_columns(tmp_path: Path) -> None:
     assert frame is not None and list(frame.columns) == list(table.columns)
     assert result.label_columns == ("churned", "plan")
     assert "churned" not in {f["feature"] for f in result.features}
+    # stored, the label columns are kept in the table but never served or joined as features
+    from sds.data.engine import default_engine
+    from sds.features import retrieval
+    from sds.features.store import FeatureStore
+
+    store = FeatureStore(tmp_path / "store")
+    spec_map = json.loads(spec.read_text()) | {"name": "activity"}
+    spec_map |= {"data": str(tmp_path / "events.csv"), "labels": str(tmp_path / "labels.csv")}
+    version, _ = store.register(spec_map)
+    assert set(version.schema) == set(table.columns[4:])
+    served = default_engine().execute(retrieval.latest(store, version.ref, ["7"]))
+    assert list(served.columns) == ["customer_id", "label_time", *table.columns[4:]]
+    joined = retrieval.for_labels(
+        store, version.ref, str(tmp_path / "labels.csv"), keep=("churned",)
+    )
+    assert list(default_engine().execute(joined).columns) == [
+        "customer_id",
+        "label_time",
+        "churned",
+        *table.columns[4:],
+    ]
     clash = labels.rename(columns={"plan": "frequency"})
     refused = invoke(
         [
