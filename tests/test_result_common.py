@@ -338,14 +338,10 @@ JSON_ONLY: dict[str, frozenset[str]] = {
     "sds.stats.by.ByResult": frozenset(
         {
             "alternative",
-            "ci_lower",
-            "ci_upper",
             "confidence",
             "df",
             "effect_size_ci_lower",
             "effect_size_ci_upper",
-            "estimate",
-            "estimate_name",
             "std_error",
         }
     ),

@@ -57,7 +57,7 @@ def features_chapters(output: Path, seed: int, customers: int = 2_000) -> list[A
     _say(f"building: sds features build {spec_path} --data-output {table_path}")
     spec = parse(read_mapping(spec_path), source=str(spec_path))
     built, _ = build(spec, str(events_path), str(labels_path), output=table_path)
-    frame = pd.read_parquet(table_path).merge(labels, on=["customer_id", "label_time"])
+    frame = pd.read_parquet(table_path)  # the build carries the label, 'stopped'
     _say(f"selecting for 'stopped buying within {HORIZON_DAYS} days': sds features select ...")
     selection = select_features(
         frame, "stopped", exclude=["customer_id"], label_time="label_time", repeats=2

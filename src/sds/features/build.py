@@ -10,7 +10,7 @@ from sds.config import engine_scope
 from sds.data.io import Table, open_table
 from sds.errors import DataError, missing_column_error
 from sds.features.spec import FeatureSpec, parse
-from sds.features.temporal import cutoff_coverage, features
+from sds.features.temporal import carried_columns, cutoff_coverage, features
 from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_table
 
 if TYPE_CHECKING:
@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class FeatureBuild(Result):
-    """What a feature build made: rows, each feature's type and missing share, warnings."""
+    """What a feature build made: rows, each feature's type and missing share, warnings.
+    ``label_columns``: the label table's other columns, carried between the keys and the
+    features (the label itself, e.g. ``churned``); they are not features."""
 
     title: ClassVar[str] = "Feature build"
     name: str
@@ -32,6 +34,7 @@ class FeatureBuild(Result):
     label_times: tuple[str, str]
     features: tuple[dict[str, Any], ...]
     warnings: tuple[str, ...] = ()
+    label_columns: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable_dict(
@@ -42,6 +45,7 @@ class FeatureBuild(Result):
                 "rows": self.rows,
                 "entities": self.entities,
                 "label_times": list(self.label_times),
+                "label_columns": list(self.label_columns),
                 "features": [dict(f) for f in self.features],
                 "warnings": list(self.warnings),
             }
@@ -53,7 +57,8 @@ class FeatureBuild(Result):
             KeyValue(
                 "Feature set",
                 [(k, d[k]) for k in ("name", "events", "output", "rows", "entities")]
-                + [("label times", " .. ".join(d["label_times"]))],
+                + [("label times", " .. ".join(d["label_times"]))]
+                + [("label columns", ", ".join(d["label_columns"]) or "none")],
             ),
             records_table("Features", d["features"]),
         ]
@@ -104,21 +109,25 @@ def _build(
     warnings: list[str] = []
     expr = features(spec, events, label_table, warnings)
     warnings += _label_coverage(spec, events, label_table)
+    carried = carried_columns(spec, label_table)
     _check_transform_columns(spec, expr, events)
     frame = None
     if output is not None:
         events.engine.write(expr, output, source=events.name)
 
-        summary = _summary(open_table(str(output), engine=events.engine, require_rows=False))
+        summary = _summary(
+            open_table(str(output), engine=events.engine, require_rows=False), carried
+        )
     else:
         frame = events.engine.execute(expr, source=events.name)
 
-        summary = _summary(open_table(frame, engine=events.engine, require_rows=False))
+        summary = _summary(open_table(frame, engine=events.engine, require_rows=False), carried)
     result = FeatureBuild(
         name=spec.name,
         events=events.name,
         output=None if output is None else str(output),
         warnings=tuple(warnings),
+        label_columns=tuple(carried),
         **summary,
     )
     return result, frame
@@ -191,8 +200,9 @@ def _label_coverage(spec: FeatureSpec, events: Table, labels: Table | None) -> l
     return []
 
 
-def _summary(table: Table) -> dict[str, Any]:
-    """Rows, entities, label-time range and each feature's type and missing share."""
+def _summary(table: Table, carried: list[str]) -> dict[str, Any]:
+    """Rows, entities, label-time range and each feature's type and missing share (the
+    carried label columns are not features)."""
     t = table.expr
     entity, label = t.columns[0], t.columns[1]
     aggs: dict[str, Any] = {
@@ -201,7 +211,7 @@ def _summary(table: Table) -> dict[str, Any]:
         "first": t[label].min().cast("string"),
         "last": t[label].max().cast("string"),
     }
-    names = t.columns[2:]
+    names = [c for c in t.columns[2:] if c not in carried]
     aggs.update({f"null_{i}": t[c].isnull().mean() for i, c in enumerate(names)})
     row = table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0]
     schema = t.schema()

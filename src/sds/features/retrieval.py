@@ -27,6 +27,12 @@ def _keys(version: Version) -> tuple[str, str]:
     return version.spec["entity"], version.spec["label_time"]
 
 
+def _features(version: Version, table: Table) -> list[str]:
+    """The stored features, in table order: the version's schema, never the label table's
+    columns a build carried beside them (a label served or joined as a feature leaks)."""
+    return [c for c in table.expr.columns if c in version.schema]
+
+
 def as_of(store: FeatureStore, ref: str, when: str) -> Any:
     """Each entity's newest row valid at ``when``."""
     import ibis
@@ -37,7 +43,7 @@ def as_of(store: FeatureStore, ref: str, when: str) -> Any:
         moment = pd.Timestamp(when)
     except ValueError as exc:
         raise DataError("--as-of is not a time", found=repr(when)) from exc
-    t = table.expr
+    t = table.expr.select(entity, label, *_features(version, table))
     valid = t.filter(t[label] <= ibis.literal(moment.tz_localize(None), type="timestamp"))
     newest = valid[label].max().over(group_by=valid[entity])
     return valid.filter(valid[label] == newest)
@@ -67,7 +73,7 @@ def for_labels(
         on=left["__at"] >= right["__valid_from"],
         predicates=left[entity] == right["__entity"],
     )
-    features = [c for c in table.expr.columns if c not in (entity, label)]
+    features = _features(version, table)
     out = joined.select(
         left[entity],
         **{time_column: left["__at"]},
@@ -83,7 +89,7 @@ def latest(store: FeatureStore, ref: str, entities: list[Any]) -> Any:
     """The newest row of each entity in ``entities`` (for serving)."""
     version, table = stored_table(store, ref)
     entity, label = _keys(version)
-    t = table.expr
+    t = table.expr.select(entity, label, *_features(version, table))
     values = _typed(entities, t[entity].type())
     mine = t.filter(t[entity].isin(values))
     newest = mine[label].max().over(group_by=mine[entity])

@@ -7,10 +7,13 @@ are half-open, ``[t - w, t)``. A label table must give each (entity, label time)
 repeated pair is refused with its count (it would get the same features twice, and copies
 of one row on both sides of a train/test split inflate the score).
 
-The rows: with a label table, one per label row; with ``cutoff``, one per entity of the
-events table, at the cutoff, the same as a label table of every entity at that time. Every
-entity in the events counts, also one first seen after the cutoff, so the two modes share
-one rule; the features still read only events before the cutoff (and known before it).
+The rows: with a label table, one per label row, carrying the label table's other columns
+(the label itself, e.g. ``churned``) between the keys and the features, as a feature
+store's historical retrieval keeps the entity frame's columns; with ``cutoff``, one per
+entity of the events table, at the cutoff, the same as a label table of every entity at
+that time. Every entity in the events counts, also one first seen after the cutoff, so the
+two modes share one rule; the features still read only events before the cutoff (and
+known before it).
 
 An entity without history keeps its row, in both modes: counts (``event_count``,
 ``nonnull``, ``nunique``, ``frequency``) and sums are 0; means, extremes, deviations, last
@@ -37,6 +40,14 @@ if TYPE_CHECKING:
     from sds.data.io import Table
 
 ENTITY, TS, KNOWN, LABEL_TIME = "__entity", "__ts", "__known", "__label_time"
+CARRIED = "__label__"  # prefix of the label table's other columns inside the query
+
+
+def carried_columns(spec: FeatureSpec, labels: Table | None) -> list[str]:
+    """The label table's columns besides the keys, carried through to the feature table."""
+    if labels is None:
+        return []
+    return [c for c in labels.columns if c not in (spec.entity, spec.label_time)]
 
 
 def check_columns(spec: FeatureSpec, events: Table, labels: Table | None) -> None:
@@ -81,10 +92,11 @@ def as_utc(table: Table, column: str) -> Any:
 
 
 def label_rows(spec: FeatureSpec, labels: Table) -> ir.Table:
-    """The label table's (entity, label time) rows, times in UTC; a DataError when a pair
-    is given more than once."""
+    """The label table's (entity, label time) rows, times in UTC, with its other columns
+    renamed ``__label__<name>``; a DataError when a pair is given more than once."""
     times = as_utc(labels, spec.label_time)
-    rows = labels.expr.select(**{ENTITY: labels.expr[spec.entity], LABEL_TIME: times})
+    extra = {CARRIED + c: labels.expr[c] for c in carried_columns(spec, labels)}
+    rows = labels.expr.select(**{ENTITY: labels.expr[spec.entity], LABEL_TIME: times}, **extra)
     _refuse_repeats(spec, labels, rows)
     return rows
 
@@ -148,6 +160,7 @@ def features(
     cols.update({c: e[c] for c in value_columns if c != spec.available_at})
     cols.update({c: e[c].cast("float64") for c in empty})  # all null, read as text
     ev = e.select(**cols)
+    carried = carried_columns(spec, labels)
     if labels is None:  # one cutoff: every entity of the events, features from before it
         out = _at_cutoff(spec, ev)
     else:
@@ -157,16 +170,35 @@ def features(
             before.append(ev[KNOWN] < lab[LABEL_TIME])
         joined = lab.left_join(ev, before)
         label = joined[LABEL_TIME]
-        out = joined.group_by([joined[ENTITY], label]).aggregate(
+        # the carried columns are keys too: one value per label row, after the two keys
+        keys = [joined[ENTITY], label, *(joined[CARRIED + c] for c in carried)]
+        out = joined.group_by(keys).aggregate(
             **_aggregates(spec, joined, label, label.max(), joined[TS].notnull())
         )
+    out = out.mutate(**_calendar(spec, out))
+    _refuse_collisions(spec, labels, carried, out)
     # sorted, because a parallel join and group-by return rows in any order, and a model
     # trained on these rows splits them by position
-    return (
-        out.mutate(**_calendar(spec, out))
-        .rename({spec.entity: ENTITY, spec.label_time: LABEL_TIME})
-        .order_by([spec.entity, spec.label_time])
-    )
+    return out.rename(
+        {spec.entity: ENTITY, spec.label_time: LABEL_TIME, **{c: CARRIED + c for c in carried}}
+    ).order_by([spec.entity, spec.label_time])
+
+
+def _refuse_collisions(
+    spec: FeatureSpec, labels: Table | None, carried: list[str], out: ir.Table
+) -> None:
+    """A label column named like a feature would give the table two columns of one name."""
+    made = set(out.columns) - {ENTITY, LABEL_TIME, *(CARRIED + c for c in carried)}
+    clash = [c for c in carried if c in made]
+    if clash and labels is not None:
+        raise DataError(
+            "a label table column has the name of a feature",
+            source=labels.name,
+            column=clash[0],
+            found=", ".join(clash),
+            hint="Rename the label column (or drop it from the label table); the feature "
+            "table carries the label table's columns beside the features.",
+        )
 
 
 def _at_cutoff(spec: FeatureSpec, ev: ir.Table) -> ir.Table:

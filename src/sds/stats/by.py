@@ -46,25 +46,40 @@ class ByResult(Result):
             ),
             records_table("Per level", d["rows"]),
         ]
+        by_level = _level_warnings(self.by, d["results"])
+        if by_level:
+            out.append(Note("Warnings by level", by_level))
         if d["warnings"]:
             out.append(Note("Warnings", d["warnings"]))
         return out
 
 
 def _summary(level: Any, result: Any) -> dict[str, Any]:
+    """One level's row: the estimate with its interval beside the test, the warnings'
+    count (their text is listed under the table)."""
     if isinstance(result, SdsError):
         return {"level": str(level), "test": None, "p_value": None, "error": str(result)}
     d = result.to_dict()
     return {
         "level": str(level),
         "test": d.get("test"),
+        "estimate_name": d.get("estimate_name"),
+        "estimate": d.get("estimate"),
+        "ci_lower": d.get("ci_lower"),
+        "ci_upper": d.get("ci_upper"),
         "statistic": d.get("statistic"),
         "p_value": d.get("p_value"),
+        "p_adjusted": None,  # set once every level is in
         "effect_size_name": d.get("effect_size_name"),
         "effect_size": d.get("effect_size"),
         "n": sum(v for v in (d.get("n") or {}).values() if isinstance(v, int)),
         "warnings": len(d.get("warnings") or []),
     }
+
+
+def _level_warnings(by: str, results: tuple[dict[str, Any], ...]) -> list[str]:
+    """Each level's own warnings, named by level."""
+    return [f"{by} = {r['level']}: {w}" for r in results for w in r.get("warnings") or []]
 
 
 def run_by(

@@ -14,6 +14,7 @@ orients tables from data so that column 1 is the event level and row 1 the first
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -68,6 +69,39 @@ def _labels(
     }
 
 
+def event_rates(table: np.ndarray, groups: Sequence[str] | None) -> tuple[dict[str, Any], ...]:
+    """Each row's size, events (column 1) and event rate of a 2x2 table, row 1 first (the
+    numerator of its ratios); nothing for larger tables."""
+    if table.shape != (2, 2):
+        return ()
+    names = groups if groups is not None else ("row 1", "row 2")
+    return tuple(
+        {
+            "group": str(name),
+            "n": int(row.sum()),
+            "events": int(row[0]),
+            "rate": float(row[0] / row.sum()),
+        }
+        for name, row in zip(names, table, strict=True)
+    )
+
+
+def level_shares(
+    table: np.ndarray, groups: Sequence[Any], levels: Sequence[Any]
+) -> tuple[dict[str, Any], ...]:
+    """Each row's size and share of each column level (a larger table's group summary)."""
+    return tuple(
+        {
+            "group": str(name),
+            "n": int(row.sum()),
+            **{
+                f"share_{level}": float(c / row.sum()) for level, c in zip(levels, row, strict=True)
+            },
+        }
+        for name, row in zip(groups, table, strict=True)
+    )
+
+
 def chi_square_independence(
     counts: Sequence[Sequence[float]] | np.ndarray,
     correction: bool = True,
@@ -118,6 +152,7 @@ def chi_square_independence(
         },
         warnings=tuple(warnings),
         other_effect_sizes=_ratios(table) if table.shape == (2, 2) else {},
+        groups=event_rates(table, groups),
     )
 
 
@@ -266,6 +301,7 @@ def fisher_exact(
         effect_size_ci_upper=float(ci.high),
         assumptions=labels,
         other_effect_sizes=_ratios(table, confidence),
+        groups=event_rates(table, groups),
     )
 
 
@@ -389,4 +425,5 @@ def two_proportion_z(
         warnings=tuple(warnings),
         other_effect_sizes=_ratios(table, confidence),
         std_error=est.std_error,
+        groups=event_rates(table, groups or ("x", "y")),
     )

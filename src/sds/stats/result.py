@@ -38,6 +38,9 @@ class TestResult(Result):
     comparisons: tuple[dict[str, Any], ...] = ()  # post-hoc pairs or per-group rows
     reasons: tuple[str, ...] = ()  # why this test (``sds stats auto``)
     std_error: float | None = None  # of the estimate, where the test has one
+    # each group's size and mean (sd) or event rate, in the order the estimate subtracts
+    # (or a ratio divides) them: the first group is the estimate's first term
+    groups: tuple[dict[str, Any], ...] = ()
 
     def estimate_record(self) -> Estimate:
         """The test's estimate as an `Estimate` (contrast: `estimate_name`;
@@ -88,6 +91,7 @@ class TestResult(Result):
                 "effect_size_name": self.effect_size_name,
                 "effect_size_ci_lower": self.effect_size_ci_lower,
                 "effect_size_ci_upper": self.effect_size_ci_upper,
+                "groups": [dict(g) for g in self.groups],
                 "other_effect_sizes": [
                     {"name": name, "value": v, "ci_lower": lo, "ci_upper": hi}
                     for name, (v, lo, hi) in self.other_effect_sizes.items()
@@ -124,6 +128,8 @@ class TestResult(Result):
             "effect_size_ci_upper",
         ]
         out: list[Section] = [KeyValue("Result", [(k, d[k]) for k in keys if d[k] is not None])]
+        if d["groups"]:
+            out.append(records_table("Groups", d["groups"]))
         if d["reasons"]:
             out.append(Note("Why this test", d["reasons"]))
         out.append(KeyValue("Sample sizes", list(d["n"].items())))

@@ -34,6 +34,7 @@ from sds.stats.contingency import (
     chi_square_goodness_of_fit,
     chi_square_independence,
     fisher_exact,
+    level_shares,
     two_proportion_z,
 )
 from sds.stats.correlation import correlation
@@ -67,6 +68,7 @@ def _rename(result: TestResult, names: list[str]) -> TestResult:
         for w in result.warnings
     )
     n = {mapping.get(k, k): v for k, v in result.n.items()}
+    groups = tuple({**g, "group": mapping.get(g["group"], g["group"])} for g in result.groups)
     estimate = result.estimate_name
     if estimate:
         estimate = re.sub(r"\b(x|y)\b", lambda m: mapping.get(m.group(1), m.group(1)), estimate)
@@ -77,7 +79,14 @@ def _rename(result: TestResult, names: list[str]) -> TestResult:
                 key = f"{key[: -len(old)]}{new}"
                 break
         assumptions[key] = value
-    return replace(result, n=n, estimate_name=estimate, assumptions=assumptions, warnings=warnings)
+    return replace(
+        result,
+        n=n,
+        estimate_name=estimate,
+        assumptions=assumptions,
+        warnings=warnings,
+        groups=groups,
+    )
 
 
 def _with_fit(result: TestResult, forced: str, decision: auto.Decision | None) -> TestResult:
@@ -225,14 +234,16 @@ def _counts(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
         counts = df[spec.value].value_counts().sort_index()
         return chi_square_goodness_of_fit([float(c) for c in counts.to_numpy()])
     table, groups, event, notes, arms = _event_table(df, spec, source)
+    shares: tuple[dict[str, Any], ...] = ()
     if table.shape != (2, 2):  # no ratios: keep the table as crosstab orders it
-        table, _, _ = frame.crosstab(df, spec.group, spec.value)
+        table, rows, levels = frame.crosstab(df, spec.group, spec.value)
         event, notes, arms = None, [], None
+        shares = level_shares(table, rows, levels)
     if spec.test == "chi2":
         res = chi_square_independence(table, event=event, groups=groups)
     else:
         res = fisher_exact(table, event=event, groups=groups)
-    res = replace(res, warnings=(*res.warnings, *notes))
+    res = replace(res, warnings=(*res.warnings, *notes), groups=res.groups or shares)
     if arms is not None:
         res = _oriented(res, arms)
     return _with_fit(res, spec.test, auto.choose_counts(table, False))

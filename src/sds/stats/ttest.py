@@ -27,6 +27,12 @@ def _finite(value: float | None) -> float:
     return float("nan") if value is None else value
 
 
+def describe(name: str, values: np.ndarray) -> dict[str, Any]:
+    """One row of a result's group table: the group's size, mean and standard deviation."""
+    sd = float(np.std(values, ddof=1)) if len(values) > 1 else None
+    return {"group": name, "n": len(values), "mean": float(np.mean(values)), "sd": sd}
+
+
 def _normality(arr: np.ndarray) -> float | None:
     if 3 <= len(arr) <= 5000 and np.ptp(arr) > 0:
         return float(stats.shapiro(arr).pvalue)
@@ -141,6 +147,7 @@ def ttest(
             "hedges_g": (g, *es.d_interval(g, len(a), len(b), confidence)),
             "glass_delta": (delta, *delta_ci),
         },
+        groups=(describe("x", a), describe("y", b)),
     )
 
 
@@ -186,6 +193,7 @@ def _one_sample(
         assumptions={"normality_p": normal},
         warnings=tuple(_warnings(dropped, {label: a}, {label: normal}, design=design)),
         other_effect_sizes={"hedges_g": (g, *es.d_interval(g, len(a), None, confidence))},
+        groups=() if design == "paired" else (describe("x", a),),
     )
 
 
@@ -210,4 +218,9 @@ def _paired(x: np.ndarray, y: np.ndarray, alternative: str, confidence: float) -
     )
     from dataclasses import replace
 
-    return replace(result, effect_size_name="cohen_dz", n={"pairs": len(diff)})
+    return replace(
+        result,
+        effect_size_name="cohen_dz",
+        n={"pairs": len(diff)},
+        groups=(describe("x", x[keep]), describe("y", y[keep])),
+    )

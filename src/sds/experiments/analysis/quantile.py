@@ -6,6 +6,10 @@ resample costs O(distinct values), not O(n); the quantile of a resample is read 
 cumulative counts with numpy's default ("linear") definition. Small
 samples can ask for BCa (scipy.stats.bootstrap); large ones use percentile intervals, since
 BCa's jackknife costs O(n^2).
+
+A quantile on or next to a point mass (p90 of revenue where 90% of units spend nothing) is
+flagged: resamples flip between the tied value and the values beside it, so the interval
+and p-value describe that flip, not a shift of the distribution.
 """
 
 from __future__ import annotations
@@ -18,6 +22,49 @@ from sds.experiments.analysis.records import CONTRAST, Comparison, RelativeEffec
 from sds.stats.estimate import Estimate
 
 BCA_MAX_N = 20_000
+MASS_SHARE = 0.05  # a value tied on at least this share of an arm's units is a point mass
+MASS_MARGIN = 0.02  # ... and q within this many ranks (or 3 sampling SEs) of it is "next to"
+
+
+def point_mass(x: np.ndarray, q: float) -> tuple[float, float] | None:
+    """The tied value holding the largest share of ``x`` among those whose block of ranks
+    (from ``share below`` to ``share at or below``) reaches within the margin of ``q``,
+    and that share; None when no value ties on ``MASS_SHARE`` of the units there."""
+    n = len(x)
+    if n == 0:
+        return None
+    values, counts = np.unique(x, return_counts=True)
+    share = counts / n
+    upper = np.cumsum(counts) / n
+    lower = upper - share
+    margin = max(MASS_MARGIN, 3 * float(np.sqrt(q * (1 - q) / n)))
+    near = (share >= MASS_SHARE) & (lower - margin <= q) & (q <= upper + margin)
+    if not near.any():
+        return None
+    i = int(np.argmax(np.where(near, share, -1.0)))
+    return float(values[i]), float(share[i])
+
+
+def point_mass_warning(control: np.ndarray, treatment: np.ndarray, q: float) -> str | None:
+    """Why the quantile comparison may mislead when either arm's quantile sits on or next
+    to a point mass, naming the value and its share per arm; None otherwise."""
+    found = {arm: point_mass(x, q) for arm, x in (("control", control), ("treatment", treatment))}
+    if not any(found.values()):
+        return None
+    parts = []
+    for arm, x in (("control", control), ("treatment", treatment)):
+        mass = found[arm]
+        here = f"{arm} q{q:g} = {float(np.quantile(x, q)):.4g}"
+        if mass is not None:
+            here = f"{mass[1]:.1%} of {arm} units equal {mass[0]:.4g} ({here})"
+        parts.append(here)
+    tied = next(m for m in found.values() if m is not None)[0]
+    return (
+        f"the q{q:g} quantile sits on or next to a point mass: {'; '.join(parts)}. Resamples "
+        "flip between the tied value and the values beside it, so the effect, interval and "
+        f"p-value are unreliable; analyse the mean, a conditional metric (units with a value "
+        f"other than {tied:.4g}) or another quantile"
+    )
 
 
 def weighted_quantile(values: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
@@ -116,6 +163,7 @@ def quantile_effect(
     effect = qt - qc
     estimate = Estimate(effect, se, low, high, p, 1 - alpha, method_note, CONTRAST, z, None)
     finite = all(np.isfinite(v) for v in (effect, low, high, se))
+    warning = point_mass_warning(control, treatment, q)
     return Comparison(
         qc,
         qt,
@@ -125,4 +173,5 @@ def quantile_effect(
         RelativeEffect(qt / qc - 1 if qc else None, rel[0], rel[1]),
         resamples=resamples,
         complete=bool(finite),
+        warnings=(warning,) if warning else (),
     )

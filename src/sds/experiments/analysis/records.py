@@ -71,7 +71,8 @@ class Comparison:
     """Treatment against control on one metric: each arm's value and size, the absolute
     effect as an :class:`Estimate`, the relative effect and, for kinds that support it,
     the CUPED adjustment (``reports_cuped``: the row states ``cuped``, null when unused).
-    ``complete``: the effect, its interval and standard error were finite numbers."""
+    ``complete``: the effect, its interval and standard error were finite numbers;
+    ``warnings``: why its figures may mislead (a quantile on a point mass)."""
 
     control: float | None
     treatment: float | None
@@ -83,6 +84,7 @@ class Comparison:
     reports_cuped: bool = False
     resamples: int | None = None
     complete: bool = True
+    warnings: tuple[str, ...] = ()
 
     @property
     def effect(self) -> float | None:
@@ -150,6 +152,8 @@ class Comparison:
             out["resamples"] = self.resamples
             if self.complete:  # a bootstrap row states its interval; its se stays inside
                 del out["std_error"]
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
         return out
 
 

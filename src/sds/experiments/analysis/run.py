@@ -52,6 +52,12 @@ def _analyze(spec: AnalysisSpec, data: Any) -> AnalysisResult:
     srm = _srm(spec, arms, per_arm)
     effects = adjusted(_effects(spec, arms, per_arm, table, unit_rows), spec.correction)
     uncomputed = {e.metric: e.not_computed for e in effects if e.not_computed}
+    flagged = [  # a quantile on a point mass: every report lists it, a primary's verdict too
+        (e.metric, f"metric {e.metric!r} in {e.variant}: {w}")
+        for e in effects
+        for w in e.comparison.warnings
+    ]
+    listed = {w for _, w in flagged}
     covariates = [c for m in spec.metrics for c in m.kind.covariates(m)]
     control = per_arm[spec.control]
     treated = {a: per_arm[a] for a in arms if a != spec.control}
@@ -66,6 +72,7 @@ def _analyze(spec: AnalysisSpec, data: Any) -> AnalysisResult:
     plans = sequential(spec, cumulative or (), table.name) if spec.sequential else None
     continue_running = plans is not None and _continue(plans)
     cautions = _cautions(segments or (), checked)
+    cautions += [w for m, w in flagged if m in spec.primary_metrics]
     verdict, reasons = decide(
         effects,
         primary=spec.primary_metrics,
@@ -91,8 +98,9 @@ def _analyze(spec: AnalysisSpec, data: Any) -> AnalysisResult:
         balance=tuple(balance_rows),
         warnings=(
             *(f"metric {m!r} could not be computed: {r}" for m, r in uncomputed.items()),
+            *(w for _, w in flagged),
             *_warnings(spec, agg, balance_rows, srm),
-            *(cautions if verdict.startswith("invalid") else []),  # else among reasons
+            *(c for c in cautions if verdict.startswith("invalid") and c not in listed),
         ),
         alpha=spec.alpha,
         correction=spec.correction,
