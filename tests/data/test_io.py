@@ -169,3 +169,17 @@ def test_parse_expectations() -> None:
 def test_engine_rejects_unknown_backend() -> None:
     with pytest.raises(ParameterError, match="engine == 'oracle'"):
         Engine("oracle")
+
+
+def test_two_database_files_with_one_name_each_answer_for_themselves(tmp_path: Path) -> None:
+    """Two ``warehouse.duckdb`` files in different folders, read in one process: each
+    read returns its own tables (the attachment was once keyed by the file's stem alone, so
+    the second file answered with the first one's tables)."""
+    first, second = tmp_path / "a" / "warehouse.duckdb", tmp_path / "b" / "warehouse.duckdb"
+    for path, name, n in ((first, "users", 3), (second, "orders", 5)):
+        path.parent.mkdir()
+        with duckdb.connect(str(path)) as con:
+            con.execute(f"CREATE TABLE {name} AS SELECT range AS id FROM range({n})")
+    assert open_table(first, table="users").count() == 3
+    assert open_table(second, table="orders").count() == 5
+    assert open_table(first, table="users").count() == 3

@@ -9,6 +9,7 @@ heavy work runs in the engine.
 from __future__ import annotations
 
 import glob as globlib
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -363,6 +364,18 @@ def _read_arrow(p: Path) -> ir.Table:
     return ibis.memtable(data)
 
 
+def _attach_alias(p: Path) -> str:
+    """The name a database file is attached under: its stem for readability, plus a digest
+    of its resolved path, size and modification time, so that two files with one name in
+    different folders (or a file rewritten since) never answer for each other in one
+    process."""
+    resolved = p.resolve()
+    stat = resolved.stat()
+    key = f"{resolved}|{stat.st_size}|{stat.st_mtime_ns}".encode()
+    stem = re.sub(r"\W", "_", p.stem)
+    return f"src_{stem}_{hashlib.sha256(key).hexdigest()[:12]}"
+
+
 def _read_duckdb(p: Path, engine: Engine, table: str | None, label: str) -> ir.Table:
     if engine.is_spark:
         raise DataError(
@@ -370,10 +383,15 @@ def _read_duckdb(p: Path, engine: Engine, table: str | None, label: str) -> ir.T
             source=label,
             hint="Export the table to Parquet (COPY t TO 't.parquet') for Spark.",
         )
-    alias = "src_" + re.sub(r"\W", "_", p.stem)
-    attached = {row[0] for row in engine.con.raw_sql("SHOW DATABASES").fetchall()}
+    alias = _attach_alias(p)
+    attached = dict(
+        engine.con.raw_sql("SELECT database_name, path FROM duckdb_databases()").fetchall()
+    )
     if alias not in attached:
-        escaped = str(p).replace("'", "''")
+        resolved = str(p.resolve())
+        for stale in [name for name, path in attached.items() if path == resolved]:
+            engine.con.raw_sql(f'DETACH "{stale}"')  # the file was rewritten since
+        escaped = resolved.replace("'", "''")
         engine.con.raw_sql(f"ATTACH '{escaped}' AS \"{alias}\" (READ_ONLY)")
     rows = engine.con.raw_sql(
         "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? "
