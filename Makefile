@@ -29,15 +29,21 @@ browser:
 demo: $(STAMP)
 	$(BIN)/sds demo --output reports
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist; 2 by default, one per core here),
+# each file whole on one worker so its module fixtures (trained models, servers) are built
+# once. TEST_WORKERS=0 runs it in this process (for pdb).
+TEST_WORKERS ?= 2
+PARALLEL := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+
 # pytest exits 5 when it collects no tests: that is a failure here, not a pass.
 test: $(STAMP) browser
-	@$(BIN)/python -m pytest; rc=$$?; \
+	@$(BIN)/python -m pytest $(PARALLEL); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
 
 # For development: everything but the tests marked slow (the Spark tier and simulations).
 test-fast: $(STAMP) browser
-	@$(BIN)/python -m pytest -m "not slow"; rc=$$?; \
+	@$(BIN)/python -m pytest $(PARALLEL) -m "not slow"; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
 
