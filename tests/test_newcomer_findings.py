@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -610,3 +611,97 @@ def test_f11_two_group_tests_show_each_group(ab_rows: tuple[Path, pd.DataFrame])
             for key, v in g.items():
                 for fmt in ("text", "markdown", "html"):
                     assert format_value(key, v) in shown[fmt], (test, fmt, key)
+
+
+# --- leftovers of the walk-through: M4, help texts, causal advise, design -----------------
+
+
+@pytest.mark.parametrize(
+    ("counts", "over", "deviation"),
+    [("50500,49500", False, 0.01), ("49500,50500", False, 0.01), ("50600,49400", True, 0.012)],
+)
+def test_m4_a_deviation_equal_to_the_tolerance_is_not_over_it(
+    counts: str, over: bool, deviation: float
+) -> None:
+    """M4: 50,500 / 49,500 gave ``max_share_deviation 0.010000000000000009`` and "1.00% >
+    the 1% rule"; the deviation is computed in counts and compared with a relative slack."""
+    d = json.loads(invoke(["srm", "--counts", counts, "-f", "json"]).stdout)
+    assert d["max_share_deviation"] == pytest.approx(deviation, rel=1e-12)
+    assert d["share_deviation_over_tolerance"] is over
+    assert ("1.00% <= the 1% rule" in d["note"]) is not over
+
+
+def _help_tree() -> Any:
+    import typer.main
+
+    from sds.cli.main import app
+
+    def walk(command: Any, path: list[str]) -> Any:
+        yield path, command
+        for name, sub in (getattr(command, "commands", None) or {}).items():
+            yield from walk(sub, [*path, name])
+
+    return list(walk(typer.main.get_command(app), []))
+
+
+def test_every_help_text_is_shown_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sds profile --help`` read "(HyperLogLog) beyond ." : the help's "[default: ...]"
+    was taken for rich markup and dropped (so were "[trim, 1 - trim]" and "[shap]"). Every
+    command's and option's help must appear whole in the rendered help, with no " ." or
+    "( " left where words went missing."""
+    monkeypatch.setenv("COLUMNS", "1000")  # one line per option: nothing wraps
+
+    def plain(text: str) -> str:
+        return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
+
+    checked = 0
+    for path, command in _help_tree():
+        result = invoke([*path, "--help"])
+        assert result.exit_code == 0, path
+        shown = plain(result.stdout)
+        assert not re.search(r"\w \.(?!\w)|\( | \)| ,", shown), (path, shown)
+        texts = [p.help for p in command.params if getattr(p, "help", None)]
+        for text in [*texts, *([command.help] if command.help else [])]:
+            assert plain(text) in shown, (path, text)
+            checked += 1
+    assert checked > 300  # every command was walked
+
+
+def test_causal_advise_names_the_missing_flag() -> None:
+    """The message ended "How was treatment assigned?." and named no flag to give."""
+    result = invoke(["causal", "advise"])
+    assert result.exit_code == 2
+    assert "?." not in result.stderr
+    assert "parameter '--assignment'" in result.stderr
+    assert "one of randomized, cutoff, instrument, policy, self-selected" in result.stderr
+    result = invoke(["causal", "advise", "--assignment", "cutoff"])
+    assert "?." not in result.stderr and "--full-compliance or --no-full-compliance" in (
+        result.stderr
+    )
+
+
+def test_design_errors_name_the_flags_typed_and_the_spec_keys_written(tmp_path: Path) -> None:
+    """``sds design`` said "give mde ... or n_per_variant" to a user who types ``--mde`` and
+    ``--n-per-variant``; a spec file's error keeps its keys."""
+    result = invoke(["design", "proportion", "--baseline", "0.05"])
+    assert result.exit_code == 2
+    assert "give --mde (to get the sample size) or --n-per-variant" in result.stderr
+    result = invoke(["design", "mean", "--std", "3", "--mde", "0.1"])
+    assert "a relative --mde needs a non-zero --mean" in result.stderr
+    assert "set --absolute to read --mde" in result.stderr
+    result = invoke(["design", "proportion", "--mde", "0.1"])
+    assert "needs --baseline (or --data to estimate it)" in result.stderr
+    spec = tmp_path / "plan.yaml"
+    spec.write_text("metric: proportion\nbaseline: 0.05\n")
+    result = invoke(["design", "spec", str(spec)])
+    assert result.exit_code == 2
+    assert "give mde (to get the sample size) or n_per_variant" in result.stderr
+    assert "--mde" not in result.stderr
+
+
+def test_a_two_arm_plan_has_nothing_to_correct() -> None:
+    args = ["design", "proportion", "--baseline", "0.05", "--mde", "0.1"]
+    two = invoke(args).stdout
+    assert re.search(r"correction\s+│ none \(one comparison, so holm does not apply\)", two)
+    three = invoke([*args, "--arms", "3"]).stdout
+    assert re.search(r"correction\s+│ holm\s", three)

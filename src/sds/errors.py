@@ -28,8 +28,12 @@ class SdsError(Exception):
         found: Any = None,
         expected: str | None = None,
         hint: str | None = None,
+        mentions: Iterable[str] = (),
     ) -> None:
         self.problem = problem
+        # other parameters the problem or hint names by their Python name: the CLI renames
+        # them to the options of the command that ran (``mde`` -> ``--mde``)
+        self.mentions = tuple(mentions)
         self.source = source
         self.column = column
         self.parameter = parameter

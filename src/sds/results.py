@@ -280,9 +280,29 @@ class Result:
             width: Line width in characters; `None` uses the terminal's width, else 100.
 
         Returns:
-            The title and every section as plain text tables and blocks.
+            The title and every section (of `text_sections()`) as plain text tables and
+                blocks; figures are one closing line saying how to write the HTML report.
         """
-        return render_text(self.title, self.sections(), width=width)
+        return render_text(
+            self.title, self.text_sections(), width=width, plots_hint=self.plots_hint()
+        )
+
+    def text_sections(self) -> list[Section]:
+        """The terminal's layout: `sections()` unless a result lays out a shorter one.
+
+        Returns:
+            The blocks `to_text` draws; its figures are counted in one closing line.
+        """
+        return self.sections()
+
+    def plots_hint(self) -> str | None:
+        """How to write the HTML report that holds the figures, for the terminal's closing
+        line; `None` gives the generic advice.
+
+        Returns:
+            A command or call, or `None`.
+        """
+        return None
 
     def to_markdown(self) -> str:
         """The result as Markdown, for a report or a pull request.

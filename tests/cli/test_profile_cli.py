@@ -44,7 +44,7 @@ def test_format_follows_output_extension(
 def test_text_is_the_default(parquet_file: Path) -> None:
     res = invoke(["profile", str(parquet_file), "--columns", "score,city"])
     assert res.exit_code == 0, res.stderr
-    assert "Numeric columns" in res.stdout and "visits" not in res.stdout
+    assert "Numbers" in res.stdout and "visits" not in res.stdout
 
 
 def _broken_inputs(tmp: Path) -> dict[str, tuple[list[str], str]]:

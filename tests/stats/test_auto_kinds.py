@@ -236,7 +236,7 @@ def test_paired_t_advice_is_the_signed_rank_test_and_never_claims_it_ran() -> No
     text = " ".join(res.to_dict()["warnings"])
     assert res.to_dict()["test"] == "Paired t-test"
     assert "Wilcoxon signed-rank test on the pairs (sds stats wilcoxon)" in text
-    assert "auto would choose 'wilcoxon'" in text
+    assert "the assumption checks suggest 'wilcoxon'" in text
     assert "Mann-Whitney" not in text and "mannwhitney" not in text
     assert " is used" not in text
     root = Path(sds.stats.auto.__file__).parent

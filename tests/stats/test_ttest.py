@@ -98,9 +98,8 @@ def test_mann_whitney_against_pingouin() -> None:
     assert got.statistic == pytest.approx(ref["U_val"].iloc[0], rel=TOL)
     assert got.p_value == pytest.approx(ref["p_val"].iloc[0], rel=TOL)
     assert got.effect_size == pytest.approx(ref["RBC"].iloc[0], rel=TOL)
-    assert got.assumptions["common_language_effect_size"] == pytest.approx(
-        ref["CLES"].iloc[0], rel=TOL
-    )
+    superiority = got.other_effect_sizes["probability_of_superiority"][0]
+    assert superiority == pytest.approx(ref["CLES"].iloc[0], rel=TOL)
 
 
 def test_warnings_and_assumptions() -> None:

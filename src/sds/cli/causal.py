@@ -53,7 +53,7 @@ Placebo = Annotated[
 EstimandATT = Annotated[str, typer.Option(help="ATT (effect on the treated) or ATE.")]
 EstimandATE = Annotated[str, typer.Option(help="ATE (average effect) or ATT.")]
 Trim = Annotated[
-    float | None, typer.Option(help="Drop rows with propensity outside [trim, 1 - trim].")
+    float | None, typer.Option(help="Drop rows with propensity below trim or above 1 - trim.")
 ]
 Model = Annotated[str, typer.Option(help="Propensity model: logistic or boosting.")]
 
@@ -258,16 +258,19 @@ def iv_command(
         cluster=cluster, weights=weight_column)  # fmt: skip
 
 
-def _ask(value: Any, prompt: str, choices: list[str] | None = None) -> Any:
-    """A flag's value, or (on a terminal) the answer to a question, or an error."""
+def _ask(value: Any, flag: str, prompt: str, choices: list[str] | None = None) -> Any:
+    """A flag's value, or (on a terminal) the answer to a question, or an error naming the
+    flag that answers it."""
     import sys
 
     if value is not None:
         return value
     if not sys.stdin.isatty():
         raise ParameterError(
-           f"missing answer: {prompt}", hint="Give every flag when not on a terminal "
-           "(see sds causal advise --help).")  # fmt: skip
+           f"missing answer to {prompt!r}", parameter=flag,
+           expected=f"one of {', '.join(choices)}" if choices else f"{flag} or --no-{flag[2:]}",
+           hint="Give every flag when not on a terminal (see sds causal advise --help).",
+        )  # fmt: skip
     if choices:
         return typer.prompt(f"{prompt} [{'/'.join(choices)}]")
     return typer.confirm(prompt)
@@ -297,14 +300,20 @@ def advise_command(
     from sds.causal.advise import ASSIGNMENTS, advise
 
     resolve_format(fmt, output)
-    how = _ask(assignment, "How was treatment assigned?", list(ASSIGNMENTS))
+    how = _ask(assignment, "--assignment", "How was treatment assigned?", list(ASSIGNMENTS))
     kwargs: dict[str, bool] = {}
     if how == "cutoff":
-        kwargs["full_compliance"] = _ask(full_compliance, "Does the cutoff decide treatment fully?")
+        kwargs["full_compliance"] = _ask(
+            full_compliance, "--full-compliance", "Does the cutoff decide treatment fully?"
+        )
     elif how in ("policy", "self-selected"):
-        kwargs["panel"] = _ask(panel, "Are the same units observed before and after?")
+        kwargs["panel"] = _ask(panel, "--panel", "Are the same units observed before and after?")
         if kwargs["panel"]:
-            kwargs["staggered"] = _ask(staggered, "Did treatment start at several times?")
+            kwargs["staggered"] = _ask(
+                staggered, "--staggered", "Did treatment start at several times?"
+            )
         elif how == "self-selected":
-            kwargs["confounders_measured"] = _ask(measured, "Is what drove treatment measured?")
+            kwargs["confounders_measured"] = _ask(
+                measured, "--measured", "Is what drove treatment measured?"
+            )
     emit(advise(how, **kwargs), fmt, output)

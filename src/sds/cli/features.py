@@ -85,7 +85,10 @@ def select_command(
     max_rows: Annotated[int, typer.Option(help="Rows sampled for the checks.")] = 50_000,
     seed: Annotated[int, typer.Option(help="Seed of the sample and the models.")] = 0,
     shap: Annotated[
-        bool, typer.Option("--shap", help="Add mean |SHAP| per feature (sds-toolkit[shap] extra).")
+        bool,
+        typer.Option(
+            "--shap", help="Add mean |SHAP| per feature (needs the shap extra of sds-toolkit)."
+        ),
     ] = False,
     nzv_alpha: Annotated[
         float,

@@ -56,7 +56,8 @@ def command(
         int | None,
         typer.Option(
             help="Count distinct values exactly up to this many rows, approximately "
-            "(HyperLogLog) beyond [default: 10,000,000 on DuckDB, 2,000,000 on Spark]."
+            "(HyperLogLog) beyond them; by default 10,000,000 rows on DuckDB, 2,000,000 on "
+            "Spark."
         ),
     ] = None,
     expect: Annotated[

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import functools
 import inspect
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any, TypeVar, get_args, get_origin
 
@@ -203,13 +204,29 @@ def name_as_typed(exc: SdsError, argv: Sequence[str], root: Any) -> SdsError:
     """``exc`` with its parameter (and the name leading its problem) renamed to the option
     the user typed, e.g. ``alpha`` -> ``--alpha``, for the command ``argv`` runs under the
     click command ``root``; unchanged when no option matches."""
+    options = _command_options(root, argv)
+    _rename_mentions(exc, options)
     if not exc.parameter or exc.parameter.startswith("-"):
         return exc
     name = exc.parameter.replace("-", "_")
-    option = _command_options(root, argv).get(name)
+    option = options.get(name)
     if option is None:
         return exc
     if exc.problem.startswith((f"{exc.parameter} ", f"{name} ")):
         exc.problem = option + exc.problem[len(exc.parameter) :]
     exc.parameter = option
     return exc
+
+
+def _rename_mentions(exc: SdsError, options: dict[str, str]) -> None:
+    """Each name in ``exc.mentions`` that is an option of this command, written as the
+    option (``n_per_variant`` -> ``--n-per-variant``) in the problem and the hint; a spec
+    file's keys (no such option) stay as they are."""
+    for name in getattr(exc, "mentions", ()):
+        option = options.get(name)
+        if option is None:
+            continue
+        word = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])")
+        exc.problem = word.sub(option, exc.problem)
+        if exc.hint:
+            exc.hint = word.sub(option, exc.hint)

@@ -81,6 +81,7 @@ def _validate(spec: DesignSpec) -> None:
             raise ParameterError(
                 "a proportion metric needs baseline (or data to estimate it)",
                 parameter="baseline",
+                mentions=("baseline", "data"),
                 expected="a rate in (0, 1)",
             )
         check("baseline", spec.baseline)
@@ -89,19 +90,22 @@ def _validate(spec: DesignSpec) -> None:
             raise ParameterError(
                 f"a {spec.metric} metric needs std (or data to estimate it)",
                 parameter="std",
+                mentions=("std", "data"),
                 expected="a number > 0",
             )
         if not spec.absolute and spec.mde is not None and not spec.mean:
             raise ParameterError(
                 "a relative mde needs a non-zero mean",
                 parameter="mean",
-                hint="Give --mean, or --absolute to read --mde in the metric's units.",
+                hint="Give mean, or set absolute to read mde in the metric's units.",
+                mentions=("mde", "mean", "absolute"),
             )
     if spec.mde is None and spec.n_per_variant is None:
         raise ParameterError(
             "say what to solve for: give mde (to get the sample size) or "
             "n_per_variant (to get power or the MDE)",
             parameter="mde",
+            mentions=("mde", "n_per_variant"),
         )
 
 
@@ -116,7 +120,8 @@ def _absolute_delta(spec: DesignSpec, center: float | None) -> float | None:
             raise ParameterError(
                 f"mde == {spec.mde:g}, moves the rate outside (0, 1) from baseline {center:g}",
                 parameter="mde",
-                hint="Use a smaller lift, or --absolute for absolute points.",
+                hint="Use a smaller lift, or set absolute (mde in points of the rate).",
+                mentions=("mde", "absolute"),
             )
     return sign * magnitude
 
@@ -160,6 +165,7 @@ def _with_history(spec: DesignSpec) -> tuple[DesignSpec, DesignHistory | None]:
             raise ParameterError(
                 "a ratio metric from data needs numerator and denominator columns",
                 parameter="numerator",
+                mentions=("numerator", "denominator"),
             )
         est = history.estimate_ratio(table, spec.numerator, spec.denominator, spec.covariate)
     else:
@@ -167,7 +173,8 @@ def _with_history(spec: DesignSpec) -> tuple[DesignSpec, DesignHistory | None]:
             raise ParameterError(
                 f"a {spec.metric} metric from data needs the column to use",
                 parameter="column",
-                hint="Pass --column NAME.",
+                hint="Give column: the name of the metric in data.",
+                mentions=("column",),
             )
         fn = history.estimate_proportion if spec.metric == "proportion" else history.estimate_mean
         est = fn(table, spec.column, spec.covariate)

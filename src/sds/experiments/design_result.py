@@ -275,7 +275,10 @@ class DesignPlan(Result):
     def sections(self) -> list[Section]:
         d = self.to_dict()
         out: list[Section] = [Note("In plain words", [d["explanation"]])]
-        out.append(KeyValue("Plan", [(k, d[k]) for k in PLAN_KEYS if d.get(k) is not None]))
+        shown = dict(d)
+        if d["variants"] == 2 and d["correction"] != "none":  # nothing to correct
+            shown["correction"] = f"none (one comparison, so {d['correction']} does not apply)"
+        out.append(KeyValue("Plan", [(k, shown[k]) for k in PLAN_KEYS if d.get(k) is not None]))
         cols = ["method", "description", "n_control", "power", "mde_absolute"]
         out.append(Table("Methods compared", cols, [[m[c] for c in cols] for m in d["methods"]]))
         for key, title in (

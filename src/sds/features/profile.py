@@ -24,7 +24,7 @@ from sds.features.profile_result import (
     column_flags,
     table_flags,
 )
-from sds.progress import progress_steps
+from sds.progress import Steps, progress_steps
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -82,17 +82,23 @@ def profile(
     t = table.expr
     names = list(t.columns)
     kinds = [kind_of(t.schema()[n]) for n in names]
-    with progress_steps(2 + 2 * len(names), f"profiling {table.name}") as advance:
+    # each step's label is shown before it runs (the first, one scan of every column, is
+    # the longest) and the step counted when it ends
+    with progress_steps(3 + 2 * len(names), f"profiling {table.name}") as steps:
+        steps.show("column statistics")
         n_rows = int(table.engine.scalar(t.count(), source=table.name))
         exact = n_rows <= _exact_limit(table, opts)
         stats = _column_stats(table, names, kinds, exact)
-        advance("column statistics")
+        steps("column statistics")
+        steps.show("duplicate rows")
         duplicates = n_rows - _distinct_rows(whole)
-        advance("duplicate rows")
+        steps("duplicate rows")
         profiles = []
         for i, (name, kind) in enumerate(zip(names, kinds, strict=True)):
-            profiles.append(_column(table, i, name, kind, stats, n_rows, opts, advance))
-    flags = table_flags(n_rows, duplicates) + duplicate_columns(table, profiles)
+            profiles.append(_column(table, i, name, kind, stats, n_rows, opts, steps))
+        steps.show("duplicate columns")
+        flags = table_flags(n_rows, duplicates) + duplicate_columns(table, profiles)
+        steps("duplicate columns")
     flags += [
         {"column": c.name, "flag": f, "detail": d}
         for c in profiles
@@ -268,8 +274,10 @@ def _column(
     stats: dict[str, Any],
     n_rows: int,
     opts: ProfileOptions,
-    advance: Any,
+    steps: Steps,
 ) -> ColumnProfile:
+    """One column's profile from the aggregate ``stats``, plus its top values and its
+    histogram (one query each, each shown on ``steps`` while it runs)."""
     p = f"c{i}_"
     non_null = int(stats[p + "nn"])
     distinct = int(stats[p + "distinct"])
@@ -286,10 +294,12 @@ def _column(
     elif kind == "temporal":
         temporal = {"min": _num(stats[p + "min"]), "max": _num(stats[p + "max"])}
     mostly_unique = non_null > 0 and distinct > 0.5 * non_null and kind != "boolean"
+    steps.show(f"{name}: top values")
     top = [] if mostly_unique or non_null == 0 else _top_values(table, name, n_rows, opts.top_k)
-    advance(f"{name}: top values")
+    steps(f"{name}: top values")
+    steps.show(f"{name}: histogram")
     hist = _histogram(table, name, kind, numeric, temporal, opts.bins)
-    advance(f"{name}: histogram")
+    steps(f"{name}: histogram")
     return ColumnProfile(
         name=name,
         dtype=str(table.expr.schema()[name]),

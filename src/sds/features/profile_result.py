@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -115,6 +116,36 @@ class Profile(Result):
         """
         return profile_sections(self.to_dict())
 
+    def text_sections(self) -> list[Section]:
+        """The terminal's layout: one row per column in each table, and the figures counted
+        in one closing line (see :mod:`sds.features.profile_text`).
+
+        Returns:
+            The blocks `to_text` draws.
+        """
+        from sds.features.profile_text import text_sections
+
+        d = self.to_dict()
+        return text_sections(d, _figures(d["columns"]))
+
+    def plots_hint(self) -> str:
+        """The command that writes the HTML report of this profile.
+
+        Returns:
+            `sds profile SOURCE -o profile.html` with the options that change the plots
+                (`--columns`, `--top-k`, `--bins`), or `to_html()` for a DataFrame.
+        """
+        if self.source.startswith("<"):  # a DataFrame: no file to name
+            return "write it with to_html()"
+        words = ["sds", "profile", self.source]
+        if self.options.columns:
+            words += ["--columns", ",".join(self.options.columns)]
+        default = ProfileOptions()
+        for name in ("top_k", "bins"):
+            if getattr(self.options, name) != getattr(default, name):
+                words += [f"--{name.replace('_', '-')}", str(getattr(self.options, name))]
+        return shlex.join([*words, "-o", "profile.html"])
+
 
 def profile_sections(d: dict[str, Any]) -> list[Section]:
     """Overview, flags, numeric and text tables, top values and figures, all from to_dict()."""
@@ -193,7 +224,13 @@ def profile_sections(d: dict[str, Any]) -> list[Section]:
                 [[c["name"], c["temporal"]["min"], c["temporal"]["max"]] for c in times],
             )
         )
-    sections.extend(_figures(cols))
+    figures = _figures(cols)
+    if figures:
+        note = (
+            "One plot per column: histograms for numbers and times, "
+            "bars of the most frequent values otherwise."
+        )
+        sections += [Note("Distributions", [note]), *figures]
     tops = [c for c in cols if c["top_values"]]
     if tops:
         rows = [
@@ -225,18 +262,7 @@ def _figures(cols: list[dict[str, Any]]) -> list[Section]:
             figures.append(
                 Figure(f"{c['name']} (top values)", _drawer(plots.bar_svg, labels, counts))
             )
-    if not figures:
-        return []
-    return [
-        Note(
-            "Distributions",
-            [
-                "One plot per column: histograms for numbers and times, "
-                "bars of the most frequent values otherwise."
-            ],
-        ),
-        *figures,
-    ]
+    return figures
 
 
 def _drawer(fn: Any, *args: Any) -> Any:

@@ -5,7 +5,9 @@ The width is the terminal's (``COLUMNS``, else the size of the terminal on stdou
 lines: every column is at least as wide as the longest number-like word in it (``0.09860``,
 ``-1.2e-05``, ``12.5%``, ``2024-03-01``, ``p=0.031``) and text columns give up the rest,
 wrapping at spaces. When even that does not fit, a table is drawn one row at a time as
-key/value blocks.
+key/value blocks. A title is never wrapped: a table is drawn at least as wide as its title.
+Figures are not drawn: one line at the end counts them and says how to write the HTML report
+that holds them.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ _NUMBER = re.compile(
     r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?)"  # a date or timestamp
 )
 _EDGES = "()[]{},;\"'"
+PLOTS_HINT = "add -o report.html (Python: to_html())"
+"""How to get the figures, when the result does not say (see :func:`render_text`)."""
 
 
 def terminal_width() -> int:
@@ -87,7 +91,12 @@ def _grid(title: str, header: list[str] | None, rows: list[list[str]], width: in
     widths = _widths(header, rows, width)
     if widths is None:
         return None
-    table = RichTable(title=title, title_justify="left", show_header=header is not None)
+    table = RichTable(
+        title=title,
+        title_justify="left",
+        show_header=header is not None,
+        min_width=_title_room(title, width),
+    )
     for i, w in enumerate(widths):
         name = header[i] if header is not None else ""
         style = "bold" if header is None and i == 0 else None
@@ -97,13 +106,25 @@ def _grid(title: str, header: list[str] | None, rows: list[list[str]], width: in
     return table
 
 
+def _title_room(title: str, width: int) -> int | None:
+    """The width that keeps ``title`` on one line (when the page is that wide)."""
+    from rich.cells import cell_len
+
+    return min(cell_len(title), width)
+
+
 def _key_values(title: str, items: list[list[str]], width: int) -> Any:
     from rich.table import Table as RichTable
     from rich.text import Text
 
     table = _grid(title, None, items, width)
     if table is None:  # not even a key and a number fit: let rich wrap what it can
-        table = RichTable(title=title, title_justify="left", show_header=False)
+        table = RichTable(
+            title=title,
+            title_justify="left",
+            show_header=False,
+            min_width=_title_room(title, width),
+        )
         table.add_column("key", style="bold", overflow="fold")
         table.add_column("value", overflow="fold")
         for item in items:
@@ -130,15 +151,20 @@ def _tables(section: Table, width: int) -> list[Any]:
     ]
 
 
-def render_text(title: str, sections: list[Section], width: int | None = None) -> str:
+def render_text(
+    title: str, sections: list[Section], width: int | None = None, plots_hint: str | None = None
+) -> str:
     """Plain terminal text drawn with rich (no colour codes), ``width`` columns wide (by
-    default the terminal's, see :func:`terminal_width`)."""
+    default the terminal's, see :func:`terminal_width`). Figures are counted, not drawn: one
+    closing line says how many are in the HTML report and ``plots_hint``, how to write it
+    (by default :data:`PLOTS_HINT`)."""
     from rich.console import Console
 
     width = terminal_width() if width is None else width
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
     console.print(title, style="bold")
+    figures = sum(isinstance(section, Figure) for section in sections)
     for section in sections:
         if isinstance(section, KeyValue):
             items = [[key, format_value(key, value)] for key, value in section.items]
@@ -153,6 +179,8 @@ def render_text(title: str, sections: list[Section], width: int | None = None) -
             console.print(section.title, style="bold")
             for line in section.lines:
                 console.print(f"  - {line}", highlight=False, markup=False)
-        elif isinstance(section, Figure):
-            console.print(f"[figure: {section.title} - see the HTML report]", markup=False)
+    if figures:
+        plots = "1 plot is" if figures == 1 else f"{figures} plots are"
+        line = f"{plots} in the HTML report: {plots_hint or PLOTS_HINT}"
+        console.print(line, highlight=False, markup=False)
     return buffer.getvalue()

@@ -49,9 +49,14 @@ SMALL_N = 30
 
 @dataclass
 class Decision:
+    """The chosen test, the check figures and the reasons in words. ``forced``: what to say
+    instead of the reasons when the user forced another test (None: the reasons themselves),
+    since a forced test must not read as if sds had chosen a different one."""
+
     test: str
     checks: dict[str, Any] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
+    forced: list[str] | None = None
 
 
 def normal_enough(values: np.ndarray, alpha: float) -> tuple[bool, str]:
@@ -92,9 +97,14 @@ def choose_numeric(groups: dict[str, np.ndarray], alpha: float) -> Decision:
     all_normal = all(ok for ok, _ in findings.values())
     if not all_normal:
         decision.test = "kruskal" if several else "mannwhitney"
+        rank_test = "Kruskal-Wallis" if several else "Mann-Whitney U"
+        decision.forced = [
+            *decision.reasons,
+            "Not every group suits a mean-based test: the checks point to a rank test "
+            f"({rank_test}).",
+        ]
         decision.reasons.append(
-            "Not every group suits a mean-based test, so a rank test is chosen "
-            f"({'Kruskal-Wallis' if several else 'Mann-Whitney U'})."
+            f"Not every group suits a mean-based test, so a rank test is chosen ({rank_test})."
         )
         if min(len(v) for v in groups.values()) >= 100:
             mean_test = (
@@ -105,6 +115,10 @@ def choose_numeric(groups: dict[str, np.ndarray], alpha: float) -> Decision:
             decision.reasons.append(
                 "With groups this large the comparison of means is still valid by the central "
                 f"limit theorem: if the mean itself is the question, run {mean_test} instead."
+            )
+            decision.forced.append(
+                "With groups this large the comparison of means is still valid by the central "
+                "limit theorem: if the mean itself is the question, this test answers it."
             )
         return decision
     if not several:
@@ -214,8 +228,8 @@ def misfit(forced: str, decision: Decision) -> str | None:
         return None
     if not any({mine, chosen} <= family for family in _COMPARABLE):
         return None
-    why = " ".join(decision.reasons)
+    why = " ".join(decision.reasons if decision.forced is None else decision.forced)
     return (
-        f"The data do not fit {forced!r}: {why} (auto would choose {decision.test!r}: "
-        f"sds stats {decision.test})."
+        f"The data do not fit {forced!r}: {why} (the assumption checks suggest "
+        f"{decision.test!r}: sds stats {decision.test})."
     )

@@ -31,16 +31,22 @@ def mann_whitney(
     """Mann-Whitney U (scipy chooses the exact or the tie-corrected asymptotic method).
 
     Effect size: the rank-biserial correlation `2 U_x / (n_x n_y) - 1` (positive when x tends
-    to exceed y); the common-language effect size `U_x / (n_x n_y)` is in assumptions.
+    to exceed y); beside it, the probability of superiority `P(x > y) + P(x = y) / 2`
+    `= U_x / (n_x n_y)`, the quantity the test compares with 1/2, with its interval (the
+    rank-biserial interval mapped by `(r + 1) / 2`). The notes say how to read it, and when
+    the medians are equal but the test rejects (zero-inflated data), that it is the
+    distributions that differ, not the medians.
 
     Args:
         x: First sample; missing values are dropped.
         y: Second sample; missing values are dropped.
         alternative: `two-sided` (default), `greater` (x tends to exceed y) or `less`.
-        confidence: Coverage of the rank-biserial correlation's interval, in (0, 1).
+        confidence: Coverage of the effect sizes' intervals, in (0, 1); `1 - confidence` is
+            the level below which the notes call the p-value significant.
 
     Returns:
-        U of x, its p-value and the rank-biserial correlation with its interval.
+        U of x, its p-value, the difference of the medians, the rank-biserial correlation
+            and the probability of superiority with their intervals, and notes on reading them.
 
     Raises:
         DataError: An empty sample, or every value equal.
@@ -62,6 +68,7 @@ def mann_whitney(
     if ties:
         warnings.append(f"{ties} tied value(s): the p-value uses the tie-corrected normal law.")
     lo, hi = es.rank_biserial_interval(r, len(a), len(b), confidence)
+    median_difference = float(np.median(a) - np.median(b))
     return TestResult(
         test="Mann-Whitney U",
         statistic=float(res.statistic),
@@ -69,16 +76,38 @@ def mann_whitney(
         df=None,
         n={"x": len(a), "y": len(b)},
         alternative=alternative,
-        estimate=float(np.median(a) - np.median(b)),
+        estimate=median_difference,
         estimate_name="median(x) - median(y)",
         confidence=confidence,
         effect_size=r,
         effect_size_name="rank_biserial",
         effect_size_ci_lower=lo,
         effect_size_ci_upper=hi,
-        assumptions={"common_language_effect_size": cles, "ties": ties},
+        other_effect_sizes={"probability_of_superiority": (cles, (lo + 1) / 2, (hi + 1) / 2)},
+        notes=_superiority_notes(cles, median_difference, float(res.pvalue), 1 - confidence),
+        assumptions={"ties": ties},
         warnings=tuple(warnings),
     )
+
+
+def _superiority_notes(
+    superiority: float, median_difference: float, p_value: float, alpha: float
+) -> tuple[str, ...]:
+    """How to read a Mann-Whitney result, in terms of x and y (renamed to the groups)."""
+    notes = [
+        f"probability_of_superiority = P(x > y) + P(x = y) / 2 = {superiority:.4g}: the "
+        "chance that a value drawn at random from x exceeds one drawn from y, ties counting "
+        "half. 0.5 means neither tends to be larger; Mann-Whitney tests whether it differs "
+        "from 0.5."
+    ]
+    if median_difference == 0 and p_value < alpha:
+        notes.append(
+            f"The medians are equal (difference 0), yet p = {p_value:.3g} < {alpha:g}: the "
+            "distributions differ, which is what Mann-Whitney tests (one group tends to have "
+            "larger values), not a difference of medians. For the difference in means, run "
+            "Welch's t-test (sds stats welch)."
+        )
+    return tuple(notes)
 
 
 def _differences(x: ArrayLike, y: ArrayLike | None, mu: float) -> tuple[np.ndarray, int]:

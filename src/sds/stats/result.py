@@ -37,6 +37,7 @@ class TestResult(Result):
     )  # name -> (value, ci_lower, ci_upper)
     comparisons: tuple[dict[str, Any], ...] = ()  # post-hoc pairs or per-group rows
     reasons: tuple[str, ...] = ()  # why this test (``sds stats auto``)
+    notes: tuple[str, ...] = ()  # how to read the estimate and effect sizes
     std_error: float | None = None  # of the estimate, where the test has one
     # each group's size and mean (sd) or event rate, in the order the estimate subtracts
     # (or a ratio divides) them: the first group is the estimate's first term
@@ -70,8 +71,8 @@ class TestResult(Result):
         Returns:
             Every field by name (`test`, `statistic`, `p_value`, `df`, `n`, the estimate and
                 effect size with their intervals, `other_effect_sizes` as a list of records,
-                `comparisons`, `reasons`, `assumptions`, `warnings`), NaN and infinities as
-                `None`.
+                `comparisons`, `reasons`, `notes`, `assumptions`, `warnings`), NaN and
+                infinities as `None`.
         """
         return jsonable_dict(
             {
@@ -98,13 +99,14 @@ class TestResult(Result):
                 ],
                 "comparisons": [dict(c) for c in self.comparisons],
                 "reasons": list(self.reasons),
+                "notes": list(self.notes),
                 "assumptions": dict(self.assumptions),
                 "warnings": list(self.warnings),
             }
         )
 
     def sections(self) -> list[Section]:
-        """The report layout: the result, why this test, sample sizes,
+        """The report layout: the result, how to read it, why this test, sample sizes,
         other effect sizes, comparisons, assumptions and warnings (empty blocks left out).
 
         Returns:
@@ -128,6 +130,8 @@ class TestResult(Result):
             "effect_size_ci_upper",
         ]
         out: list[Section] = [KeyValue("Result", [(k, d[k]) for k in keys if d[k] is not None])]
+        if d["notes"]:
+            out.append(Note("Reading the result", d["notes"]))
         if d["groups"]:
             out.append(records_table("Groups", d["groups"]))
         if d["reasons"]:

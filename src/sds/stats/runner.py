@@ -69,9 +69,11 @@ def _rename(result: TestResult, names: list[str]) -> TestResult:
     )
     n = {mapping.get(k, k): v for k, v in result.n.items()}
     groups = tuple({**g, "group": mapping.get(g["group"], g["group"])} for g in result.groups)
-    estimate = result.estimate_name
-    if estimate:
-        estimate = re.sub(r"\b(x|y)\b", lambda m: mapping.get(m.group(1), m.group(1)), estimate)
+
+    def named(text: str) -> str:
+        return re.sub(r"\b(x|y)\b", lambda m: mapping.get(m.group(1), m.group(1)), text)
+
+    estimate = named(result.estimate_name) if result.estimate_name else result.estimate_name
     assumptions = {}
     for key, value in result.assumptions.items():
         for old, new in mapping.items():
@@ -83,6 +85,7 @@ def _rename(result: TestResult, names: list[str]) -> TestResult:
         result,
         n=n,
         estimate_name=estimate,
+        notes=tuple(named(note) for note in result.notes),
         assumptions=assumptions,
         warnings=warnings,
         groups=groups,
@@ -109,7 +112,7 @@ def _two_sample(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
         equal = spec.equal_var or test == "student"
         res = ttest(x, y, equal_var=equal, alternative=spec.alternative)
     elif test == "mannwhitney":
-        res = mann_whitney(x, y, alternative=spec.alternative)
+        res = mann_whitney(x, y, alternative=spec.alternative, confidence=1 - spec.alpha)
     else:
         res = ks_two_sample(x, y, alternative=spec.alternative)
     clean = {k: v[~np.isnan(v)] for k, v in groups.items()}
