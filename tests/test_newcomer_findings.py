@@ -610,3 +610,27 @@ def test_f11_two_group_tests_show_each_group(ab_rows: tuple[Path, pd.DataFrame])
             for key, v in g.items():
                 for fmt in ("text", "markdown", "html"):
                     assert format_value(key, v) in shown[fmt], (test, fmt, key)
+
+
+def test_verdict_is_a_string_on_every_result_that_has_one() -> None:
+    """``CausalResult.verdict`` was a bound method (``r.verdict()``) while
+    ``AnalysisResult.verdict`` is a string: both are now read as ``r.verdict``."""
+    import sds
+    from sds.data.synth import make_ab_test
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=300)
+    t = (rng.random(300) < 1 / (1 + np.exp(-x))).astype(int)
+    frame = pd.DataFrame({"x": x, "t": t, "y": 1.0 + 2.0 * t + x + rng.normal(size=300)})
+    causal = sds.causal.run(frame, "ipw", outcome="y", treatment="t", covariates=["x"])
+    spec = {
+        "unit": "user_id",
+        "variant": "variant",
+        "control": "control",
+        "metrics": [{"name": "conversion", "type": "proportion", "column": "converted"}],
+    }
+    analysis = sds.analyze(make_ab_test(400, seed=1), spec)
+    for result in (causal, analysis):
+        assert isinstance(result.verdict, str) and result.verdict
+        assert result.to_dict()["verdict"] == result.verdict
+    assert causal.verdict.startswith("The ATE is significant")

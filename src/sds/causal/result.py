@@ -93,7 +93,7 @@ class CausalResult(Result):
                 "p_value": self.p_value,
                 "confidence": self.confidence,
                 "n": dict(self.n),
-                "verdict": self.verdict(),
+                "verdict": self.verdict,
                 "assumptions": list(self.assumptions),
                 "diagnostics": dict(self.diagnostics),
                 "warnings": list(self.warnings),
@@ -101,6 +101,7 @@ class CausalResult(Result):
             }
         )
 
+    @property
     def verdict(self) -> str:
         """One plain sentence: the effect, its interval, and how much to trust it.
 
