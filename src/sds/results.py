@@ -222,9 +222,13 @@ class Result:
     """
 
     title: ClassVar[str] = "Result"
+    # keys of to_dict() that repr shows first; then its first other plain values
+    headline: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "__repr__" not in cls.__dict__:  # else @dataclass writes one of every field
+            type.__setattr__(cls, "__repr__", Result.__repr__)
         own = cls.__dict__.get("__post_init__")
         if own is None or getattr(own, "_sds_freezes", False):
             return
@@ -408,6 +412,52 @@ class Result:
 
     def __str__(self) -> str:
         return self.to_text()
+
+    def __repr__(self) -> str:
+        """One short line: the class, a few headline figures, and where the rest is."""
+        try:
+            data = self.to_dict()
+            tables = any(isinstance(s, Table) for s in self.sections())
+        except Exception:  # a repr must not fail; the base class has no record
+            return f"<{type(self).__name__}>"
+        where = "print() or .render(fmt) for the report" + (
+            ", .to_pandas() for its tables" if tables else ", .to_dict() for its figures"
+        )
+        return f"<{' '.join([type(self).__name__, *headline(data, self.headline)])}; {where}>"
+
+
+REPR_FIGURES = 4  # headline figures a repr shows
+_REPR_CHARS = 32  # a text value longer than this is cut
+
+
+def headline(data: dict[str, Any], first: Iterable[str] = ()) -> list[str]:
+    """A few ``key=value`` figures of a result's record for its repr: the keys ``first``,
+    then the other plain values, then the plain values of its mappings (``rows.current=``),
+    up to :data:`REPR_FIGURES`; a record with none gives the sizes of its lists and mappings."""
+    keys = [*(k for k in first if k in data), *(k for k in data if k not in first)]
+    plain = [(k, data[k]) for k in keys if isinstance(data[k], str | int | float | bool)]
+    nested = [
+        (f"{k}.{sub}", v)
+        for k in keys
+        if isinstance(data[k], dict)
+        for sub, v in data[k].items()
+        if isinstance(v, str | int | float | bool)
+    ]
+    sized = [(k, len(data[k])) for k in keys if isinstance(data[k], list | dict)]
+    return [f"{k}={_short(v)}" for k, v in [*plain, *nested][:REPR_FIGURES]] or [
+        f"{k}=[{n} items]" for k, n in sized[:REPR_FIGURES]
+    ]
+
+
+def _short(value: Any) -> str:
+    """A headline value for a repr: plain, short, never a numpy type's repr."""
+    value = jsonable(value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, str):
+        cut = value if len(value) <= _REPR_CHARS else value[: _REPR_CHARS - 1] + "…"
+        return repr(cut)
+    return str(value)
 
 
 def default_sections(data: dict[str, Any], title: str = "Summary") -> list[Section]:

@@ -31,6 +31,7 @@ class CausalResult(Result):
     """An effect estimate with its interval, the checks of its assumptions and a verdict."""
 
     title: ClassVar[str] = "Causal estimate"
+    headline: ClassVar[tuple[str, ...]] = ("method", "estimand", "estimate", "p_value")
     method: str
     estimand: str
     effect: Estimate
