@@ -546,6 +546,23 @@ def test_repr_is_one_short_line_of_headline_figures(result: Result) -> None:
     assert set(top) <= set(result.to_dict()), top
 
 
+def test_html_page_fits_phones_and_names_its_subject(result: Result) -> None:
+    """Every full page has a viewport meta tag (phones lay it out at their width, not at
+    980 px) and a title naming the report type and what it is about."""
+    page = result.to_html()
+    head = page.split("</head>", 1)[0]
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in head
+    titles = re.findall(r"<title>(.*?)</title>", head)
+    assert len(titles) == 1
+    title = html.unescape(titles[0])
+    assert title.startswith(result.title) and title.endswith(" — sds"), title
+    subject = result.subject()
+    if subject is not None:
+        shown = subject.rstrip("/").rsplit("/", 1)[-1] if " " not in subject else subject
+        assert title.startswith(f"{result.title}: {shown[:40]}"), (title, subject)
+    assert "<title>" not in result._repr_html_()  # the notebook fragment has no head
+
+
 def _same(a: Any, b: Any) -> bool:
     missing_a = a is None or (isinstance(a, float) and math.isnan(a))
     missing_b = b is None or (isinstance(b, float) and math.isnan(b)) or b is pd.NA

@@ -215,6 +215,25 @@ def jsonable_dict(value: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+SUBJECT_KEYS = (
+    "source",
+    "data",
+    "name",
+    "model",
+    "experiment",
+    "formula",
+    "value",
+    "outcome",
+    "target",
+    "test",
+    "metric",
+    "method",
+    "project",
+    "store",
+    "run_id",
+)
+
+
 class Result:
     """Base of every result. Subclasses are frozen dataclasses implementing ``to_dict()``.
 
@@ -224,6 +243,8 @@ class Result:
     title: ClassVar[str] = "Result"
     # keys of to_dict() that repr shows first; then its first other plain values
     headline: ClassVar[tuple[str, ...]] = ()
+    # keys of to_dict() that can name what the result is about, in order (the page title)
+    subject_keys: ClassVar[tuple[str, ...]] = SUBJECT_KEYS
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -301,9 +322,23 @@ class Result:
         """The result as a standalone HTML page.
 
         Returns:
-            A complete HTML document with its own styles and the figures as inline SVG.
+            A complete HTML document with its own styles and the figures as inline SVG,
+                titled by the report type and its `subject()`.
         """
-        return render_html(self.title, self.sections())
+        return render_html(self.title, self.sections(), subject=self.subject())
+
+    def subject(self) -> str | None:
+        """What the result is about, for the page title: its data source, name or model.
+
+        Returns:
+            The first text value of `to_dict()` under one of `subject_keys`; `None` if none.
+        """
+        data = self.to_dict()
+        for key in self.subject_keys:
+            value = data.get(key)
+            if isinstance(value, str) and value.strip():
+                return value
+        return None
 
     def summary(self) -> str:
         """The result as terminal text, as `print(result)` shows it.

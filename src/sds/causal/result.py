@@ -102,6 +102,14 @@ class CausalResult(Result):
             }
         )
 
+    def subject(self) -> str | None:
+        """What the estimate is about, for the page title.
+
+        Returns:
+            `TREATMENT on OUTCOME`, the columns' names (the words themselves when unnamed).
+        """
+        return f"{self.treatment or 'treatment'} on {self.outcome or 'outcome'}"
+
     @property
     def verdict(self) -> str:
         """One plain sentence: the effect, its interval, and how much to trust it.
