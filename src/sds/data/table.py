@@ -16,7 +16,7 @@ from sds.data.engine import Engine, translate_errors
 from sds.errors import InputError, missing_column_error
 from sds.params import Interval, check
 from sds.report.render import render_html_fragment
-from sds.report.sections import Note
+from sds.report.sections import Note, Section
 from sds.report.sections import Table as TableSection
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ class Table:
         shown = rows.iloc[:HTML_ROWS]
         what = f"First {len(shown):,} rows" if len(rows) > HTML_ROWS else f"All {len(shown):,} rows"
         cells = [[_cell(v) for v in row] for row in shown.itertuples(index=False)]
-        sections = [
+        sections: list[Section] = [
             TableSection(what, [str(c) for c in shown.columns], cells),
             Note("About", [repr(self), "head(n), to_pandas(), to_polars() and count() run it."]),
         ]
