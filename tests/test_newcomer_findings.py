@@ -705,3 +705,49 @@ def test_a_two_arm_plan_has_nothing_to_correct() -> None:
     assert re.search(r"correction\s+│ none \(one comparison, so holm does not apply\)", two)
     three = invoke([*args, "--arms", "3"]).stdout
     assert re.search(r"correction\s+│ holm\s", three)
+
+
+def test_verdict_is_a_string_on_every_result_that_has_one() -> None:
+    """``CausalResult.verdict`` was a bound method (``r.verdict()``) while
+    ``AnalysisResult.verdict`` is a string: both are now read as ``r.verdict``."""
+    import sds
+    from sds.data.synth import make_ab_test
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=300)
+    t = (rng.random(300) < 1 / (1 + np.exp(-x))).astype(int)
+    frame = pd.DataFrame({"x": x, "t": t, "y": 1.0 + 2.0 * t + x + rng.normal(size=300)})
+    causal = sds.causal.run(frame, "ipw", outcome="y", treatment="t", covariates=["x"])
+    spec = {
+        "unit": "user_id",
+        "variant": "variant",
+        "control": "control",
+        "metrics": [{"name": "conversion", "type": "proportion", "column": "converted"}],
+    }
+    analysis = sds.analyze(make_ab_test(400, seed=1), spec)
+    for result in (causal, analysis):
+        assert isinstance(result.verdict, str) and result.verdict
+        assert result.to_dict()["verdict"] == result.verdict
+    assert causal.verdict.startswith("The ATE is significant")
+
+
+def test_readme_says_which_commands_take_format_and_output() -> None:
+    """The README said every command takes ``--format`` and ``--output``; ``serve`` and
+    ``features get`` take neither and ``demo`` has no ``--format``. The exceptions it names
+    are the CLI's, and a failing gate is said to write its report."""
+    from tests.test_public_surface import cli_commands
+
+    def lacking(option: str) -> set[str]:
+        return {
+            name
+            for name, command in cli_commands().items()
+            if option not in {o for p in command.params for o in getattr(p, "opts", [])}
+        }
+
+    assert lacking("--format") == {"serve", "features get", "demo"}
+    assert lacking("--output") == {"serve", "features get"}
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    assert "Every command takes" not in readme
+    said = "Two take neither: `serve` (a server) and `features get`"
+    assert said in readme and "`demo --output` names the folder of its report" in readme
+    assert "`profile --strict` (or `--fail-on`) writes its report, then exits 2" in readme

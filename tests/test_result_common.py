@@ -38,7 +38,16 @@ import pytest
 
 import sds
 from sds.errors import DataError
-from sds.results import KeyValue, Note, Result, Table, format_value, jsonable, jsonable_dict
+from sds.results import (
+    KeyValue,
+    Note,
+    Result,
+    Table,
+    format_value,
+    headline,
+    jsonable,
+    jsonable_dict,
+)
 from sds.stats.ttest import ttest  # sds.stats.ttest is the module once it is imported
 
 SRC = Path(sds.__file__).parent
@@ -522,6 +531,38 @@ def test_repr_html_is_a_fragment(result: Result) -> None:
             for selector in selectors.split(","):
                 assert selector.strip().startswith(".sds-result"), selector
     assert result.to_html().startswith("<!DOCTYPE html>")
+
+
+def test_repr_is_one_short_line_of_headline_figures(result: Result) -> None:
+    """``repr`` was the dataclass's, every field (13,781 characters for a profile, with
+    ``np.int32(...)`` inside); now the class, a few figures and where the rest is."""
+    text = repr(result)
+    assert len(text) < 400 and "\n" not in text, text
+    assert "np." not in text and "numpy" not in text and "array(" not in text, text
+    name = type(result).__name__
+    assert text.startswith(f"<{name} ") and text.endswith(">"), text
+    figures = headline(result.to_dict(), result.headline)
+    assert figures and f"<{name} {' '.join(figures)};" in text
+    assert (".to_pandas()" in text) == any(isinstance(s, Table) for s in result.sections())
+    top = [f.partition("=")[0].partition(".")[0] for f in figures]
+    assert set(top) <= set(result.to_dict()), top
+
+
+def test_html_page_fits_phones_and_names_its_subject(result: Result) -> None:
+    """Every full page has a viewport meta tag (phones lay it out at their width, not at
+    980 px) and a title naming the report type and what it is about."""
+    page = result.to_html()
+    head = page.split("</head>", 1)[0]
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in head
+    titles = re.findall(r"<title>(.*?)</title>", head)
+    assert len(titles) == 1
+    title = html.unescape(titles[0])
+    assert title.startswith(result.title) and title.endswith(" — sds"), title
+    subject = result.subject()
+    if subject is not None:
+        shown = subject.rstrip("/").rsplit("/", 1)[-1] if " " not in subject else subject
+        assert title.startswith(f"{result.title}: {shown[:40]}"), (title, subject)
+    assert "<title>" not in result._repr_html_()  # the notebook fragment has no head
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -39,7 +39,7 @@ from sds.version import __version__
 
 _LAZY = {
     "open_table": ("sds.data.io", "open_table"),
-    "Table": ("sds.data.io", "Table"),
+    "Table": ("sds.data.table", "Table"),
     "Engine": ("sds.data.engine", "Engine"),
     "profile": ("sds.features.profile", "profile"),
     "design": ("sds.experiments.api", "design"),

@@ -215,6 +215,25 @@ def jsonable_dict(value: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+SUBJECT_KEYS = (
+    "source",
+    "data",
+    "name",
+    "model",
+    "experiment",
+    "formula",
+    "value",
+    "outcome",
+    "target",
+    "test",
+    "metric",
+    "method",
+    "project",
+    "store",
+    "run_id",
+)
+
+
 class Result:
     """Base of every result. Subclasses are frozen dataclasses implementing ``to_dict()``.
 
@@ -222,9 +241,15 @@ class Result:
     """
 
     title: ClassVar[str] = "Result"
+    # keys of to_dict() that repr shows first; then its first other plain values
+    headline: ClassVar[tuple[str, ...]] = ()
+    # keys of to_dict() that can name what the result is about, in order (the page title)
+    subject_keys: ClassVar[tuple[str, ...]] = SUBJECT_KEYS
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "__repr__" not in cls.__dict__:  # else @dataclass writes one of every field
+            type.__setattr__(cls, "__repr__", Result.__repr__)
         own = cls.__dict__.get("__post_init__")
         if own is None or getattr(own, "_sds_freezes", False):
             return
@@ -317,9 +342,23 @@ class Result:
         """The result as a standalone HTML page.
 
         Returns:
-            A complete HTML document with its own styles and the figures as inline SVG.
+            A complete HTML document with its own styles and the figures as inline SVG,
+                titled by the report type and its `subject()`.
         """
-        return render_html(self.title, self.sections())
+        return render_html(self.title, self.sections(), subject=self.subject())
+
+    def subject(self) -> str | None:
+        """What the result is about, for the page title: its data source, name or model.
+
+        Returns:
+            The first text value of `to_dict()` under one of `subject_keys`; `None` if none.
+        """
+        data = self.to_dict()
+        for key in self.subject_keys:
+            value = data.get(key)
+            if isinstance(value, str) and value.strip():
+                return value
+        return None
 
     def summary(self) -> str:
         """The result as terminal text, as `print(result)` shows it.
@@ -428,6 +467,52 @@ class Result:
 
     def __str__(self) -> str:
         return self.to_text()
+
+    def __repr__(self) -> str:
+        """One short line: the class, a few headline figures, and where the rest is."""
+        try:
+            data = self.to_dict()
+            tables = any(isinstance(s, Table) for s in self.sections())
+        except Exception:  # a repr must not fail; the base class has no record
+            return f"<{type(self).__name__}>"
+        where = "print() or .render(fmt) for the report" + (
+            ", .to_pandas() for its tables" if tables else ", .to_dict() for its figures"
+        )
+        return f"<{' '.join([type(self).__name__, *headline(data, self.headline)])}; {where}>"
+
+
+REPR_FIGURES = 4  # headline figures a repr shows
+_REPR_CHARS = 32  # a text value longer than this is cut
+
+
+def headline(data: dict[str, Any], first: Iterable[str] = ()) -> list[str]:
+    """A few ``key=value`` figures of a result's record for its repr: the keys ``first``,
+    then the other plain values, then the plain values of its mappings (``rows.current=``),
+    up to :data:`REPR_FIGURES`; a record with none gives the sizes of its lists and mappings."""
+    keys = [*(k for k in first if k in data), *(k for k in data if k not in first)]
+    plain = [(k, data[k]) for k in keys if isinstance(data[k], str | int | float | bool)]
+    nested = [
+        (f"{k}.{sub}", v)
+        for k in keys
+        if isinstance(data[k], dict)
+        for sub, v in data[k].items()
+        if isinstance(v, str | int | float | bool)
+    ]
+    sized = [(k, len(data[k])) for k in keys if isinstance(data[k], list | dict)]
+    return [f"{k}={_short(v)}" for k, v in [*plain, *nested][:REPR_FIGURES]] or [
+        f"{k}=[{n} items]" for k, n in sized[:REPR_FIGURES]
+    ]
+
+
+def _short(value: Any) -> str:
+    """A headline value for a repr: plain, short, never a numpy type's repr."""
+    value = jsonable(value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, str):
+        cut = value if len(value) <= _REPR_CHARS else value[: _REPR_CHARS - 1] + "…"
+        return repr(cut)
+    return str(value)
 
 
 def default_sections(data: dict[str, Any], title: str = "Summary") -> list[Section]:

@@ -106,7 +106,7 @@ def test_weak_and_irrelevant_instruments_are_loud() -> None:
     assert any(w.startswith("weak instruments") for w in r.warnings)
     assert r.diagnostics["anderson_rubin_ci"] is None
     assert "unbounded" in " ".join(r.warnings)
-    assert "warning(s)" in r.verdict()
+    assert "warning(s)" in r.verdict
 
 
 def test_effective_f_differs_from_the_classical_f_under_heteroskedasticity() -> None:

@@ -132,3 +132,30 @@ def test_shell_form_is_not_used_for_the_server() -> None:
     lines, _ = _dockerfile()
     cmd = next(line for line in lines if line.startswith("CMD "))
     assert cmd.removeprefix("CMD ").startswith("[")  # exec form: signals reach the server
+
+
+def test_the_image_installs_what_a_trained_model_needs() -> None:
+    """The image installed only ``.[serve]``, so a model whose winner is LightGBM or XGBoost
+    (the ``boost`` candidates) could not be unpickled in it; the extras are a build argument
+    whose default holds both, and each names an extra pyproject.toml defines."""
+    import tomllib
+
+    lines, _ = _dockerfile()
+    extras_arg = next(line for line in lines if line.startswith("ARG EXTRAS="))
+    extras = set(extras_arg.removeprefix("ARG EXTRAS=").strip("\"'").split(","))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    defined = project["optional-dependencies"]
+    assert {"serve", "boost"} <= extras <= set(defined)
+    boosted = " ".join(defined["boost"])
+    assert "lightgbm" in boosted and "xgboost" in boosted
+    wheel = next(line for line in lines if line.startswith("RUN pip wheel"))
+    assert '".[${EXTRAS}]"' in wheel
+
+
+def test_the_readme_names_the_claim_the_deployment_needs() -> None:
+    deployment = next(d for d in _k8s_docs() if d["kind"] == "Deployment")
+    volumes = deployment["spec"]["template"]["spec"]["volumes"]
+    claim = next(v["persistentVolumeClaim"]["claimName"] for v in volumes if v["name"] == "model")
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert f"PersistentVolumeClaim named `{claim}`" in readme
+    assert "ARG EXTRAS" in readme and "`serve,boost`" in readme

@@ -74,6 +74,8 @@ INSPECT = """() => {
     .slice(0, 5)
     .map((el) => `${name(el)} ends at ${Math.round(right(el))} px`);
   return {
+    title: document.title,
+    viewport: document.querySelector('meta[name="viewport"]')?.content ?? null,
     scroll_width: document.scrollingElement.scrollWidth,
     images, svgs, overflowing,
     figures: document.querySelectorAll('figure').length,
@@ -271,6 +273,21 @@ REPORTS: dict[str, tuple[Builder, int]] = {
     "demo-index": (_demo_index, 10),
 }
 
+# The tab title each page shows in Chromium: report type and subject (monitor and canary
+# reports have no single subject; the demo index names itself).
+TITLES: dict[str, str] = {
+    "profile": "Data profile: churn.parquet — sds",
+    "design": "Experiment plan: mean — sds",
+    "analysis": "Experiment analysis: events.parquet — sds",
+    "stats": "Hypothesis test: Mann-Whitney U (chosen by sds stats auto) — sds",
+    "causal": "Causal estimate: t on y — sds",
+    "train": "Model training: churn — sds",
+    "evaluate": "Model evaluation: churn — sds",
+    "monitor": "Drift and service monitor — sds",
+    "canary": "Canary report — sds",
+    "demo-index": "sds demo",
+}
+
 
 @pytest.mark.parametrize("kind", list(REPORTS))
 def test_report_renders_cleanly_in_chromium(
@@ -291,6 +308,8 @@ def test_report_renders_cleanly_in_chromium(
     record_property("screenshot", str(shot))
     print(f"screenshot: {shot}")
     assert not seen["errors"], f"{kind}: console/page errors: {seen['errors']}"
+    assert seen["viewport"] == "width=device-width, initial-scale=1", kind
+    assert seen["title"] == TITLES[kind], kind
     assert seen["scroll_width"] <= WIDTH, (
         f"{kind}: the page is {seen['scroll_width']} px wide at {WIDTH} px; overflowing: "
         f"{seen['overflowing']}"

@@ -31,6 +31,7 @@ class CausalResult(Result):
     """An effect estimate with its interval, the checks of its assumptions and a verdict."""
 
     title: ClassVar[str] = "Causal estimate"
+    headline: ClassVar[tuple[str, ...]] = ("method", "estimand", "estimate", "p_value")
     method: str
     estimand: str
     effect: Estimate
@@ -93,7 +94,7 @@ class CausalResult(Result):
                 "p_value": self.p_value,
                 "confidence": self.confidence,
                 "n": dict(self.n),
-                "verdict": self.verdict(),
+                "verdict": self.verdict,
                 "assumptions": list(self.assumptions),
                 "diagnostics": dict(self.diagnostics),
                 "warnings": list(self.warnings),
@@ -101,6 +102,15 @@ class CausalResult(Result):
             }
         )
 
+    def subject(self) -> str | None:
+        """What the estimate is about, for the page title.
+
+        Returns:
+            `TREATMENT on OUTCOME`, the columns' names (the words themselves when unnamed).
+        """
+        return f"{self.treatment or 'treatment'} on {self.outcome or 'outcome'}"
+
+    @property
     def verdict(self) -> str:
         """One plain sentence: the effect, its interval, and how much to trust it.
 

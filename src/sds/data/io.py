@@ -11,15 +11,15 @@ from __future__ import annotations
 import glob as globlib
 import hashlib
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sds.data.csvtypes import numbers_as_numbers
 from sds.data.engine import Engine, default_engine, translate_errors
 from sds.data.sqlguard import check_query, looks_like_statement
+from sds.data.table import Table as Table  # defined beside its methods; imported from here
 from sds.data.uri import URI
-from sds.errors import DataError, ParameterError, missing_column_error
+from sds.errors import DataError, ParameterError
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -37,81 +37,6 @@ _KIND = (
     | dict.fromkeys(CSV_SUFFIXES, "csv")
     | dict.fromkeys(JSON_SUFFIXES, "json")
 )
-
-
-@dataclass(frozen=True)
-class Table:
-    """A lazy table on an engine, with the name of where it came from."""
-
-    expr: ir.Table
-    name: str
-    engine: Engine
-    text_source: bool = False  # CSV/JSON: every scan re-parses the text
-
-    def materialized(self) -> Table:
-        """For text sources, a copy in an engine temp table, so many scans parse once.
-
-        DuckDB keeps it in memory up to its limit and spills to disk past it.
-
-        Returns:
-            This table unchanged for a non-text source, else a table over the engine's copy
-                (same name and engine).
-
-        Raises:
-            DataError: The text cannot be parsed.
-        """
-        if not self.text_source:
-            return self
-        import uuid
-
-        with translate_errors(self.name):
-            if self.engine.is_spark:  # Spark keeps it in executor memory, spilling to disk
-                temp = self.expr.cache()
-            else:
-                temp = self.engine.con.create_table(
-                    f"sds_{uuid.uuid4().hex[:12]}", obj=self.expr, temp=True
-                )
-        return Table(temp, self.name, self.engine)
-
-    @property
-    def columns(self) -> list[str]:
-        return list(self.expr.columns)
-
-    def require(self, *columns: str) -> None:
-        """Raise a DataError naming close matches if any column is missing.
-
-        Args:
-            *columns: Column names that must exist.
-
-        Raises:
-            DataError: A column is missing; the message lists close matches.
-        """
-        for col in columns:
-            if col not in self.expr.columns:
-                raise missing_column_error(col, self.expr.columns, self.name)
-
-    def select(self, columns: list[str]) -> Table:
-        """The same table with only `columns`, in that order.
-
-        Args:
-            columns: Column names to keep.
-
-        Returns:
-            A lazy table over those columns, same name, engine and text-source flag.
-
-        Raises:
-            DataError: A column is missing.
-        """
-        self.require(*columns)
-        return Table(self.expr.select(columns), self.name, self.engine, self.text_source)
-
-    def count(self) -> int:
-        """Count the rows, in the engine.
-
-        Returns:
-            The number of rows (a full scan of text sources).
-        """
-        return int(self.engine.scalar(self.expr.count(), source=self.name))
 
 
 def open_table(

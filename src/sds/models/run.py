@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 
 from sds.features.leakage import leakage
 from sds.models.compare import compare
 from sds.models.evaluate import Evaluation, evaluate, predictions
 from sds.models.positive import binary_classes
+from sds.models.predict import load_version, score_frame
 from sds.models.records import Pairs, Record, plain, records
 from sds.models.schema import input_schema
 from sds.models.split import SplitSummary
@@ -71,6 +73,28 @@ class TrainResult(Result):
     @property
     def passed(self) -> bool:
         return self.evaluation.passed
+
+    def predict(self, data: Any) -> pd.DataFrame:
+        """Score `data` with the model this run saved (its file is loaded, hash and signature
+        checked, so the scores are the saved pipeline's, as `sds serve` and `sds evaluate`
+        use it).
+
+        Args:
+            data: Rows holding the model's input columns: a DataFrame (its index is kept),
+                or any source `sds.open_table` reads (a path, a query, a `Table`).
+
+        Returns:
+            Binary: `probability` (of the positive class recorded in the model's
+                `model.json`, `positive_class`) and `label` (that class at or above the
+                saved threshold, else the other, as text); multiclass: `probability_<class>`
+                per class and `label`; regression: `prediction`. One row per input row.
+
+        Raises:
+            DataError: An input column is missing or holds values the model cannot take, or
+                the model folder no longer holds this run's model.
+        """
+        saved = load_version(self.run.model_path, self.run.sha256)
+        return score_frame(saved, data)
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable_dict(

@@ -120,15 +120,35 @@ def render_html_fragment(title: str, sections: list[Section]) -> str:
     return f'<div class="{FRAGMENT_CLASS}"><style>{css}</style>{body}</div>'
 
 
-def page(title: str, body: str) -> str:
-    """A self-contained HTML page (inline CSS, no external assets)."""
+VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1">'
+SUBJECT_CHARS = 60  # a subject longer than this (a SQL query, say) is cut in the title
+
+
+def document_title(title: str, subject: str | None = None) -> str:
+    """The browser tab's title: the report type, what it is about, and the tool.
+
+    ``Data profile: customers.parquet — sds``; a path is shown by its file name.
+    """
+    if not subject:
+        return title if title.split()[0] == "sds" else f"{title} — sds"
+    text = " ".join(subject.split())
+    if "/" in text and " " not in text:
+        text = text.rstrip("/").rsplit("/", 1)[-1] or text
+    if len(text) > SUBJECT_CHARS:
+        text = text[: SUBJECT_CHARS - 1] + "…"
+    return f"{title}: {text} — sds"
+
+
+def page(title: str, body: str, *, subject: str | None = None) -> str:
+    """A self-contained HTML page (inline CSS, no external assets), sized for any screen,
+    titled by :func:`document_title`."""
     css = _css()
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title><style>{css}</style></head>"
-        f"<body>{body}</body></html>\n"
+        f"{VIEWPORT}<title>{html.escape(document_title(title, subject))}</title>"
+        f"<style>{css}</style></head><body>{body}</body></html>\n"
     )
 
 
-def render_html(title: str, sections: list[Section]) -> str:
-    return page(title, render_html_body(title, sections))
+def render_html(title: str, sections: list[Section], *, subject: str | None = None) -> str:
+    return page(title, render_html_body(title, sections), subject=subject)
