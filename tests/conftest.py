@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # make test runs two pytest-xdist workers on two cores: one thread each for the math
+    # libraries (set before numpy loads; CLI subprocesses inherit it), or the two workers'
+    # BLAS and OpenMP pools oversubscribe the cores several times over. xdist also sets
+    # COLUMNS=80 in its workers; the suite expects what a non-terminal gets (no COLUMNS).
+    for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_name, "1")
+    for _name in ("COLUMNS", "LINES"):
+        os.environ.pop(_name, None)
 
 import numpy as np
 import pandas as pd
