@@ -54,10 +54,11 @@ TOY = Toy(
 )
 
 
-def _shown_values(result: Result) -> list[str]:
-    """Every formatted value the sections show (figures excepted)."""
+def _shown_values(result: Result, *, terminal: bool = False) -> list[str]:
+    """Every formatted value the sections show (figures excepted); with ``terminal``, of the
+    shorter layout the terminal draws (``text_sections()``)."""
     values = []
-    for s in result.sections():
+    for s in result.text_sections() if terminal else result.sections():
         if isinstance(s, KeyValue):
             values += [format_value(k, v) for k, v in s.items]
         elif isinstance(s, Table):
@@ -128,9 +129,12 @@ def test_profile_renderings_agree(small_frame: pd.DataFrame) -> None:
     values = _shown_values(result)
     assert len(values) > 100
     for value in values:
-        assert value in text, value
         assert value in md, value
         assert html.escape(value) in page, value
+    terminal = _shown_values(result, terminal=True)
+    assert len(terminal) > 50
+    for value in terminal:
+        assert value in text, value
     figures = [s for s in result.sections() if isinstance(s, Figure)]
     assert len(re.findall(r"<svg", page)) == len(figures) >= 5
     fragment = result._repr_html_()

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from sds.errors import missing_column_error
+from sds.features.profile_text import text_sections
 from sds.params import check_all
 from sds.report import plots
 from sds.results import Figure, KeyValue, Note, Result, Section, Table, jsonable_dict, records_table
@@ -123,8 +124,6 @@ class Profile(Result):
         Returns:
             The blocks `to_text` draws.
         """
-        from sds.features.profile_text import text_sections
-
         d = self.to_dict()
         return text_sections(d, _figures(d["columns"]))
 
