@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv browser demo test test-fast test-hostile lint docs format bench bench-spark bench-serving reliability clean
+.PHONY: venv browser postgres demo test test-fast test-hostile lint docs format bench bench-spark bench-serving reliability clean
 
 # (Re)install when pyproject.toml changes; the stamp records the last install.
 $(STAMP): pyproject.toml
@@ -26,6 +26,14 @@ browser:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "warning: could not install chromium; tests/report/test_browser.py will fail" >&2
 
+# tests/postgres starts a PostgreSQL server of its own (initdb in a temporary folder, as a
+# user that is not root): install Debian's server binaries when they are missing (as root,
+# else with sudo). When they cannot be installed, those tests fail and say why.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || \
+	  echo "warning: could not install postgresql; tests/postgres will fail" >&2
+
 demo: $(STAMP)
 	$(BIN)/sds demo --output reports
 
@@ -36,13 +44,13 @@ TEST_WORKERS ?= 2
 PARALLEL := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 # pytest exits 5 when it collects no tests: that is a failure here, not a pass.
-test: $(STAMP) browser
+test: $(STAMP) browser postgres
 	@$(BIN)/python -m pytest $(PARALLEL); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
 
 # For development: everything but the tests marked slow (the Spark tier and simulations).
-test-fast: $(STAMP) browser
+test-fast: $(STAMP) browser postgres
 	@$(BIN)/python -m pytest $(PARALLEL) -m "not slow"; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
