@@ -329,7 +329,9 @@ def _missing_driver(url: EngineURL, exc: ImportError) -> ConfigError:
     if url.backend == "postgres":
         hint = POSTGRES_HINT
     else:
-        hint = f"Install the driver with: pip install 'ibis-framework[{url.backend}]'."
+        # sds has no extra for these: the driver is Ibis' own extra (every install line
+        # sds prints names sds-toolkit, so this one is described, not a pip command)
+        hint = f"Install Ibis' {url.backend} backend: the {url.backend} extra of ibis-framework."
     reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
     return ConfigError(
         f"engine {url.backend!r} needs a driver that is not installed ({reason})",
