@@ -206,8 +206,8 @@ def connect(url: str | EngineURL, *, timeout: int = CONNECT_TIMEOUT) -> BaseBack
     Args:
         url: An engine URL, as text or parsed. Spark URLs are not connected here: the
             engine starts a Spark session itself.
-        timeout: Seconds a database server has to answer (PostgreSQL and MySQL; libpq
-            waits at least 2).
+        timeout: Seconds a PostgreSQL server has to answer (libpq waits at least 2); other
+            backends keep their driver's default.
 
     Returns:
         An Ibis backend connected to the database.
@@ -224,6 +224,7 @@ def connect(url: str | EngineURL, *, timeout: int = CONNECT_TIMEOUT) -> BaseBack
     password = resolve_password(parsed)
     hidden = [v for k, v in parsed.params.items() if _SECRET_PARAM.search(k)]
     secrets = [s for s in (parsed.password, password, *hidden) if s]
+    failure: InputError
     try:
         if parsed.backend == "duckdb":
             import ibis
@@ -233,9 +234,12 @@ def connect(url: str | EngineURL, *, timeout: int = CONNECT_TIMEOUT) -> BaseBack
             return _connect_postgres(parsed, password, timeout)
         return _connect_generic(parsed, password)
     except ImportError as exc:
-        raise _missing_driver(parsed, exc) from None
+        failure = _missing_driver(parsed, exc)
     except Exception as exc:  # every driver raises its own classes
-        raise connection_error(parsed, exc, secrets) from None
+        failure = connection_error(parsed, exc, secrets)
+    # raised outside the except block, so the error keeps no driver exception as its
+    # context: the driver's frames hold the password (psycopg's conninfo) in their locals
+    raise failure
 
 
 def _connect_postgres(url: EngineURL, password: str | None, timeout: int) -> BaseBackend:
