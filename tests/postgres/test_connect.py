@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 import traceback
+from pathlib import Path
 
 import pytest
 
@@ -66,6 +67,23 @@ def test_password_from_pgpassword(
     postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PGPASSWORD", SECRET_PASSWORD)  # read by libpq itself
+    con = connect(postgres_server.url(SECRET_USER))
+    try:
+        assert con.table("orders", database="sales").count().to_pyarrow().as_py() == 1000
+    finally:
+        con.disconnect()
+
+
+def test_password_from_pgpass(
+    postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # ~/.pgpass format, read by libpq itself: ':' and '\\' in a field are escaped with '\\'
+    escaped = SECRET_PASSWORD.replace("\\", "\\\\").replace(":", "\\:")
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text(f"127.0.0.1:{postgres_server.port}:sds_test:{SECRET_USER}:{escaped}\n")
+    pgpass.chmod(0o600)  # libpq ignores a password file others can read
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSFILE", str(pgpass))
     con = connect(postgres_server.url(SECRET_USER))
     try:
         assert con.table("orders", database="sales").count().to_pyarrow().as_py() == 1000
