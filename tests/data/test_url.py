@@ -9,7 +9,16 @@ from urllib.parse import quote
 
 import pytest
 
-from sds.data.url import MASK, EngineURL, connect, mask, parse, resolve_password
+from sds.data.url import (
+    MASK,
+    EngineURL,
+    connect,
+    connection_error,
+    mask,
+    parse,
+    resolve_password,
+    scrub,
+)
 from sds.errors import ConfigError, InputError
 
 TRICKY = ["p@ss", "a:b", "x/y", "100%", "p@:/%w0rd", "@@", "::", "//", "a%40b", "with space"]
@@ -197,3 +206,53 @@ def test_engine_url_is_frozen() -> None:
     assert isinstance(parsed, EngineURL)
     with pytest.raises(AttributeError):
         parsed.password = "other"  # type: ignore[misc]
+
+
+class FakeDriverError(Exception):
+    def __init__(self, message: str, sqlstate: str | None = None) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("message", "sqlstate", "problem"),
+    [
+        ('FATAL:  password authentication failed for user "u"', None, "cannot log in"),
+        ("fe_sendauth: no password supplied", None, "cannot log in"),
+        ("anything", "28P01", "cannot log in"),
+        ('FATAL:  no pg_hba.conf entry for host "10.0.0.1"', None, "refused the login"),
+        ('FATAL:  role "u" does not exist', None, "refused the login"),
+        ('FATAL:  database "shop" does not exist', None, "no such database"),
+        ("Connection refused\n\tIs the server running?", None, "cannot reach the server"),
+        ("timeout expired", None, "cannot reach the server"),
+        ('could not translate host name "nope" to address', None, "cannot reach the server"),
+        ("server closed the connection unexpectedly", None, "server closed the connection"),
+        ("something else", None, "cannot connect"),
+    ],
+)
+def test_connection_error_kinds(message: str, sqlstate: str | None, problem: str) -> None:
+    url = parse("postgres://u:s3cr%40t@h:5432/shop")
+    error = connection_error(url, FakeDriverError(message, sqlstate), ["s3cr@t"])
+    assert problem in error.problem
+    assert str(error).startswith("postgres://u:***@h:5432/shop: ")
+    assert "\n" not in str(error) and error.exit_code == 2
+
+
+def test_driver_message_echoing_the_url_or_password_is_scrubbed() -> None:
+    text = "postgres://u:s3cr%40t@h:5432/shop"
+    url = parse(text)
+    echoed = f"bad dsn {text}: password 's3cr@t' (quoted s3cr%40t) rejected"
+    error = connection_error(url, FakeDriverError(echoed), ["s3cr@t"])
+    shown = str(error) + repr(error) + repr(error.to_dict())
+    assert "s3cr" not in shown
+    assert "postgres://u:***@h:5432/shop" in shown
+    assert scrub("abc s3cr@t xyz", url, ["s3cr@t"]) == f"abc {MASK} xyz"
+
+
+def test_wrong_password_hint_fits_the_backend() -> None:
+    failure = FakeDriverError("Access denied for user 'u' (using password: YES)")
+    mysql = connection_error(parse("mysql://u:pw@h/db"), failure, ["pw"])
+    assert mysql.hint is not None and "PGPASSWORD" not in mysql.hint
+    assert "password_env" in mysql.hint
+    postgres = connection_error(parse("postgres://u:pw@h/db"), failure, ["pw"])
+    assert postgres.hint is not None and "PGPASSWORD" in postgres.hint

@@ -126,6 +126,13 @@ def test_missing_password_is_a_login_error(
         connect(postgres_server.url(SECRET_USER))
 
 
+def test_unknown_role_is_a_refused_login(postgres_server: PostgresServer) -> None:
+    # trust auth, but no such role: SQLSTATE 28000, not a password problem
+    with pytest.raises(DataError, match="the server refused the login") as caught:
+        connect(postgres_server.url("sds_no_such_role"))
+    assert 'role "sds_no_such_role" does not exist' in str(caught.value)
+
+
 def test_unset_password_env_is_an_input_error(
     postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

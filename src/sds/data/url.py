@@ -289,9 +289,14 @@ def connection_error(url: EngineURL, exc: BaseException, secrets: list[str]) -> 
     detail = scrub(_first_line(str(exc)), url, secrets)
     state = getattr(exc, "sqlstate", None) or ""
     lowered = detail.lower()
-    if state.startswith("28") or "password" in lowered or "authentication" in lowered:
+    if state == "28P01" or "password" in lowered:
         problem = "cannot log in (wrong or missing password)"
-        hint = "Give the password with PGPASSWORD, a ~/.pgpass entry or ?password_env=NAME."
+        hint = "Give the password with ?password_env=NAME" + (
+            ", PGPASSWORD or a ~/.pgpass entry." if url.backend == "postgres" else "."
+        )
+    elif state.startswith("28") or any(s in lowered for s in _REFUSED):
+        problem = "the server refused the login"
+        hint = "Check the user name, and that the server lets it in from this host."
     elif state == "3D000" or ("database" in lowered and "does not exist" in lowered):
         problem, hint = "no such database", "Check the database name after the host."
     elif any(s in lowered for s in _UNREACHABLE):
@@ -305,6 +310,8 @@ def connection_error(url: EngineURL, exc: BaseException, secrets: list[str]) -> 
     return DataError(problem, source=url.masked, found=detail or type(exc).__name__, hint=hint)
 
 
+# psycopg leaves sqlstate unset on errors while connecting: the server's words tell
+_REFUSED = ("authentication", "pg_hba", 'role "', "access denied", "not permitted to log in")
 _UNREACHABLE = (
     "connection refused",
     "timeout expired",
