@@ -113,6 +113,18 @@ def run_as() -> pwd.struct_passwd | None:
     pytest.fail(f"running as root and none of the users {RUN_AS} exists", pytrace=False)
 
 
+def temp_parent(user: pwd.struct_passwd | None) -> str | None:
+    """Where the server's folder goes: the usual temporary folder (None), unless its path
+    is long (a unix socket path holds 107 bytes) or, as root, the server's user cannot
+    pass through it (a TMPDIR under /root): then /tmp."""
+    base = Path(tempfile.gettempdir())
+    if len(str(base)) > 60:
+        return "/tmp"
+    if user is not None and any(not p.stat().st_mode & 0o001 for p in (base, *base.parents)):
+        return "/tmp"
+    return None
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -225,9 +237,9 @@ class Cluster:
 def running_server() -> Iterator[tuple[PostgresServer, Cluster]]:
     """Start a server for the block; stop it and remove its folder when the block ends,
     also when it raises."""
-    bindir = find_bindir()
-    root = Path(tempfile.mkdtemp(prefix="sds-pg-"))  # short: a socket path has 107 bytes
-    cluster = Cluster(bindir, root, run_as())
+    bindir, user = find_bindir(), run_as()
+    root = Path(tempfile.mkdtemp(prefix="sds-pg-", dir=temp_parent(user)))
+    cluster = Cluster(bindir, root, user)
     started = time.monotonic()
     try:
         cluster.start()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import pwd
 import socket
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -90,3 +92,18 @@ def test_as_root_without_a_postgres_user_the_server_runs_as_nobody(
         pid = int((server.socket_dir / "data" / "postmaster.pid").read_text().split()[0])
         assert _uid(pid) == user.pw_uid
         assert "1000" in cluster.psql("SELECT count(*) FROM sales.orders", database="sds_test")
+
+
+def test_a_private_temporary_folder_is_not_used_as_root(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.postgres.conftest import temp_parent
+
+    private = Path(tempfile.mkdtemp(dir="/tmp"))  # mode 0700, and a short path
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    nobody = pwd.getpwnam("nobody")
+    assert temp_parent(nobody) == "/tmp"  # the server's user could not pass through it
+    assert temp_parent(None) is None  # the server runs as us: our own folder is fine
+    monkeypatch.setattr(tempfile, "tempdir", "/" + "x" * 70)
+    assert temp_parent(None) == "/tmp"  # too long for a unix socket path
+    private.rmdir()
