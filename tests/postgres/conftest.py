@@ -115,10 +115,10 @@ def run_as() -> pwd.struct_passwd | None:
 
 def temp_parent(user: pwd.struct_passwd | None) -> str | None:
     """Where the server's folder goes: the usual temporary folder (None), unless its path
-    is long (a unix socket path holds 107 bytes) or, as root, the server's user cannot
-    pass through it (a TMPDIR under /root): then /tmp."""
+    is long (a unix socket path holds 107 bytes) or holds a space, or, as root, the
+    server's user cannot pass through it (a TMPDIR under /root): then /tmp."""
     base = Path(tempfile.gettempdir())
-    if len(str(base)) > 60:
+    if len(str(base)) > 60 or " " in str(base):  # pg_ctl -o splits its options at spaces
         return "/tmp"
     if user is not None and any(not p.stat().st_mode & 0o001 for p in (base, *base.parents)):
         return "/tmp"
@@ -167,57 +167,23 @@ class Cluster:
     def start(self) -> None:
         if self.user is not None:
             os.chown(self.root, self.user.pw_uid, self.user.pw_gid)
-        self.run(
-            "initdb",
-            "-D",
-            str(self.data),
-            "-U",
-            ADMIN,
-            "-A",
-            "trust",
-            "-N",
-            "-E",
-            "UTF8",
-            "--locale=C",
-        )
+        flags = f"-U {ADMIN} -A trust -N -E UTF8 --locale=C".split()  # -N: no fsync
+        self.run("initdb", "-D", str(self.data), *flags)
         (self.data / "pg_hba.conf").write_text(HBA)
         options = (
             f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
             "-c password_encryption=scram-sha-256"
         )
+        log = str(self.root / "server.log")
         self.run(
-            "pg_ctl",
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.root / "server.log"),
-            "-o",
-            options,
-            "-w",
-            "-t",
-            "60",
-            "start",
+            "pg_ctl", "-D", str(self.data), "-l", log, "-o", options, "-w", "-t", "60", "start"
         )
         self.psql(SETUP)
 
     def psql(self, script: str, database: str = "postgres") -> str:
-        return self.run(
-            "psql",
-            "-X",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            str(self.root),
-            "-p",
-            str(self.port),
-            "-U",
-            ADMIN,
-            "-d",
-            database,
-            stdin=script,
-        )
+        where = f"-h {self.root} -p {self.port} -U {ADMIN} -d {database}".split()
+        return self.run("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", *where, stdin=script)
 
     def stop(self) -> None:
         """pg_ctl stop (fast); if that fails, SIGQUIT to the postmaster (immediate stop)."""
