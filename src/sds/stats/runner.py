@@ -107,6 +107,13 @@ def _two_sample(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
         return _paired(df, spec, source)
     if spec.group is None:
         return _one_sample(df, spec, source)
+    if spec.test in ("paired", "wilcoxon", "sign"):
+        raise ParameterError(
+            f"{spec.test} compares pairs, but --group splits the rows into independent groups",
+            parameter="group",
+            hint="Name the pairs with --pair-id, or give the two columns as --value A,B; for "
+            "independent groups use sds stats mannwhitney (or welch).",
+        )
     groups = two_groups(df, spec, source)  # treatment first, control second
     (nx, x), (ny, y) = groups.items()
     arms = choose_arms([nx, ny], spec.control, column=spec.group)
@@ -116,7 +123,7 @@ def _two_sample(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
         res = ttest(x, y, equal_var=equal, alternative=spec.alternative, confidence=level)
     elif test == "mannwhitney":
         res = mann_whitney(x, y, alternative=spec.alternative, confidence=level)
-    else:
+    else:  # ks, with --group
         res = ks_two_sample(x, y, alternative=spec.alternative)
     clean = {k: v[~np.isnan(v)] for k, v in groups.items()}
     decision = auto.choose_numeric(clean, spec.alpha)
