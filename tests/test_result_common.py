@@ -354,6 +354,7 @@ JSON_ONLY: dict[str, frozenset[str]] = {
             "std_error",
         }
     ),
+    # confidence is shown, as its level ("95% CI"), not as the number 0.95
     "sds.stats.regression.RegressionResult": frozenset({"confidence"}),
     "sds.stats.result.TestResult": frozenset({"confidence"}),
 }

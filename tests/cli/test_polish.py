@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import logging
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -91,15 +93,22 @@ def test_version_wins_over_a_command() -> None:
     assert (code, out) == (0, f"sds {sds.__version__}\n")
 
 
-def test_completion_is_offered_and_prints_a_bash_script(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_completion_is_offered_and_prints_a_bash_script() -> None:
     code, out, _ = run(["--help"])
     assert code == 0 and "--install-completion" in out and "--show-completion" in out
-    monkeypatch.setenv("SHELL", "/bin/bash")
-    code, out, _ = run(["--show-completion", "bash"])
-    assert code == 0
-    assert "_SDS_COMPLETE=complete_bash" in out and "complete -o default -F" in out
+    # --show-completion is a flag: typer finds the shell by walking up the process tree
+    # (shellingham), so the script is asked for from a real bash, as a user's terminal does
+    # (in-process, the nearest shell is whatever started pytest: make's /bin/sh in CI).
+    sds = Path(sys.executable).with_name("sds")
+    done = subprocess.run(
+        ["bash", "-c", f"'{sds}' --show-completion; exit $?"],  # not exec'd: bash stays parent
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "_SDS_COMPLETE=complete_bash" in done.stdout
+    assert "complete -o default -F" in done.stdout
 
 
 # --- terminal tables ---------------------------------------------------------------------

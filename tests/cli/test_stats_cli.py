@@ -248,3 +248,15 @@ def test_regression_from_the_command_line(tmp_path: Path) -> None:
     res = invoke(["stats", *args, "-f", "json"])
     assert res.exit_code == 0, res.stderr
     assert any("separation" in w for w in json.loads(res.stdout)["warnings"])
+
+
+@pytest.mark.parametrize("test", ["paired", "wilcoxon", "sign"])
+def test_a_paired_test_with_independent_groups_is_refused(ab_csv: Path, test: str) -> None:
+    """``sds stats wilcoxon --group variant`` (no pairs) ran a two-sample Kolmogorov-Smirnov
+    test and showed it under the wilcoxon command; a paired test needs pairs."""
+    res = invoke(["stats", test, "--data", str(ab_csv), "--value", "revenue", "--group", "variant"])
+    assert res.exit_code == 2
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: parameter '--group'")
+    assert f"{test} compares pairs" in lines[0] and "mannwhitney" in lines[0]
+    assert "Kolmogorov" not in res.stdout

@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from sds.errors import missing_column_error
-from sds.features.profile_text import text_sections
+from sds.features.profile_text import head_sections, text_sections
 from sds.params import check_all
 from sds.report import plots
-from sds.results import Figure, KeyValue, Note, Result, Section, Table, jsonable_dict, records_table
+from sds.results import Figure, Note, Result, Section, Table, jsonable_dict
 
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 QUANTILE_NAMES = tuple(f"p{round(q * 100):02d}" for q in QUANTILES)
@@ -148,20 +148,7 @@ class Profile(Result):
 
 def profile_sections(d: dict[str, Any]) -> list[Section]:
     """Overview, flags, numeric and text tables, top values and figures, all from to_dict()."""
-    overview = [
-        (k, d[k])
-        for k in (
-            "source",
-            "n_rows",
-            "n_columns",
-            "duplicate_rows",
-            "duplicate_share",
-            "distinct_method",
-        )
-    ]
-    sections: list[Section] = [KeyValue("Overview", overview)]
-    if d["flags"]:
-        sections.append(records_table("Flags", d["flags"], ["column", "flag", "detail"]))
+    sections = head_sections(d)
     cols = d["columns"]
     sections.append(
         Table(

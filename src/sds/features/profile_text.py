@@ -20,23 +20,28 @@ MOST_FREQUENT = 3  # values shown per column in the terminal (--top-k in the oth
 NUMBER_KEYS = ("min", "p50", "mean", "max", "std")
 
 
-def text_sections(d: dict[str, Any], figures: list[Section]) -> list[Section]:
-    """The compact layout of a profile's ``to_dict()``, then its ``figures``."""
-    overview = [
-        (k, d[k])
-        for k in (
-            "source",
-            "n_rows",
-            "n_columns",
-            "duplicate_rows",
-            "duplicate_share",
-            "distinct_method",
-        )
-    ]
-    out: list[Section] = [KeyValue("Overview", overview)]
+OVERVIEW_KEYS = (
+    "source",
+    "n_rows",
+    "n_columns",
+    "duplicate_rows",
+    "duplicate_share",
+    "distinct_method",
+)
+
+
+def head_sections(d: dict[str, Any]) -> list[Section]:
+    """The overview and the flags of a profile's ``to_dict()``: the same in every layout."""
+    out: list[Section] = [KeyValue("Overview", [(k, d[k]) for k in OVERVIEW_KEYS])]
     if d["flags"]:
         rows = [[f["column"], f["flag"], f["detail"]] for f in d["flags"]]
         out.append(Table("Flags", ["column", "flag", "detail"], rows))
+    return out
+
+
+def text_sections(d: dict[str, Any], figures: list[Section]) -> list[Section]:
+    """The compact layout of a profile's ``to_dict()``, then its ``figures``."""
+    out = head_sections(d)
     cols = d["columns"]
     rows = [[c["name"], c["dtype"], _nulls(c), c["distinct_count"], c["flags"]] for c in cols]
     out.append(Table("Columns", ["column", "type", "nulls", "distinct", "flags"], rows))

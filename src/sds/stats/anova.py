@@ -16,6 +16,7 @@ import numpy as np
 from scipy import stats
 
 from sds.errors import DataError
+from sds.params import check
 from sds.stats import effect_sizes as es
 from sds.stats import posthoc
 from sds.stats.result import TestResult
@@ -48,7 +49,7 @@ def _sums(groups: dict[str, np.ndarray]) -> tuple[float, float, int, int]:
     return float(between), float(within), len(groups), len(values)
 
 
-def one_way_anova(groups: Groups) -> TestResult:
+def one_way_anova(groups: Groups, *, confidence: float = 0.95) -> TestResult:
     """Fisher's one-way ANOVA (equal variances assumed).
 
     With three or more groups the result carries Tukey HSD comparisons of every pair. A
@@ -57,6 +58,8 @@ def one_way_anova(groups: Groups) -> TestResult:
     Args:
         groups: Group name -> its values (at least 2 groups, at least 2 values each); NaN
             values are dropped.
+        confidence: Coverage of eta squared's interval and of the Tukey HSD intervals, in
+            (0, 1).
 
     Returns:
         The F statistic with its between-groups df (`assumptions.df_within` holds the
@@ -67,7 +70,9 @@ def one_way_anova(groups: Groups) -> TestResult:
     Raises:
         DataError: Fewer than 2 groups, a group with fewer than 2 values, or every group
             constant.
+        ParameterError: `confidence` is outside (0, 1).
     """
+    check("confidence", confidence)
     g = _groups(groups)
     res = stats.f_oneway(*g.values())
     between, within, k, n = _sums(g)
@@ -78,7 +83,7 @@ def one_way_anova(groups: Groups) -> TestResult:
     warnings = (
         ["Levene's test rejects equal variances: prefer Welch's ANOVA."] if (levene < 0.05) else []
     )
-    eta_lo, eta_hi = es.eta_squared_interval(float(res.statistic), k - 1, n - k)
+    eta_lo, eta_hi = es.eta_squared_interval(float(res.statistic), k - 1, n - k, confidence)
     return TestResult(
         test="One-way ANOVA",
         statistic=float(res.statistic),
@@ -86,6 +91,7 @@ def one_way_anova(groups: Groups) -> TestResult:
         df=float(k - 1),
         n={name: len(a) for name, a in g.items()},
         alternative="two-sided",
+        confidence=confidence,
         effect_size=eta,
         effect_size_name="eta_squared",
         effect_size_ci_lower=eta_lo,
@@ -93,16 +99,17 @@ def one_way_anova(groups: Groups) -> TestResult:
         assumptions={"df_within": n - k, "equal_variance_p": levene},
         warnings=tuple(warnings),
         other_effect_sizes={"omega_squared": (omega, None, None)},
-        comparisons=tuple(posthoc.tukey_hsd(g)) if k > 2 else (),
+        comparisons=tuple(posthoc.tukey_hsd(g, confidence)) if k > 2 else (),
     )
 
 
-def welch_anova(groups: Groups) -> TestResult:
+def welch_anova(groups: Groups, *, confidence: float = 0.95) -> TestResult:
     """Welch's ANOVA: no equal-variance assumption (Welch 1951).
 
     Args:
         groups: Group name -> its values (at least 2 groups, at least 2 values each, none of
             zero variance); NaN values are dropped.
+        confidence: Coverage of the Games-Howell intervals, in (0, 1).
 
     Returns:
         Welch's F with its numerator df (the fractional denominator df is
@@ -113,7 +120,9 @@ def welch_anova(groups: Groups) -> TestResult:
     Raises:
         DataError: Fewer than 2 groups, a group with fewer than 2 values, or a group with zero
             variance (Welch's weights are its inverse).
+        ParameterError: `confidence` is outside (0, 1).
     """
+    check("confidence", confidence)
     g = _groups(groups)
     sizes = np.array([len(a) for a in g.values()], float)
     means = np.array([a.mean() for a in g.values()])
@@ -138,11 +147,12 @@ def welch_anova(groups: Groups) -> TestResult:
         df=float(k - 1),
         n={name: len(v) for name, v in g.items()},
         alternative="two-sided",
+        confidence=confidence,
         effect_size=between / (between + within),
         effect_size_name="eta_squared",
         assumptions={"df_within": float(df2)},
         other_effect_sizes={"omega_squared": (omega, None, None)},
-        comparisons=tuple(posthoc.games_howell(g)) if k > 2 else (),
+        comparisons=tuple(posthoc.games_howell(g, confidence)) if k > 2 else (),
     )
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from sds.errors import SdsError
 from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_table
 from sds.stats.multiple import adjust
+from sds.stats.result import interval_label
 
 if TYPE_CHECKING:
     from sds.stats.spec import StatsSpec
@@ -25,6 +26,7 @@ class ByResult(Result):
     rows: tuple[dict[str, Any], ...]
     results: tuple[dict[str, Any], ...]
     warnings: tuple[str, ...] = ()
+    confidence: float = 0.95  # of every level's intervals: 1 - alpha
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable_dict(
@@ -32,6 +34,7 @@ class ByResult(Result):
                 "test": self.test,
                 "by": self.by,
                 "correction": self.correction,
+                "confidence": self.confidence,
                 "rows": [dict(r) for r in self.rows],
                 "results": [dict(r) for r in self.results],
                 "warnings": list(self.warnings),
@@ -40,12 +43,10 @@ class ByResult(Result):
 
     def sections(self) -> list[Section]:
         d = self.to_dict()
-        out: list[Section] = [
-            KeyValue(
-                "Tests", [("test", d["test"]), ("by", d["by"]), ("correction", d["correction"])]
-            ),
-            records_table("Per level", d["rows"]),
-        ]
+        head = [("test", d["test"]), ("by", d["by"]), ("correction", d["correction"])]
+        if any(r.get("ci_lower") is not None or r.get("ci_upper") is not None for r in d["rows"]):
+            head.append(("confidence", interval_label(self.confidence)))
+        out: list[Section] = [KeyValue("Tests", head), records_table("Per level", d["rows"])]
         by_level = _level_warnings(self.by, d["results"])
         if by_level:
             out.append(Note("Warnings by level", by_level))
@@ -120,4 +121,5 @@ def run_by(
         rows=tuple(rows),
         results=tuple(results),
         warnings=tuple(warnings),
+        confidence=spec.confidence,
     )

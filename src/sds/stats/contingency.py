@@ -108,6 +108,7 @@ def chi_square_independence(
     *,
     event: str | None = None,
     groups: Sequence[str] | None = None,
+    confidence: float = 0.95,
 ) -> TestResult:
     """Pearson's chi-square test of independence (Yates' correction on 2x2 by default).
 
@@ -120,6 +121,8 @@ def chi_square_independence(
         event: Name of column 1 in the ratios' labels (default "column 1"); 2x2 only.
         groups: Names of rows 1 and 2 in the ratios' labels (default "row 1", "row 2");
             2x2 only.
+        confidence: Coverage of the intervals of Cramér's V (phi) and of the ratios, in
+            (0, 1).
 
     Returns:
         The chi-square statistic, df and p-value, phi (2x2) or Cramér's V with its
@@ -129,11 +132,13 @@ def chi_square_independence(
     Raises:
         DataError: The table is smaller than 2x2, holds negative or fractional counts, or
             has an all-zero row or column.
+        ParameterError: `confidence` is outside (0, 1).
     """
+    check("confidence", confidence)
     table = _table(counts)
     res = stats.chi2_contingency(table, correction=correction)
     checks, warnings = _cochran(res.expected_freq)
-    v, (v_lo, v_hi) = _cramers_v(table)
+    v, (v_lo, v_hi) = _cramers_v(table, confidence)
     return TestResult(
         test="Chi-square test of independence",
         statistic=float(res.statistic),
@@ -141,6 +146,7 @@ def chi_square_independence(
         df=float(res.dof),
         n={"total": int(table.sum())},
         alternative="two-sided",
+        confidence=confidence,
         effect_size=v,
         effect_size_name="phi" if table.shape == (2, 2) else "cramers_v",
         effect_size_ci_lower=v_lo,
@@ -151,7 +157,7 @@ def chi_square_independence(
             **_labels(table, event, groups),
         },
         warnings=tuple(warnings),
-        other_effect_sizes=_ratios(table) if table.shape == (2, 2) else {},
+        other_effect_sizes=_ratios(table, confidence) if table.shape == (2, 2) else {},
         groups=event_rates(table, groups),
     )
 
@@ -257,7 +263,8 @@ def fisher_exact(
         alternative: `two-sided` (default), `greater` or `less`: the direction of the
             alternative for the odds ratio of row 1 over row 2 (`greater`: above 1); 2x2
             only, larger tables are tested two-sided.
-        confidence: Coverage of the odds ratio's exact interval, in (0, 1); 2x2 only.
+        confidence: Coverage of the odds ratios' intervals (2x2) or of Cramér's V's
+            (larger tables), in (0, 1).
         resamples: Number of Monte Carlo tables for a table larger than 2x2 (more tables,
             smaller Monte Carlo error); unused on 2x2.
         seed: Seed of the Monte Carlo draws, so the estimated p-value is reproducible.
@@ -277,7 +284,7 @@ def fisher_exact(
     check("confidence", confidence)
     table = _table(counts)
     if table.shape != (2, 2):
-        return _fisher_rxc(table, resamples, seed)
+        return _fisher_rxc(table, resamples, seed, confidence)
     p = stats.fisher_exact(table, alternative=alternative).pvalue
     ratio = odds_ratio(table.astype(int), kind="conditional")
     ci = ratio.confidence_interval(confidence, alternative=alternative)
@@ -305,12 +312,12 @@ def fisher_exact(
     )
 
 
-def _fisher_rxc(table: np.ndarray, resamples: int, seed: int) -> TestResult:
+def _fisher_rxc(table: np.ndarray, resamples: int, seed: int, confidence: float) -> TestResult:
     check("resamples", resamples)
     method = stats.MonteCarloMethod(n_resamples=resamples, rng=np.random.default_rng(seed))
     res = stats.fisher_exact(table.astype(int), method=method)
     p = float(res.pvalue)
-    v, (v_lo, v_hi) = _cramers_v(table)
+    v, (v_lo, v_hi) = _cramers_v(table, confidence)
     return TestResult(
         test="Fisher's exact test (Monte Carlo p-value)",
         statistic=float(res.statistic),
@@ -318,6 +325,7 @@ def _fisher_rxc(table: np.ndarray, resamples: int, seed: int) -> TestResult:
         df=None,
         n={"total": int(table.sum())},
         alternative="two-sided",
+        confidence=confidence,
         effect_size=v,
         effect_size_name="cramers_v",
         effect_size_ci_lower=v_lo,

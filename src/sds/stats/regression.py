@@ -26,6 +26,7 @@ from sds.errors import DataError, ParameterError, missing_column_error
 from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_table
 from sds.stats import regression_diagnostics as diag
 from sds.stats.formula_guard import check_formula, eval_env
+from sds.stats.result import interval_label
 
 FAMILIES = ("ols", "logit", "poisson")
 COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster")
@@ -89,8 +90,9 @@ class RegressionResult(Result):
         d = self.to_dict()
         head = ["test", "formula", "cov_type", "statistic_name", "statistic", "df", "df_resid"]
         head += ["p_value", "effect_size_name", "effect_size"]
+        model = [(k, d[k]) for k in head if d[k] is not None]
         out: list[Section] = [
-            KeyValue("Model", [(k, d[k]) for k in head if d[k] is not None]),
+            KeyValue("Model", [*model, ("confidence", interval_label(self.confidence))]),
             KeyValue("Sample sizes", list(d["n"].items())),
             records_table("Coefficients", [_short(c) for c in d["coefficients"]]),
             KeyValue("Fit", list(d["fit"].items())),

@@ -9,6 +9,19 @@ from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_
 from sds.stats.estimate import Estimate
 
 
+def interval_label(confidence: float) -> str:
+    """How a report names the intervals' level: ``"95% CI"`` for 0.95, ``"97.5% CI"``."""
+    return f"{round(100 * confidence, 6):g}% CI"
+
+
+def has_interval(record: dict[str, Any]) -> bool:
+    """Whether a ``to_dict()`` record of a test states an interval: of its estimate, its
+    effect size, another effect size or a comparison."""
+    rows = [record, *record.get("other_effect_sizes", ()), *record.get("comparisons", ())]
+    keys = ("ci_lower", "ci_upper", "effect_size_ci_lower", "effect_size_ci_upper")
+    return any(row.get(key) is not None for row in rows for key in keys)
+
+
 @dataclass(frozen=True)
 class TestResult(Result):
     """A test's statistic, p-value, estimate with interval, effect size with interval."""
@@ -106,8 +119,9 @@ class TestResult(Result):
         )
 
     def sections(self) -> list[Section]:
-        """The report layout: the result, how to read it, why this test, sample sizes,
-        other effect sizes, comparisons, assumptions and warnings (empty blocks left out).
+        """The report layout: the result (with the intervals' level, e.g. "90% CI"), how to
+        read it, why this test, sample sizes, other effect sizes, comparisons, assumptions
+        and warnings (empty blocks left out).
 
         Returns:
             The blocks every renderer (text, Markdown, HTML) draws, in order.
@@ -129,7 +143,11 @@ class TestResult(Result):
             "effect_size_ci_lower",
             "effect_size_ci_upper",
         ]
-        out: list[Section] = [KeyValue("Result", [(k, d[k]) for k in keys if d[k] is not None])]
+        items = [(k, d[k]) for k in keys if d[k] is not None]
+        if has_interval(d):  # the level, just above the first interval
+            at = next((i for i, (k, _) in enumerate(items) if k.endswith("ci_lower")), len(items))
+            items.insert(at, ("confidence", interval_label(self.confidence)))
+        out: list[Section] = [KeyValue("Result", items)]
         if d["notes"]:
             out.append(Note("Reading the result", d["notes"]))
         if d["groups"]:

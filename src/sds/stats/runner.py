@@ -3,7 +3,10 @@
 Each test name maps to a handler that reads the columns it needs, shapes them (groups, pairs,
 a contingency table) and calls the library function. Every handler of a test that has a
 data-driven alternative also runs the ``sds stats auto`` checks and warns when the forced test
-does not fit. ``by`` runs the test per level of a column and adjusts the p-values.
+does not fit. ``by`` runs the test per level of a column and adjusts the p-values. Every
+interval a handler reports (of the estimate, the effect sizes, the post-hoc pairs, the
+coefficients) is at ``spec.confidence``, ``1 - alpha`` (``--alpha``), and says so in its
+``confidence``.
 
 Two-group comparisons (t, Welch, Student, paired, Mann-Whitney, Wilcoxon, sign, KS, the
 z-test for proportions and the odds / risk ratios of chi2 and fisher) are oriented treatment
@@ -104,16 +107,23 @@ def _two_sample(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
         return _paired(df, spec, source)
     if spec.group is None:
         return _one_sample(df, spec, source)
+    if spec.test in ("paired", "wilcoxon", "sign"):
+        raise ParameterError(
+            f"{spec.test} compares pairs, but --group splits the rows into independent groups",
+            parameter="group",
+            hint="Name the pairs with --pair-id, or give the two columns as --value A,B; for "
+            "independent groups use sds stats mannwhitney (or welch).",
+        )
     groups = two_groups(df, spec, source)  # treatment first, control second
     (nx, x), (ny, y) = groups.items()
     arms = choose_arms([nx, ny], spec.control, column=spec.group)
-    test = spec.test
+    test, level = spec.test, spec.confidence
     if test in ("ttest", "welch", "student"):
         equal = spec.equal_var or test == "student"
-        res = ttest(x, y, equal_var=equal, alternative=spec.alternative)
+        res = ttest(x, y, equal_var=equal, alternative=spec.alternative, confidence=level)
     elif test == "mannwhitney":
-        res = mann_whitney(x, y, alternative=spec.alternative, confidence=1 - spec.alpha)
-    else:
+        res = mann_whitney(x, y, alternative=spec.alternative, confidence=level)
+    else:  # ks, with --group
         res = ks_two_sample(x, y, alternative=spec.alternative)
     clean = {k: v[~np.isnan(v)] for k, v in groups.items()}
     decision = auto.choose_numeric(clean, spec.alpha)
@@ -124,13 +134,13 @@ def _paired(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
     x, y, names, dropped = pairs(df, spec, source)
     if len(x) < 2:
         raise DataError("fewer than 2 complete pairs", source=source, found=len(x))
-    test = spec.test
+    test, level = spec.test, spec.confidence
     if test == "wilcoxon":
-        res = wilcoxon(x, y, alternative=spec.alternative)
+        res = wilcoxon(x, y, alternative=spec.alternative, confidence=level)
     elif test == "sign":
-        res = sign_test(x, y, alternative=spec.alternative)
+        res = sign_test(x, y, alternative=spec.alternative, confidence=level)
     else:
-        res = ttest(x, y, paired=True, alternative=spec.alternative)
+        res = ttest(x, y, paired=True, alternative=spec.alternative, confidence=level)
         test = "paired"
     res = _oriented(_rename(res, names), pair_arms(spec, names))
     if dropped:
@@ -143,12 +153,13 @@ def _one_sample(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
         raise ParameterError("give the column to test with --value", parameter="value")
     x = frame.numeric(df, spec.value, source)
     x = x[~np.isnan(x)]
+    level = spec.confidence
     if spec.test == "wilcoxon":
-        res = wilcoxon(x, mu=spec.mu, alternative=spec.alternative)
+        res = wilcoxon(x, mu=spec.mu, alternative=spec.alternative, confidence=level)
     elif spec.test == "sign":
-        res = sign_test(x, mu=spec.mu, alternative=spec.alternative)
+        res = sign_test(x, mu=spec.mu, alternative=spec.alternative, confidence=level)
     else:
-        res = ttest(x, mu=spec.mu, alternative=spec.alternative)
+        res = ttest(x, mu=spec.mu, alternative=spec.alternative, confidence=level)
     decision = auto.choose_paired(x - spec.mu, spec.alpha, one_sample=True)
     forced = {"wilcoxon": "wilcoxon", "sign": "sign"}.get(spec.test, "one-sample")
     return _with_fit(_rename(res, [spec.value]), forced, decision)
@@ -161,9 +172,9 @@ def _several(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
     clean = {k: v[~np.isnan(v)] for k, v in groups.items()}
     test = spec.test
     if test in ("anova", "tukey"):
-        res = one_way_anova(clean)
+        res = one_way_anova(clean, confidence=spec.confidence)
     elif test in ("welch-anova", "games-howell"):
-        res = welch_anova(clean)
+        res = welch_anova(clean, confidence=spec.confidence)
     elif test == "kruskal":
         res = kruskal_wallis(clean)
     else:
@@ -242,10 +253,11 @@ def _counts(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
         table, rows, levels = frame.crosstab(df, spec.group, spec.value)
         event, notes, arms = None, [], None
         shares = level_shares(table, rows, levels)
+    level = spec.confidence
     if spec.test == "chi2":
-        res = chi_square_independence(table, event=event, groups=groups)
+        res = chi_square_independence(table, event=event, groups=groups, confidence=level)
     else:
-        res = fisher_exact(table, event=event, groups=groups)
+        res = fisher_exact(table, confidence=level, event=event, groups=groups)
     res = replace(res, warnings=(*res.warnings, *notes), groups=res.groups or shares)
     if arms is not None:
         res = _oriented(res, arms)
@@ -286,6 +298,7 @@ def _proportions(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
         [int(c) for c in table[:, 0]],
         [int(t) for t in table.sum(axis=1)],
         alternative=spec.alternative,
+        confidence=spec.confidence,
         event=event,
         groups=names,
     )
@@ -303,7 +316,9 @@ def _correlation(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
     if None in columns or len(columns) != 2:
         raise ParameterError("a correlation needs two columns: --value a,b", parameter="value")
     a, b = (frame.numeric(df, str(c), source) for c in columns)
-    return correlation(a, b, method=spec.test, alternative=spec.alternative)
+    return correlation(
+        a, b, method=spec.test, alternative=spec.alternative, confidence=spec.confidence
+    )
 
 
 def _normality(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
@@ -337,6 +352,7 @@ def _regression(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
         family=spec.test,
         cov_type=spec.cov_type,
         cluster=spec.cluster,
+        confidence=spec.confidence,
         alpha=spec.alpha,
         source=source,
     )

@@ -124,3 +124,8 @@ class StatsSpec(StrictModel):
     @property
     def values(self) -> list[str]:
         return [v.strip() for v in (self.value or "").split(",") if v.strip()]
+
+    @property
+    def confidence(self) -> float:
+        """Coverage of every interval the test reports: ``1 - alpha``."""
+        return 1 - self.alpha
