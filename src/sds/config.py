@@ -28,7 +28,8 @@ from sds.params import Constraint, Interval, OneOf, Rule
 class Settings:
     """Defaults used when a call does not say otherwise."""
 
-    engine: str | None = None  # "duckdb" (when nothing chose) or "spark"
+    # "duckdb" (when nothing chose), "spark", a database URL (postgres://...) or an Engine
+    engine: Any = None
     spark_master: str | None = None  # e.g. local[4], spark://host:7077, yarn
     threads: int | None = None
     memory_limit: str | None = None
@@ -36,6 +37,7 @@ class Settings:
     alpha: float = 0.05
     seed: int = 42
     progress: bool = True
+    upload: bool = False  # copy local sources to a database-server engine (else DuckDB reads them)
 
 
 _SETTINGS: ContextVar[Settings] = ContextVar("sds_settings", default=Settings())  # noqa: B039
@@ -131,12 +133,34 @@ class EngineChoice(StrictModel):
     """The ``engine`` and ``spark_master`` keys a spec may carry. They apply only where
     neither the command line (``--engine``) nor an enclosing ``settings(engine=...)`` chose."""
 
-    engine: Literal["duckdb", "spark"] | None = Field(
-        default=None, description="Engine for this job (duckdb or spark) unless --engine chose one."
+    engine: str | None = Field(
+        default=None,
+        description="Engine for this job unless --engine chose one: duckdb, spark, or a "
+        "database URL such as postgres://user@host:5432/db (no password in a spec: use "
+        "PGPASSWORD, ~/.pgpass or ?password_env=NAME).",
     )
     spark_master: str | None = Field(
         default=None, description="Spark master for engine spark, e.g. local[4] or yarn."
     )
+
+    @field_validator("engine", mode="after")
+    @classmethod
+    def _engine_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from sds.data.url import parse
+        from sds.errors import SdsError
+
+        try:
+            parsed = parse(value)
+        except SdsError as exc:
+            raise ValueError(str(exc)) from None
+        if parsed.password is not None:
+            raise ValueError(
+                f"{parsed.masked} holds a password; a spec must not: give it with "
+                "PGPASSWORD, a ~/.pgpass entry or ?password_env=NAME"
+            )
+        return value
 
 
 def field_rules(model: type[BaseModel]) -> dict[str, Constraint]:

@@ -33,7 +33,6 @@ from sds.cli.logs import quiet_third_party
 from sds.cli.spec_options import name_as_typed
 from sds.cli.usage import click_errors, one_line, usage_message
 from sds.config import get_settings, restore_settings, use_settings
-from sds.data.engine import SUPPORTED_BACKENDS
 from sds.errors import SdsError
 from sds.interrupts import Interrupted, install_handlers
 from sds.params import OneOf, check
@@ -101,11 +100,20 @@ def _global(
         str | None,
         typer.Option(
             envvar="SDS_ENGINE",
-            help="Where the data work runs: duckdb (embedded, default) or spark "
-            "(a local Spark, --spark-master, or Spark Connect when SPARK_REMOTE is set). "
-            "Overrides a spec's 'engine' key.",
+            help="Where the data work runs: duckdb (embedded, default), spark "
+            "(a local Spark, --spark-master, or Spark Connect when SPARK_REMOTE is set), or a "
+            "database URL such as postgres://user@host:5432/db (password from PGPASSWORD, "
+            "~/.pgpass or ?password_env=NAME; never printed). Overrides a spec's 'engine' key.",
         ),
     ] = None,
+    upload: Annotated[
+        bool,
+        typer.Option(
+            "--upload",
+            help="With a database engine, copy local files into temporary tables on the "
+            "server and run there (by default DuckDB reads them on this machine).",
+        ),
+    ] = False,
     spark_master: Annotated[
         str | None,
         typer.Option(
@@ -123,7 +131,9 @@ def _global(
         check_memory(memory_limit)
 
     if engine is not None:
-        check("engine", engine, OneOf(SUPPORTED_BACKENDS))
+        from sds.data.url import parse
+
+        parse(engine)  # a bad URL exits 2 here, shown masked
     _STATE["debug"] = debug
     from dataclasses import replace
 
@@ -135,6 +145,7 @@ def _global(
             progress=not no_progress,
             engine=engine,
             spark_master=spark_master,
+            upload=upload,
         )
     )
 

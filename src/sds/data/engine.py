@@ -39,7 +39,10 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from sds.data.url import EngineURL
+
 SUPPORTED_BACKENDS = ("duckdb", "spark")
+"""The engines sds starts itself; a database server is reached by URL (:meth:`Engine.from_url`)."""
 
 
 class Engine:
@@ -56,14 +59,25 @@ class Engine:
         read_only: bool = False,
         spark_master: str | None = None,
         session: Any = None,
+        con: Any = None,
+        url: EngineURL | None = None,
+        upload: bool = False,
     ) -> None:
+        self._lock = threading.Lock()
+        self.url = url
+        self.secrets: list[str] = []
+        self.upload = upload
+        if con is not None:  # a database server (or any Ibis backend) already connected
+            self.backend = {"pyspark": "spark"}.get(con.name, str(con.name))
+            self.con = con
+            self.database = url.masked if url is not None else self.backend
+            return
         if backend not in SUPPORTED_BACKENDS:
             raise ParameterError(
                 f"engine == {backend!r}, must be one of {', '.join(SUPPORTED_BACKENDS)}",
                 parameter="engine",
             )
         self.backend = backend
-        self._lock = threading.Lock()
         if backend == "spark":
             self.database = spark_master or "spark"
             self.con = _connect_spark(spark_master, session, memory_limit)
@@ -103,12 +117,77 @@ class Engine:
         """
         return cls("spark", spark_master=master, session=session)
 
+    @classmethod
+    def from_url(cls, url: str, *, upload: bool = False) -> Engine:
+        """The engine an engine URL names: `duckdb`, `spark[://master]`, or a database
+        server such as `postgres://user@host:5432/db` (also `bigquery://`, `snowflake://`,
+        `trino://`, `clickhouse://`, `mysql://`, `databricks://` with their Ibis driver).
+
+        The password is best kept out of the URL: `PGPASSWORD`, a `~/.pgpass` entry, or
+        `?password_env=NAME` naming an environment variable. It is never printed: messages
+        show the URL masked.
+
+        Args:
+            url: The engine URL.
+            upload: Copy local files and in-memory tables into temporary tables on the
+                server; without it they are read by DuckDB on this machine.
+
+        Returns:
+            An engine connected to that backend.
+
+        Raises:
+            InputError: The URL is malformed or names an unknown backend.
+            ConfigError: The backend's driver is not installed.
+            DataError: The server cannot be reached or refuses the login.
+        """
+        from sds.data.url import connect, parse, resolve_password
+
+        parsed = parse(url)
+        if parsed.backend == "duckdb":
+            return cls("duckdb", database=parsed.database or ":memory:")
+        if parsed.backend == "spark":
+            return cls("spark", spark_master=None if parsed.text == "spark" else parsed.text)
+        engine = cls(con=connect(parsed), url=parsed, upload=upload)
+        engine.secrets = [s for s in (parsed.password, resolve_password(parsed)) if s]
+        return engine
+
+    @classmethod
+    def from_connection(cls, con: Any, *, upload: bool = False) -> Engine:
+        """An engine on an Ibis connection you already have (`ibis.postgres.connect(...)`,
+        `ibis.bigquery.connect(...)`, ...).
+
+        Args:
+            con: A connected Ibis backend.
+            upload: As for :meth:`from_url`.
+
+        Returns:
+            An engine whose jobs run on that connection.
+        """
+        return cls(con=con, upload=upload)
+
     @property
     def is_spark(self) -> bool:
         return self.backend == "spark"
 
+    @property
+    def is_server(self) -> bool:
+        """A database server reached over a connection (not DuckDB or Spark run by sds)."""
+        return self.backend not in SUPPORTED_BACKENDS
+
+    @property
+    def label(self) -> str:
+        """How messages name this engine: the masked URL of a server, else the backend."""
+        return self.url.masked if self.url is not None else self.backend
+
+    def guard(self, source: str) -> Any:
+        """A block in which this engine's errors become sds errors naming `source`."""
+        return translate_errors(source, self)
+
     def __repr__(self) -> str:
         return f"Engine(backend={self.backend!r}, database={self.database!r})"
+
+    def __str__(self) -> str:
+        return self.label
 
     def execute(self, expr: ir.Table, *, source: str = "data") -> pd.DataFrame:
         """Run a table expression and return its (small) result as pandas.
@@ -159,10 +238,31 @@ class Engine:
         Raises:
             DataError: The engine failed because of the data.
         """
-        with self._lock, translate_errors(source):
+        with self._lock, self.guard(source):
             if self.is_spark:
                 return to_arrow(self.con, expr)
             return self.con.to_pyarrow(expr)
+
+    def write_table(self, expr: ir.Table, name: str, *, source: str = "data") -> str:
+        """Write a table expression as the table `name` in this engine's database, computed
+        there (nothing passes through Python). Built under a temporary name and swapped in
+        by one transaction, so a failed run leaves an earlier table of that name whole.
+
+        Args:
+            expr: The Ibis table expression to write.
+            name: `table` or `schema.table`; an existing table of that name is replaced.
+            source: Name of the data in error messages.
+
+        Returns:
+            The table's name.
+
+        Raises:
+            DataError: Not a table name, or the database refuses the write.
+        """
+        from sds.data.server import write_table
+
+        with self._lock:
+            return write_table(self, expr, name, source)
 
     def write(self, expr: ir.Table, path: str | Path, *, source: str = "data") -> Path:
         """Stream a table expression to Parquet (CSV if the path ends in .csv) in the engine,
@@ -204,8 +304,10 @@ class Engine:
         return target.path
 
     def _write_to(self, expr: ir.Table, path: Path, csv: bool, source: str) -> None:
-        with self._lock, translate_errors(source):
-            if not csv:
+        with self._lock, self.guard(source):
+            if self.is_server:
+                _stream_to_file(self.con.to_pyarrow_batches(expr), path, csv)
+            elif not csv:
                 self.con.to_parquet(expr, path)
             elif self.is_spark:
                 self.con.to_csv_dir(expr, path, options={"header": "true"})
@@ -276,8 +378,19 @@ class Engine:
         Raises:
             DataError: The engine rejects the query.
         """
-        with translate_errors(source):
+        with self.guard(source):
+            if self.is_server:
+                from sds.data.server import sql_table
+
+                return sql_table(self, query)
             return self.con.sql(query)
+
+    @property
+    def dialect(self) -> str:
+        """The SQL dialect of this engine's queries (sqlglot's name for it)."""
+        return {"spark": "spark", "pyspark": "spark", "postgres": "postgres"}.get(
+            self.backend, self.backend
+        )
 
 
 def _swap_into_place(tmp: Path, target: Path) -> None:
@@ -297,6 +410,18 @@ def _swap_into_place(tmp: Path, target: Path) -> None:
     _remove(old)
 
 
+def _stream_to_file(batches: Any, path: Path, csv: bool) -> None:
+    """Write Arrow record batches from a server to a local Parquet or CSV file."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    with batches:
+        writer: Any = (pacsv.CSVWriter if csv else pq.ParquetWriter)(str(path), batches.schema)
+        with writer:
+            for batch in batches:
+                writer.write(batch) if csv else writer.write_batch(batch)
+
+
 def _remove(path: Path) -> None:
     remove_path(path)
 
@@ -311,13 +436,22 @@ def _connect_spark(master: str | None, session: Any, memory: str | None) -> Any:
 
 
 @contextmanager
-def translate_errors(source: str) -> Iterator[None]:
-    """Turn engine exceptions raised inside the block into sds errors naming the source."""
+def translate_errors(source: str, engine: Engine | None = None) -> Iterator[None]:
+    """Turn engine exceptions raised inside the block into sds errors naming the source
+    (and, for a database server, its masked URL)."""
     try:
         yield
     except Exception as exc:
         if (signum := received()) is not None:  # DuckDB cancelled the query on SIGINT/TERM
             raise Interrupted(signum) from exc
+        if engine is not None and engine.is_server:
+            from sds.data.server import db_error, is_db_error
+
+            if is_db_error(exc):
+                error = db_error(exc, source, engine)
+                # raised without the driver's exception as its cause: the driver's frames
+                # and message may hold the connection string
+                raise error from None
         if _is_engine_error(exc):
             raise engine_error(exc, source) from exc
 
@@ -370,8 +504,26 @@ def _engine_for(
     )
 
 
+@functools.lru_cache(maxsize=8)
+def _server_engine(url: str, upload: bool) -> Engine:
+    return Engine.from_url(url, upload=upload)
+
+
 def default_engine() -> Engine:
-    """The engine described by the settings in force (one per distinct setting)."""
+    """The engine described by the settings in force (one per distinct setting): an
+    :class:`Engine` given to ``settings(engine=...)``, a database server's URL, or a local
+    DuckDB or Spark."""
     s = get_settings()
     backend = s.engine or "duckdb"
+    if isinstance(backend, Engine):
+        return backend
+    if backend not in SUPPORTED_BACKENDS:
+        return _server_engine(backend, s.upload)
     return _engine_for(backend, s.threads, s.memory_limit, s.temp_directory, s.spark_master)
+
+
+def local_engine() -> Engine:
+    """The DuckDB engine on this machine, with the settings' threads and memory: it reads
+    local files when the engine in force is a database server and nothing is uploaded."""
+    s = get_settings()
+    return _engine_for("duckdb", s.threads, s.memory_limit, s.temp_directory, None)

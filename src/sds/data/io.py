@@ -78,6 +78,8 @@ def open_table(
         return source
     engine = engine or default_engine()
     label = name or _label(source)
+    if engine.is_server and not _in_database(source):
+        return _open_local(source, engine, table=table, encoding=encoding, label=label)
     expr = _open(source, engine, table=table, encoding=encoding, label=label)
     if not expr.columns:
         raise DataError("has no columns", source=label)
@@ -90,6 +92,53 @@ def open_table(
                 hint="Only a header (or an empty result) was found; check the file or query.",
             )
     return Table(expr, label, engine, text_source=_is_text(source))
+
+
+def _in_database(source: Any) -> bool:
+    """A source a database-server engine reads itself: a query, a table name, or one of
+    its own Ibis tables (anything else is a local file or an in-memory table)."""
+    import ibis.expr.types as ir
+
+    if isinstance(source, ir.Table):
+        return True
+    if not isinstance(source, str):
+        return False
+    return is_sql(source) or is_table_name(source)
+
+
+def is_table_name(source: str) -> bool:
+    """``orders`` or ``sales.orders`` that is not a local file or folder (nor a glob, a URI
+    or a name with a data-file suffix)."""
+    from sds.data.server import TABLE_NAME
+
+    if not TABLE_NAME.match(source) or _suffix(Path(source)) in SUPPORTED:
+        return False
+    try:
+        return not Path(source).exists()
+    except OSError:
+        return False
+
+
+def _open_local(
+    source: Any, engine: Engine, *, table: str | None, encoding: str | None, label: str
+) -> Table:
+    """A local file (or in-memory table) with a database engine: read by DuckDB here, or,
+    with ``upload``, copied to a temporary table on the server."""
+    import logging
+
+    from sds.data.engine import local_engine
+    from sds.data.server import upload
+
+    here = open_table(source, engine=local_engine(), table=table, encoding=encoding, name=label)
+    if not engine.upload:
+        logging.getLogger("sds.data").warning(
+            "%s is read by DuckDB on this machine, not uploaded to %s (pass --upload to "
+            "run this job in the database)",
+            label,
+            engine,
+        )
+        return here
+    return Table(upload(engine, here.expr, label), label, engine)
 
 
 def is_sql(source: Any) -> bool:
@@ -138,8 +187,12 @@ def _open(
     if isinstance(source, Path | str):
         text = str(source)
         if is_sql(source):
-            query = check_query(text, dialect="spark" if engine.is_spark else "duckdb")
+            query = check_query(text, dialect=engine.dialect)
             return engine.sql(query, source="SQL query")
+        if engine.is_server:
+            from sds.data.server import open_named
+
+            return open_named(engine, text, label)
         return _open_path(text, engine, table=table, encoding=encoding, label=label)
     return _open_memory(source, label)
 

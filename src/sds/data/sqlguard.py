@@ -38,6 +38,23 @@ DENIED_FUNCTIONS = frozenset(
         "query_table", "duckdb_secrets", "which_secret",
     }
 )  # fmt: skip
+SERVER_DENIED_FUNCTIONS = frozenset(
+    {
+        "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "pg_ls_logdir",
+        "pg_ls_waldir", "pg_ls_tmpdir", "lo_import", "lo_export", "lo_unlink", "lo_put",
+        "lo_from_bytea", "lo_create", "lo_creat", "dblink", "dblink_exec", "dblink_connect",
+        "dblink_send_query", "pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf",
+        "pg_rotate_logfile", "set_config", "pg_sleep", "pg_sleep_for", "pg_sleep_until",
+        "nextval", "setval", "pg_advisory_lock", "pg_advisory_xact_lock", "pg_promote",
+        "pg_switch_wal", "pg_create_restore_point", "pg_logical_emit_message",
+        "pg_create_physical_replication_slot", "pg_create_logical_replication_slot",
+        "pg_drop_replication_slot", "pg_file_write", "pg_file_unlink", "pg_file_rename",
+        "query_to_xml", "query_to_xml_and_xmlschema", "table_to_xml", "cursor_to_xml",
+    }
+)  # fmt: skip
+"""Functions of PostgreSQL (and its common extensions) that read or write the server's
+files, reach other databases, run SQL text the parser cannot see or change the session;
+refused in a SQL source on a database server (a read-only role is the stronger guard)."""
 
 
 def looks_like_statement(text: str) -> bool:
@@ -54,13 +71,14 @@ def check_query(query: str, *, dialect: str = "duckdb") -> str:
         kinds = ", ".join(_kind(s) for s in statements) or "nothing"
         raise _refused(f"{len(statements)} statements ({kinds})")
     root = statements[0]
+    denied = DENIED_FUNCTIONS if dialect in ("duckdb", "spark") else SERVER_DENIED_FUNCTIONS
     query_roots = (exp.Select, exp.SetOperation, exp.Values, exp.Subquery)
     if not isinstance(root, query_roots):
         raise _refused(_kind(root))
     for node in root.walk():
         if isinstance(node, exp.DML | exp.DDL | exp.Command | exp.Copy | exp.Pragma):
             raise _refused(f"{_kind(node)} inside the query")
-        if isinstance(node, exp.Func) and _function(node) in DENIED_FUNCTIONS:
+        if isinstance(node, exp.Func) and _function(node) in denied:
             raise _refused(f"the function {_function(node)}()")
     if dialect == "duckdb":
         _duckdb_agrees(query)

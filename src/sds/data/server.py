@@ -1,0 +1,211 @@
+"""What an engine on a database server (PostgreSQL, or another Ibis backend) needs beyond
+DuckDB: naming tables, uploading a local table on request, writing a result as a table, and
+turning the driver's and Ibis' errors into one-line sds errors that show the URL masked.
+
+Only aggregates travel: a job builds Ibis expressions on the server's tables and brings
+back their (small) results. Nothing here pulls rows silently: a function the backend lacks
+is an error that names it, never a fallback that reads the table into Python.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from sds.errors import AnalysisError, DataError, SdsError, close_matches
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from sds.data.engine import Engine
+
+log = logging.getLogger("sds.data")
+TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$")
+"""A table as a database names it: ``table``, ``schema.table`` or ``catalog.schema.table``."""
+LOCAL_ENGINES = "--engine duckdb (or spark)"
+
+
+def job_name() -> str:
+    """The command running (``sds analyze``), or ``this job`` from Python."""
+    click = sys.modules.get("click")
+    ctx = click.get_current_context(silent=True) if click is not None else None
+    return f"'{ctx.command_path}'" if ctx is not None else "this job"
+
+
+def open_named(engine: Engine, name: str, label: str) -> ir.Table:
+    """The table ``name`` (``[catalog.][schema.]table``) in the engine's database.
+
+    Raises:
+        DataError: No such table; the message lists close matches in that schema.
+    """
+    parts = name.split(".")
+    table, database = parts[-1], tuple(parts[:-1]) or None
+    where = database[0] if database and len(database) == 1 else database
+    try:
+        return engine.con.table(table, database=where)
+    except Exception as exc:  # TableNotFound, or the driver's own class
+        if type(exc).__name__ not in ("TableNotFound", "UndefinedTable", "NoSuchTableError"):
+            with engine.guard(label):
+                raise
+    raise _missing_table(engine, table, where, label)
+
+
+def sql_table(engine: Engine, query: str) -> ir.Table:
+    """A lazy table over a (checked, read-only) query on the server. Its schema is read
+    from a temporary view made and dropped here: Ibis' own way drops the view with a
+    statement that recent sqlglot renders without the view's name."""
+    name = f"sds_query_{uuid.uuid4().hex[:12]}"
+    begin = getattr(engine.con, "begin", None)
+    if begin is None:
+        return engine.con.sql(query)
+    with begin() as cursor:
+        cursor.execute(f"CREATE TEMPORARY VIEW {_quote(name)} AS {query}")
+    try:
+        schema = engine.con.get_schema(name)
+    finally:
+        with begin() as cursor:
+            cursor.execute(f"DROP VIEW IF EXISTS {_quote(name)}")
+    return engine.con.sql(query, schema=schema)
+
+
+def _missing_table(engine: Engine, table: str, where: Any, label: str) -> DataError:
+    try:
+        with engine.guard(label):
+            tables = list(engine.con.list_tables(database=where))
+    except SdsError:
+        tables = []
+    near = close_matches(table, tables)
+    schema = ".".join(where) if isinstance(where, tuple) else where
+    return DataError(
+        f"no table {table!r} in {'schema ' + repr(schema) if schema else 'the database'}",
+        source=engine.label,
+        expected=", ".join(near) if near else None,
+        hint="Name it as schema.table (for example sales.orders), or give a SELECT query.",
+    )
+
+
+def upload(engine: Engine, expr: ir.Table, label: str) -> ir.Table:
+    """Copy a local table into a temporary table on the server (``--upload``); it lasts as
+    long as the connection."""
+    local = expr.to_pyarrow()
+    name = f"sds_upload_{uuid.uuid4().hex[:12]}"
+    log.warning("uploading %s (%d rows) to %s as a temporary table", label, len(local), engine)
+    with engine.guard(label):
+        return engine.con.create_table(name, obj=local, temp=True)
+
+
+def write_table(engine: Engine, expr: ir.Table, name: str, source: str) -> str:
+    """Write ``expr`` as the table ``name`` in the engine's database, atomically: built
+    under a temporary name, then swapped in by one transaction (an earlier table of that
+    name stays whole until the new one is complete).
+
+    Returns:
+        The table's name as written.
+    """
+    if not TABLE_NAME.match(name):
+        raise DataError(
+            f"{name!r} is not a table name",
+            source="--write-table",
+            expected="table or schema.table (letters, digits and _)",
+        )
+    *schema_parts, table = name.split(".")
+    schema = ".".join(schema_parts) or None
+    temp = f"{table}__sds_{uuid.uuid4().hex[:8]}"
+    with engine.guard(source):
+        engine.con.create_table(temp, obj=expr, database=schema)
+        try:
+            _swap(engine, schema, temp, table)
+        except BaseException:
+            _drop(engine, schema, temp)
+            raise
+    return name
+
+
+def _swap(engine: Engine, schema: str | None, temp: str, table: str) -> None:
+    if engine.backend == "spark":
+        engine.con.drop_table(table, database=schema, force=True)
+        engine.con.rename_table(f"{schema}.{temp}" if schema else temp, table)
+        return
+    prefix = f"{_quote(schema)}." if schema else ""
+    statements = [
+        f"DROP TABLE IF EXISTS {prefix}{_quote(table)}",
+        f"ALTER TABLE {prefix}{_quote(temp)} RENAME TO {_quote(table)}",
+    ]
+    begin = getattr(engine.con, "begin", None)
+    if begin is None:  # a backend without transactions: the swap is two statements
+        for statement in statements:
+            engine.con.raw_sql(statement)
+        return
+    with begin() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+
+
+def _drop(engine: Engine, schema: str | None, table: str) -> None:
+    prefix = f"{_quote(schema)}." if schema else ""
+    engine.con.raw_sql(f"DROP TABLE IF EXISTS {prefix}{_quote(table)}")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def is_db_error(exc: BaseException) -> bool:
+    """An exception from a database driver or from Ibis compiling for a backend."""
+    module = type(exc).__module__ or ""
+    return module.startswith(
+        ("psycopg", "ibis.common.exceptions", "pymysql", "MySQLdb", "trino", "clickhouse",
+         "snowflake", "google.api_core", "google.cloud", "databricks", "sqlalchemy")
+    )  # fmt: skip
+
+
+_MISSING_FUNCTION = re.compile(r"function (\S+?)\(.*\) does not exist", re.IGNORECASE)
+
+
+def db_error(exc: BaseException, source: str, engine: Engine) -> SdsError:
+    """One driver or Ibis exception as the sds error a user can act on (no password)."""
+    from sds.data.url import scrub
+
+    text = scrub(_first_line(str(exc)), engine.url, engine.secrets) if engine.url else str(exc)
+    text = _first_line(text)
+    kind = type(exc).__name__
+    where = f"{source} on {engine.label}"
+    if kind in ("OperationNotDefinedError", "UnsupportedOperationError"):
+        op = _operation(text)
+        return AnalysisError(
+            f"{job_name()} needs {op}, which the {engine.backend} engine does not have",
+            source=where,
+            hint=f"Run this job with {LOCAL_ENGINES}, which has it.",
+        )
+    if (found := _MISSING_FUNCTION.search(text)) or kind == "UndefinedFunction":
+        name = found.group(1) if found else text
+        return AnalysisError(
+            f"{job_name()} needs the function {name}, which this {engine.backend} server "
+            "does not have",
+            source=where,
+            hint=f"Install the extension that provides it, or run with {LOCAL_ENGINES}.",
+        )
+    if kind in ("UndefinedTable", "UndefinedColumn", "SyntaxError", "TableNotFound"):
+        return DataError(f"the query does not fit the data: {text}", source=where)
+    if kind == "InsufficientPrivilege":
+        return DataError(f"permission denied: {text}", source=where)
+    if kind in ("OperationalError", "InterfaceError", "AdminShutdown"):
+        return DataError(f"lost the connection to the server: {text}", source=where)
+    if kind in ("DataError", "NumericValueOutOfRange", "InvalidTextRepresentation"):
+        return DataError(f"the database cannot convert a value: {text}", source=where)
+    return AnalysisError(f"the {engine.backend} engine failed: {text}", source=where)
+
+
+def _operation(text: str) -> str:
+    found = re.search(r"'(\w+)' operation|(\w+)\(", text)
+    if not found:
+        return "an operation"
+    return f"the operation {found.group(1) or found.group(2)}"
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else ""
