@@ -227,3 +227,41 @@ def postgres_server() -> Iterator[PostgresServer]:
     also when a test or the set-up fails."""
     with running_server() as (server, _):
         yield server
+
+
+@pytest.fixture(scope="session")
+def pg_engine(postgres_server: PostgresServer) -> Any:
+    """One sds engine on the suite's server (user ``sds``, database ``sds_test``), shared by
+    the parity tests of this worker."""
+    from sds.data.engine import Engine
+
+    return Engine.from_url(postgres_server.url())
+
+
+def load_table(engine: Any, name: str, data: Any) -> str:
+    """Create (or replace) the table ``name`` (``schema.table``) on the server from a
+    pandas, Arrow or Parquet-path ``data``, and return its name: the same rows the DuckDB
+    side reads from the file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if isinstance(data, str | Path):
+        data = pq.read_table(data)
+    elif not isinstance(data, pa.Table):
+        data = pa.Table.from_pandas(data, preserve_index=False)
+    schema, _, table = name.rpartition(".")
+    if schema:
+        engine.con.raw_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    engine.con.raw_sql(
+        f'DROP TABLE IF EXISTS {(chr(34) + schema + chr(34) + ".") if schema else ""}"{table}"'
+    )
+    engine.con.create_table(table, obj=data, database=schema or None)
+    return name
+
+
+def on_engine(engine: Any, job: Any) -> Any:
+    """Run ``job`` with ``engine`` (an Engine, or ``"duckdb"``) as the default engine."""
+    from sds.config import settings
+
+    with settings(engine=engine):
+        return job()

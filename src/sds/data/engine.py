@@ -71,6 +71,9 @@ class Engine:
             self.backend = {"pyspark": "spark"}.get(con.name, str(con.name))
             self.con = con
             self.database = url.masked if url is not None else self.backend
+            from sds.data.server import prepare
+
+            prepare(self)
             return
         if backend not in SUPPORTED_BACKENDS:
             raise ParameterError(

@@ -28,11 +28,32 @@ TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,
 LOCAL_ENGINES = "--engine duckdb (or spark)"
 
 
+def prepare(engine: Engine) -> None:
+    """Set up a new connection: PostgreSQL's ``numeric`` (what it returns for ``sum`` and
+    ``avg`` of integers) is read as a Python int when whole and a float otherwise, which
+    Arrow converts to the types Ibis expects (a ``Decimal`` fails to convert)."""
+    if engine.backend != "postgres":
+        return
+    from psycopg.adapt import Loader
+
+    class _NumericLoader(Loader):
+        def load(self, data: Any) -> int | float | None:
+            text = bytes(data).decode()
+            if text in ("NaN", "Infinity", "-Infinity"):
+                return float(text.replace("Infinity", "inf"))
+            return int(text) if text.lstrip("-").isdigit() else float(text)
+
+    engine.con.con.adapters.register_loader("numeric", _NumericLoader)
+
+
 def job_name() -> str:
     """The command running (``sds analyze``), or ``this job`` from Python."""
-    click = sys.modules.get("click")
-    ctx = click.get_current_context(silent=True) if click is not None else None
-    return f"'{ctx.command_path}'" if ctx is not None else "this job"
+    for name in ("typer._click.globals", "click"):  # typer carries its own copy of click
+        click = sys.modules.get(name)
+        ctx = click.get_current_context(silent=True) if click is not None else None
+        if ctx is not None:
+            return f"'{ctx.command_path}'"
+    return "this job"
 
 
 def open_named(engine: Engine, name: str, label: str) -> ir.Table:
