@@ -230,12 +230,15 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(scope="session")
-def pg_engine(postgres_server: PostgresServer) -> Any:
+def pg_engine(postgres_server: PostgresServer) -> Iterator[Any]:
     """One sds engine on the suite's server (user ``sds``, database ``sds_test``), shared by
     the parity tests of this worker."""
-    from sds.data.engine import Engine
+    from sds.data.engine import Engine, close_servers
 
-    return Engine.from_url(postgres_server.url())
+    engine = Engine.from_url(postgres_server.url())
+    yield engine
+    engine.close()
+    close_servers()  # the ones settings(engine=URL) and --engine URL opened
 
 
 def load_table(engine: Any, name: str, data: Any) -> str:

@@ -182,6 +182,14 @@ class Engine:
         """How messages name this engine: the masked URL of a server, else the backend."""
         return self.url.masked if self.url is not None else self.backend
 
+    def close(self) -> None:
+        """Close the connection to a database server (DuckDB and Spark stay as they are)."""
+        if self.is_server:
+            import contextlib
+
+            with contextlib.suppress(Exception):  # already closed, or the server went away
+                self.con.disconnect()
+
     def guard(self, source: str) -> Any:
         """A block in which this engine's errors become sds errors naming `source`."""
         return translate_errors(source, self)
@@ -507,9 +515,31 @@ def _engine_for(
     )
 
 
-@functools.lru_cache(maxsize=8)
+_SERVERS: dict[tuple[str, bool], Engine] = {}
+_SERVERS_LOCK = threading.Lock()
+
+
 def _server_engine(url: str, upload: bool) -> Engine:
-    return Engine.from_url(url, upload=upload)
+    """One connection per URL (and upload setting) per process, closed at exit."""
+    with _SERVERS_LOCK:
+        engine = _SERVERS.get((url, upload))
+        if engine is None:
+            if not _SERVERS:
+                import atexit
+
+                atexit.register(close_servers)
+            engine = _SERVERS[url, upload] = Engine.from_url(url, upload=upload)
+        return engine
+
+
+def close_servers() -> None:
+    """Close the connections :func:`default_engine` opened to database servers (done at
+    exit; a notebook may call it when it is done with them)."""
+    with _SERVERS_LOCK:
+        engines = list(_SERVERS.values())
+        _SERVERS.clear()
+    for engine in engines:
+        engine.close()
 
 
 def default_engine() -> Engine:

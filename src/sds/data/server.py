@@ -15,7 +15,7 @@ import sys
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sds.errors import AnalysisError, DataError, SdsError, close_matches
+from sds.errors import AnalysisError, DataError, InputError, SdsError, close_matches
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -196,14 +196,14 @@ def db_error(exc: BaseException, source: str, engine: Engine) -> SdsError:
     where = f"{source} on {engine.label}"
     if kind in ("OperationNotDefinedError", "UnsupportedOperationError"):
         op = _operation(text)
-        return AnalysisError(
+        return InputError(
             f"{job_name()} needs {op}, which the {engine.backend} engine does not have",
             source=where,
             hint=f"Run this job with {LOCAL_ENGINES}, which has it.",
         )
     if (found := _MISSING_FUNCTION.search(text)) or kind == "UndefinedFunction":
         name = found.group(1) if found else text
-        return AnalysisError(
+        return InputError(
             f"{job_name()} needs the function {name}, which this {engine.backend} server "
             "does not have",
             source=where,
