@@ -87,7 +87,9 @@ def test_upload_copies_a_local_file_into_a_temporary_table(
         engine.con.disconnect()
 
 
-def test_settings_take_an_engine_or_a_url(pg_engine: Engine, postgres_server: PostgresServer) -> None:
+def test_settings_take_an_engine_or_a_url(
+    pg_engine: Engine, postgres_server: PostgresServer
+) -> None:
     with settings(engine=pg_engine):
         assert default_engine() is pg_engine
     with settings(engine=postgres_server.url()):
@@ -143,9 +145,11 @@ def test_an_operation_the_backend_lacks_names_it_and_the_engines_that_have_it(
 
 def test_a_missing_server_function_is_named(pg_engine: Engine) -> None:
     with pytest.raises(InputError) as caught:
-        pg_engine.to_pyarrow(pg_engine.con.sql("SELECT 1 AS x", schema={"x": "int64"}).select(
-            y=ibis.literal(1)
-        ).mutate(z=_missing_function()(ibis.literal(1))))
+        pg_engine.to_pyarrow(
+            pg_engine.con.sql("SELECT 1 AS x", schema={"x": "int64"})
+            .select(y=ibis.literal(1))
+            .mutate(z=_missing_function()(ibis.literal(1)))
+        )
     assert "needs the function no_such_fn" in str(caught.value)
 
 

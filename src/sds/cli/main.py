@@ -35,7 +35,7 @@ from sds.cli.usage import click_errors, one_line, usage_message
 from sds.config import get_settings, restore_settings, use_settings
 from sds.errors import SdsError
 from sds.interrupts import Interrupted, install_handlers
-from sds.params import OneOf, check
+from sds.params import check
 from sds.version import __version__
 
 app = typer.Typer(
