@@ -32,7 +32,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("stats", ("sds.stats",)),
     ("data", ("sds.data",)),
     ("infrastructure", ("sds.results", "sds.report", "sds.progress", "sds.interrupts")),
-    ("foundation", ("sds.config", "sds.params", "sds.errors", "sds.version")),
+    ("foundation", ("sds.config", "sds.params", "sds.errors", "sds.urls", "sds.version")),
 )
 
 # Layers whose packages are independent of each other: a module in one of them may not

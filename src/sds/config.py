@@ -20,8 +20,9 @@ from typing import Any, Literal, TypeVar, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from sds.errors import ConfigError, ParameterError, close_matches
+from sds.errors import ConfigError, ParameterError, SdsError, close_matches
 from sds.params import Constraint, Interval, OneOf, Rule
+from sds.urls import parse as parse_url
 
 
 @dataclass(frozen=True)
@@ -148,11 +149,8 @@ class EngineChoice(StrictModel):
     def _engine_url(cls, value: str | None) -> str | None:
         if value is None:
             return value
-        from sds.data.url import parse
-        from sds.errors import SdsError
-
         try:
-            parsed = parse(value)
+            parsed = parse_url(value)
         except SdsError as exc:
             raise ValueError(str(exc)) from None
         if parsed.password is not None:

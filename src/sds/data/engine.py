@@ -10,11 +10,12 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sds.config import get_settings
+from sds.data.server import db_error, is_db_error, prepare, sql_table, write_table
 from sds.data.spark import (
     is_spark_error,
     read_frame,
@@ -23,6 +24,7 @@ from sds.data.spark import (
     spark_session,
     to_arrow,
 )
+from sds.data.url import connect, parse, resolve_password
 from sds.errors import AnalysisError, DataError, InputError, ParameterError
 from sds.interrupts import Interrupted, received
 from sds.report.tempfiles import (
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-    from sds.data.url import EngineURL
+    from sds.urls import EngineURL
 
 SUPPORTED_BACKENDS = ("duckdb", "spark")
 """The engines sds starts itself; a database server is reached by URL (:meth:`Engine.from_url`)."""
@@ -71,8 +73,6 @@ class Engine:
             self.backend = {"pyspark": "spark"}.get(con.name, str(con.name))
             self.con = con
             self.database = url.masked if url is not None else self.backend
-            from sds.data.server import prepare
-
             prepare(self)
             return
         if backend not in SUPPORTED_BACKENDS:
@@ -143,8 +143,6 @@ class Engine:
             ConfigError: The backend's driver is not installed.
             DataError: The server cannot be reached or refuses the login.
         """
-        from sds.data.url import connect, parse, resolve_password
-
         parsed = parse(url)
         if parsed.backend == "duckdb":
             return cls("duckdb", database=parsed.database or ":memory:")
@@ -190,7 +188,7 @@ class Engine:
             with contextlib.suppress(Exception):  # already closed, or the server went away
                 self.con.disconnect()
 
-    def guard(self, source: str) -> Any:
+    def guard(self, source: str) -> AbstractContextManager[None]:
         """A block in which this engine's errors become sds errors naming `source`."""
         return translate_errors(source, self)
 
@@ -270,8 +268,6 @@ class Engine:
         Raises:
             DataError: Not a table name, or the database refuses the write.
         """
-        from sds.data.server import write_table
-
         with self._lock:
             return write_table(self, expr, name, source)
 
@@ -391,8 +387,6 @@ class Engine:
         """
         with self.guard(source):
             if self.is_server:
-                from sds.data.server import sql_table
-
                 return sql_table(self, query)
             return self.con.sql(query)
 
@@ -455,14 +449,10 @@ def translate_errors(source: str, engine: Engine | None = None) -> Iterator[None
     except Exception as exc:
         if (signum := received()) is not None:  # DuckDB cancelled the query on SIGINT/TERM
             raise Interrupted(signum) from exc
-        if engine is not None and engine.is_server:
-            from sds.data.server import db_error, is_db_error
-
-            if is_db_error(exc):
-                error = db_error(exc, source, engine)
-                # raised without the driver's exception as its cause: the driver's frames
-                # and message may hold the connection string
-                raise error from None
+        if engine is not None and engine.is_server and is_db_error(exc):
+            # raised without the driver's exception as its cause: the driver's frames and
+            # message may hold the connection string
+            raise db_error(exc, source, engine) from None
         if _is_engine_error(exc):
             raise engine_error(exc, source) from exc
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sds.data.csvtypes import numbers_as_numbers
-from sds.data.engine import Engine, default_engine, translate_errors
+from sds.data.engine import Engine, default_engine, local_engine, translate_errors
+from sds.data.server import TABLE_NAME, open_named, upload
 from sds.data.sqlguard import check_query, looks_like_statement
 from sds.data.table import Table as Table  # defined beside its methods; imported from here
 from sds.data.uri import URI
@@ -109,8 +110,6 @@ def _in_database(source: Any) -> bool:
 def is_table_name(source: str) -> bool:
     """``orders`` or ``sales.orders`` that is not a local file or folder (nor a glob, a URI
     or a name with a data-file suffix)."""
-    from sds.data.server import TABLE_NAME
-
     if not TABLE_NAME.match(source) or _suffix(Path(source)) in SUPPORTED:
         return False
     try:
@@ -125,9 +124,6 @@ def _open_local(
     """A local file (or in-memory table) with a database engine: read by DuckDB here, or,
     with ``upload``, copied to a temporary table on the server."""
     import logging
-
-    from sds.data.engine import local_engine
-    from sds.data.server import upload
 
     here = open_table(source, engine=local_engine(), table=table, encoding=encoding, name=label)
     if not engine.upload:
@@ -190,8 +186,6 @@ def _open(
             query = check_query(text, dialect=engine.dialect)
             return engine.sql(query, source="SQL query")
         if engine.is_server:
-            from sds.data.server import open_named
-
             return open_named(engine, text, label)
         return _open_path(text, engine, table=table, encoding=encoding, label=label)
     return _open_memory(source, label)

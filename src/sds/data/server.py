@@ -13,14 +13,31 @@ import logging
 import re
 import sys
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sds.errors import AnalysisError, DataError, InputError, SdsError, close_matches
+from sds.urls import EngineURL, scrub
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     import ibis.expr.types as ir
 
-    from sds.data.engine import Engine
+
+class Engine(Protocol):
+    """What this module uses of :class:`sds.data.engine.Engine` (which imports this
+    module, so it is described here rather than imported)."""
+
+    backend: str
+    con: Any
+    url: EngineURL | None
+    secrets: list[str]
+
+    @property
+    def label(self) -> str: ...
+
+    def guard(self, source: str) -> AbstractContextManager[None]: ...
+
 
 log = logging.getLogger("sds.data")
 TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$")
@@ -188,8 +205,6 @@ _MISSING_FUNCTION = re.compile(r"function (\S+?)\(.*\) does not exist", re.IGNOR
 
 def db_error(exc: BaseException, source: str, engine: Engine) -> SdsError:
     """One driver or Ibis exception as the sds error a user can act on (no password)."""
-    from sds.data.url import scrub
-
     text = scrub(_first_line(str(exc)), engine.url, engine.secrets) if engine.url else str(exc)
     text = _first_line(text)
     kind = type(exc).__name__
