@@ -178,3 +178,25 @@ def test_errors_on_a_password_engine_never_show_the_password(
             assert error.__cause__ is None
     finally:
         engine.con.disconnect()
+
+
+def test_the_cli_says_where_a_local_file_is_read(
+    postgres_server: PostgresServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """(In a terminal the lines go to stderr; under pytest, to its log capture.)"""
+    from tests.conftest import invoke
+
+    path = tmp_path / "local.csv"
+    pd.DataFrame({"x": [1, 2, 3], "g": ["a", "b", "a"]}).to_csv(path, index=False)
+    url = postgres_server.url()
+    with caplog.at_level(logging.WARNING, logger="sds.data"):
+        local = invoke(["--engine", url, "profile", str(path), "--format", "json"])
+    assert local.exit_code == 0, local.stderr
+    assert "read by DuckDB on this machine, not uploaded" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="sds.data"):
+        uploaded = invoke(["--engine", url, "--upload", "profile", str(path), "--format", "json"])
+    assert uploaded.exit_code == 0, uploaded.stderr
+    assert "uploading" in caplog.text and "as a temporary table" in caplog.text
+    assert "read by DuckDB" not in caplog.text
+    assert '"n_rows": 3' in local.stdout and '"n_rows": 3' in uploaded.stdout
