@@ -189,7 +189,15 @@ class Engine:
                 self.con.disconnect()
 
     def guard(self, source: str) -> AbstractContextManager[None]:
-        """A block in which this engine's errors become sds errors naming `source`."""
+        """A block in which this engine's errors become sds errors naming `source`.
+
+        Args:
+            source: Name of the data in error messages.
+
+        Returns:
+            A context manager; a database server's errors raised inside it show its URL
+                masked.
+        """
         return translate_errors(source, self)
 
     def __repr__(self) -> str:
