@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, unquote
 
-from sds.errors import InputError
+from sds.errors import InputError, close_matches
 
 POSTGRES_SCHEMES = ("postgres", "postgresql")
 GENERIC_SCHEMES = ("bigquery", "snowflake", "trino", "clickhouse", "mysql", "databricks")
@@ -125,6 +125,10 @@ def parse(url: str) -> EngineURL:
         return EngineURL(text, text, database=":memory:" if text == "duckdb" else None)
     found = SCHEME_PREFIX.match(text)
     if not found:
+        if re.fullmatch(r"[A-Za-z][\w.+-]*", text):  # a word: an engine name misspelled?
+            near = close_matches(text, ("duckdb", "spark", *POSTGRES_SCHEMES))
+            hint = f"Did you mean {near[0]!r}?" if near else None
+            raise bad_url(text, f"unknown engine {text!r}", _expected_forms(), hint)
         raise bad_url(text, "not an engine URL", _expected_forms())
     scheme = found.group(1).lower()
     if scheme not in SCHEMES:
@@ -242,5 +246,6 @@ def _expected_forms() -> str:
     )
 
 
-def bad_url(text: str, problem: str, expected: str) -> InputError:
-    return InputError(problem, source=mask(text), parameter="engine", expected=expected)
+def bad_url(text: str, problem: str, expected: str, hint: str | None = None) -> InputError:
+    """The InputError for a bad engine URL, showing it masked."""
+    return InputError(problem, source=mask(text), parameter="engine", expected=expected, hint=hint)

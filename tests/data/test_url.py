@@ -129,7 +129,8 @@ def test_mask(url: str, shown: str) -> None:
         ("postgres://u:hunter2@h:99999/db", "bad port '99999'"),
         ("postgres://u:hunter2@h:54x/db", "bad port '54x'"),
         ("postgres://u:hunter2@/db?password_env=", "password_env is empty"),
-        ("hunter2", "not an engine URL"),
+        ("hunter2", "unknown engine .hunter2."),
+        ("user@host/db", "not an engine URL"),
         ("postgres://a/b:hunter2@h@", "cannot tell the user and password from the host"),
     ],
 )

@@ -73,7 +73,8 @@ def test_cli_exits_2_with_the_fix(
     monkeypatch.delenv("JAVA_HOME")
 
     bad = invoke(["--engine", "sparky", "profile", source])
-    assert bad.exit_code == 2 and "must be one of 'duckdb', 'spark'" in bad.stderr
+    assert bad.exit_code == 2 and "unknown engine 'sparky'" in bad.stderr
+    assert "Did you mean 'spark'?" in bad.stderr
 
     remote = "gs://no-such-bucket/events/"
     unreadable = invoke(["--engine", "spark", "--spark-master", "local[2]", "profile", remote])

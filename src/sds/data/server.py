@@ -100,12 +100,12 @@ def sql_table(engine: Engine, query: str) -> ir.Table:
     if begin is None:
         return engine.con.sql(query)
     with begin() as cursor:
-        cursor.execute(f"CREATE TEMPORARY VIEW {_quote(name)} AS {query}")
+        cursor.execute(f"CREATE TEMPORARY VIEW {_quote(engine, name)} AS {query}")
     try:
         schema = engine.con.get_schema(name)
     finally:
         with begin() as cursor:
-            cursor.execute(f"DROP VIEW IF EXISTS {_quote(name)}")
+            cursor.execute(f"DROP VIEW IF EXISTS {_quote(engine, name)}")
     return engine.con.sql(query, schema=schema)
 
 
@@ -163,17 +163,21 @@ def write_table(engine: Engine, expr: ir.Table, name: str, source: str) -> str:
 
 
 def _swap(engine: Engine, schema: str | None, temp: str, table: str) -> None:
-    if engine.backend == "spark":
-        engine.con.drop_table(table, database=schema, force=True)
-        engine.con.rename_table(f"{schema}.{temp}" if schema else temp, table)
-        return
-    prefix = f"{_quote(schema)}." if schema else ""
+    """Drop the old table and rename the new one onto its name: one transaction where the
+    backend has them (PostgreSQL, DuckDB); two statements on Spark, whose catalog has none
+    (a failure between them leaves the new table under its temporary name, never half of
+    one)."""
     statements = [
-        f"DROP TABLE IF EXISTS {prefix}{_quote(table)}",
-        f"ALTER TABLE {prefix}{_quote(temp)} RENAME TO {_quote(table)}",
+        f"DROP TABLE IF EXISTS {_qualified(engine, schema, table)}",
+        f"ALTER TABLE {_qualified(engine, schema, temp)} RENAME TO "
+        + (
+            _qualified(engine, schema, table)
+            if engine.backend == "spark"
+            else _quote(engine, table)
+        ),
     ]
     begin = getattr(engine.con, "begin", None)
-    if begin is None:  # a backend without transactions: the swap is two statements
+    if begin is None or engine.backend == "spark":
         for statement in statements:
             engine.con.raw_sql(statement)
         return
@@ -183,12 +187,20 @@ def _swap(engine: Engine, schema: str | None, temp: str, table: str) -> None:
 
 
 def _drop(engine: Engine, schema: str | None, table: str) -> None:
-    prefix = f"{_quote(schema)}." if schema else ""
-    engine.con.raw_sql(f"DROP TABLE IF EXISTS {prefix}{_quote(table)}")
+    engine.con.raw_sql(f"DROP TABLE IF EXISTS {_qualified(engine, schema, table)}")
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def _qualified(engine: Engine, schema: str | None, table: str) -> str:
+    name = _quote(engine, table)
+    return f"{_quote(engine, schema)}.{name}" if schema else name
+
+
+def _quote(engine: Engine, name: str) -> str:
+    mark = "`" if engine.backend in _BACKTICK else '"'
+    return mark + name.replace(mark, mark * 2) + mark
+
+
+_BACKTICK = frozenset({"spark", "mysql", "bigquery", "databricks", "clickhouse"})
 
 
 def is_db_error(exc: BaseException) -> bool:
