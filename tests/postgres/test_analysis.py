@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -164,3 +165,46 @@ def test_data_as_a_select_query_on_the_server(
     assert {e for e, _ in reads.seen} == {pg_engine}
     assert sum(pg["units"].values()) < 4_000
     assert_same(_figures(duck), _figures(pg))
+
+
+def test_missing_and_infinite_quantile_values_are_found_in_the_database(
+    pg_engine: Engine, tmp_path: Path
+) -> None:
+    """The same message for a unit without a value, and the same 'could not be computed'
+    row naming the infinite value, on both engines."""
+    from sds.errors import DataError
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(
+        {
+            "user_id": np.arange(400),
+            "variant": np.tile(["control", "treatment"], 200),
+            "latency": rng.lognormal(3.0, 0.5, 400),
+        }
+    )
+    spec = {
+        "unit": "user_id",
+        "variant": "variant",
+        "control": "control",
+        "metrics": [{"name": "p90", "type": "quantile", "column": "latency", "q": 0.9}],
+        "resamples": 200,
+    }
+    results: dict[str, list[Any]] = {}
+    for case, value in (("missing", None), ("infinite", np.inf)):
+        broken = frame.copy()
+        broken.loc[7, "latency"] = value
+        path = tmp_path / f"{case}.parquet"
+        broken.to_parquet(path)
+        name = load_table(pg_engine, f"analysis.{case}", path)
+        for engine, data in (("duckdb", str(path)), (pg_engine, name)):
+            try:
+                found: Any = on_engine(engine, lambda d=data: analyze({**spec, "data": d}))
+                results.setdefault(case, []).append(_figures(found.to_dict()))
+            except DataError as exc:
+                results.setdefault(case, []).append(str(exc).split(": ", 1)[1])
+    duck, pg = results["missing"]
+    assert duck == pg and "metric values are missing" in pg, pg
+    duck, pg = results["infinite"]
+    assert pg["effects"][0]["not_computed"], pg["effects"]
+    assert "1 non-finite value" in str(pg["warnings"]), pg["warnings"]
+    assert_same(duck, pg)
