@@ -92,7 +92,7 @@ def detect_grain(table: Table, spec: AnalysisSpec) -> str:
     """``unit`` when every unit has one row, else ``event``. Rows without a unit id are
     refused: grouped together they would make one unit out of many."""
     t = table.expr
-    aggs = {"missing": t[spec.unit].isnull().cast("int64").sum(), "rows": t.count()}
+    aggs = {"missing": t[spec.unit].isnull().sum(), "rows": t.count()}
     if spec.grain == "auto":
         aggs["units"] = t[spec.unit].nunique()
     counts = table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0]
@@ -129,8 +129,8 @@ def units(table: Table, spec: AnalysisSpec, grain: str) -> ir.Table:
     aggs: dict[str, Any] = {
         VARIANT: t[spec.variant].cast("string").min(),
         # min != max: "more than one arm" without a per-unit distinct count
-        "__mixed": (
-            t[spec.variant].cast("string").min() != t[spec.variant].cast("string").max()
+        "__mixed": ibis.ifelse(
+            t[spec.variant].cast("string").min() != t[spec.variant].cast("string").max(), 1, 0
         ).cast("int64"),
     }
     aggs.update({s: t[s].min() for s in spec.segments})
@@ -211,11 +211,10 @@ def aggregate(table: Table, spec: AnalysisSpec, unit_rows: ir.Table, grain: str)
     u = unit_rows
     aggs: dict[str, Any] = {"n": u.count(), "mixed": u["__mixed"].sum()}
     for v in lay.variables:
-        aggs[f"null_{lay.mean_name(v)}"] = u[v].isnull().cast("int64").sum()
+        aggs[f"null_{lay.mean_name(v)}"] = u[v].isnull().sum()
         aggs[lay.mean_name(v)] = _value(u, v, lay, origin).mean()
     for v in lay.binary:
-        bad = ((u[v] != 0) & (u[v] != 1)).cast("int64")
-        aggs[f"bad_{lay.mean_name(v)}"] = bad.sum()
+        aggs[f"bad_{lay.mean_name(v)}"] = ((u[v] != 0) & (u[v] != 1)).sum()
     for a, b in lay.pairs:
         x, y = _value(u, a, lay, origin), _value(u, b, lay, origin)
         aggs[lay.comoment_name(a, b)] = x.cov(y, how="sample")
@@ -282,7 +281,7 @@ def _check(rows: pd.DataFrame, spec: AnalysisSpec, lay: Layout, source: str) -> 
     for v in lay.outcomes:
         nulls = int(rows[f"null_{lay.mean_name(v)}"].sum())
         if nulls:
-            raise _missing_values(v, nulls, source)
+            raise missing_values(v, nulls, source)
     for v in lay.binary:
         bad = int(rows[f"bad_{lay.mean_name(v)}"].sum())
         if bad:
@@ -303,7 +302,7 @@ def _check(rows: pd.DataFrame, spec: AnalysisSpec, lay: Layout, source: str) -> 
             )
 
 
-def _missing_values(column: str, count: int, source: str) -> DataError:
+def missing_values(column: str, count: int, source: str) -> DataError:
     """The one message for outcome values that are missing, from aggregates or unit rows."""
     return DataError(
         "metric values are missing",
@@ -313,15 +312,3 @@ def _missing_values(column: str, count: int, source: str) -> DataError:
         hint="Fill them in the query (e.g. COALESCE(revenue, 0) for users who bought "
         "nothing), or filter those units out deliberately.",
     )
-
-
-def quantile_values(table: Table, unit_rows: ir.Table, column: str) -> dict[str, np.ndarray]:
-    """Unit-level values of one column per variant: the only unit-level read."""
-    frame = table.engine.execute(unit_rows.select(VARIANT, column), source=table.name)
-    if frame[column].isna().any():
-        raise _missing_values(column, int(frame[column].isna().sum()), table.name)
-    # sorted: engines return rows in any order, and the seeded bootstrap must not care
-    return {
-        str(k): np.sort(g[column].to_numpy(dtype=float))
-        for k, g in frame.groupby(VARIANT, sort=False)
-    }
