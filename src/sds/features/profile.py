@@ -1,7 +1,7 @@
 """Profile a table with engine aggregates: nothing but small summaries reaches Python.
 
 One grouped-free aggregate query computes every column's counts, distincts, moments and
-quantiles in a single scan; one more counts duplicate rows by hashing whole rows; then one
+quantiles in a single scan; one more counts duplicate (whole) rows; then one
 small GROUP BY per column gives its top values and one its histogram.
 """
 
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sds.data.finite import MAX_MAGNITUDE
 from sds.data.io import Table, open_table
+from sds.data.rows import distinct_rows
 from sds.data.schema import kind_of
 from sds.features.profile_result import (
     QUANTILE_NAMES,
@@ -239,14 +240,11 @@ def _column_stats(table: Table, names: list[str], kinds: list[str], exact: bool)
 
 
 def _distinct_rows(table: Table) -> int:
-    """Exact count of distinct rows, by a 64-bit hash of each whole row (every column of
-    the source, also when ``--columns`` profiles only some: a repeat of two chosen columns
-    is not a duplicate row)."""
-    import ibis
-
-    t = table.expr
-    row_hash = ibis.struct({c: t[c] for c in t.columns}).hash()
-    return int(table.engine.scalar(row_hash.nunique(), source=table.name))
+    """Count of distinct whole rows (every column of the source, also when ``--columns``
+    profiles only some: a repeat of two chosen columns is not a duplicate row): exact, or
+    by 64-bit row hashes on DuckDB (see :mod:`sds.data.rows`)."""
+    expr = distinct_rows(table.expr, table.engine.backend)
+    return int(table.engine.scalar(expr, source=table.name))
 
 
 def _num(value: Any) -> Any:
