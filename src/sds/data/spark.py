@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from sds.data.uri import URI
@@ -291,6 +292,26 @@ def to_arrow(con: Any, expr: Any) -> Any:
         collected = frame.toArrow()
     arrow = PyArrowData.convert_table(collected, table_expr.schema())
     return expr.__pyarrow_result__(arrow)
+
+
+def cache_table(con: Any, expr: Any) -> tuple[Any, Callable[[], None]]:
+    """An Ibis table over a cached copy of ``expr`` (executor memory, spilling to disk), and
+    the function that releases it: drops its temp view and unpersists its data.
+
+    Each call caches anew under its own view (Ibis' ``cache()`` shares one copy among equal
+    expressions, so one job's release would pull it from under another's)."""
+    import uuid
+
+    con._run_pre_execute_hooks(expr)  # registers in-memory tables with the session
+    frame = con._session.sql(con.compile(expr)).cache()
+    name = f"sds_cache_{uuid.uuid4().hex[:12]}"
+    frame.createOrReplaceTempView(name)
+
+    def release() -> None:
+        con._session.catalog.dropTempView(name)
+        frame.unpersist(blocking=True)
+
+    return con.table(name), release
 
 
 def read_frame(

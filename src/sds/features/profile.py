@@ -77,9 +77,12 @@ def profile(
     whole = table  # duplicate rows are whole rows, whichever columns are profiled
     if opts.columns:
         table = table.select(list(opts.columns))
-    table = table.materialized()
-    if not opts.columns:
-        whole = table
+    with table.materialized() as copy:  # released when the profile is done, or fails
+        return _profile(copy, whole if opts.columns else copy, opts)
+
+
+def _profile(table: Table, whole: Table, opts: ProfileOptions) -> Profile:
+    """The profile of `table`, with duplicate rows counted on `whole`."""
     t = table.expr
     names = list(t.columns)
     kinds = [kind_of(t.schema()[n]) for n in names]
