@@ -85,9 +85,9 @@ def command(
         emit(summarize(experiment, names, split, Counter(chosen), None, pairs), fmt, output)
         return
     # the engine's writer judges folders (Spark outputs); the suffix is judged here
-    if data_output is not None and data_output.suffix.lower() not in (".csv", ".parquet"):
+    if data_output is not None and Path(data_output).suffix.lower() not in (".csv", ".parquet"):
         raise ParameterError(
-            f"data_output == {str(data_output)!r}, must end in .csv or .parquet",
+            f"data_output == {data_output!r}, must end in .csv or .parquet",
             parameter="data_output",
         )
     counts, written = _assign_data(
@@ -104,7 +104,7 @@ def _assign_data(
     experiment: str,
     names: list[str],
     shares: list[float] | None,
-    output: Path | None,
+    output: str | None,
     write_table: str | None,
 ) -> tuple[dict[str, int], str | None]:
     """Assign in the engine; write the file or the database table if asked; return counts

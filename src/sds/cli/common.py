@@ -37,9 +37,13 @@ TableOpt = Annotated[
 EncodingOpt = Annotated[
     str | None, typer.Option("--encoding", help="CSV encoding of --data, e.g. latin-1.")
 ]
+# a string, not a Path: pathlib folds a URI's "//" (s3a://bucket becomes s3a:/bucket)
 DataOutputOpt = Annotated[
-    Path | None,
-    typer.Option("--data-output", help="Write the data product here (.csv or .parquet)."),
+    str | None,
+    typer.Option(
+        "--data-output",
+        help="Write the data product here (.csv or .parquet; a URI with --engine spark).",
+    ),
 ]
 
 

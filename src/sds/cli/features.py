@@ -34,7 +34,10 @@ app = typer.Typer(
 def build_command(
     spec: Annotated[Path, typer.Argument(help="Feature spec (YAML or JSON).")],
     data_output: Annotated[
-        Path, typer.Option("--data-output", help="Feature table to write (Parquet).")
+        str,  # not a Path, which folds a URI's "//"
+        typer.Option(
+            "--data-output", help="Feature table to write (Parquet; a URI with --engine spark)."
+        ),
     ],
     data: Annotated[
         str | None, typer.Option(help="Events (file, glob or SQL); overrides the spec's 'data'.")
@@ -54,9 +57,9 @@ def build_command(
     from sds.features.spec import parse
 
     resolve_format(fmt, output)
-    if data_output.suffix.lower() != ".parquet":
+    if Path(data_output).suffix.lower() != ".parquet":
         raise ParameterError(
-            f"--data-output == {str(data_output)!r}, the feature table is written as Parquet",
+            f"--data-output == {data_output!r}, the feature table is written as Parquet",
             parameter="--data-output",
             hint="Name it e.g. features.parquet.",
         )
@@ -238,7 +241,11 @@ def get_command(
         list[str] | None, typer.Option(help="Latest row of this entity (repeatable).")
     ] = None,
     data_output: Annotated[
-        Path | None, typer.Option("--data-output", help="Parquet file; else JSON on stdout.")
+        str | None,  # not a Path, which folds a URI's "//"
+        typer.Option(
+            "--data-output",
+            help="Parquet file (a URI with --engine spark); else JSON on stdout.",
+        ),
     ] = None,
 ) -> None:
     """Point-in-time retrieval for training, or the latest values of entities for serving."""
@@ -261,9 +268,9 @@ def get_command(
         expr = retrieval.stored_table(fs, ref)[1].expr
     engine = default_engine()  # the one every retrieval above opened its table in
     if data_output is not None:
-        if data_output.suffix.lower() != ".parquet":
+        if Path(data_output).suffix.lower() != ".parquet":
             raise ParameterError(
-                f"--data-output == {str(data_output)!r}, must end in .parquet",
+                f"--data-output == {data_output!r}, must end in .parquet",
                 parameter="--data-output",
             )
         engine.write(expr, data_output, source=ref)

@@ -23,7 +23,9 @@ from sds.data.spark import (
     spark_error,
     spark_session,
     to_arrow,
+    write_uri,
 )
+from sds.data.uri import output_target
 from sds.data.url import connect, parse, resolve_password
 from sds.errors import AnalysisError, DataError, InputError, ParameterError
 from sds.interrupts import Interrupted, received
@@ -279,7 +281,7 @@ class Engine:
         with self._lock:
             return write_table(self, expr, name, source)
 
-    def write(self, expr: ir.Table, path: str | Path, *, source: str = "data") -> Path:
+    def write(self, expr: ir.Table, path: str | Path, *, source: str = "data") -> Path | str:
         """Stream a table expression to Parquet (CSV if the path ends in .csv) in the engine,
         with no pandas copy. DuckDB writes one file; Spark writes a folder of part files at
         the path (which sds, Spark and most readers open as one table).
@@ -289,21 +291,31 @@ class Engine:
         is written through; a device or pipe is written directly (DuckDB only); a folder is
         refused unless it is an earlier Spark output (see `sds.report.tempfiles`).
 
+        A URI (`s3a://`, `hdfs://`, `abfss://`, `file://`, as a string) goes to Spark's own
+        writer, whose output committer makes it appear whole or not at all; DuckDB writes
+        a `file://` URI as the local path and refuses any other (`sds.data.uri`).
+
         Args:
             expr: The Ibis table expression to write.
-            path: Output file; a `.csv` suffix writes CSV with a header, anything else Parquet.
+            path: Output file or URI; a `.csv` suffix writes CSV with a header, anything else
+                Parquet.
             source: Name of the data in error messages.
 
         Returns:
-            The path written, as given (not resolved through a symlink).
+            The path written, as given (not resolved through a symlink); a URI as a string.
 
         Raises:
-            InputError: `path` is a folder that is not an earlier Spark output, or a device or
-                pipe with Spark.
+            InputError: `path` is a folder that is not an earlier Spark output, a device or
+                pipe with Spark, or a URI (other than `file://`) with DuckDB.
             DataError: The engine failed because of the data.
         """
 
-        target = resolve_output(path, allow_part_folder=True)
+        where = output_target(path, spark=self.is_spark)
+        if isinstance(where, str):  # a URI: Spark's writer and output committer
+            with self._lock, translate_errors(source):
+                write_uri(self.con, expr, where, csv=where.rstrip("/").lower().endswith(".csv"))
+            return where
+        target = resolve_output(where, allow_part_folder=True)
         csv = target.path.suffix.lower() == ".csv"
         if target.direct:
             self._write_into_stream(expr, target.path, csv, source)

@@ -21,10 +21,12 @@ import re
 import shutil
 import subprocess
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from sds.data.uri import URI
-from sds.errors import AnalysisError, ConfigError, DataError
+from sds.errors import AnalysisError, ConfigError, DataError, InputError
+from sds.report.tempfiles import is_part_listing
 
 MIN_JAVA = 17
 INSTALL_HINT = (
@@ -291,6 +293,74 @@ def to_arrow(con: Any, expr: Any) -> Any:
         collected = frame.toArrow()
     arrow = PyArrowData.convert_table(collected, table_expr.schema())
     return expr.__pyarrow_result__(arrow)
+
+
+def cache_table(con: Any, expr: Any) -> tuple[Any, Callable[[], None]]:
+    """An Ibis table over a cached copy of ``expr`` (executor memory, spilling to disk), and
+    the function that releases it: drops its temp view and unpersists its data.
+
+    Each call caches anew under its own view (Ibis' ``cache()`` shares one copy among equal
+    expressions, so one job's release would pull it from under another's)."""
+    import uuid
+
+    con._run_pre_execute_hooks(expr)  # registers in-memory tables with the session
+    frame = con._session.sql(con.compile(expr)).cache()
+    name = f"sds_cache_{uuid.uuid4().hex[:12]}"
+    frame.createOrReplaceTempView(name)
+
+    def release() -> None:
+        con._session.catalog.dropTempView(name)
+        frame.unpersist(blocking=True)
+
+    return con.table(name), release
+
+
+def write_uri(con: Any, expr: Any, uri: str, *, csv: bool) -> None:
+    """Write ``expr`` to ``uri`` with Spark's own writer: a folder of part files, Parquet
+    or (``csv``) CSV with a header, committed by Spark's output committer, so a failed job
+    leaves no ``_SUCCESS`` and readers of a finished one see it whole.
+
+    An earlier Spark output at ``uri`` is replaced; a file there too; any other folder is
+    refused, nothing touched. Spark Connect cannot list the path first, so there anything
+    already at ``uri`` is refused (Spark's error).
+
+    Raises:
+        InputError: ``uri`` is a folder that is not an earlier Spark output.
+    """
+    session = con._session
+    replace = _may_replace(session, uri)
+    con._run_pre_execute_hooks(expr)  # registers in-memory tables with the session
+    writer = session.sql(con.compile(expr)).write.mode("overwrite" if replace else "error")
+    if csv:
+        writer.option("header", "true").csv(uri)
+    else:
+        writer.parquet(uri)
+
+
+def _may_replace(session: Any, uri: str) -> bool:
+    """Whether Spark may overwrite what is at ``uri``: nothing, a file or an earlier Spark
+    output, listed through Hadoop's file system; False on Spark Connect, which cannot list.
+
+    Raises:
+        InputError: ``uri`` is a folder that is not an earlier Spark output.
+    """
+    try:
+        jvm, conf = session.sparkContext._jvm, session.sparkContext._jsc.hadoopConfiguration()
+    except Exception:  # Spark Connect: no JVM in this process
+        return False
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    fs = path.getFileSystem(conf)
+    if not fs.exists(path) or not fs.getFileStatus(path).isDirectory():
+        return True
+    listing = [(s.getPath().getName(), bool(s.isDirectory())) for s in fs.listStatus(path)]
+    if is_part_listing(listing):
+        return True
+    raise InputError(
+        "is a folder that is not an earlier Spark output (_SUCCESS and part files only); "
+        "sds never replaces it",
+        source=uri,
+        hint="Name a new path (a path inside that folder is fine).",
+    )
 
 
 def read_frame(

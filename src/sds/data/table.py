@@ -9,10 +9,13 @@ HTML fragment scoped like a result's (:meth:`Table._repr_html_`).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sds.data.engine import Engine, translate_errors
+from sds.data.spark import cache_table
 from sds.errors import InputError, missing_column_error
 from sds.params import Interval, check
 from sds.report.render import render_html_fragment
@@ -46,12 +49,15 @@ class Table:
         counted = f", {rows:,} rows" if rows is not None else ""
         return f"Table({name!r}, {len(self.expr.columns):,} columns{counted})"
 
-    def materialized(self) -> Table:
-        """For text sources, a copy in an engine temp table, so many scans parse once.
+    @contextmanager
+    def materialized(self) -> Iterator[Table]:
+        """For text sources, a copy in the engine, so many scans parse once; released (its
+        memory and disk freed) when the block ends, also on an error.
 
-        DuckDB keeps it in memory up to its limit and spills to disk past it.
+        DuckDB keeps it in a temp table, in memory up to its limit and spilled to disk past
+        it; Spark caches it in executor memory, spilling to disk, under a temp view.
 
-        Returns:
+        Yields:
             This table unchanged for a non-text source, else a table over the engine's copy
                 (same name and engine).
 
@@ -59,17 +65,20 @@ class Table:
             DataError: The text cannot be parsed.
         """
         if not self.text_source:
-            return self
-        import uuid
-
+            yield self
+            return
         with translate_errors(self.name):
-            if self.engine.is_spark:  # Spark keeps it in executor memory, spilling to disk
-                temp = self.expr.cache()
+            if self.engine.is_spark:
+                temp, release = cache_table(self.engine.con, self.expr)
             else:
-                temp = self.engine.con.create_table(
-                    f"sds_{uuid.uuid4().hex[:12]}", obj=self.expr, temp=True
-                )
-        return Table(temp, self.name, self.engine, _known=self._known)
+                temp, release = _duckdb_temp_table(self.engine.con, self.expr)
+        try:
+            yield Table(temp, self.name, self.engine, _known=self._known)
+        except BaseException:
+            with suppress(Exception):  # the job's own error is the one to report
+                release()
+            raise
+        release()
 
     @property
     def columns(self) -> list[str]:
@@ -195,6 +204,16 @@ class Table:
             Note("About", [repr(self), "head(n), to_pandas(), to_polars() and count() run it."]),
         ]
         return render_html_fragment(f"Table: {self.name}", sections)
+
+
+def _duckdb_temp_table(con: Any, expr: ir.Table) -> tuple[ir.Table, Callable[[], None]]:
+    """A DuckDB temp table holding `expr`'s rows, and the function that drops it."""
+    import uuid
+
+    name = f"sds_{uuid.uuid4().hex[:12]}"
+    temp = con.create_table(name, obj=expr, temp=True)
+    # Ibis' drop_table names no table for a temp one (Ibis 12), so the SQL is spelled out
+    return temp, lambda: con.raw_sql(f'DROP TABLE IF EXISTS temp.main."{name}"')
 
 
 def _cell(value: Any) -> str:

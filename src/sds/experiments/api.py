@@ -132,7 +132,7 @@ def assign(
     source = open_table(data, table=table, encoding=encoding)
     expr = assign_table(source, id_column, experiment, names, shares)
     if data_output is not None:
-        source.engine.write(expr, Path(data_output), source=source.name)
+        source.engine.write(expr, data_output, source=source.name)
     counts = source.engine.execute(
         expr.group_by("variant").aggregate(n=expr.count()), source=source.name
     )

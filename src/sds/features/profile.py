@@ -1,7 +1,7 @@
 """Profile a table with engine aggregates: nothing but small summaries reaches Python.
 
 One grouped-free aggregate query computes every column's counts, distincts, moments and
-quantiles in a single scan; one more counts duplicate rows by hashing whole rows; then one
+quantiles in a single scan; one more counts duplicate (whole) rows; then one
 small GROUP BY per column gives its top values and one its histogram.
 """
 
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sds.data.finite import MAX_MAGNITUDE
 from sds.data.io import Table, open_table
+from sds.data.rows import distinct_rows
 from sds.data.schema import kind_of
 from sds.features.profile_result import (
     QUANTILE_NAMES,
@@ -76,9 +77,12 @@ def profile(
     whole = table  # duplicate rows are whole rows, whichever columns are profiled
     if opts.columns:
         table = table.select(list(opts.columns))
-    table = table.materialized()
-    if not opts.columns:
-        whole = table
+    with table.materialized() as copy:  # released when the profile is done, or fails
+        return _profile(copy, whole if opts.columns else copy, opts)
+
+
+def _profile(table: Table, whole: Table, opts: ProfileOptions) -> Profile:
+    """The profile of `table`, with duplicate rows counted on `whole`."""
     t = table.expr
     names = list(t.columns)
     kinds = [kind_of(t.schema()[n]) for n in names]
@@ -248,16 +252,11 @@ def _column_stats(table: Table, names: list[str], kinds: list[str], exact: bool)
 
 
 def _distinct_rows(table: Table) -> int:
-    """Exact count of distinct rows, by a 64-bit hash of each whole row (every column of
-    the source, also when ``--columns`` profiles only some: a repeat of two chosen columns
-    is not a duplicate row)."""
-    import ibis
-
-    t = table.expr
-    if table.engine.backend != "duckdb":  # no 64-bit row hash there: count exactly
-        return int(table.engine.scalar(t.distinct().count(), source=table.name))
-    row_hash = ibis.struct({c: t[c] for c in t.columns}).hash()
-    return int(table.engine.scalar(row_hash.nunique(), source=table.name))
+    """Count of distinct whole rows (every column of the source, also when ``--columns``
+    profiles only some: a repeat of two chosen columns is not a duplicate row): exact, or
+    by 64-bit row hashes on DuckDB (see :mod:`sds.data.rows`)."""
+    expr = distinct_rows(table.expr, table.engine.backend)
+    return int(table.engine.scalar(expr, source=table.name))
 
 
 def _num(value: Any) -> Any:

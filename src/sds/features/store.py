@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from sds.config import engine_scope
+from sds.data.rows import row_hash64
 from sds.errors import DataError, ParameterError
 from sds.features import store_lock
 from sds.features.build import build, open_sources
@@ -337,12 +338,13 @@ def _hash(value: Any) -> str:
 
 
 def fingerprint_table(table: Any) -> str:
-    """Content fingerprint computed in the engine: schema, row count and the sum of row
-    hashes (independent of row order and of the file's name or location)."""
-    import ibis
+    """Content fingerprint computed in the engine: schema, row count and the sum of 64-bit
+    row hashes mod a prime (independent of row order and of the file's name or location).
 
+    The row hash is DuckDB's ``hash`` or Spark's ``xxhash64`` (see :mod:`sds.data.rows`), so
+    the same data has one fingerprint per engine, not one across engines."""
     t = table.expr
-    row_hash = ibis.struct({c: t[c] for c in t.columns}).hash()
+    row_hash = row_hash64(t, table.engine.backend)
     summary = t.aggregate(rows=t.count(), total=(row_hash % 1_000_000_007).sum())
     row = table.engine.execute(summary, source=table.name).iloc[0]
     return _hash([str(t.schema()), int(row["rows"]), int(row["total"] or 0)])

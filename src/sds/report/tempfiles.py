@@ -92,9 +92,15 @@ def is_part_folder(folder: Path) -> bool:
         entries = list(os.scandir(folder))
     except OSError:
         return False
-    names = {e.name for e in entries}
+    return is_part_listing([(e.name, e.is_dir(follow_symlinks=False)) for e in entries])
+
+
+def is_part_listing(entries: list[tuple[str, bool]]) -> bool:
+    """:func:`is_part_folder` on a listing of (name, is a folder) pairs, from any file
+    system (Spark lists HDFS or S3 folders this way)."""
+    names = {name for name, _ in entries}
     return "_SUCCESS" in names and all(
-        _SPARK_ENTRY.match(e.name) and not e.is_dir(follow_symlinks=False) for e in entries
+        _SPARK_ENTRY.match(name) and not is_dir for name, is_dir in entries
     )
 
 
