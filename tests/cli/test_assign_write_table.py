@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from sds.data.engine import _engine_for, _server_engine
+from sds.data.engine import _engine_for, close_servers
 from sds.experiments.assign import assign
 from tests.conftest import invoke
 
@@ -32,7 +32,7 @@ def test_write_table_into_a_duckdb_file(tmp_path: Path, units: Path) -> None:
         done = invoke([*engine, *ARGS, "--data", str(units), "--write-table", "assigned"])
         again = invoke([*engine, *ARGS, "--data", str(units), "--write-table", "assigned"])
     finally:
-        _server_engine.cache_clear()
+        close_servers()
         _engine_for.cache_clear()  # let go of the file before reading it back
     assert done.exit_code == 0, done.stderr
     assert again.exit_code == 0, again.stderr  # replaced, not appended to

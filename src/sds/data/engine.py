@@ -183,8 +183,9 @@ class Engine:
         return self.url.masked if self.url is not None else self.backend
 
     def close(self) -> None:
-        """Close the connection to a database server (DuckDB and Spark stay as they are)."""
-        if self.is_server:
+        """Close the connection to a database server or DuckDB file (a Spark session stays:
+        other work may share it)."""
+        if not self.is_spark:
             import contextlib
 
             with contextlib.suppress(Exception):  # already closed, or the server went away
