@@ -26,6 +26,7 @@ processes and only folders sds wrote for this store are ever deleted
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -338,14 +339,37 @@ def _hash(value: Any) -> str:
 
 def fingerprint_table(table: Any) -> str:
     """Content fingerprint computed in the engine: schema, row count and the sum of row
-    hashes (independent of row order and of the file's name or location)."""
+    hashes (independent of row order and of the file's name or location). Each engine
+    hashes rows its own way, so the same rows read by another engine make a new version."""
+    t = table.expr
+    summary = t.aggregate(rows=t.count(), total=(_row_hash(table) % 1_000_000_007).sum())
+    row = table.engine.execute(summary, source=table.name).iloc[0]
+    return _hash([str(t.schema()), int(row["rows"]), int(row["total"] or 0)])
+
+
+def _row_hash(table: Any) -> Any:
+    """A 64-bit hash of each row: the engine's own hash of the row as a struct, or, on
+    PostgreSQL (which has no such hash in Ibis), its ``hashtextextended`` of the row's
+    values as text, each marked as missing or present, joined by a unit separator."""
     import ibis
 
     t = table.expr
-    row_hash = ibis.struct({c: t[c] for c in t.columns}).hash()
-    summary = t.aggregate(rows=t.count(), total=(row_hash % 1_000_000_007).sum())
-    row = table.engine.execute(summary, source=table.name).iloc[0]
-    return _hash([str(t.schema()), int(row["rows"]), int(row["total"] or 0)])
+    if table.engine.backend != "postgres":
+        return ibis.struct({c: t[c] for c in t.columns}).hash()
+    parts = [ibis.ifelse(t[c].isnull(), "n", "v" + t[c].cast("string")) for c in t.columns]
+    return _pg_hash()(ibis.literal("\x1f").join(parts), 0)
+
+
+@functools.cache
+def _pg_hash() -> Any:
+    """PostgreSQL's ``hashtextextended(text, seed)`` as an Ibis function."""
+    import ibis
+
+    def hashtextextended(text: str, seed: int) -> int:
+        """PostgreSQL's 64-bit hash of a text."""
+        raise NotImplementedError  # never run here: Ibis compiles it to the SQL function
+
+    return ibis.udf.scalar.builtin(hashtextextended, name="hashtextextended")
 
 
 def _fault(step: str) -> None:
