@@ -34,11 +34,19 @@ app = typer.Typer(
 def build_command(
     spec: Annotated[Path, typer.Argument(help="Feature spec (YAML or JSON).")],
     data_output: Annotated[
-        str,  # not a Path, which folds a URI's "//"
+        str | None,  # not a Path, which folds a URI's "//"
         typer.Option(
             "--data-output", help="Feature table to write (Parquet; a URI with --engine spark)."
         ),
-    ],
+    ] = None,
+    write_table: Annotated[
+        str | None,
+        typer.Option(
+            "--write-table",
+            help="Write the feature table as this table (schema.table) in the engine's "
+            "database, computed there (with --engine URL).",
+        ),
+    ] = None,
     data: Annotated[
         str | None, typer.Option(help="Events (file, glob or SQL); overrides the spec's 'data'.")
     ] = None,
@@ -52,12 +60,20 @@ def build_command(
     output: OutputOpt = None,
 ) -> None:
     """Build one row per entity and label time; each feature uses only earlier events.
-    The table goes to --data-output, the build summary to --output (else stdout)."""
+    The table goes to --data-output and/or --write-table, the build summary to --output
+    (else stdout)."""
     from sds.features.build import build
     from sds.features.spec import parse
 
     resolve_format(fmt, output)
-    if Path(data_output).suffix.lower() != ".parquet":
+    if data_output is None and write_table is None:
+        raise ParameterError(
+            "the feature table needs a destination",
+            parameter="--data-output",
+            hint="Pass --data-output features.parquet, or --write-table schema.table with "
+            "--engine postgres://...",
+        )
+    if data_output is not None and Path(data_output).suffix.lower() != ".parquet":
         raise ParameterError(
             f"--data-output == {data_output!r}, the feature table is written as Parquet",
             parameter="--data-output",
@@ -69,7 +85,7 @@ def build_command(
         with engine_scope(parsed):
             events = open_table(events, table=table, encoding=encoding)
     label_source = labels if labels is not None else beside(parsed.labels, spec)
-    result, _ = build(parsed, events, label_source, output=data_output)
+    result, _ = build(parsed, events, label_source, output=data_output, table=write_table)
     emit(result, fmt, output)
 
 

@@ -10,7 +10,9 @@ backends (PostgreSQL) have no Ibis ``hash`` at all. So:
   hashes is kept because it is twice as fast and needs a fifth of the memory (10,000,000
   rows of 18 columns: 1.8 s and 0.55 GB peak against 3.4 s and 2.6 GB; a false duplicate
   there has odds of about n²/2⁶⁵, 3e-6 at 10,000,000 rows);
-- a 64-bit row hash, for fingerprints, is DuckDB's ``hash`` or Spark's ``xxhash64``.
+- a 64-bit row hash, for fingerprints, is DuckDB's ``hash``, Spark's ``xxhash64`` or, on
+  PostgreSQL, ``hashtextextended`` of the row's values as text (each marked missing or
+  present, joined by a unit separator).
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ def distinct_rows(t: ir.Table, backend: str) -> ir.IntegerScalar:
 
 
 def row_hash64(t: ir.Table, backend: str) -> ir.IntegerColumn:
-    """A 64-bit hash of each whole row of `t`: DuckDB's `hash`, Spark's `xxhash64`.
+    """A 64-bit hash of each whole row of `t`: DuckDB's `hash`, Spark's `xxhash64`,
+    PostgreSQL's `hashtextextended` of the row as text.
 
     Args:
         t: The table; every column is hashed, in order.
@@ -71,7 +74,22 @@ def row_hash64(t: ir.Table, backend: str) -> ir.IntegerColumn:
         udf = ibis.udf.scalar.builtin(xxhash64, signature=((row.type(),), dt.int64))
         hashed: ir.IntegerColumn = udf(row)
         return hashed
+    if backend == "postgres":
+        return _postgres_row_hash(t)
     raise ParameterError(
-        f"backend == {backend!r} has no 64-bit row hash, must be duckdb or spark",
+        f"backend == {backend!r} has no 64-bit row hash, must be duckdb, spark or postgres",
         parameter="engine",
     )
+
+
+def _postgres_row_hash(t: ir.Table) -> ir.IntegerColumn:
+    import ibis
+
+    def hashtextextended(text: str, seed: int) -> int:
+        """PostgreSQL's 64-bit hash of a text."""
+        raise NotImplementedError  # a signature: PostgreSQL runs it, Python never does
+
+    udf = ibis.udf.scalar.builtin(hashtextextended, name="hashtextextended")
+    parts = [ibis.ifelse(t[c].isnull(), "n", "v" + t[c].cast("string")) for c in t.columns]
+    hashed: ir.IntegerColumn = udf(ibis.literal("\x1f").join(parts), 0)
+    return hashed

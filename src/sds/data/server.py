@@ -143,12 +143,7 @@ def write_table(engine: Engine, expr: ir.Table, name: str, source: str) -> str:
     Returns:
         The table's name as written.
     """
-    if not TABLE_NAME.match(name):
-        raise DataError(
-            f"{name!r} is not a table name",
-            source="--write-table",
-            expected="table or schema.table (letters, digits and _)",
-        )
+    check_table_name(name)
     *schema_parts, table = name.split(".")
     schema = ".".join(schema_parts) or None
     temp = f"{table}__sds_{uuid.uuid4().hex[:8]}"
@@ -160,6 +155,16 @@ def write_table(engine: Engine, expr: ir.Table, name: str, source: str) -> str:
             _drop(engine, schema, temp)
             raise
     return name
+
+
+def check_table_name(name: str) -> None:
+    """A DataError unless ``name`` is ``table``, ``schema.table`` or ``catalog.schema.table``."""
+    if not TABLE_NAME.match(name):
+        raise DataError(
+            f"{name!r} is not a table name",
+            source="--write-table",
+            expected="table or schema.table (letters, digits and _)",
+        )
 
 
 def _swap(engine: Engine, schema: str | None, temp: str, table: str) -> None:

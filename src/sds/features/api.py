@@ -22,6 +22,7 @@ def run(
     *,
     labels: Any = None,
     data_output: str | Path | None = None,
+    write_table: str | None = None,
 ) -> tuple[FeatureBuild, pd.DataFrame | None]:
     """Build the spec's point-in-time features from the events in `data` and `labels`.
 
@@ -37,14 +38,18 @@ def run(
             for the labels the spec names (or its single `cutoff`).
         data_output: Parquet file to write the feature table to, in the engine, instead of
             returning it.
+        write_table: Table (`schema.table`) to write the feature table as, computed in
+            the engine's database (a server named by `settings(engine=...)`), instead of
+            returning it; an earlier table of that name is replaced whole.
 
     Returns:
         The build's summary (rows, entities, each feature's type and missing share,
-            warnings) and the feature table; with `data_output` the table is written to
-            that Parquet file instead and the second item is `None`.
+            warnings) and the feature table; with `data_output` or `write_table` the
+            table is written there instead and the second item is `None`.
 
     Raises:
         ConfigError: The spec is not a valid feature spec (a mapping's key names it).
         DataError: A named column is missing or unusable.
     """
-    return build(spec if isinstance(spec, FeatureSpec) else dict(spec), data, labels, data_output)
+    chosen = spec if isinstance(spec, FeatureSpec) else dict(spec)
+    return build(chosen, data, labels, data_output, table=write_table)

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sds.config import engine_scope
+from sds.data.engine import Engine, default_engine, local_engine
 from sds.data.io import Table, open_table
-from sds.errors import DataError, missing_column_error
+from sds.data.server import check_table_name, open_named
+from sds.errors import DataError, ParameterError, missing_column_error
 from sds.features.spec import FeatureSpec, parse
 from sds.features.temporal import carried_columns, cutoff_coverage, features
 from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_table
@@ -23,7 +25,8 @@ if TYPE_CHECKING:
 class FeatureBuild(Result):
     """What a feature build made: rows, each feature's type and missing share, warnings.
     ``label_columns``: the label table's other columns, carried between the keys and the
-    features (the label itself, e.g. ``churned``); they are not features."""
+    features (the label itself, e.g. ``churned``); they are not features. ``table``: the
+    database table the features were written to, if any."""
 
     title: ClassVar[str] = "Feature build"
     name: str
@@ -35,6 +38,7 @@ class FeatureBuild(Result):
     features: tuple[dict[str, Any], ...]
     warnings: tuple[str, ...] = ()
     label_columns: tuple[str, ...] = ()
+    table: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable_dict(
@@ -42,6 +46,7 @@ class FeatureBuild(Result):
                 "name": self.name,
                 "events": self.events,
                 "output": self.output,
+                "table": self.table,
                 "rows": self.rows,
                 "entities": self.entities,
                 "label_times": list(self.label_times),
@@ -56,7 +61,7 @@ class FeatureBuild(Result):
         out: list[Section] = [
             KeyValue(
                 "Feature set",
-                [(k, d[k]) for k in ("name", "events", "output", "rows", "entities")]
+                [(k, d[k]) for k in ("name", "events", "output", "table", "rows", "entities")]
                 + [("label times", " .. ".join(d["label_times"]))]
                 + [("label columns", ", ".join(d["label_columns"]) or "none")],
             ),
@@ -93,44 +98,82 @@ def build(
     data: Any = None,
     labels: Any = None,
     output: str | Path | None = None,
+    *,
+    table: str | None = None,
 ) -> tuple[FeatureBuild, pd.DataFrame | None]:
-    """Build the features. With ``output`` they are written to that Parquet file in the
-    engine (atomically) and no frame is returned; without, the frame comes back."""
+    """Build the features. With ``table`` (``schema.table``) they are written as that table
+    in the engine's database, computed there; with ``output`` they are written to that
+    Parquet file (from the table, when both are given), atomically. With either no frame
+    is returned; with neither, the frame comes back."""
 
     spec = parse(spec)
     with engine_scope(spec):
-        return _build(spec, data, labels, output)
+        return _build(spec, data, labels, output, table)
 
 
 def _build(
-    spec: FeatureSpec, data: Any, labels: Any, output: str | Path | None
+    spec: FeatureSpec, data: Any, labels: Any, output: str | Path | None, table: str | None
 ) -> tuple[FeatureBuild, pd.DataFrame | None]:
     events, label_table = open_sources(spec, data, labels)
+    if table is not None:
+        _check_table(events.engine, table)
     warnings: list[str] = []
     expr = features(spec, events, label_table, warnings)
     warnings += _label_coverage(spec, events, label_table)
     carried = carried_columns(spec, label_table)
     _check_transform_columns(spec, expr, events)
-    frame = None
+    engine, frame = events.engine, None
+    if table is not None:
+        name = engine.write_table(expr, table, source=events.name)
+        written = Table(open_named(engine, name, name), name, engine)
+        expr = written.expr  # a file as well is streamed from the table, not computed again
     if output is not None:
-        events.engine.write(expr, output, source=events.name)
-
+        engine.write(expr, output, source=events.name)
+        # the summary reads the file here (a server's rows are not sent back up to it)
         summary = _summary(
-            open_table(str(output), engine=events.engine, require_rows=False), carried
+            open_table(str(output), engine=_here(engine), require_rows=False), carried
         )
+    elif table is not None:
+        summary = _summary(written, carried)
     else:
-        frame = events.engine.execute(expr, source=events.name)
-
-        summary = _summary(open_table(frame, engine=events.engine, require_rows=False), carried)
+        frame = engine.execute(expr, source=events.name)
+        summary = _summary(open_table(frame, engine=_here(engine), require_rows=False), carried)
     result = FeatureBuild(
         name=spec.name,
         events=events.name,
         output=None if output is None else str(output),
+        table=table,
         warnings=tuple(warnings),
         label_columns=tuple(carried),
         **summary,
     )
     return result, frame
+
+
+def _here(engine: Engine) -> Engine:
+    """The engine that reads a local file or frame: a server's rows stay on this machine
+    (the local DuckDB), any other engine reads them itself."""
+    return local_engine() if engine.is_server else engine
+
+
+def _check_table(engine: Engine, table: str) -> None:
+    """Before any work: a table name, and an engine whose database outlives the run."""
+    check_table_name(table)
+    if default_engine().is_server and not engine.is_server:
+        raise ParameterError(
+            "the events are read by DuckDB on this machine, so the feature table would not "
+            "be computed in the database",
+            parameter="--write-table",
+            hint="Name the events as a table (schema.table) or a SELECT query on the server, "
+            "or pass --upload to copy local files there first.",
+        )
+    if engine.backend == "duckdb" and engine.database == ":memory:":
+        raise ParameterError(
+            "a feature table written in DuckDB's in-memory database is lost when sds exits",
+            parameter="--write-table",
+            hint="Run with --engine postgres://user@host/db (the table is written there), "
+            "or write a file with --data-output features.parquet.",
+        )
 
 
 def _check_transform_columns(spec: FeatureSpec, expr: Any, events: Table) -> None:
@@ -150,8 +193,7 @@ def _check_transform_columns(spec: FeatureSpec, expr: Any, events: Table) -> Non
     if not texts:
         return
     filled = {
-        f"n{i}": (expr[c].cast("string").strip().length() > 0).cast("int64").sum()
-        for i, c in enumerate(texts)
+        f"n{i}": (expr[c].cast("string").strip().length() > 0).sum() for i, c in enumerate(texts)
     }
     row = events.engine.execute(expr.aggregate(**filled), source=events.name).iloc[0]
     for i, c in enumerate(texts):

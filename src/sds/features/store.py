@@ -341,7 +341,8 @@ def fingerprint_table(table: Any) -> str:
     """Content fingerprint computed in the engine: schema, row count and the sum of 64-bit
     row hashes mod a prime (independent of row order and of the file's name or location).
 
-    The row hash is DuckDB's ``hash`` or Spark's ``xxhash64`` (see :mod:`sds.data.rows`), so
+    The row hash is DuckDB's ``hash``, Spark's ``xxhash64`` or PostgreSQL's
+    ``hashtextextended`` of the row as text (see :mod:`sds.data.rows`), so
     the same data has one fingerprint per engine, not one across engines."""
     t = table.expr
     row_hash = row_hash64(t, table.engine.backend)

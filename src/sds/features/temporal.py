@@ -264,16 +264,21 @@ def _aggregates(
         if "last" in agg.functions:
             aggs[f"{agg.column}_last"] = j[agg.column].argmax(ts, where=known)
     if "days_since_first" in spec.calendar:
-        aggs["days_since_first"] = (
-            label_value.delta(ts.min(where=known), unit="second").cast("float64") / 86_400.0
-        )
+        aggs["days_since_first"] = _days(label_value, ts.min(where=known))
     if spec.rfm is not None:
         last = ts.max(where=known)
-        aggs["recency_days"] = label_value.delta(last, unit="second").cast("float64") / 86_400.0
+        aggs["recency_days"] = _days(label_value, last)
         aggs["frequency"] = ts.count(where=known)
         if spec.rfm.monetary:
             aggs["monetary"] = j[spec.rfm.monetary].sum(where=known).fill_null(0)
     return aggs
+
+
+def _days(later: Any, earlier: Any) -> Any:
+    """Days from ``earlier`` to ``later``, to the microsecond: every engine counts whole
+    microseconds the same way (whole seconds it would not: DuckDB counts the second
+    boundaries crossed, PostgreSQL rounds the interval)."""
+    return later.delta(earlier, unit="microsecond").cast("float64") / 86_400_000_000.0
 
 
 def _windowed(x: Any, f: str, inside: Any) -> Any:
@@ -290,10 +295,11 @@ def _windowed(x: Any, f: str, inside: Any) -> Any:
 
 def _calendar(spec: FeatureSpec, out: ir.Table) -> dict[str, Any]:
     t = out[LABEL_TIME]
+    # int64 on every engine (each returns its own width, and a file keeps it)
     parts = {
-        "dayofweek": t.day_of_week.index(),  # Monday = 0
-        "hour": t.hour(),
-        "month": t.month(),
+        "dayofweek": t.day_of_week.index().cast("int64"),  # Monday = 0
+        "hour": t.hour().cast("int64"),
+        "month": t.month().cast("int64"),
         "weekend": t.day_of_week.index() >= 5,
     }
     return {f"label_{p}": parts[p] for p in spec.calendar if p in parts}

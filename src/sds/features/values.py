@@ -70,8 +70,8 @@ def _aggregates(events: Table, text: list[str], floats: list[str]) -> dict[str, 
     t = events.expr
     aggs: dict[str, Any] = {}
     for i, c in enumerate(text):
-        aggs[f"filled{i}"] = t[c].notnull().cast("int64").sum()
-        aggs[f"bad{i}"] = (t[c].notnull() & t[c].try_cast("float64").isnull()).cast("int64").sum()
+        aggs[f"filled{i}"] = t[c].notnull().sum()
+        aggs[f"bad{i}"] = (t[c].notnull() & t[c].try_cast("float64").isnull()).sum()
     aggs.update(unusable_aggregates(t, floats))
     return aggs
 

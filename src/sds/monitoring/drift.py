@@ -58,7 +58,7 @@ def bin_counts(table: Any, column: str, edges: np.ndarray) -> np.ndarray:
 
     t = table.expr
     x = t[column].cast("float64")
-    index = sum((x >= float(e)).cast("int64") for e in edges) if len(edges) else ibis.literal(0)
+    index = sum((x >= float(e)).cast("int32") for e in edges) if len(edges) else ibis.literal(0)
     binned = t.mutate(__bin=ibis.ifelse(_present(x), index, -1))
     counts = table.engine.execute(
         binned.group_by("__bin").aggregate(n=binned.count()), source=table.name
@@ -108,9 +108,7 @@ def level_counts(ref: Any, cur: Any, ref_col: str, cur_col: str) -> tuple[np.nda
     top = in_ref.order_by([ibis.desc("n"), "v"]).limit(TOP_LEVELS)
     listed = ref.engine.execute(by_side.semi_join(top, "v"), source=ref.name)
     totals = ref.engine.execute(
-        both.group_by("side").aggregate(
-            total=both.count(), missing=both.v.isnull().cast("int64").sum()
-        ),
+        both.group_by("side").aggregate(total=both.count(), missing=both.v.isnull().sum()),
         source=ref.name,
     )
 

@@ -59,10 +59,10 @@ def outcome_aggregates(t: Any) -> dict[str, Any]:
     refused = (s >= 400) & (s < 500) & (s != UNAUTHORIZED) & (s != DISCONNECTED)
     return {
         "requests": t.count(),
-        "answered": answered.cast("int64").sum(),
-        "refused": refused.cast("int64").sum(),
-        "errors": (s >= 500).cast("int64").sum(),
-        "disconnected": (s == DISCONNECTED).cast("int64").sum(),
+        "answered": answered.sum(),
+        "refused": refused.sum(),
+        "errors": (s >= 500).sum(),
+        "disconnected": (s == DISCONNECTED).sum(),
         "p50_ms": t.latency_ms.quantile(0.5, where=answered),
         "p95_ms": t.latency_ms.quantile(0.95, where=answered),
         "p99_ms": t.latency_ms.quantile(0.99, where=answered),
@@ -115,7 +115,7 @@ def check_log(table: Any) -> None:
             )
     latency = t.latency_ms.cast("float64")
     bad = (t.status == ANSWERED) & (latency.isnull() | latency.isnan() | latency.isinf())
-    row = table.engine.execute(t.aggregate(n=bad.cast("int64").sum()), source=table.name)
+    row = table.engine.execute(t.aggregate(n=bad.sum()), source=table.name)
     n = engine_count(row["n"].iloc[0])
     if n:
         raise DataError(

@@ -197,9 +197,7 @@ def _check_finite(table: Any, columns: list[str]) -> None:
     if not columns:
         return
     t = table.expr
-    counts = {
-        f"c{i}": t[c].cast("float64").isinf().cast("int64").sum() for i, c in enumerate(columns)
-    }
+    counts = {f"c{i}": t[c].cast("float64").isinf().sum() for i, c in enumerate(columns)}
     row = table.engine.execute(t.aggregate(**counts), source=table.name).iloc[0]
     for i, c in enumerate(columns):
         n = engine_count(row[f"c{i}"])
