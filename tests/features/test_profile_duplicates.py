@@ -68,5 +68,8 @@ def test_row_hash64_per_backend() -> None:
     assert not spark.op().find(ops.Hash)
     assert spark.op().__func_name__ == "xxhash64"  # the SQL function it compiles to
     assert spark.type().is_int64()
-    with pytest.raises(ParameterError, match="postgres"):
-        row_hash64(t, "postgres")
+    postgres = row_hash64(t, "postgres")
+    assert not postgres.op().find(ops.Hash)
+    assert postgres.op().__func_name__ == "hashtextextended" and postgres.type().is_int64()
+    with pytest.raises(ParameterError, match="mysql"):
+        row_hash64(t, "mysql")

@@ -277,13 +277,13 @@ def test_a_job_the_server_cannot_run_names_it(pg: Any, data_dir: Path) -> None: 
     never a fallback that reads the rows into Python."""
     import ibis
 
-    from sds.errors import AnalysisError
+    from sds.errors import InputError
 
     table = open_named(pg, f"{SCHEMA}.reference", "reference")
     hashed: Callable[[], Any] = lambda: pg.execute(  # noqa: E731
         table.aggregate(h=ibis.struct({"a": table.age}).hash().sum()), source="reference"
     )
-    with pytest.raises(AnalysisError) as caught:
+    with pytest.raises(InputError) as caught:  # exit 2: the user chooses another engine
         hashed()
     text = str(caught.value)
     assert "postgres" in text and "Hash" in text and "duckdb" in text
