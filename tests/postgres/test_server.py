@@ -80,10 +80,10 @@ def test_server_stops_and_is_removed_when_the_block_fails() -> None:
 def test_as_root_without_a_postgres_user_the_server_runs_as_nobody(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tests.postgres import conftest
+    from sds.data import localpg
 
-    monkeypatch.setattr(conftest, "RUN_AS", ("sds-no-such-user", "nobody"))
-    user = conftest.run_as()
+    monkeypatch.setattr(localpg, "RUN_AS", ("sds-no-such-user", "nobody"))
+    user = localpg.run_as()
     if os.geteuid() != 0:
         assert user is None  # not root: the server runs as whoever runs the suite
         return
