@@ -87,8 +87,8 @@ def unusable_aggregates(t: Any, columns: list[str], *, nan_counts: bool = True) 
     for i, c in enumerate(columns):
         v = t[c].cast("float64")
         odd = v.isinf() | v.isnan()
-        aggs[f"inf{i}"] = (odd if nan_counts else v.isinf()).cast("int64").sum()
-        aggs[f"huge{i}"] = ((~odd) & (v.abs() > MAX_MAGNITUDE)).cast("int64").sum()
+        aggs[f"inf{i}"] = (odd if nan_counts else v.isinf()).sum()
+        aggs[f"huge{i}"] = ((~odd) & (v.abs() > MAX_MAGNITUDE)).sum()
         aggs[f"max{i}"] = v.abs().max(where=~odd)
     return aggs
 

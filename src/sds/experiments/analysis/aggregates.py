@@ -92,7 +92,7 @@ def detect_grain(table: Table, spec: AnalysisSpec) -> str:
     """``unit`` when every unit has one row, else ``event``. Rows without a unit id are
     refused: grouped together they would make one unit out of many."""
     t = table.expr
-    aggs = {"missing": t[spec.unit].isnull().cast("int64").sum(), "rows": t.count()}
+    aggs = {"missing": t[spec.unit].isnull().sum(), "rows": t.count()}
     if spec.grain == "auto":
         aggs["units"] = t[spec.unit].nunique()
     counts = table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0]
@@ -129,8 +129,8 @@ def units(table: Table, spec: AnalysisSpec, grain: str) -> ir.Table:
     aggs: dict[str, Any] = {
         VARIANT: t[spec.variant].cast("string").min(),
         # min != max: "more than one arm" without a per-unit distinct count
-        "__mixed": (
-            t[spec.variant].cast("string").min() != t[spec.variant].cast("string").max()
+        "__mixed": ibis.ifelse(
+            t[spec.variant].cast("string").min() != t[spec.variant].cast("string").max(), 1, 0
         ).cast("int64"),
     }
     aggs.update({s: t[s].min() for s in spec.segments})
@@ -211,11 +211,10 @@ def aggregate(table: Table, spec: AnalysisSpec, unit_rows: ir.Table, grain: str)
     u = unit_rows
     aggs: dict[str, Any] = {"n": u.count(), "mixed": u["__mixed"].sum()}
     for v in lay.variables:
-        aggs[f"null_{lay.mean_name(v)}"] = u[v].isnull().cast("int64").sum()
+        aggs[f"null_{lay.mean_name(v)}"] = u[v].isnull().sum()
         aggs[lay.mean_name(v)] = _value(u, v, lay, origin).mean()
     for v in lay.binary:
-        bad = ((u[v] != 0) & (u[v] != 1)).cast("int64")
-        aggs[f"bad_{lay.mean_name(v)}"] = bad.sum()
+        aggs[f"bad_{lay.mean_name(v)}"] = ((u[v] != 0) & (u[v] != 1)).sum()
     for a, b in lay.pairs:
         x, y = _value(u, a, lay, origin), _value(u, b, lay, origin)
         aggs[lay.comoment_name(a, b)] = x.cov(y, how="sample")
