@@ -65,16 +65,19 @@ def warehouse_chapter(url: str, output: Path, seed: int, users: int) -> Any:
     from sds.data.engine import Engine
     from sds.report.assemble import Chapter
 
-    engine = Engine.from_url(url)
     units = output / "data" / "checkout_units.parquet"
     synth.write_parquet("ab_test", units, seed=seed, n_users=users)
     table = f"{SCHEMA}.checkout_units_{uuid.uuid4().hex[:8]}"
-    _say(f"loading {users:,} units into {table} on {engine.label}")
-    _load(engine, table, units)
+    engine = Engine.from_url(url)
     try:
-        result = _analyze(engine, table, output)
+        _say(f"loading {users:,} units into {table} on {engine.label}")
+        _load(engine, table, units)
+        try:
+            result = _analyze(engine, table, output)
+        finally:
+            engine.con.raw_sql(f"DROP TABLE IF EXISTS {_quoted(table)}")
     finally:
-        engine.con.raw_sql(f"DROP TABLE IF EXISTS {_quoted(table)}")
+        engine.con.disconnect()
     return Chapter(TITLE, result, "analysis_postgres.json")
 
 
@@ -104,11 +107,10 @@ def _analyze(engine: Any, table: str, output: Path) -> Any:
         if source.engine is not engine:  # never a local copy: the point of the chapter
             raise AnalysisError(f"{table} was not read in the database", source=engine.label)
         result = analyze(spec, source)
-    effect = result.effect("conversion")
+    effect, units = result.effect("conversion"), sum(n for _, n in result.units)
     _say(
-        f"  {result.units:,} units analysed inside {engine.backend}; conversion "
-        f"{effect.rel_effect:+.1%} [{effect.rel_ci_lower:+.1%}, {effect.rel_ci_upper:+.1%}]; "
-        f"verdict: {result.verdict}"
+        f"  {units:,} units analysed inside {engine.backend}; conversion {effect.rel_effect:+.1%} "
+        f"[{effect.rel_ci_lower:+.1%}, {effect.rel_ci_upper:+.1%}]; verdict: {result.verdict}"
     )
     return result
 
