@@ -107,3 +107,17 @@ def test_a_private_temporary_folder_is_not_used_as_root(
     monkeypatch.setattr(tempfile, "tempdir", "/" + "x" * 70)
     assert temp_parent(None) == "/tmp"  # too long for a unix socket path
     private.rmdir()
+
+
+def test_results_are_planned_for_all_their_rows(postgres_server: PostgresServer) -> None:
+    """Ibis reads through a cursor, which PostgreSQL plans for its first 10% of rows
+    (a sort-based GROUP BY: 2.7x slower on the analysis' aggregate); sds reads every row."""
+    from sds.data.engine import Engine
+
+    engine = Engine.from_url(postgres_server.url())
+    try:
+        with engine.con.begin() as cursor:
+            cursor.execute("SHOW cursor_tuple_fraction")
+            assert cursor.fetchone() == ("1",)
+    finally:
+        engine.con.disconnect()
