@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,13 +13,7 @@ from scipy import stats
 from sds.data.io import open_table
 from sds.errors import DataError, ParameterError
 from sds.experiments.assign import assign, assign_table, hash_value, summarize
-
-VECTORS = Path(__file__).resolve().parents[1] / "reference" / "assign_vectors.csv"
-
-
-def _vectors() -> list[dict[str, str]]:
-    with VECTORS.open(encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+from tests.reference import assign_vectors as vectors
 
 
 def _engine_assign(
@@ -35,25 +27,29 @@ def _engine_assign(
 
 
 def test_python_path_reproduces_committed_vectors() -> None:
-    rows = _vectors()
-    assert len(rows) == 132
-    for row in rows:
-        variants, weights = (
-            row["variants"].split("|"),
-            [float(w) for w in row["weights"].split("|")],
-        )
-        assert hash_value(row["unit_id"], row["experiment"]) == int(row["hash"])
-        assert assign([row["unit_id"]], row["experiment"], variants, weights) == [row["variant"]]
+    groups = vectors.groups()
+    assert sum(len(g.ids) for g in groups) == vectors.N_VECTORS
+    assert {g.id_type for g in groups} == {"int", "str"}
+    for g in groups:
+        assert [hash_value(i, g.experiment) for i in g.ids] == g.hashes
+        assert assign(g.ids, g.experiment, g.variants, g.weights) == g.arms
+        if g.id_type == "int":  # numpy integers and whole floats are their integer
+            assert (
+                assign(np.array(g.ids, dtype=np.int64), g.experiment, g.variants, g.weights)
+                == g.arms
+            )
+            small = [i for i in g.ids if abs(i) < 2**53]
+            expected = [a for i, a in zip(g.ids, g.arms, strict=True) if abs(i) < 2**53]
+            assert (
+                assign([float(i) for i in small], g.experiment, g.variants, g.weights) == expected
+            )
 
 
-def test_engine_path_reproduces_committed_vectors() -> None:
-    rows = _vectors()
-    for key in {(r["experiment"], r["variants"], r["weights"]) for r in rows}:
-        group = [r for r in rows if (r["experiment"], r["variants"], r["weights"]) == key]
-        variants = key[1].split("|")
-        weights = [float(w) for w in key[2].split("|")]
-        ids = [r["unit_id"] for r in group]
-        assert _engine_assign(ids, key[0], variants, weights) == [r["variant"] for r in group]
+def test_duckdb_reproduces_committed_vectors() -> None:
+    frames = vectors.id_frames()
+    checked, wrong = vectors.engine_mismatches(lambda kind: open_table(frames[kind]))
+    assert checked == vectors.N_VECTORS
+    assert not wrong, wrong[:5]
 
 
 def _engine_counts(

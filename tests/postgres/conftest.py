@@ -96,12 +96,15 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 @pytest.fixture(scope="session")
-def pg_engine(postgres_server: PostgresServer) -> Any:
+def pg_engine(postgres_server: PostgresServer) -> Iterator[Any]:
     """One sds engine on the suite's server (user ``sds``, database ``sds_test``), shared by
-    the parity tests of this worker."""
+    the parity tests of this worker; its connection is closed at the end (an open one
+    left to the garbage collector is a ResourceWarning, an error in this suite)."""
     from sds.data.engine import Engine
 
-    return Engine.from_url(postgres_server.url())
+    engine = Engine.from_url(postgres_server.url())
+    yield engine
+    engine.con.disconnect()
 
 
 def load_table(engine: Any, name: str, data: Any) -> str:

@@ -19,6 +19,7 @@ from sds.cli.common import (
     split_list,
     split_numbers,
 )
+from sds.data.engine import Engine
 from sds.data.io import open_table
 from sds.errors import ParameterError
 from sds.params import check_weights
@@ -39,11 +40,22 @@ def command(
         str | None, typer.Option(help="Comma-separated ids, for a quick lookup.")
     ] = None,
     data_output: DataOutputOpt = None,
+    write_table: Annotated[
+        str | None,
+        typer.Option(
+            help="Write the assignment table as this table (schema.table) in the engine's "
+            "database, computed there: the rows never leave it. Needs a database engine "
+            "(--engine postgres://... or duckdb:///file.duckdb) and --data read there (a "
+            "table or query, or --upload); not with --data-output. An existing table of "
+            "that name is replaced atomically. --output still writes the summary.",
+        ),
+    ] = None,
     fmt: FormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Assign units by sha256(experiment:id): stable everywhere, independent across
-    experiments. --data-output writes the assignment table; --output the summary."""
+    experiments. --data-output writes the assignment table to a file, --write-table into
+    the engine's database; --output writes the summary."""
     from sds.experiments.assign import assign, summarize
 
     resolve_format(fmt, output)
@@ -53,6 +65,13 @@ def command(
         check_weights(split, "shares")
     if (data is None) == (ids is None):
         raise ParameterError("give exactly one of --data or --ids", parameter="data")
+    if write_table is not None and (ids is not None or data_output is not None):
+        other = "--ids" if ids is not None else "--data-output"
+        raise ParameterError(
+            f"--write-table goes with --data only, not {other}: the rows are written by "
+            "the database",
+            parameter="write-table",
+        )
     if ids is not None:
         id_list = split_list(ids)
         if not id_list:
@@ -71,10 +90,9 @@ def command(
             f"data_output == {str(data_output)!r}, must end in .csv or .parquet",
             parameter="data_output",
         )
-    counts = _assign_data(
-        str(data), table, encoding, id_column, experiment, names, split, data_output
+    counts, written = _assign_data(
+        str(data), table, encoding, id_column, experiment, names, split, data_output, write_table
     )
-    written = str(data_output) if data_output else None
     emit(summarize(experiment, names, split, counts, written), fmt, output)
 
 
@@ -87,15 +105,38 @@ def _assign_data(
     names: list[str],
     shares: list[float] | None,
     output: Path | None,
-) -> dict[str, int]:
-    """Assign in the engine; write the table if asked; return counts per variant."""
+    write_table: str | None,
+) -> tuple[dict[str, int], str | None]:
+    """Assign in the engine; write the file or the database table if asked; return counts
+    per variant and what was written."""
     from sds.experiments.assign import assign_table
 
     source = open_table(data, table=table, encoding=encoding)
+    if write_table is not None:
+        _require_database(source.engine, source.name)
     expr = assign_table(source, id_column, experiment, names, shares)
+    written = None
     if output is not None:
-        source.engine.write(expr, output, source=source.name)
+        written = str(source.engine.write(expr, output, source=source.name))
+    elif write_table is not None:
+        name = source.engine.write_table(expr, write_table, source=source.name)
+        written = f"table {name} on {source.engine.label}"
     counts = source.engine.execute(
         expr.group_by("variant").aggregate(n=expr.count()), source=source.name
     )
-    return {str(v): int(n) for v, n in zip(counts["variant"], counts["n"], strict=True)}
+    per_variant = {str(v): int(n) for v, n in zip(counts["variant"], counts["n"], strict=True)}
+    return per_variant, written
+
+
+def _require_database(engine: Engine, source: str) -> None:
+    """Refuse --write-table on an engine without a database that outlives the run (DuckDB
+    in memory, which is also where local files are read when the engine is a server)."""
+    if engine.backend == "duckdb" and engine.database == ":memory:":
+        raise ParameterError(
+            f"--write-table needs a database engine, but {source} is read by DuckDB in "
+            "memory, whose tables end with the run",
+            parameter="write-table",
+            hint="Use --engine postgres://... (naming a table or SELECT query there as "
+            "--data, or with --upload) or --engine duckdb:///file.duckdb; or --data-output "
+            "for a file.",
+        )

@@ -218,6 +218,10 @@ def db_error(exc: BaseException, source: str, engine: Engine) -> SdsError:
         )
     if kind in ("UndefinedTable", "UndefinedColumn", "SyntaxError", "TableNotFound"):
         return DataError(f"the query does not fit the data: {text}", source=where)
+    if kind == "InvalidSchemaName":
+        return DataError(
+            f"no such schema: {text}", source=where, hint="Create it first, or name another."
+        )
     if kind == "InsufficientPrivilege":
         return DataError(f"permission denied: {text}", source=where)
     if kind in ("OperationalError", "InterfaceError", "AdminShutdown"):

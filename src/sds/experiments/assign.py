@@ -15,6 +15,7 @@ nothing but its id, the experiment name and the weights, so adding units never m
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -138,22 +139,32 @@ def assign_table(
             column=id_column,
             hint="Drop or fill the rows without an id before assigning.",
         )
-    return assignment_expr(table.expr, id_column, experiment, variants, upper)
+    return assignment_expr(
+        table.expr, id_column, experiment, variants, upper, backend=table.engine.backend
+    )
 
 
 def assignment_expr(
-    expr: ir.Table, id_column: str, experiment: str, variants: Sequence[str], upper: list[int]
+    expr: ir.Table,
+    id_column: str,
+    experiment: str,
+    variants: Sequence[str],
+    upper: list[int],
+    *,
+    backend: str = "duckdb",
 ) -> ir.Table:
-    """The rule as one Ibis expression, the same SQL on DuckDB and Spark.
+    """The rule as one Ibis expression, computed in the engine (DuckDB, Spark, PostgreSQL).
 
-    The hash's first 15 hex digits are compared as text with each edge written as 15 hex
-    digits: for equal-length lowercase hex, text order is numeric order, so no engine needs
-    a hex-to-integer function. The last variant takes the rest of the range.
+    The id is cast to text, which gives the decimal digits of an integer id and a string
+    id unchanged, as Python's ``str(id)``. The hash's first 15 hex digits are compared as
+    text with each edge written as 15 hex digits: for equal-length lowercase hex, text
+    order is numeric order, so no engine needs a hex-to-integer function. The last variant
+    takes the rest of the range.
     """
     import ibis
 
     uid = expr[id_column]
-    digest = (ibis.literal(f"{experiment}:") + uid.cast("string")).hexdigest("sha256")
+    digest = sha256_hex(ibis.literal(f"{experiment}:") + uid.cast("string"), backend)
     prefix = digest.lower().substr(0, HEX_DIGITS)
     cases = [
         (prefix < f"{edge:0{HEX_DIGITS}x}" if edge < SCALE else ibis.literal(True), name)
@@ -161,6 +172,38 @@ def assignment_expr(
     ]
     variant = ibis.cases(*cases, else_=variants[-1])
     return expr.select(uid, variant=variant)
+
+
+def sha256_hex(text: ir.StringValue, backend: str) -> ir.StringValue:
+    """The sha256 of ``text``'s UTF-8 bytes as 64 lowercase hex digits, in the engine.
+
+    Ibis compiles its ``hexdigest`` for DuckDB and Spark but not for PostgreSQL, where the
+    same value is ``encode(sha256(convert_to(text, 'UTF8')), 'hex')``, called as builtins.
+    """
+    if backend != "postgres":
+        return text.hexdigest("sha256")
+    convert_to, sha256, encode = _postgres_digest_functions()
+    return encode(sha256(convert_to(text, "UTF8")), "hex")
+
+
+@functools.cache
+def _postgres_digest_functions() -> tuple[Any, Any, Any]:
+    """PostgreSQL's ``convert_to``, ``sha256`` and ``encode`` as Ibis builtin functions."""
+    import ibis
+
+    @ibis.udf.scalar.builtin(name="convert_to")  # type: ignore[untyped-decorator]
+    def convert_to(text: str, encoding: str) -> bytes:  # type: ignore[empty-body]
+        """PostgreSQL's convert_to(text, name): the text's bytes in that encoding."""
+
+    @ibis.udf.scalar.builtin(name="sha256")  # type: ignore[untyped-decorator]
+    def sha256(data: bytes) -> bytes:  # type: ignore[empty-body]
+        """PostgreSQL's sha256(bytea)."""
+
+    @ibis.udf.scalar.builtin(name="encode")  # type: ignore[untyped-decorator]
+    def encode(data: bytes, form: str) -> str:  # type: ignore[empty-body]
+        """PostgreSQL's encode(bytea, 'hex')."""
+
+    return convert_to, sha256, encode
 
 
 @dataclass(frozen=True)

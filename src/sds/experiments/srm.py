@@ -294,7 +294,7 @@ def _day_of(table: DataTable, date_column: str) -> tuple[ir.StringValue, ir.Date
             found=f"type {dtype}",
             expected="dates or times, e.g. 2025-01-31 or 2025-01-31 12:00:00",
         )
-    parsed = col.try_cast("timestamp") if dtype.is_string() else col.cast("timestamp")
+    parsed = _parse_times(col, table.engine.backend) if dtype.is_string() else col.cast("timestamp")
     finite = parsed.between(ibis.timestamp(_FIRST_TIME), ibis.timestamp(_LAST_TIME))
     kind = ibis.cases(
         (col.isnull(), "missing"), (parsed.isnull(), "unparseable"), (~finite, "nonfinite"),
@@ -302,6 +302,22 @@ def _day_of(table: DataTable, date_column: str) -> tuple[ir.StringValue, ir.Date
     )  # fmt: skip
     day = ibis.ifelse(kind == "ok", parsed, ibis.null("timestamp")).truncate("D").cast("date")
     return kind, day
+
+
+_ISO_TIME = r"^\s*\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*$"
+
+
+def _parse_times(col: ir.StringValue, backend: str) -> ir.TimestampValue:
+    """Text as times, null where it is not one. PostgreSQL has no cast that gives null
+    (Ibis' ``try_cast`` is a plain cast there, which fails on the first bad value), so
+    there only ISO dates and times (``2025-01-31``, ``2025-01-31 12:00[:00[.5]]``) are
+    cast; other text counts as not a date."""
+    import ibis
+
+    if backend != "postgres":
+        return col.try_cast("timestamp")
+    iso = col.re_search(_ISO_TIME)
+    return ibis.ifelse(iso, col, ibis.null("string")).cast("timestamp")
 
 
 def _refuse_bad_dates(
