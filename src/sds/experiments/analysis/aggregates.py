@@ -281,7 +281,7 @@ def _check(rows: pd.DataFrame, spec: AnalysisSpec, lay: Layout, source: str) -> 
     for v in lay.outcomes:
         nulls = int(rows[f"null_{lay.mean_name(v)}"].sum())
         if nulls:
-            raise _missing_values(v, nulls, source)
+            raise missing_values(v, nulls, source)
     for v in lay.binary:
         bad = int(rows[f"bad_{lay.mean_name(v)}"].sum())
         if bad:
@@ -302,7 +302,7 @@ def _check(rows: pd.DataFrame, spec: AnalysisSpec, lay: Layout, source: str) -> 
             )
 
 
-def _missing_values(column: str, count: int, source: str) -> DataError:
+def missing_values(column: str, count: int, source: str) -> DataError:
     """The one message for outcome values that are missing, from aggregates or unit rows."""
     return DataError(
         "metric values are missing",
@@ -312,15 +312,3 @@ def _missing_values(column: str, count: int, source: str) -> DataError:
         hint="Fill them in the query (e.g. COALESCE(revenue, 0) for users who bought "
         "nothing), or filter those units out deliberately.",
     )
-
-
-def quantile_values(table: Table, unit_rows: ir.Table, column: str) -> dict[str, np.ndarray]:
-    """Unit-level values of one column per variant: the only unit-level read."""
-    frame = table.engine.execute(unit_rows.select(VARIANT, column), source=table.name)
-    if frame[column].isna().any():
-        raise _missing_values(column, int(frame[column].isna().sum()), table.name)
-    # sorted: engines return rows in any order, and the seeded bootstrap must not care
-    return {
-        str(k): np.sort(g[column].to_numpy(dtype=float))
-        for k, g in frame.groupby(VARIANT, sort=False)
-    }

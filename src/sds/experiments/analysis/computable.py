@@ -12,9 +12,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from sds.data.finite import MAX_MAGNITUDE, unusable_aggregates, unusable_from_row
+from sds.data.finite import unusable_aggregates, unusable_from_row
 from sds.data.io import Table
 from sds.experiments.analysis.moments import Moments
 from sds.experiments.analysis.spec import MetricSpec
@@ -22,15 +20,14 @@ from sds.experiments.analysis.spec import MetricSpec
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
+    from sds.experiments.analysis.unit_values import UnitValues
 
-def broken(metric: MetricSpec, per_arm: dict[Any, Moments], values: Any) -> bool:
+
+def broken(metric: MetricSpec, per_arm: dict[Any, Moments], values: UnitValues | None) -> bool:
     """True when the metric's means or co-moments (or, for a quantile, its unit values)
     are unusable."""
     if values is not None:
-        return any(
-            v.size and not (np.isfinite(v).all() and np.abs(v).max() <= MAX_MAGNITUDE)
-            for v in values.values()
-        )
+        return bool(values.unusable)
     columns = {*metric.columns, *metric.covariates}
     for mom in per_arm.values():
         if any(not math.isfinite(mom.mean(c)) for c in mom.means if c in columns):

@@ -12,7 +12,7 @@ from sds.errors import DataError
 from sds.experiments.analysis import aggregates as ag
 from sds.experiments.analysis import computable as comp
 from sds.experiments.analysis import moments as mo
-from sds.experiments.analysis import timeline
+from sds.experiments.analysis import timeline, unit_values
 from sds.experiments.analysis.balance import balance
 from sds.experiments.analysis.kinds import Options
 from sds.experiments.analysis.novelty import novelty
@@ -213,7 +213,9 @@ def _effects(
     for metric in spec.metrics:
         kind = metric.kind
         column = kind.values_column(metric)
-        values = ag.quantile_values(table, unit_rows, column) if column else None
+        values = None
+        if column:  # a quantile: only the values its bootstrap can read cross
+            values = unit_values.read(table, unit_rows, column, float(metric.q or 0.5))
         broken = comp.broken(metric, per_arm, values)
         reason = None
         for arm in arms:
