@@ -4,8 +4,9 @@ Starts a server of its own with ``log_statement = all``, loads small tables (the
 of ``analysis_bench.py``, two samples of it for ``monitor``, the transaction log of
 ``features_bench.py``), then runs profile, analyze, assign, srm, features build and monitor
 on them by table name, each on a fresh engine. For each job it counts the statements the
-server logged for it (``LOG:  statement:`` and ``LOG:  execute``: catalog look-ups
-included) and the rows and bytes of the Arrow results the engine brought back
+server logged for it (``LOG:  statement:`` and ``LOG:  execute``), how many of them read
+the tables (the rest are catalog look-ups, cursor fetches, transactions), and the rows and
+bytes of the Arrow results the engine brought back
 (``Engine.to_pyarrow``). A job that fails on PostgreSQL is reported with its error.
 
 Run: ``.venv/bin/python benchmarks/warehouse_queries.py [--units N]``; the figures are in
@@ -24,7 +25,9 @@ import analysis_bench
 import features_bench
 from warehouse_bench import OUT, load
 
-LOGGED = re.compile(r"LOG:  (statement|execute [^:]*):")
+LOGGED = re.compile(r"LOG:  (?:statement|execute [^:]*): (.*)", re.DOTALL)
+ENTRY = re.compile(r"^\d{4}-\d\d-\d\d ", re.MULTILINE)  # each log entry starts with its time
+CATALOG = re.compile(r"pg_catalog|information_schema|pg_namespace|current_schema|version\(\)")
 
 
 def jobs() -> dict[str, Callable[[], Any]]:
@@ -90,9 +93,11 @@ def count(url: str, log: Path, name: str, job: Callable[[], Any]) -> str:
             error = f"fails: {str(exc).splitlines()[0][:160]}"
     with log.open(errors="replace") as f:
         f.seek(start)
-        statements = sum(1 for line in f if LOGGED.search(line))
+        logged = [m.group(1) for e in ENTRY.split(f.read()) if (m := LOGGED.search(e))]
+    reads = sum(1 for text in logged if "bench" in text and not CATALOG.search(text))
+    catalog = sum(1 for text in logged if CATALOG.search(text))
     got = f"{received.calls} results, {received.rows:,} rows, {received.bytes / 1024:.1f} KiB"
-    return f"| {name} | {statements} | {got} | {error} |"
+    return f"| {name} | {len(logged)} | {reads} | {catalog} | {got} | {error} |"
 
 
 def main() -> None:
@@ -115,7 +120,8 @@ def main() -> None:
         url = server.url()
         for name, path in (("bench.ab", ab), ("bench.ab_ref", ref), ("bench.tx", tx)):
             load(url, name, path)
-        print("| job | statements | results received | |\n|---|---|---|---|")
+        print("| job | statements | reading the tables | catalog look-ups | results received | |")
+        print("|---|---|---|---|---|---|")
         for name, job in jobs().items():
             print(count(url, server.socket_dir / "server.log", name, job), flush=True)
 
