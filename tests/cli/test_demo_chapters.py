@@ -1,7 +1,8 @@
 """The demo's serving chapter leaves no server behind when it is interrupted: Ctrl-C
 (SIGINT) arrives while the live load runs, the chapter unwinds, and the server and its
 workers are gone. (The whole demo, every chapter and the servers gone after a normal run,
-is ``tests/cli/test_main.py::test_demo_writes_report``.)"""
+is ``tests/cli/test_main.py::test_demo_writes_report``.) Without a PostgreSQL server the
+in-database chapter is left out with one line saying how to get one."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from sds.data import synth
 from sds.models.run import train_model
@@ -94,3 +97,17 @@ def test_ctrl_c_during_the_live_load_stops_the_server(tmp_path: Path) -> None:
             child.communicate()
     assert child.returncode == 130, err
     assert _processes_mentioning(str(tmp_path)) == []
+
+
+def test_without_a_postgres_server_the_chapter_says_how_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sds.cli import demo_warehouse
+
+    monkeypatch.delenv(demo_warehouse.ENV, raising=False)
+    monkeypatch.setenv("SDS_PG_BINDIR", str(tmp_path))  # a folder without the binaries
+    assert demo_warehouse.warehouse_chapters(tmp_path, seed=0, users=20_000) == []
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert demo_warehouse.ENV in err[0] and "apt-get install postgresql" in err[0]
+    assert not (tmp_path / "data").exists()  # nothing generated for a chapter not run

@@ -16,6 +16,7 @@ from sds.cli.demo_features import features_chapters
 from sds.cli.demo_models import models_chapters
 from sds.cli.demo_monitoring import monitoring_chapters
 from sds.cli.demo_serving import canary_chapters, serving_chapters
+from sds.cli.demo_warehouse import warehouse_chapters
 from sds.data.io import open_table
 from sds.errors import ParameterError
 from sds.params import Interval, check
@@ -31,11 +32,13 @@ def command(
     """Generate data and run every capability on it, one report chapter each, in this
     order: profile the churn table (profile); plan three tests and check last month's split
     by day (design, srm); test and regress (stats); assign 50,000 generated ids and check
-    the split (assign, srm); analyse a test from its spec (analyze); build, select and
-    register point-in-time features (features); train churn models with and without a leak
-    (train); serve the model live under 200 requests (serve); a canary of two models under
-    400 routed requests and its call (canary report); drift after a planted shift and the
-    request log (monitor); causal methods on public data (causal; needs the causal extra).
+    the split (assign, srm); analyse a test from its spec (analyze), and a test inside
+    PostgreSQL when a server is at hand (SDS_DEMO_POSTGRES, or the server binaries; one
+    line saying how to get one otherwise); build, select and register point-in-time
+    features (features); train churn models with and without a leak (train); serve the
+    model live under 200 requests (serve); a canary of two models under 400 routed
+    requests and its call (canary report); drift after a planted shift and the request
+    log (monitor); causal methods on public data (causal; needs the causal extra).
     Writes OUTPUT/index.html, index.json and one JSON per chapter; every server it starts
     is stopped before it returns, also on an error or Ctrl-C."""
     from sds.data import synth
@@ -56,6 +59,7 @@ def command(
     chapters += _stats_chapters(output / "data" / "ab_history.parquet", data_path)
     chapters += assignment_chapters(output, seed)
     chapters.append(analysis_chapter(output, seed, users=max(30_000, min(200_000, rows // 5))))
+    chapters += warehouse_chapters(output, seed, users=max(20_000, min(100_000, rows // 10)))
     chapters += features_chapters(output, seed)
     chapters += models_chapters(output, seed, rows=min(20_000, max(3_000, rows)))
     chapters += serving_chapters(output, seed)
