@@ -16,6 +16,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from sds.config import read_mapping, settings
+from sds.errors import AnalysisError
+
 ENV = "SDS_DEMO_POSTGRES"
 SCHEMA = "sds_demo"
 TITLE = "Experiment analysis inside PostgreSQL: checkout units"
@@ -91,9 +94,7 @@ def _load(engine: Any, table: str, parquet: Path) -> None:
 
 def _analyze(engine: Any, table: str, output: Path) -> Any:
     """Analyse the table from a spec file, on ``engine``; say where it ran."""
-    from sds.config import read_mapping, settings
     from sds.data.io import open_table
-    from sds.errors import AnalysisError
     from sds.experiments.analysis.run import analyze
     from sds.experiments.analysis.spec import parse
 
