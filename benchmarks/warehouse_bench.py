@@ -14,9 +14,10 @@
      hand-written ``GROUP BY variant, platform, country, day`` with the same sums, sums of
      squares and cross products, sent with psycopg;
    - ``features``: ``sds.features.build`` of ``features_bench.SPEC`` (windows 7, 30, 90
-     days and RFM at one cutoff) written to a local Parquet file, against its floor: one
-     query with ``FILTER`` clauses streamed out with ``COPY ... TO STDOUT`` and written as
-     Parquet. The script checks that both tables are equal.
+     days and RFM at one cutoff) written as a table in the database (``table=``, what
+     ``--write-table`` does: no row leaves the server), against its floor: one
+     ``CREATE TABLE ... AS`` query with ``FILTER`` clauses. The script checks that both
+     tables are equal.
 
    Each also runs as ``+hash``: its session with ``enable_sort = off`` (``PGOPTIONS``).
    PostgreSQL cannot estimate how many days ``date_trunc('day', ts)`` holds, expects a
@@ -113,22 +114,15 @@ def run_features_sds(url: str, target: str) -> None:
     from sds.features.build import build
 
     with settings(engine=_engine(url)):
-        build(features_bench.SPEC, "bench.tx", output=target)
+        build(features_bench.SPEC, "bench.tx", table="bench.features_sds")
 
 
 def run_features_floor(url: str, target: str) -> None:
     import psycopg
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
 
-    csv = Path(target).with_suffix(".csv")
-    with psycopg.connect(url.replace("postgres://", "postgresql://")) as con, csv.open("wb") as f:
-        query = f"COPY ({features_floor_sql()}) TO STDOUT (FORMAT csv, HEADER)"
-        with con.cursor().copy(query) as copy:  # type: ignore[arg-type]
-            for chunk in copy:
-                f.write(chunk)
-    pq.write_table(pacsv.read_csv(csv), target)
-    csv.unlink()
+    with psycopg.connect(url.replace("postgres://", "postgresql://")) as con:
+        con.execute("DROP TABLE IF EXISTS bench.features_floor")
+        con.execute(f"CREATE TABLE bench.features_floor AS {features_floor_sql()}")
 
 
 NAMES = ("floor", "sds", "floor+hash", "sds+hash")
@@ -201,14 +195,23 @@ def compare(job: str, url: str, repeat: int, warm: int) -> None:
         )
 
 
-def same_features() -> None:
+def _read_table(url: str, name: str) -> Any:
+    import pandas as pd
+    import psycopg
+
+    with psycopg.connect(url.replace("postgres://", "postgresql://")) as con:
+        cursor = con.execute(f"SELECT * FROM {name} ORDER BY customer_id")
+        columns = [c.name for c in cursor.description or []]
+        return pd.DataFrame(cursor.fetchall(), columns=columns)
+
+
+def same_features(url: str) -> None:
     """sds's feature table must equal the floor's: a benchmark of different answers means
     nothing."""
     import numpy as np
-    import pandas as pd
 
-    sds = pd.read_parquet(OUT / "warehouse_features_sds.parquet").sort_values("customer_id")
-    floor = pd.read_parquet(OUT / "warehouse_features_floor.parquet").sort_values("customer_id")
+    sds = _read_table(url, "bench.features_sds")
+    floor = _read_table(url, "bench.features_floor")
     assert list(sds.columns) == list(floor.columns), (list(sds.columns), list(floor.columns))
     assert len(sds) == len(floor), (len(sds), len(floor))
     assert (sds["customer_id"].to_numpy() == floor["customer_id"].to_numpy()).all()
@@ -287,7 +290,7 @@ def main() -> None:
         print(f"{args.units:,} units; {args.repeat} process(es), {args.warm} warm calls each")
         compare("analyze", url, args.repeat, args.warm)
         compare("features", url, args.repeat, args.warm)
-        same_features()
+        same_features(url)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sds.config import get_settings
-from sds.data.server import db_error, is_db_error, prepare, sql_table, write_table
+from sds.data.server import (
+    db_error,
+    fetch_arrow,
+    is_db_error,
+    prepare,
+    sql_table,
+    write_table,
+)
 from sds.data.spark import (
     is_spark_error,
     read_frame,
@@ -261,6 +268,8 @@ class Engine:
         with self._lock, self.guard(source):
             if self.is_spark:
                 return to_arrow(self.con, expr)
+            if self.is_server:
+                return fetch_arrow(self, expr)
             return self.con.to_pyarrow(expr)
 
     def write_table(self, expr: ir.Table, name: str, *, source: str = "data") -> str:

@@ -70,6 +70,29 @@ def prepare(engine: Engine) -> None:
     engine.con.con.adapters.register_loader("numeric", _NumericLoader)
 
 
+def fetch_arrow(engine: Engine, expr: ir.Expr) -> Any:
+    """Run an expression whose result is small and return it as Arrow (a table, a column or
+    a scalar, as Ibis' own ``to_pyarrow``).
+
+    On PostgreSQL the query is sent on a plain (client-side) cursor: Ibis reads through a
+    named server-side cursor, and PostgreSQL never runs a cursor's query with parallel
+    workers, so one core did all of an aggregate over millions of rows. Results here are
+    aggregates, fetched whole either way. Other backends use Ibis' own path."""
+    if engine.backend != "postgres":
+        return engine.con.to_pyarrow(expr)
+    import pyarrow as pa
+
+    engine.con._run_pre_execute_hooks(expr)  # registers in-memory tables, as Ibis does
+    table_expr = expr.as_table()
+    schema = table_expr.schema()
+    query = engine.con.compile(table_expr)
+    with engine.con.con.cursor() as cursor, engine.con.con.transaction():
+        rows = cursor.execute(query).fetchall()
+    struct = schema.as_struct().to_pyarrow()
+    batch = pa.RecordBatch.from_struct_array(pa.array(rows, type=struct))
+    return expr.__pyarrow_result__(pa.Table.from_batches([batch], schema=schema.to_pyarrow()))
+
+
 def job_name() -> str:
     """The command running (``sds analyze``), or ``this job`` from Python."""
     for name in ("typer._click.globals", "click"):  # typer carries its own copy of click

@@ -10,6 +10,17 @@ an origin near its mean (one small query on the source), so the engine's own rou
 that of the spread, not of the magnitude. Every coarser breakdown (per variant, per segment,
 per day, cumulative) pools those rows, so one query serves the whole report. Event level
 data is first rolled up to one row per unit inside the same query.
+
+On a database server (PostgreSQL, ...) the query asks for plain sums of the shifted values
+and of their products instead, and for counts of present values instead of counts of
+missing ones: each aggregate's state is then one number, where ``avg`` and ``covar_samp``
+keep arrays. PostgreSQL sizes a hash aggregate by that state times the groups it expects,
+and it expects about a million for an assignment day (it has no statistics on
+``date_trunc``), so the wide states made it sort, or hash on one core, where the narrow
+ones hash in parallel (3.5 s against 2.6 s, and 7.5 s against 2.6 s with sorting off, on
+10,000,000 rows: ``benchmarks/warehouse_bench.py``). The co-moments follow as
+``S_xy - S_x S_y / n`` per group; with the origin shift, ``S_x / n`` is the group's small
+distance from the origin, so nothing large cancels.
 """
 
 from __future__ import annotations
@@ -209,6 +220,19 @@ def aggregate(table: Table, spec: AnalysisSpec, unit_rows: ir.Table, grain: str)
     lay = layout(spec)
     origin = origins(table, spec, lay, grain)
     u = unit_rows
+    sums = table.engine.is_server
+    query = sum_query(u, lay, origin) if sums else moment_query(u, lay, origin)
+    rows = table.engine.execute(u.group_by(lay.keys).aggregate(**query), source=table.name)
+    rows = from_sums(rows, lay) if sums else from_moments(rows, lay)
+    _check(rows, spec, lay, table.name)
+    nulls = {c: int(rows[f"null_{lay.mean_name(c)}"].sum()) for c in lay.covariates}
+    return Aggregates(
+        rows, lay, grain, int(rows["mixed"].sum()), {k: v for k, v in nulls.items() if v}, origin
+    )
+
+
+def moment_query(u: ir.Table, lay: Layout, origin: dict[str, float]) -> dict[str, Any]:
+    """Counts, means and sample covariances of the shifted values, per group."""
     aggs: dict[str, Any] = {"n": u.count(), "mixed": u["__mixed"].sum()}
     for v in lay.variables:
         aggs[f"null_{lay.mean_name(v)}"] = u[v].isnull().sum()
@@ -218,17 +242,53 @@ def aggregate(table: Table, spec: AnalysisSpec, unit_rows: ir.Table, grain: str)
     for a, b in lay.pairs:
         x, y = _value(u, a, lay, origin), _value(u, b, lay, origin)
         aggs[lay.comoment_name(a, b)] = x.cov(y, how="sample")
-    rows = table.engine.execute(u.group_by(lay.keys).aggregate(**aggs), source=table.name)
+    return aggs
+
+
+def from_moments(rows: pd.DataFrame, lay: Layout) -> pd.DataFrame:
+    """The finest-grain rows from :func:`moment_query`: co-moments as centred sums."""
     # a one-unit group has no sample covariance (NULL): its co-moments are 0
     rows = rows.fillna({c: 0 for c in rows.columns if c not in lay.keys})
     for a, b in lay.pairs:
         column = lay.comoment_name(a, b)
         rows[column] = rows[column].astype(float) * (rows["n"].astype(float) - 1)
-    _check(rows, spec, lay, table.name)
-    nulls = {c: int(rows[f"null_{lay.mean_name(c)}"].sum()) for c in lay.covariates}
-    return Aggregates(
-        rows, lay, grain, int(rows["mixed"].sum()), {k: v for k, v in nulls.items() if v}, origin
-    )
+    return rows
+
+
+def sum_query(u: ir.Table, lay: Layout, origin: dict[str, float]) -> dict[str, Any]:
+    """Counts of present values and plain sums (see the module's note on servers). The
+    products are summed over every row: an outcome with a missing value stops the analysis
+    (``_check``) and a covariate's missing values count as 0, so a pair is always whole."""
+    aggs: dict[str, Any] = {"n": u.count(), "mixed": u["__mixed"].sum()}
+    for v in lay.variables:
+        aggs[f"count_{lay.mean_name(v)}"] = u[v].count()
+        aggs[f"sum_{lay.mean_name(v)}"] = _value(u, v, lay, origin).sum()
+    for v in lay.binary:
+        aggs[f"bad_{lay.mean_name(v)}"] = ((u[v] != 0) & (u[v] != 1)).sum()
+    for a, b in lay.pairs:
+        x, y = _value(u, a, lay, origin), _value(u, b, lay, origin)
+        aggs[f"sum_{lay.comoment_name(a, b)}"] = (x * y).sum()
+    return aggs
+
+
+def from_sums(rows: pd.DataFrame, lay: Layout) -> pd.DataFrame:
+    """The rows :func:`from_moments` gives, from :func:`sum_query`'s sums."""
+    bad = [c for c in rows.columns if c.startswith("bad_")]
+    out = rows[[*lay.keys, "n", "mixed", *bad]].copy()
+    n = rows["n"].astype(float)
+    sums = {v: rows[f"sum_{lay.mean_name(v)}"].astype(float).fillna(0.0) for v in lay.variables}
+    for v in lay.variables:
+        name = lay.mean_name(v)
+        present = rows[f"count_{name}"].astype(float)
+        out[f"null_{name}"] = rows["n"] - rows[f"count_{name}"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[name] = rows[f"sum_{name}"].astype(float) / present.where(present > 0)
+    for a, b in lay.pairs:
+        name = lay.comoment_name(a, b)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            co = rows[f"sum_{name}"].astype(float).fillna(0.0) - sums[a] * sums[b] / n
+        out[name] = co.where(n > 1, 0.0)  # one unit has no co-moment (as covar_samp: NULL)
+    return out
 
 
 def origins(table: Table, spec: AnalysisSpec, lay: Layout, grain: str) -> dict[str, float]:
