@@ -227,8 +227,11 @@ def cutoff_coverage(spec: FeatureSpec, events: Table) -> list[str]:
     known = ts < cutoff
     if spec.available_at:
         known &= as_utc(events, spec.available_at) < cutoff
-    entity = e[spec.entity]
-    counted = e.aggregate(total=entity.nunique(), known=entity.nunique(where=known))
+    # one GROUP BY, then a count: an engine hashes it in parallel, where PostgreSQL runs a
+    # COUNT(DISTINCT) as one sort on one core (2 of them cost more than the features)
+    present = e.filter(e[spec.entity].notnull())  # as nunique: a missing entity is none
+    per_entity = present.group_by(__entity=present[spec.entity]).aggregate(__known=known.any())
+    counted = per_entity.aggregate(total=per_entity.count(), known=per_entity["__known"].sum())
     row = events.engine.execute(counted, source=events.name).iloc[0]
     total = int(row["total"] or 0)
     absent = total - int(row["known"] or 0)
