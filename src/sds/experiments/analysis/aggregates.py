@@ -102,11 +102,25 @@ def require_columns(table: Table, spec: AnalysisSpec) -> None:
 def detect_grain(table: Table, spec: AnalysisSpec) -> str:
     """``unit`` when every unit has one row, else ``event``. Rows without a unit id are
     refused: grouped together they would make one unit out of many."""
+    return first_scan(table, spec)[0]
+
+
+def first_scan(table: Table, spec: AnalysisSpec) -> tuple[str, dict[str, Any] | None]:
+    """The grain (as :func:`detect_grain`), and, for unit-level data, the source means that
+    :func:`origins` needs, read in the same scan (one pass over the table fewer: on a
+    database server a pass over 10,000,000 rows costs most of a second)."""
     t = table.expr
-    aggs = {"missing": t[spec.unit].isnull().sum(), "rows": t.count()}
+    aggs: dict[str, Any] = {"missing": t[spec.unit].isnull().sum(), "rows": t.count()}
     if spec.grain == "auto":
         aggs["units"] = t[spec.unit].nunique()
+    shifted = _shifted(spec, layout(spec)) if spec.grain != "event" else []
+    aggs |= {f"o{i}": t[v].cast("float64").mean() for i, v in enumerate(shifted)}
     counts = table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0]
+    grain = _grain(table, spec, counts)
+    return grain, (dict(counts) if grain == "unit" else None)
+
+
+def _grain(table: Table, spec: AnalysisSpec, counts: pd.Series) -> str:
     missing, rows = int(counts["missing"] or 0), int(counts["rows"])
     if missing:
         raise DataError(
@@ -215,10 +229,17 @@ def pool(
     return out
 
 
-def aggregate(table: Table, spec: AnalysisSpec, unit_rows: ir.Table, grain: str) -> Aggregates:
-    """Run the one aggregate query and check the data it summarizes."""
+def aggregate(
+    table: Table,
+    spec: AnalysisSpec,
+    unit_rows: ir.Table,
+    grain: str,
+    scanned: dict[str, Any] | None = None,
+) -> Aggregates:
+    """Run the one aggregate query and check the data it summarizes (``scanned``: the
+    means :func:`first_scan` read, if any)."""
     lay = layout(spec)
-    origin = origins(table, spec, lay, grain)
+    origin = origins(table, spec, lay, grain, scanned)
     u = unit_rows
     sums = table.engine.is_server
     query = sum_query(u, lay, origin) if sums else moment_query(u, lay, origin)
@@ -291,14 +312,24 @@ def from_sums(rows: pd.DataFrame, lay: Layout) -> pd.DataFrame:
     return out
 
 
-def origins(table: Table, spec: AnalysisSpec, lay: Layout, grain: str) -> dict[str, float]:
-    """Per variable, a value near its per-unit mean (one aggregate of the source) that the
-    aggregate query subtracts before averaging: any value inside the data's bulk serves.
-    0/1 columns and ratio denominators keep origin 0, so their means (and a zero
-    denominator) stay exact; so does a column whose mean is not finite (the analysis then
-    says it cannot be computed)."""
+def _shifted(spec: AnalysisSpec, lay: Layout) -> list[str]:
     dens = {c for m in spec.metrics for c in m.kind.denominators(m)}
-    shifted = [v for v in lay.variables if v not in lay.binary and v not in dens]
+    return [v for v in lay.variables if v not in lay.binary and v not in dens]
+
+
+def origins(
+    table: Table,
+    spec: AnalysisSpec,
+    lay: Layout,
+    grain: str,
+    scanned: dict[str, Any] | None = None,
+) -> dict[str, float]:
+    """Per variable, a value near its per-unit mean (one aggregate of the source, or the
+    means :func:`first_scan` already read, ``scanned``) that the aggregate query subtracts
+    before averaging: any value inside the data's bulk serves. 0/1 columns and ratio
+    denominators keep origin 0, so their means (and a zero denominator) stay exact; so does
+    a column whose mean is not finite (the analysis then says it cannot be computed)."""
+    shifted = _shifted(spec, lay)
     if not shifted:
         return {}
     t = table.expr
@@ -306,7 +337,10 @@ def origins(table: Table, spec: AnalysisSpec, lay: Layout, grain: str) -> dict[s
     if grain == "event":
         aggs["rows"] = t[spec.variant].count()
         aggs["units"] = t[spec.unit].approx_nunique()
-    row = table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0]
+    if scanned is not None and grain == "unit":
+        row: Any = scanned
+    else:
+        row = table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0]
     per_unit = 1.0
     if grain == "event" and float(row["units"] or 0) > 0:
         per_unit = float(row["rows"]) / float(row["units"])

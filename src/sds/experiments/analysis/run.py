@@ -43,9 +43,9 @@ def analyze(spec: AnalysisSpec | dict[str, Any], data: Any = None) -> AnalysisRe
 def _analyze(spec: AnalysisSpec, data: Any) -> AnalysisResult:
     table = _open(spec, data)
     ag.require_columns(table, spec)
-    grain = ag.detect_grain(table, spec)
+    grain, scanned = ag.first_scan(table, spec)
     unit_rows = ag.units(table, spec, grain)
-    agg = ag.aggregate(table, spec, unit_rows, grain)
+    agg = ag.aggregate(table, spec, unit_rows, grain, scanned)
     arms = _arms(spec, agg, table.name)
     per_arm = {k[0]: v for k, v in agg.moments_by(ag.VARIANT).items()}
     _check_denominators(spec, per_arm, table.name)
