@@ -118,7 +118,7 @@ def _build(
     if table is not None:
         _check_table(events.engine, table)
     warnings: list[str] = []
-    expr = features(spec, events, label_table, warnings)
+    expr = features(spec, events, label_table, warnings, ordered=table is None)
     warnings += _label_coverage(spec, events, label_table)
     carried = carried_columns(spec, label_table)
     _check_transform_columns(spec, expr, events)
@@ -126,7 +126,8 @@ def _build(
     if table is not None:
         name = engine.write_table(expr, table, source=events.name)
         written = Table(open_named(engine, name, name), name, engine)
-        expr = written.expr  # a file as well is streamed from the table, not computed again
+        # a file as well is streamed from the table (sorted there), not computed again
+        expr = written.expr.order_by([spec.entity, spec.label_time])
     if output is not None:
         engine.write(expr, output, source=events.name)
         # the summary reads the file here (a server's rows are not sent back up to it)

@@ -146,9 +146,13 @@ def features(
     events: Table,
     labels: Table | None = None,
     warnings: list[str] | None = None,
+    *,
+    ordered: bool = True,
 ) -> ir.Table:
     """The feature table expression: one row per label row, named as in the spec, sorted
-    by entity and label time. Findings about the value columns go to ``warnings``."""
+    by entity and label time unless ``ordered`` is false (a table written in a database
+    keeps no row order, so sorting it first only costs). Findings about the value columns
+    go to ``warnings``."""
 
     check_columns(spec, events, labels)
     empty = check_values(spec, events, warnings if warnings is not None else [])
@@ -179,9 +183,10 @@ def features(
     _refuse_collisions(spec, labels, carried, out)
     # sorted, because a parallel join and group-by return rows in any order, and a model
     # trained on these rows splits them by position
-    return out.rename(
+    named = out.rename(
         {spec.entity: ENTITY, spec.label_time: LABEL_TIME, **{c: CARRIED + c for c in carried}}
-    ).order_by([spec.entity, spec.label_time])
+    )
+    return named.order_by([spec.entity, spec.label_time]) if ordered else named
 
 
 def _refuse_collisions(
