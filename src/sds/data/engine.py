@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,7 +74,7 @@ class Engine:
         url: EngineURL | None = None,
         upload: bool = False,
     ) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entered by write_table's inspect callback
         self.url = url
         self.secrets: list[str] = []
         self.upload = upload
@@ -272,7 +272,15 @@ class Engine:
                 return fetch_arrow(self, expr)
             return self.con.to_pyarrow(expr)
 
-    def write_table(self, expr: ir.Table, name: str, *, source: str = "data") -> str:
+    def write_table(
+        self,
+        expr: ir.Table,
+        name: str,
+        *,
+        source: str = "data",
+        inspect: Callable[[ir.Table], None] | None = None,
+        hidden: tuple[str, ...] = (),
+    ) -> str:
         """Write a table expression as the table `name` in this engine's database, computed
         there (nothing passes through Python). Built under a temporary name and swapped in
         by one transaction, so a failed run leaves an earlier table of that name whole.
@@ -281,6 +289,9 @@ class Engine:
             expr: The Ibis table expression to write.
             name: `table` or `schema.table`; an existing table of that name is replaced.
             source: Name of the data in error messages.
+            inspect: Called with the written rows (a temporary table) before they take the
+                name; what it raises leaves nothing written.
+            hidden: Columns only `inspect` reads, dropped before the table takes the name.
 
         Returns:
             The table's name.
@@ -289,7 +300,7 @@ class Engine:
             DataError: Not a table name, or the database refuses the write.
         """
         with self._lock:
-            return write_table(self, expr, name, source)
+            return write_table(self, expr, name, source, inspect=inspect, hidden=hidden)
 
     def write(self, expr: ir.Table, path: str | Path, *, source: str = "data") -> Path | str:
         """Stream a table expression to Parquet (CSV if the path ends in .csv) in the engine,

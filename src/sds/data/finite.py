@@ -87,8 +87,10 @@ def unusable_aggregates(t: Any, columns: list[str], *, nan_counts: bool = True) 
     for i, c in enumerate(columns):
         v = t[c].cast("float64")
         odd = v.isinf() | v.isnan()
-        aggs[f"inf{i}"] = (odd if nan_counts else v.isinf()).sum()
-        aggs[f"huge{i}"] = ((~odd) & (v.abs() > MAX_MAGNITUDE)).sum()
+        # counts with a filter: PostgreSQL sums a boolean cast to bigint with a 128-bit
+        # accumulator, a fifth slower over a table
+        aggs[f"inf{i}"] = t.count(where=odd if nan_counts else v.isinf())
+        aggs[f"huge{i}"] = t.count(where=(~odd) & (v.abs() > MAX_MAGNITUDE))
         aggs[f"max{i}"] = v.abs().max(where=~odd)
     return aggs
 

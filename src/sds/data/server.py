@@ -13,6 +13,7 @@ import logging
 import re
 import sys
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sds.errors import AnalysisError, DataError, InputError, SdsError, close_matches
@@ -165,10 +166,23 @@ def upload(engine: Engine, expr: ir.Table, label: str) -> ir.Table:
         return engine.con.create_table(name, obj=local, temp=True)
 
 
-def write_table(engine: Engine, expr: ir.Table, name: str, source: str) -> str:
+def write_table(
+    engine: Engine,
+    expr: ir.Table,
+    name: str,
+    source: str,
+    *,
+    inspect: Callable[[ir.Table], None] | None = None,
+    hidden: tuple[str, ...] = (),
+) -> str:
     """Write ``expr`` as the table ``name`` in the engine's database, atomically: built
     under a temporary name, then swapped in by one transaction (an earlier table of that
     name stays whole until the new one is complete).
+
+    ``inspect`` is called with the temporary table before the swap (a job's checks read
+    the written rows, not the source again; an error it raises leaves nothing written),
+    and the ``hidden`` columns, which only those checks read, are dropped in the swap's
+    transaction (PostgreSQL and DuckDB).
 
     Returns:
         The table's name as written.
@@ -180,7 +194,9 @@ def write_table(engine: Engine, expr: ir.Table, name: str, source: str) -> str:
     with engine.guard(source):
         engine.con.create_table(temp, obj=expr, database=schema)
         try:
-            _swap(engine, schema, temp, table)
+            if inspect is not None:
+                inspect(engine.con.table(temp, database=schema))
+            _swap(engine, schema, temp, table, hidden)
         except BaseException:
             _drop(engine, schema, temp)
             raise
@@ -197,12 +213,18 @@ def check_table_name(name: str) -> None:
         )
 
 
-def _swap(engine: Engine, schema: str | None, temp: str, table: str) -> None:
+def _swap(
+    engine: Engine, schema: str | None, temp: str, table: str, hidden: tuple[str, ...] = ()
+) -> None:
     """Drop the old table and rename the new one onto its name: one transaction where the
     backend has them (PostgreSQL, DuckDB); two statements on Spark, whose catalog has none
     (a failure between them leaves the new table under its temporary name, never half of
     one)."""
     statements = [
+        *(
+            f"ALTER TABLE {_qualified(engine, schema, temp)} DROP COLUMN {_quote(engine, c)}"
+            for c in hidden
+        ),
         f"DROP TABLE IF EXISTS {_qualified(engine, schema, table)}",
         f"ALTER TABLE {_qualified(engine, schema, temp)} RENAME TO "
         + (

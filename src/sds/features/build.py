@@ -12,10 +12,18 @@ from sds.data.io import Table, open_table
 from sds.data.server import check_table_name, open_named
 from sds.errors import DataError, ParameterError, missing_column_error
 from sds.features.spec import FeatureSpec, parse
-from sds.features.temporal import carried_columns, cutoff_coverage, features
+from sds.features.temporal import (
+    KNOWN_FLAG,
+    carried_columns,
+    coverage_from_flag,
+    coverage_warning,
+    cutoff_coverage,
+    features,
+)
 from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_table
 
 if TYPE_CHECKING:
+    import ibis.expr.types as ir
     import pandas as pd
 
     from sds.data.io import Table
@@ -118,13 +126,29 @@ def _build(
     if table is not None:
         _check_table(events.engine, table)
     warnings: list[str] = []
-    expr = features(spec, events, label_table, warnings, ordered=table is None)
-    warnings += _label_coverage(spec, events, label_table)
+    # a table in a database at one cutoff: the coverage is read from the written rows
+    # (a hidden flag column), not from a second pass over the events
+    flagged = table is not None and label_table is None and events.engine.backend in _FLAGS
+    expr = features(spec, events, label_table, warnings, ordered=table is None, known_flag=flagged)
+    if not flagged:
+        warnings += _label_coverage(spec, events, label_table)
     carried = carried_columns(spec, label_table)
     _check_transform_columns(spec, expr, events)
     engine, frame = events.engine, None
     if table is not None:
-        name = engine.write_table(expr, table, source=events.name)
+
+        def inspect(written: ir.Table) -> None:
+            counts = coverage_from_flag(written, spec.entity)
+            row = engine.execute(counts, source=events.name).iloc[0]
+            warnings.extend(coverage_warning(int(row["total"] or 0), int(row["known"] or 0)))
+
+        name = engine.write_table(
+            expr,
+            table,
+            source=events.name,
+            inspect=inspect if flagged else None,
+            hidden=(KNOWN_FLAG,) if flagged else (),
+        )
         written = Table(open_named(engine, name, name), name, engine)
         # a file as well is streamed from the table (sorted there), not computed again
         expr = written.expr.order_by([spec.entity, spec.label_time])
@@ -149,6 +173,10 @@ def _build(
         **summary,
     )
     return result, frame
+
+
+_FLAGS = frozenset({"postgres", "duckdb"})
+"""Backends whose tables drop a column inside the transaction that names them."""
 
 
 def _here(engine: Engine) -> Engine:

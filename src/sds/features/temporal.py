@@ -148,11 +148,14 @@ def features(
     warnings: list[str] | None = None,
     *,
     ordered: bool = True,
+    known_flag: bool = False,
 ) -> ir.Table:
     """The feature table expression: one row per label row, named as in the spec, sorted
     by entity and label time unless ``ordered`` is false (a table written in a database
     keeps no row order, so sorting it first only costs). Findings about the value columns
-    go to ``warnings``."""
+    go to ``warnings``. With ``known_flag`` (cutoff mode only) a last column
+    :data:`KNOWN_FLAG` says whether the entity has events before the cutoff, from which
+    :func:`coverage_warning` is read without a second pass over the events."""
 
     check_columns(spec, events, labels)
     empty = check_values(spec, events, warnings if warnings is not None else [])
@@ -166,7 +169,7 @@ def features(
     ev = e.select(**cols)
     carried = carried_columns(spec, labels)
     if labels is None:  # one cutoff: every entity of the events, features from before it
-        out = _at_cutoff(spec, ev)
+        out = _at_cutoff(spec, ev, known_flag)
     else:
         lab = label_rows(spec, labels)
         before = [lab[ENTITY] == ev[ENTITY], ev[TS] < lab[LABEL_TIME]]
@@ -206,7 +209,7 @@ def _refuse_collisions(
         )
 
 
-def _at_cutoff(spec: FeatureSpec, ev: ir.Table) -> ir.Table:
+def _at_cutoff(spec: FeatureSpec, ev: ir.Table, known_flag: bool = False) -> ir.Table:
     """The same features without a join: every entity of the events, grouped, each
     aggregate reading only the events before the cutoff (so an entity without any keeps
     its row with the label rows' no-history values)."""
@@ -216,8 +219,13 @@ def _at_cutoff(spec: FeatureSpec, ev: ir.Table) -> ir.Table:
     known = ev[TS] < cutoff
     if spec.available_at:
         known &= ev[KNOWN] < cutoff
-    out = ev.group_by(ENTITY).aggregate(**_aggregates(spec, ev, cutoff, cutoff, known))
+    flag = {KNOWN_FLAG: known.any()} if known_flag else {}
+    out = ev.group_by(ENTITY).aggregate(**_aggregates(spec, ev, cutoff, cutoff, known), **flag)
     return out.mutate(**{LABEL_TIME: cutoff}).select(ENTITY, LABEL_TIME, *out.columns[1:])
+
+
+KNOWN_FLAG = "__sds_known"
+"""The column :func:`features` adds with ``known_flag`` (dropped before anyone sees it)."""
 
 
 def cutoff_coverage(spec: FeatureSpec, events: Table) -> list[str]:
@@ -238,8 +246,20 @@ def cutoff_coverage(spec: FeatureSpec, events: Table) -> list[str]:
     per_entity = present.group_by(__entity=present[spec.entity]).aggregate(__known=known.any())
     counted = per_entity.aggregate(total=per_entity.count(), known=per_entity["__known"].sum())
     row = events.engine.execute(counted, source=events.name).iloc[0]
-    total = int(row["total"] or 0)
-    absent = total - int(row["known"] or 0)
+    return coverage_warning(int(row["total"] or 0), int(row["known"] or 0))
+
+
+def coverage_from_flag(table: ir.Table, entity: str) -> ir.Table:
+    """The entity counts :func:`coverage_warning` needs, from a feature table built with
+    ``known_flag`` (one row per entity, missing entities aside)."""
+    present = table.filter(table[entity].notnull())
+    return present.aggregate(total=present.count(), known=present[KNOWN_FLAG].sum())
+
+
+def coverage_warning(total: int, known: int) -> list[str]:
+    """The cutoff-mode warning for ``total`` entities of which ``known`` have events
+    before the cutoff (none when all do)."""
+    absent = total - known
     if not absent:
         return []
     return [
