@@ -43,6 +43,9 @@ def jobs() -> dict[str, Callable[[], Any]]:
         "assign": lambda: sds.assign("bench.ab", "checkout", both),
         "srm": lambda: sds.srm("bench.ab", "variant", "assigned_at", variants=both),
         "features build": lambda: build(features_bench.SPEC, "bench.tx"),
+        "features build --write-table": lambda: build(
+            features_bench.SPEC, "bench.tx", table="bench.features_q"
+        ),
         "monitor": lambda: sds.monitor("bench.ab", "bench.ab_ref"),
     }
 

@@ -110,7 +110,7 @@ def first_scan(table: Table, spec: AnalysisSpec) -> tuple[str, dict[str, Any] | 
     :func:`origins` needs, read in the same scan (one pass over the table fewer: on a
     database server a pass over 10,000,000 rows costs most of a second)."""
     t = table.expr
-    aggs: dict[str, Any] = {"missing": t[spec.unit].isnull().sum(), "rows": t.count()}
+    aggs: dict[str, Any] = {"missing": t.count(where=t[spec.unit].isnull()), "rows": t.count()}
     if spec.grain == "auto":
         aggs["units"] = t[spec.unit].nunique()
     shifted = _shifted(spec, layout(spec)) if spec.grain != "event" else []
