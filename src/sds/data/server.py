@@ -192,7 +192,13 @@ def write_table(
     schema = ".".join(schema_parts) or None
     temp = f"{table}__sds_{uuid.uuid4().hex[:8]}"
     with engine.guard(source):
-        engine.con.create_table(temp, obj=expr, database=schema)
+        if engine.backend == "spark":  # SQL: Ibis' create_table asks the catalog API, whose
+            # py4j calls leave sockets open
+            engine.con._run_pre_execute_hooks(expr)  # registers in-memory tables
+            query = engine.con.compile(expr)
+            engine.con.raw_sql(f"CREATE TABLE {_qualified(engine, schema, temp)} AS {query}")
+        else:
+            engine.con.create_table(temp, obj=expr, database=schema)
         try:
             if inspect is not None:
                 inspect(engine.con.table(temp, database=schema))
