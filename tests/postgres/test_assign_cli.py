@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from sds.data.engine import Engine
+from sds.data.engine import close_servers
 from sds.data.io import open_table
 from sds.experiments.assign import assign, assign_table
 from tests.conftest import invoke
@@ -69,21 +69,10 @@ def test_string_ids_and_daily_srm(data_dir: Path, pg_engine: Any) -> None:  # no
 
 
 @pytest.fixture
-def cli_engines(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Engine]]:
+def cli_engines() -> Iterator[None]:
     """The engines the CLI opens from --engine URLs, closed after the test."""
-    import sds.data.engine as engine_module
-
-    opened: dict[tuple[str, bool], Engine] = {}
-
-    def server_engine(url: str, upload: bool) -> Engine:
-        if (url, upload) not in opened:
-            opened[url, upload] = Engine.from_url(url, upload=upload)
-        return opened[url, upload]
-
-    monkeypatch.setattr(engine_module, "_server_engine", server_engine)
-    yield list(opened.values())
-    for engine in opened.values():
-        engine.con.disconnect()
+    yield
+    close_servers()
 
 
 def _written(pg_engine: Any, name: str) -> dict[str, str]:

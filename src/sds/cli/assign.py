@@ -131,7 +131,7 @@ def _assign_data(
 def _require_database(engine: Engine, source: str) -> None:
     """Refuse --write-table on an engine without a database that outlives the run (DuckDB
     in memory, which is also where local files are read when the engine is a server)."""
-    if engine.backend == "duckdb" and engine.database == ":memory:":
+    if not engine.keeps_tables:
         raise ParameterError(
             f"--write-table needs a database engine, but {source} is read by DuckDB in "
             "memory, whose tables end with the run",

@@ -185,6 +185,11 @@ class Engine:
         return self.backend not in SUPPORTED_BACKENDS
 
     @property
+    def keeps_tables(self) -> bool:
+        """Whether a table written here outlives the run: every engine but DuckDB in memory."""
+        return not (self.backend == "duckdb" and self.database == ":memory:")
+
+    @property
     def label(self) -> str:
         """How messages name this engine: the masked URL of a server, else the backend."""
         return self.url.masked if self.url is not None else self.backend

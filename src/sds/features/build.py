@@ -196,7 +196,7 @@ def _check_table(engine: Engine, table: str) -> None:
             hint="Name the events as a table (schema.table) or a SELECT query on the server, "
             "or pass --upload to copy local files there first.",
         )
-    if engine.backend == "duckdb" and engine.database == ":memory:":
+    if not engine.keeps_tables:
         raise ParameterError(
             "a feature table written in DuckDB's in-memory database is lost when sds exits",
             parameter="--write-table",

@@ -114,7 +114,7 @@ def first_scan(table: Table, spec: AnalysisSpec) -> tuple[str, dict[str, Any] | 
     if spec.grain == "auto":
         aggs["units"] = t[spec.unit].nunique()
     shifted = _shifted(spec, layout(spec)) if spec.grain != "event" else []
-    aggs |= {f"o{i}": t[v].cast("float64").mean() for i, v in enumerate(shifted)}
+    aggs |= _source_means(t, shifted)
     counts = table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0]
     grain = _grain(table, spec, counts)
     return grain, (dict(counts) if grain == "unit" else None)
@@ -312,6 +312,12 @@ def from_sums(rows: pd.DataFrame, lay: Layout) -> pd.DataFrame:
     return out
 
 
+def _source_means(t: ir.Table, shifted: list[str]) -> dict[str, Any]:
+    """The per-row means :func:`origins` centres on, named ``o0``, ``o1`` ... (one home for
+    the grain scan and origins' own query)."""
+    return {f"o{i}": t[v].cast("float64").mean() for i, v in enumerate(shifted)}
+
+
 def _shifted(spec: AnalysisSpec, lay: Layout) -> list[str]:
     dens = {c for m in spec.metrics for c in m.kind.denominators(m)}
     return [v for v in lay.variables if v not in lay.binary and v not in dens]
@@ -332,14 +338,13 @@ def origins(
     shifted = _shifted(spec, lay)
     if not shifted:
         return {}
-    t = table.expr
-    aggs: dict[str, Any] = {f"o{i}": t[v].cast("float64").mean() for i, v in enumerate(shifted)}
-    if grain == "event":
-        aggs["rows"] = t[spec.variant].count()
-        aggs["units"] = t[spec.unit].approx_nunique()
-    if scanned is not None and grain == "unit":
-        row: Any = scanned
-    else:
+    row: Any = scanned if grain == "unit" else None
+    if row is None:
+        t = table.expr
+        aggs = _source_means(t, shifted)
+        if grain == "event":
+            aggs["rows"] = t[spec.variant].count()
+            aggs["units"] = t[spec.unit].approx_nunique()
         row = table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0]
     per_unit = 1.0
     if grain == "event" and float(row["units"] or 0) > 0:
