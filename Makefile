@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv browser postgres demo test test-fast test-hostile lint docs format bench bench-spark bench-serving reliability clean
+.PHONY: venv browser postgres demo test test-fast test-spark test-postgres test-hostile lint docs format bench bench-spark bench-serving reliability clean
 
 # (Re)install when pyproject.toml changes; the stamp records the last install.
 $(STAMP): pyproject.toml
@@ -43,23 +43,31 @@ demo: $(STAMP)
 TEST_WORKERS ?= 2
 PARALLEL := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
-# pytest exits 5 when it collects no tests: that is a failure here, not a pass.
+# pytest exits 5 when it collects no tests: that is a failure here, not a pass. PYTEST runs
+# pytest with that rule; make test also names the 20 slowest tests (benchmarks/README.md).
+define PYTEST
+@$(BIN)/python -m pytest $(1); rc=$$?; \
+if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
+exit $$rc
+endef
+
 test: $(STAMP) browser postgres
-	@$(BIN)/python -m pytest $(PARALLEL); rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
-	exit $$rc
+	$(call PYTEST,$(PARALLEL) --durations=20)
 
-# For development: everything but the tests marked slow (the Spark tier and simulations).
+# The tiers (markers set at collection, tests/tiers.py). test-fast, for development: every
+# test not marked slow (no Spark, no simulations, no trained-model sweeps).
 test-fast: $(STAMP) browser postgres
-	@$(BIN)/python -m pytest $(PARALLEL) -m "not slow"; rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
-	exit $$rc
+	$(call PYTEST,$(PARALLEL) -m fast)
 
-# The attacker and careless-user tier alone (also part of make test).
+# The local Spark tier (Java 17+), the PostgreSQL tier, the attacker and careless-user tier.
+test-spark: $(STAMP)
+	$(call PYTEST,$(PARALLEL) -m spark)
+
+test-postgres: $(STAMP) postgres
+	$(call PYTEST,$(PARALLEL) -m postgres)
+
 test-hostile: $(STAMP)
-	@$(BIN)/python -m pytest -m hostile; rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
-	exit $$rc
+	$(call PYTEST,$(PARALLEL) -m hostile)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts docs/*.py

@@ -24,6 +24,18 @@ import pandas as pd
 import pytest
 
 from sds.config import Settings, restore_settings, use_settings
+from tests.tiers import tiers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tiers (``tests/tiers.py``): fast or slow, spark, postgres,
+    hostile."""
+    for item in items:
+        parts = item.path.resolve().relative_to(ROOT).parts
+        for name in sorted(tiers(parts, (m.name for m in item.iter_markers()))):
+            item.add_marker(getattr(pytest.mark, name))
 
 
 @pytest.fixture(scope="session", autouse=True)

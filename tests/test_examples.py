@@ -28,6 +28,7 @@ import pytest
 
 from sds.serving.deploycheck import free_port
 from tests.conftest import invoke
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -169,12 +170,13 @@ class Server:
         with (project / "server.out").open("w") as log:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True)
         server = cls(f"http://127.0.0.1:{port}", process)
+
+        def ready() -> bool:
+            assert process.poll() is None, (project / "server.out").read_text()
+            return server.ready()
+
         with _stopped_on_error(server):
-            deadline = time.monotonic() + 90
-            while not server.ready():
-                assert process.poll() is None, (project / "server.out").read_text()
-                assert time.monotonic() < deadline, "the server was not ready within 90 s"
-                time.sleep(0.2)
+            wait_until(ready, 90, "the server answers /ready")
         return server
 
     def ready(self) -> bool:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from sds.data import synth
 from sds.models.run import train_model
+from tests.waiting import wait_until
 
 CHILD = """
 import sys
@@ -58,6 +58,18 @@ def _ready(port: int) -> bool:
         return False
 
 
+def _answered(port: int) -> float:
+    """Requests the server has answered, from its Prometheus metrics."""
+    import httpx
+
+    try:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1).text
+    except httpx.TransportError:
+        return 0.0
+    lines = [ln for ln in text.splitlines() if ln.startswith("sds_requests_total")]
+    return sum(float(ln.rsplit(" ", 1)[1]) for ln in lines)
+
+
 def test_ctrl_c_during_the_live_load_stops_the_server(tmp_path: Path) -> None:
     data = tmp_path / "churn.parquet"
     synth.make_churn(600, seed=0).to_parquet(data)
@@ -77,18 +89,15 @@ def test_ctrl_c_during_the_live_load_stops_the_server(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        while len(_processes_mentioning(str(tmp_path))) < 2:  # the server and its worker
+
+        def running(count: int) -> list[str] | None:
             assert child.poll() is None, child.communicate()[1]
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
-        port = _port(_processes_mentioning(str(tmp_path))[0])
-        while not _ready(port):
-            assert child.poll() is None, child.communicate()[1]
-            assert time.monotonic() < deadline, "the server was not ready"
-            time.sleep(0.2)
-        time.sleep(1)  # the load is running
-        assert child.poll() is None, child.communicate()[1]
+            found = _processes_mentioning(str(tmp_path))
+            return found if len(found) >= count else None
+
+        port = _port(wait_until(lambda: running(2), 120, "the server and its worker start")[0])
+        wait_until(lambda: running(2) and _ready(port), 120, "the server answers /ready")
+        wait_until(lambda: running(2) and _answered(port) > 0, 60, "the live load is answered")
         child.send_signal(signal.SIGINT)
         _, err = child.communicate(timeout=60)
     finally:

@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import invoke
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.hostile
 
@@ -282,10 +283,12 @@ def test_a_signal_cancels_a_long_engine_write_cleanly(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "sds.cli.main", "--no-progress", *ASSIGN, "--data", endless]
     proc = subprocess.Popen([*cmd, "--data-output", str(target)], stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while not any(p.name.endswith(".tmp") and p.stat().st_size for p in tmp_path.iterdir()):
-            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-            time.sleep(0.05)  # poll for the engine's first bytes
+
+        def writing() -> bool:
+            assert proc.poll() is None, proc.communicate()
+            return any(p.name.endswith(".tmp") and p.stat().st_size for p in tmp_path.iterdir())
+
+        wait_until(writing, 120, "the engine writes its first bytes")
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     finally:

@@ -30,6 +30,7 @@ from sds.data.synth import make_churn
 from sds.models.run import train_model
 from sds.serving.deploycheck import free_port, records
 from tests.conftest import invoke
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.hostile
 
@@ -76,13 +77,14 @@ class Server:
 
     def wait_for_row(self, since: float, status: int, timeout: float = 10) -> pd.DataFrame:
         """The log once it holds a row with ``status`` logged after ``since``."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def logged() -> pd.DataFrame | None:
             rows = self.rows()
             if not rows.empty and ((rows["ts"] >= since) & (rows["status"] == status)).any():
                 return rows[rows["ts"] >= since]
-            time.sleep(0.2)
-        raise AssertionError(f"no row with status {status} logged within {timeout} s")
+            return None
+
+        return wait_until(logged, timeout, f"a row with status {status} is logged")
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -107,16 +109,16 @@ def start(model: Path, folder: Path, *extra: str) -> Server:
             env={**os.environ, "SDS_TEST_KEY": KEY},
         )
     server = Server(f"http://127.0.0.1:{port}", port, process, output, folder / "log")
-    deadline = time.monotonic() + 90
-    while True:
+
+    def ready() -> bool:
         assert process.poll() is None, output.read_text()
         try:
-            if httpx.get(server.url + "/ready", timeout=1).status_code == 200:
-                return server
+            return httpx.get(server.url + "/ready", timeout=1).status_code == 200
         except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "the server was not ready within 90 s"
-        time.sleep(0.2)
+            return False
+
+    wait_until(ready, 90, "the server answers /ready")
+    return server
 
 
 @pytest.fixture(scope="module")
@@ -186,16 +188,24 @@ async def _closed(writer: asyncio.StreamWriter) -> None:
         await writer.wait_closed()
 
 
-async def _slow_body(port: int, until: float, answers: list[bytes]) -> None:
-    """Complete headers, then one byte every 0.5 s; reconnect when cut."""
+async def _slow_body(
+    port: int, until: float, answers: list[bytes], connected: asyncio.Queue[None]
+) -> None:
+    """Complete headers, then one byte every 0.5 s; reconnect when cut. Puts one item on
+    ``connected`` once its first connection has sent its headers."""
     head = (
         f"POST /predict HTTP/1.1\r\nHost: x\r\nX-API-Key: {KEY}\r\n"
         "Content-Type: application/json\r\nContent-Length: 10000\r\n\r\n"
     ).encode()
+    announced = False
     while time.monotonic() < until:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
             writer.write(head)
+            await writer.drain()
+            if not announced:
+                connected.put_nowait(None)
+                announced = True
             while time.monotonic() < until:
                 writer.write(b" ")
                 try:
@@ -218,12 +228,17 @@ def test_slow_bodies_are_cut_while_normal_requests_are_answered(
     async def run() -> tuple[list[bytes], list[tuple[int, float]]]:
         answers: list[bytes] = []
         until = time.monotonic() + 5.0
-        attack = [asyncio.create_task(_slow_body(server.port, until, answers)) for _ in range(200)]
-        await asyncio.sleep(0.5)  # all connected and dribbling
+        connected: asyncio.Queue[None] = asyncio.Queue(maxsize=200)
+        attack = [
+            asyncio.create_task(_slow_body(server.port, until, answers, connected))
+            for _ in range(200)
+        ]
+        for _ in range(200):  # all connected and dribbling
+            await asyncio.wait_for(connected.get(), timeout=5)
         normal = []
         for _ in range(200):
             normal.append(await _post(server.port, body))
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)  # pacing: 100 normal requests a second
         await asyncio.gather(*attack)
         return answers, normal
 
@@ -382,7 +397,7 @@ def test_a_killed_worker_loses_at_most_about_a_second_of_log(
             next_at = time.monotonic()
             while time.monotonic() - started < seconds:
                 next_at += 4 / rate
-                await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+                await asyncio.sleep(max(0.0, next_at - time.monotonic()))  # pacing
                 if not killed_at and time.monotonic() - started > kill_at:
                     killed_at = time.time()
                     os.kill(workers[0], signal.SIGKILL)

@@ -6,13 +6,13 @@ import os
 import pwd
 import socket
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.postgres.conftest import PostgresServer, find_bindir, running_server
+from tests.waiting import wait_until
 
 
 def _uid(pid: int) -> int:
@@ -20,19 +20,22 @@ def _uid(pid: int) -> int:
     return int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
 
 
+def _exited(pid: int) -> bool:
+    """Whether process ``pid`` has exited or is a zombie: the postmaster removes its pid
+    file, which pg_ctl waits for, just before it exits."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")
+
+
 def _gone(pid: int, within: float = 5) -> bool:
-    """Whether process ``pid`` has exited (or is a zombie) within ``within`` seconds: the
-    postmaster removes its pid file, which pg_ctl waits for, just before it exits."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            return True
-        if state in ("Z", "X"):
-            return True
-        time.sleep(0.05)
-    return False
+    """Whether process ``pid`` has exited (or is a zombie) within ``within`` seconds."""
+    try:
+        return wait_until(lambda: _exited(pid), within, f"process {pid} exits")
+    except AssertionError:
+        return False
 
 
 def _listening(port: int) -> bool:
