@@ -23,9 +23,7 @@ from typer.core import TyperCommand, TyperGroup
 from typer.main import get_command_from_info, get_group_from_info
 from typer.models import CommandInfo, TyperInfo
 
-from sds.cli.common import check_memory
 from sds.cli.logs import quiet_third_party
-from sds.cli.spec_options import name_as_typed
 from sds.cli.usage import click_errors, one_line, usage_message
 from sds.config import get_settings, restore_settings, use_settings
 from sds.errors import SdsError
@@ -290,6 +288,8 @@ def _global(
     if threads is not None:
         check("threads", threads)
     if memory_limit is not None:
+        from sds.cli.common import check_memory  # loaded when a memory limit is given
+
         check_memory(memory_limit)
 
     if engine is not None:
@@ -343,6 +343,8 @@ def run(argv: list[str] | None = None) -> None:
     except SdsError as exc:
         if _STATE["debug"]:
             traceback.print_exc()
+        from sds.cli.spec_options import name_as_typed  # loaded on an error only
+
         name_as_typed(exc, sys.argv[1:] if argv is None else argv, _command())
         print(f"error: {one_line(str(exc))}", file=sys.stderr)
         sys.exit(exc.exit_code)
