@@ -49,6 +49,8 @@ ALLOWED_SIBLING_IMPORTS: frozenset[tuple[str, str]] = frozenset()
 LAZY_NAMESPACES: Mapping[str, str] = {
     "sds": "the public namespace resolves names on first use (PEP 562), so `import sds` is cheap",
     "sds.stats": "the statistics namespace resolves names on first use (PEP 562)",
+    "sds.config": "the spec base (pydantic) is imported on first use (PEP 562): settings are not",
+    "sds.cli.main": "each command's module is imported when the command runs (a lazy group)",
 }
 
 # The command line loads the library per command: a ``sds.cli`` module may import a module

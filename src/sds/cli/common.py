@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from sds.data.io import is_sql
 from sds.errors import ParameterError
 from sds.params import OneOf, check
 from sds.report.files import format_for_path, write_atomic
@@ -113,6 +112,8 @@ def split_numbers(value: str | None, name: str) -> list[float] | None:
 def beside(path: str | None, spec_file: Path) -> str | None:
     """A relative path written in a spec, read from the spec's folder when it is there
     (else as given, so a missing file is reported under the name the user wrote)."""
+
+    from sds.data.io import is_sql  # the engine: loaded by the commands that read data
 
     if path is None or Path(path).is_absolute() or is_sql(path):  # a query stays a query
         return path

@@ -19,15 +19,19 @@ import functools
 import inspect
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import Annotated, Any, TypeVar, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, get_args, get_origin
 
 import typer
-from pydantic.fields import FieldInfo
 
-from sds.config import StrictModel, literal_choices
+from sds.config import literal_choices
 from sds.errors import SdsError
 
-S = TypeVar("S", bound=StrictModel)
+if TYPE_CHECKING:  # pydantic is loaded when a spec command is built, not for sds --help
+    from pydantic.fields import FieldInfo
+
+    from sds.config import StrictModel
+
+S = TypeVar("S", bound="StrictModel")
 
 
 def option_name(field: str) -> str:

@@ -16,7 +16,6 @@ from sds.cli.common import (
     split_list,
     split_numbers,
 )
-from sds.data.io import open_table
 from sds.errors import ParameterError
 from sds.params import Interval, check, check_weights
 
@@ -67,6 +66,8 @@ def command(
         raise ParameterError("with --data, give --variants too", parameter="variants")
     if not date_column:
         raise ParameterError("with --data, give --date-column too", parameter="date-column")
+
+    from sds.data.io import open_table  # the engine: only for --data
 
     source = open_table(str(data), table=table, encoding=encoding)
     emit(

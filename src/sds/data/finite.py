@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from sds.errors import DataError
+
+if TYPE_CHECKING:  # numpy and pandas: loaded by the functions that read a frame
+    import pandas as pd
 
 MAX_MAGNITUDE = 1e150
 
@@ -42,6 +42,9 @@ class Unusable:
 
 def unusable(frame: pd.DataFrame, columns: Iterable[str]) -> list[Unusable]:
     """The numeric columns of ``frame`` among ``columns`` holding infinite or huge values."""
+    import numpy as np
+    import pandas as pd
+
     out = []
     for c in dict.fromkeys(columns):
         values = frame[c]
@@ -111,6 +114,8 @@ def unusable_from_row(row: Any, columns: list[str]) -> list[Unusable]:
 
 def engine_number(value: Any) -> float:
     """A number from an engine aggregate; NULL (None, or NaN in pandas) over no rows is 0."""
+    import pandas as pd  # already loaded by whatever fetched the row
+
     return 0.0 if value is None or pd.isna(value) else float(value)
 
 

@@ -9,7 +9,10 @@ treatment and the control, with per-unit variances under the alternative (``var_
 
 exactly as ``statsmodels.stats.power.normal_power_het`` computes it; the t method uses the
 noncentral t distribution like ``TTestIndPower``. Sample size and MDE are found by root
-finding on this power function, so power, n and MDE round-trip.
+finding on this power function, so power, n and MDE round-trip. The normal quantiles and
+probabilities and the root finder come from :mod:`sds.stats.distributions` (the standard
+library, equal to scipy's to 1e-12): ``sds design proportion`` imports no scipy; the t
+method loads ``scipy.stats`` for the noncentral t.
 
 Metric models (``MetricModel``) say how the variances depend on the effect:
 
@@ -26,10 +29,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from scipy import optimize, stats
-
 from sds.errors import AnalysisError, ParameterError
 from sds.params import check
+from sds.stats.distributions import brentq, norm_cdf, norm_isf, norm_sf
 
 Variances = tuple[float, float, float, float]  # var_c, var_t, var0_c, var0_t
 
@@ -175,27 +177,29 @@ def power_at(
     if model.t_test:
         return _t_power(effect / se1, n_c + n_t - 2, alpha, alternative)
     a = _side(alpha, alternative)
-    z = stats.norm.isf(a)
+    z = norm_isf(a)
     power = 0.0
     if alternative in ("two-sided", "greater"):
-        power += float(stats.norm.sf(z * se0 / se1 - effect / se1))
+        power += norm_sf(z * se0 / se1 - effect / se1)
     if alternative in ("two-sided", "less"):
-        power += float(stats.norm.cdf(-z * se0 / se1 - effect / se1))
+        power += norm_cdf(-z * se0 / se1 - effect / se1)
     return power
 
 
 def _t_power(noncentrality: float, df: float, alpha: float, alternative: str) -> float:
+    from scipy import stats  # the noncentral t: loaded for the t method only
+
     a = _side(alpha, alternative)
     crit = stats.t.isf(a, df)
     power = 0.0
     if alternative in ("two-sided", "greater"):
         upper = float(stats.nct.sf(crit, df, noncentrality))
-        power += upper if math.isfinite(upper) else float(stats.norm.sf(crit - noncentrality))
+        power += upper if math.isfinite(upper) else norm_sf(crit - noncentrality)
     if alternative in ("two-sided", "less"):
         # scipy's nct returns NaN deep in a tail (large df and noncentrality), where the
         # probability is far below 1e-15: the normal limit is exact enough there.
         lower = float(stats.nct.cdf(-crit, df, noncentrality))
-        power += lower if math.isfinite(lower) else float(stats.norm.cdf(-crit - noncentrality))
+        power += lower if math.isfinite(lower) else norm_cdf(-crit - noncentrality)
     return power
 
 
@@ -223,7 +227,7 @@ def solve_n(
             )
     if gap(low) >= 0:
         return low
-    return float(optimize.brentq(gap, low, high, xtol=1e-9, rtol=1e-12))
+    return brentq(gap, low, high, xtol=1e-9, rtol=1e-12)
 
 
 def solve_power(
@@ -260,7 +264,7 @@ def solve_delta(
             f"with {n_c:,.0f} control units no effect up to {limit:g} reaches power {power:g}",
             hint="Collect more units or accept lower power.",
         )
-    return sign * float(optimize.brentq(gap, 1e-12, high, xtol=1e-14, rtol=1e-12))
+    return sign * brentq(gap, 1e-12, high, xtol=1e-14, rtol=1e-12)
 
 
 def _check_direction(delta: float, alternative: str) -> None:

@@ -13,6 +13,9 @@ Two-sided designs are symmetric: each side spends ``alpha / 2`` (as gsDesign's t
 one-sided designs spend ``alpha`` on one side. Spending functions at one-sided level ``a``:
 O'Brien-Fleming-like ``2 - 2 Phi(z_{1-a/2} / sqrt(t))``, Pocock-like ``a ln(1 + (e-1) t)``,
 power family (Kim & DeMets 1987) ``a t^gamma``.
+
+numpy and scipy are imported by the functions that compute, not with the module: a plan of one look
+(``sds design`` without ``--looks``) does not load it.
 """
 
 from __future__ import annotations
@@ -20,14 +23,14 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
-
-import numpy as np
-from scipy import optimize, stats
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sds.errors import ParameterError
 from sds.params import check
 from sds.results import KeyValue, Result, Section, Table, jsonable_dict
+
+if TYPE_CHECKING:
+    import numpy as np
 
 GRID_STEP = 0.025  # in units of sqrt(information increment); Simpson error is far below 1e-6
 TAIL = 9.0  # the grid spans the drift +- TAIL standard deviations
@@ -35,6 +38,8 @@ TAIL = 9.0  # the grid spans the drift +- TAIL standard deviations
 
 def spent(t: float, alpha: float, spending: str, gamma: float = 3.0) -> float:
     """Cumulative one-sided alpha spent at information fraction ``t``."""
+    from scipy import stats
+
     if t <= 0:
         return 0.0
     t = min(t, 1.0)
@@ -51,12 +56,16 @@ def spent(t: float, alpha: float, spending: str, gamma: float = 3.0) -> float:
 
 
 def _simpson(n: int) -> np.ndarray:
+    import numpy as np
+
     w = np.ones(n)
     w[1:-1:2], w[2:-1:2] = 4, 2
     return w / 3
 
 
 def _grid(low: float, high: float, step: float) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
     n = max(math.ceil((high - low) / step), 2)
     n += n % 2  # Simpson needs an even number of intervals
     x = np.linspace(low, high, n + 1)
@@ -74,6 +83,8 @@ class _Recursion:
 
     def cross(self, t: float, upper: float, lower: float | None) -> tuple[float, float]:
         """P(first crossing at this look above ``upper`` / below ``lower``) in z units."""
+        from scipy import stats
+
         dt = t - self.t_prev
         hi, lo = upper * math.sqrt(t), -math.inf if lower is None else lower * math.sqrt(t)
         if self.x is None:
@@ -89,6 +100,8 @@ class _Recursion:
 
     def advance(self, t: float, upper: float, lower: float | None) -> None:
         """Move the density to look ``t``, keeping only the continuation region."""
+        from scipy import stats
+
         dt = t - self.t_prev
         sd = math.sqrt(dt)
         hi = upper * math.sqrt(t)
@@ -126,6 +139,8 @@ def boundaries(
     gamma: float = 3.0,
 ) -> list[float]:
     """Efficacy z-boundaries at the given fractions (the last need not be 1 at an interim)."""
+    from scipy import optimize
+
     check("alpha", alpha)
     check("alternative", alternative)
     check("spending", spending)
@@ -175,6 +190,8 @@ class SequentialBoundaries(Result):
     alternative: str
 
     def to_dict(self) -> dict[str, Any]:
+        from scipy import stats
+
         side = self.alpha / 2 if self.alternative == "two-sided" else self.alpha
         factor = 2 if self.alternative == "two-sided" else 1
         fractions = list(self.information_fractions)
@@ -297,6 +314,8 @@ def sequential_design(
     ``(theta_K / theta_1)^2``, the drift giving ``power`` with these bounds over the drift
     giving it in one look.
     """
+    from scipy import optimize, stats
+
     check("looks", looks)
     check("power", power)
     fractions = information_fractions or [k / looks for k in range(1, looks + 1)]

@@ -15,11 +15,13 @@ alone.
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from sds.params import CORRECTIONS as CORRECTIONS
 from sds.params import check
+
+if TYPE_CHECKING:  # numpy: loaded to adjust p-values, not to plan (sds design)
+    import numpy as np
 
 _STATSMODELS = {
     "holm": "holm",
@@ -49,6 +51,8 @@ def adjust(p_values: Sequence[float], method: str = DEFAULT) -> list[float]:
     Raises:
         ParameterError: `method` is not one of the corrections above.
     """
+    import numpy as np
+
     check("correction", method, CORRECTIONS)
     p = np.asarray(p_values, dtype=float)
     out = p.copy()
@@ -66,6 +70,8 @@ def _holm(p: np.ndarray) -> np.ndarray:
     """Holm's step-down adjustment, computed here because statsmodels' holm branch runs a
     full ``gc.collect()`` on every call (0.1-0.2 s in a process holding a large heap, and
     an analysis adjusts several families). Tested equal to ``multipletests``."""
+    import numpy as np
+
     order = np.argsort(p, kind="stable")
     stepped = np.maximum.accumulate(p[order] * np.arange(len(p), 0, -1))
     out = np.empty_like(p)

@@ -3,17 +3,19 @@
 One home for every sample-ratio check in sds: :func:`split_test` (goodness of fit of arm
 sizes to the designed shares: ``sds srm``, the daily SRM of an analysis, the canary's
 traffic split) and :func:`mix_test` (do all arms show the same mix of a segment: the
-segment-mix check of an analysis). Both wrap scipy (``chisquare``, ``chi2_contingency``
-without continuity correction) and are tested equal to them and to R's ``chisq.test``.
+segment-mix check of an analysis). They equal scipy's ``chisquare`` and ``chi2_contingency``
+(without continuity correction) and are tested against them and R's ``chisq.test``;
+:func:`split_test` is written in the standard library (:func:`sds.stats.distributions.chi2_sf`),
+so ``sds srm`` does not import numpy or scipy.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-from scipy import stats
+from sds.stats.distributions import chi2_sf
 
 
 @dataclass(frozen=True)
@@ -27,15 +29,24 @@ class ChiSquare:
 
 def split_test(counts: Sequence[float], shares: Sequence[float]) -> ChiSquare:
     """Goodness of fit of ``counts`` to ``shares`` (which sum to 1); p = 1 with no units."""
-    observed = np.asarray(counts, dtype=float)
-    share = np.asarray(shares, dtype=float)
-    if observed.shape != share.shape or observed.size < 2:
-        raise ValueError(f"{observed.size} counts for {share.size} shares; need 2 or more of each")
-    total = float(observed.sum())
+    observed = [float(c) for c in counts]
+    share = [float(s) for s in shares]
+    if len(observed) != len(share) or len(observed) < 2:
+        raise ValueError(f"{len(observed)} counts for {len(share)} shares; need 2 or more of each")
+    total = sum(observed)
     if total <= 0:
-        return ChiSquare(0.0, observed.size - 1, 1.0)
-    result = stats.chisquare(observed, f_exp=share / share.sum() * total)
-    return ChiSquare(float(result.statistic), observed.size - 1, float(result.pvalue))
+        return ChiSquare(0.0, len(observed) - 1, 1.0)
+    scale = sum(share)
+    chi2 = sum(_cell(o, s / scale * total) for o, s in zip(observed, share, strict=True))
+    return ChiSquare(chi2, len(observed) - 1, chi2_sf(chi2, len(observed) - 1))
+
+
+def _cell(observed: float, expected: float) -> float:
+    """One cell's ``(O - E)^2 / E``; an arm designed to get no units but given some is an
+    infinite mismatch (as in scipy)."""
+    if expected == 0:
+        return math.nan if observed == 0 else math.inf
+    return (observed - expected) ** 2 / expected
 
 
 def mix_test(table: Sequence[Sequence[float]]) -> ChiSquare:
@@ -43,6 +54,9 @@ def mix_test(table: Sequence[Sequence[float]]) -> ChiSquare:
 
     Fewer than two non-empty levels or arms cannot differ: chi2 0, df 0, p 1.
     """
+    import numpy as np  # numpy and scipy: loaded for a segment mix, not for sds srm
+    from scipy import stats
+
     counts = np.asarray(table, dtype=float)
     used = counts[:, counts.sum(axis=0) > 0]
     used = used[used.sum(axis=1) > 0]
