@@ -27,6 +27,7 @@ import pandas as pd
 
 from sds.features.transform import FeatureTransformer
 from sds.models.evaluate import predictions  # the model's outputs, the same everywhere
+from sds.serving.validate import stack
 
 TOLERANCE = 1e-9
 _SENTINEL = "\x00sds-unseen\x00"
@@ -190,6 +191,8 @@ def _features(ft: Any) -> Block:
         else:
             raise NotCompilableError(f"step {name!r} runs through scikit-learn")
     width = sum(w for _, w in blocks)
+    if len(blocks) == 1:
+        return blocks[0][0]
 
     def run(columns: dict[str, Any], n: int) -> np.ndarray:
         out = np.empty((n, width))
@@ -209,8 +212,10 @@ def _numeric(imputer: Any, cols: list[str]) -> tuple[Block, int]:
     flagged = imputer.indicator_.features_ if imputer.indicator_ is not None else np.array([])
 
     def run(columns: dict[str, Any], n: int) -> np.ndarray:
-        x = np.column_stack([columns[c] for c in cols]) if cols else np.empty((n, 0))
+        x = stack(columns, cols, n)
         missing = np.isnan(x)
+        if not missing.any():
+            return np.hstack([x, missing[:, flagged]]) if len(flagged) else x
         return np.hstack([np.where(missing, fill, x), missing[:, flagged]])
 
     return run, len(cols) + len(flagged)
