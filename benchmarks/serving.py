@@ -1,64 +1,48 @@
-"""Serving benchmark: sds serve against a plain FastAPI + scikit-learn app and against
-``mlflow models serve``, on the same models, in one run.
+"""Serving benchmark: ``sds serve`` against the servers a user would run without sds, and
+against the floor (a no-op ASGI app under granian with sds's settings), in one run.
 
 Models: a 30-feature logistic-regression pipeline and a gradient-boosting model (scikit-
-learn's HistGradientBoosting), both trained by ``sds train`` on generated data. Servers
-listen on 127.0.0.1; the load comes from a separate process
-(``benchmarks/loadgen.py``: asyncio, keep-alive) with single-row requests at 1, 8 and 32
-connections, bounded by ``--seconds`` and a request budget. sds runs 2 workers; each
-peer runs with 1 and with 2 uvicorn workers and keeps its better figure at each
-concurrency. Prints req/s, P50/P95/P99 and
-sds's ratios to each peer; writes ``benchmarks/out/serving.json``.
+learn's HistGradientBoosting), trained by ``sds train`` on generated data; the plain peers
+serve a StandardScaler + LogisticRegression and a HistGradientBoostingClassifier fitted
+directly on the same data (see ``serving_peers.py`` for each server). Servers listen on
+127.0.0.1; the load comes from a separate process (``benchmarks/loadgen.py``: asyncio,
+keep-alive) with single-row requests at 1, 8 and 32 connections, ``--seconds`` each after
+a 1 s warm-up. sds and the floor run 2 granian workers; each peer runs with 1 and with 2
+workers and keeps its better figure at each concurrency. The servers run one after the
+other within each of ``--repeats`` rounds (interleaved, so load on the machine hits them
+alike); the figures are medians over the rounds. Prints a table per model and
+concurrency (req/s, P50/P95/P99 ms, errors), the ratios sds / best peer and sds / floor,
+and the targets; writes ``benchmarks/out/serving.json``.
 
-``mlflow models serve`` needs the full mlflow package, installed (once) in its own virtual
-environment under ``benchmarks/out/mlflow-venv``, with sds (the pickled pipeline refers
-to its classes). If that cannot be installed, the row says so.
+BentoML and mlflow run from their own virtual environments under ``benchmarks/out``
+(installed on first use); if one cannot be installed or started, the script says why and
+goes on.
 
-    python benchmarks/serving.py [--seconds 8] [--connections 1,8,32] [--skip-mlflow]
+Full run (about 30 minutes; what the README reports)::
+
+    python benchmarks/serving.py --seconds 8 --repeats 3
+
+Quick look at sds against its floor::
+
+    python benchmarks/serving.py --seconds 3 --repeats 1 --servers sds,floor --models logistic
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import serving_peers as peers
 
-from sds.serving.deploycheck import free_port
-
-ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "benchmarks" / "out" / "serving"
-MLFLOW_VENV = ROOT / "benchmarks" / "out" / "mlflow-venv"
-PYTHON = sys.executable
-THREADS_1 = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-FASTAPI_APP = """
-import os
-import joblib
-import pandas as pd
-from fastapi import FastAPI
-
-model = joblib.load(os.environ["MODEL_FILE"])
-app = FastAPI()
-
-
-@app.post("/predict")
-def predict(record: dict) -> dict:
-    frame = pd.DataFrame([record])
-    return {"predictions": model.predict_proba(frame)[:, 1].tolist()}
-"""
-
-SAVE_MLFLOW = """
-import sys, joblib, mlflow.sklearn
-mlflow.sklearn.save_model(joblib.load(sys.argv[1]), sys.argv[2],
-                          serialization_format="cloudpickle")
-"""
+ROOT = peers.ROOT
+OUT = peers.OUT
+SERVERS = ("sds", "floor", "fastapi-plain", "fastapi-sds", "bentoml", "mlflow")
+PEERS = ("fastapi-plain", "fastapi-sds", "bentoml", "mlflow")
+FIGURES = ("rps", "p50_ms", "p95_ms", "p99_ms", "errors")
 
 
 def train_models() -> dict[str, Path]:
@@ -69,7 +53,8 @@ def train_models() -> dict[str, Path]:
     logit = x.iloc[:, :10].to_numpy() @ rng.normal(size=10)
     x["y"] = (rng.random(len(x)) < 1 / (1 + np.exp(-logit))).astype(int)
     OUT.mkdir(parents=True, exist_ok=True)
-    x.to_parquet(OUT / "data.parquet")
+    if not (OUT / "data.parquet").exists():
+        x.to_parquet(OUT / "data.parquet")
     models = {}
     for name, candidate in (("logistic", "logistic"), ("boosting", "hgb")):
         folder = OUT / name
@@ -89,210 +74,189 @@ def train_models() -> dict[str, Path]:
     return models
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    import httpx
+def train_plain() -> dict[str, Path]:
+    """The models a user fits without sds, on the same rows, saved with joblib."""
+    import joblib
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.3)
-    raise RuntimeError("server not ready")
-
-
-def start(kind: str, model: Path, workers: int = 2) -> tuple[subprocess.Popen[bytes], str, str]:
-    """A server process, its predict URL and the body format it takes."""
-    port = free_port()
-    env = {**os.environ, **THREADS_1}
-    if kind == "sds":
-        cmd = [
-            PYTHON,
-            "-m",
-            "sds.cli.main",
-            "serve",
-            str(model),
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--range-margin",
-            "-1",
-        ]
-        ready, body = f"http://127.0.0.1:{port}/ready", "record"
-    elif kind == "fastapi":
-        (OUT / "fastapi_peer.py").write_text(FASTAPI_APP)
-        env["MODEL_FILE"] = str(model / "model.joblib")
-        cmd = [
-            PYTHON,
-            "-m",
-            "uvicorn",
-            "fastapi_peer:app",
-            "--app-dir",
-            str(OUT),
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-        ]
-        ready, body = f"http://127.0.0.1:{port}/docs", "record"
-    else:
-        saved = OUT / f"mlflow-{model.parent.name}"
-        if not saved.exists():
-            subprocess.run(
-                [
-                    str(MLFLOW_VENV / "bin" / "python"),
-                    "-c",
-                    SAVE_MLFLOW,
-                    str(model / "model.joblib"),
-                    str(saved),
-                ],
-                check=True,
-            )
-        cmd = [
-            str(MLFLOW_VENV / "bin" / "mlflow"),
-            "models",
-            "serve",
-            "-m",
-            str(saved),
-            "--env-manager",
-            "local",
-            "--host",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "--workers",
-            str(workers),
-        ]
-        ready, body = f"http://127.0.0.1:{port}/ping", "mlflow"
-        env["PATH"] = f"{MLFLOW_VENV / 'bin'}:{env['PATH']}"  # mlflow execs its uvicorn
-    process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_ready(ready, process)
-    path = "/invocations" if kind == "mlflow" else "/predict"
-    return process, f"http://127.0.0.1:{port}{path}", body
+    data = pd.read_parquet(OUT / "data.parquet")
+    x, y = data.drop(columns="y"), data["y"]
+    out = {}
+    for name, estimator in (
+        ("logistic", make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))),
+        ("boosting", HistGradientBoostingClassifier(random_state=0)),
+    ):
+        path = OUT / f"plain-{name}.joblib"
+        if not path.exists():
+            joblib.dump(estimator.fit(x, y), path)
+        out[name] = path
+    return out
 
 
-def ensure_mlflow() -> str | None:
-    """None when the mlflow venv is ready, else why not."""
-    if (MLFLOW_VENV / "bin" / "mlflow").exists():
-        return None
-    try:
-        subprocess.run([PYTHON, "-m", "venv", str(MLFLOW_VENV)], check=True)
-        pip = [str(MLFLOW_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-        subprocess.run([*pip, "mlflow", "-e", str(ROOT)], check=True, timeout=1200)
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
-        return f"mlflow could not be installed: {exc}"
-    return None
-
-
-def load(
-    url: str, body: bytes, connections: int, seconds: float, rate: float = 0.0
-) -> dict[str, float]:
-    """``loadgen.py`` in its own process: as fast as answered, or paced at ``rate``."""
+def load(url: str, body: bytes, connections: int, seconds: float) -> dict[str, float]:
+    """``loadgen.py`` in its own process, as fast as answered."""
     body_file = OUT / "body.json"
     body_file.write_bytes(body)
     command = [
-        PYTHON,
+        peers.PYTHON,
         str(ROOT / "benchmarks" / "loadgen.py"),
-        url,
-        str(body_file),
-        "--connections",
-        str(connections),
-        "--requests",
-        "100000000",
-        "--seconds",
-        str(seconds),
-        "--rate",
-        str(rate),
+        *(url, str(body_file), "--connections", str(connections)),
+        *("--requests", "100000000", "--seconds", str(seconds)),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     out: dict[str, float] = json.loads(done.stdout)
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="sds serve against FastAPI and MLflow.")
-    parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--connections", default="1,8,32")
-    parser.add_argument("--skip-mlflow", action="store_true")
-    args = parser.parse_args()
-    connections = [int(c) for c in args.connections.split(",")]
-    models = train_models()
-    record = pd.read_parquet(OUT / "data.parquet").drop(columns="y").iloc[0].to_dict()
-    bodies = {
-        "record": json.dumps(record).encode(),
-        "mlflow": json.dumps({"dataframe_records": [record]}).encode(),
-    }
-    kinds = ["sds", "fastapi"]
-    skipped = "skipped (--skip-mlflow)" if args.skip_mlflow else ensure_mlflow()
-    if skipped is None:
-        kinds.append("mlflow")
-    results = []
-    for model_name, model in models.items():
-        for kind in kinds:
-            best: dict[int, dict[str, float]] = {}
-            # uvicorn's multi-process mode costs ~50 ms a request at low concurrency here,
-            # so each peer also runs with one worker and keeps its better figure
-            for workers in (2,) if kind == "sds" else (1, 2):
-                for row in measure(kind, model, workers, connections, bodies, args.seconds):
-                    print(json.dumps({"model": model_name, **row}), flush=True)
-                    if row["rps"] > best.get(row["connections"], {"rps": -1.0})["rps"]:
-                        best[row["connections"]] = row
-            results += [{"model": model_name, **best[c]} for c in connections]
-    report(results, skipped)
-
-
 def measure(
-    kind: str,
-    model: Path,
-    workers: int,
-    connections: list[int],
-    bodies: dict[str, bytes],
-    seconds: float,
+    kind: str, model: Path, plain: Path, workers: int, args: argparse.Namespace, bodies: dict
 ) -> list[dict[str, float]]:
-    process, url, body = start(kind, model, workers)
+    process, url, body = peers.start(kind, model, plain, workers)
     rows = []
     try:
-        for c in connections:
+        for c in args.connections:
             load(url, bodies[body], c, 1.0)  # warm-up
-            rows.append(
-                {
-                    "server": kind,
-                    "workers": workers,
-                    "connections": c,
-                    **load(url, bodies[body], c, seconds),
-                }
-            )
+            rows.append({"connections": c, **load(url, bodies[body], c, args.seconds)})
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        peers.stop(process)
     return rows
 
 
-def report(results: list[dict[str, float]], skipped: str | None) -> None:
-    frame = pd.DataFrame(results)
+def run_round(
+    models: dict[str, Path], plain: dict[str, Path], args: argparse.Namespace, bodies: dict
+) -> tuple[list[dict], dict[str, str]]:
+    rows, failed = [], {}
+    for name in args.models:
+        for kind in args.servers:
+            if kind in failed:
+                continue
+            for workers in (2,) if kind in ("sds", "floor") else (1, 2):
+                try:
+                    got = measure(kind, models[name], plain[name], workers, args, bodies)
+                except (RuntimeError, subprocess.CalledProcessError) as exc:
+                    failed[kind] = f"could not run: {exc}"
+                    print(f"{kind}: {failed[kind]}", flush=True)
+                    break
+                for row in got:
+                    row = {"model": name, "server": kind, "workers": workers, **row}
+                    print(json.dumps(row), flush=True)
+                    rows.append(row)
+    return rows, failed
+
+
+def summarise(rows: list[dict]) -> pd.DataFrame:
+    """Medians over the rounds, then each server's better worker count per concurrency."""
+    frame = pd.DataFrame(rows)
+    keys = ["model", "server", "workers", "connections"]
+    medians = frame.groupby(keys, sort=False)[list(FIGURES)].median().reset_index()
+    medians["rounds"] = frame.groupby(keys, sort=False).size().to_numpy()
+    best = medians.loc[
+        medians.groupby(["model", "server", "connections"], sort=False)["rps"].idxmax()
+    ]
+    return best.reset_index(drop=True)
+
+
+def ratios(best: pd.DataFrame) -> pd.DataFrame:
+    out = []
+    for (model, c), group in best.groupby(["model", "connections"], sort=False):
+        by = group.set_index("server")
+        if "sds" not in by.index:
+            continue
+        row: dict = {"model": model, "connections": c}
+        present = [p for p in PEERS if p in by.index]
+        if present:
+            top = max(present, key=lambda p: by.loc[p, "rps"])
+            row["best_peer"] = top
+            row["sds_vs_best_peer"] = by.loc["sds", "rps"] / by.loc[top, "rps"]
+        if "floor" in by.index:
+            row["sds_vs_floor"] = by.loc["sds", "rps"] / by.loc["floor", "rps"]
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def targets(best: pd.DataFrame, table: pd.DataFrame) -> list[str]:
+    lines = []
+    for row in table.to_dict("records"):
+        c, model = row["connections"], row["model"]
+        sds = best[(best.model == model) & (best.server == "sds") & (best.connections == c)]
+        checks = [f"errors {int(sds.errors.iloc[0])} (0)"]
+        if "sds_vs_best_peer" in row and c >= 8:
+            checks.append(f"vs best peer {row['sds_vs_best_peer']:.1f}x (>= 5x)")
+        if c == 32:
+            checks.append(f"P99 {sds.p99_ms.iloc[0]:.1f} ms (< 15)")
+        if "sds_vs_floor" in row and not pd.isna(row["sds_vs_floor"]):
+            checks.append(f"of floor {row['sds_vs_floor']:.0%} (>= 60%)")
+        lines.append(f"{model} @ {c}: " + ", ".join(checks))
+    return lines
+
+
+def report(rows: list[dict], failed: dict[str, str], args: argparse.Namespace) -> None:
+    best = summarise(rows)
+    shown = best[["model", "server", "workers", "connections", *FIGURES, "rounds"]]
+    print(f"\nmedians of {args.repeats} round(s), {args.seconds:g} s each\n")
+    print(shown.to_markdown(index=False, floatfmt=",.1f"))
+    table = ratios(best)
     print()
-    print(frame.to_string(index=False, float_format=lambda v: f"{v:,.1f}"))
-    ratios = []
-    for (model, c), group in frame.groupby(["model", "connections"]):
-        by = group.set_index("server")["rps"]
-        row = {"model": model, "connections": c}
-        for peer in ("fastapi", "mlflow"):
-            if peer in by:
-                row[f"sds_vs_{peer}"] = by["sds"] / by[peer]
-        ratios.append(row)
-    print()
-    print(pd.DataFrame(ratios).to_string(index=False, float_format=lambda v: f"{v:.1f}x"))
-    if skipped:
-        print(f"\nmlflow models serve: {skipped}")
+    print(table.to_markdown(index=False, floatfmt=".2f"))
+    print("\ntargets: " + "\n         ".join(targets(best, table)))
+    for kind, why in failed.items():
+        print(f"\n{kind}: {why}")
     (OUT.parent / "serving.json").write_text(
-        json.dumps({"results": results, "ratios": ratios, "mlflow": skipped or "ran"}, indent=2)
+        json.dumps(
+            {
+                "rows": rows,
+                "best": best.to_dict("records"),
+                "ratios": table.to_dict("records"),
+                "failed": failed,
+            },
+            indent=2,
+            default=float,
+        )
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=8.0, help="Load per concurrency.")
+    parser.add_argument("--repeats", type=int, default=3, help="Rounds; medians are shown.")
+    parser.add_argument("--connections", default="1,8,32")
+    parser.add_argument("--servers", default=",".join(SERVERS))
+    parser.add_argument("--models", default="logistic,boosting")
+    parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument("--skip-bentoml", action="store_true")
+    args = parser.parse_args()
+    args.connections = [int(c) for c in args.connections.split(",")]
+    args.models = args.models.split(",")
+    args.servers = [s for s in args.servers.split(",") if s in SERVERS]
+    skipped = {}
+    for kind, flag, ensure in (
+        ("mlflow", args.skip_mlflow, peers.ensure_mlflow),
+        ("bentoml", args.skip_bentoml, peers.ensure_bentoml),
+    ):
+        why = f"skipped (--skip-{kind})" if flag else ensure() if kind in args.servers else None
+        if why:
+            skipped[kind] = why
+            args.servers = [s for s in args.servers if s != kind]
+    models, plain = train_models(), train_plain()
+    peers.write_apps()
+    record = pd.read_parquet(OUT / "data.parquet").drop(columns="y").iloc[0].to_dict()
+    bodies = {
+        "record": json.dumps(record).encode(),
+        "bentoml": json.dumps({"record": record}).encode(),
+        "mlflow": json.dumps({"dataframe_records": [record]}).encode(),
+    }
+    rows: list[dict] = []
+    for _ in range(args.repeats):
+        got, failed = run_round(models, plain, args, bodies)
+        rows += got
+        skipped.update(failed)
+        args.servers = [s for s in args.servers if s not in failed]
+    report(rows, skipped, args)
 
 
 if __name__ == "__main__":

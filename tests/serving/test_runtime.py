@@ -13,7 +13,7 @@ import pytest
 from sds.models.candidates import auto_preprocessing, pipeline
 from sds.models.schema import input_schema
 from sds.serving.runtime import _request_form, build_runtime
-from sds.serving.validate import RequestError, Validator
+from sds.serving.validate import Columns, RequestError, Validator
 
 
 def _frame(n: int, seed: int) -> pd.DataFrame:
@@ -129,3 +129,39 @@ def test_validator_names_every_problem() -> None:
         validator.columns([{**good, "x1": 1e6}])
     assert caught.value.problems[0]["problem"] == "out of range"
     assert Validator(schema, margin=None).columns([{**good, "x1": 1e6}])["x1"][0] == 1e6
+
+
+def test_plain_numbers_take_one_matrix_with_the_same_answers() -> None:
+    """Records whose numbers are all plain JSON numbers skip the value-by-value checks
+    (one float matrix): the same columns, the same predictions as scikit-learn, and a
+    boolean or a string among the numbers still goes through the checks that name it."""
+    model, meta = _fit("logistic", "binary", "y", {})
+    runtime = build_runtime(model, meta, _frame(300, 1))
+    train = _frame(2_000, 0)[meta["features"]]
+    validator = Validator(input_schema(train), margin=None)
+    fresh = _frame(300, 4)[meta["features"]]
+    fresh["x2"] = fresh["x2"].fillna(2)
+    records = [
+        {
+            "x1": float(r.x1),
+            "x2": int(r.x2) if i % 3 == 0 else float(r.x2),  # ints and floats alike
+            "flag": bool(r.flag),
+            "plan": r.plan,
+            "city": None if pd.isna(r.city) else r.city,
+        }
+        for i, r in enumerate(fresh.itertuples())
+    ]
+    columns = validator.columns(records)
+    assert isinstance(columns, Columns)
+    frame = pd.DataFrame(records).astype({"x1": float, "x2": float, "flag": bool})
+    for c in ("x1", "x2", "flag"):
+        assert np.array_equal(np.asarray(columns[c], dtype=float), frame[c].to_numpy(float))
+    assert columns["city"] == [r["city"] for r in records]
+    expected = model.predict_proba(frame)[:, 1]
+    assert np.max(np.abs(runtime.predict(columns, len(records)) - expected)) <= 1e-9
+    for wrong in (True, "1.5"):
+        with pytest.raises(RequestError) as caught:
+            validator.columns([records[0], {**records[1], "x1": wrong}])
+        assert [(p["record"], p["field"], p["problem"]) for p in caught.value.problems] == [
+            (1, "x1", "wrong type")
+        ]

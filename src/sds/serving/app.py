@@ -19,6 +19,7 @@ import logging
 import os
 import random
 import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,12 +67,11 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return Response(orjson.dumps(data), status, headers, media_type="application/json")
 
 
-def _route(cfg: ServerConfig, request: Request) -> tuple[str, ServedModel]:
+def _route(cfg: ServerConfig, key: bytes | None) -> tuple[str, ServedModel]:
     if cfg.challenger is None:
         return "champion", cfg.champion
-    key = request.headers.get("x-request-key")
     if key is not None:
-        digest = hashlib.sha256(key.encode()).digest()
+        digest = hashlib.sha256(key.decode("latin-1").encode()).digest()
         share = int.from_bytes(digest[:8], "big") / 2**64
     else:
         share = random.random()
@@ -80,55 +80,82 @@ def _route(cfg: ServerConfig, request: Request) -> tuple[str, ServedModel]:
     return "champion", cfg.champion
 
 
-def _is_json(request: Request) -> bool:
-    media = request.headers.get("content-type", "").partition(";")[0]
-    return media.strip().lower() == "application/json"
+def _is_json(content_type: bytes | None) -> bool:
+    media = (content_type or b"").partition(b";")[0]
+    return media.strip().lower() == b"application/json"
 
 
-def _refusal(exc: RequestError, variant: str) -> Response:
+def _refusal(exc: RequestError, variant: str) -> tuple[int, bytes, bool]:
     """A 4xx answer; after a too slow or too large body the connection is closed."""
-    headers = {"connection": "close"} if exc.status in (408, 413) else None
-    return _json({**exc.body(), "variant": variant}, exc.status, headers)
+    return exc.status, orjson.dumps({**exc.body(), "variant": variant}), exc.status in (408, 413)
+
+
+def _headers(scope: MutableMapping[str, Any]) -> dict[bytes, bytes]:
+    """The request's headers by (lower-case) name, the first of repeated ones."""
+    return dict(reversed(scope["headers"]))
+
+
+async def _predict(
+    cfg: ServerConfig, scope: MutableMapping[str, Any], receive: Any
+) -> tuple[int, bytes, bool]:
+    """``POST /predict``: the status, the JSON body and whether to close the connection.
+    Every request is counted in the metrics and (when a log is kept) logged."""
+    started = time.perf_counter()
+    headers = _headers(scope)
+    variant, model = _route(cfg, headers.get(b"x-request-key"))
+    columns: dict[str, Any] | None = None
+    scores = None
+    try:
+        body = await read_body(
+            receive, _text(headers.get(b"content-length")), cfg.max_body, cfg.body_timeout
+        )
+        if not _is_json(headers.get(b"content-type")):
+            raise RequestError(415, [_not_json(_text(headers.get(b"content-type")))])
+        records = decode(body)
+        columns = model.validator.columns(records)
+        scores = model.scores(columns, len(records))
+        predictions = model.answers(scores)
+        answer = (
+            200,
+            orjson.dumps(
+                {"predictions": predictions, "model_version": model.version, "variant": variant}
+            ),
+            False,
+        )
+        metrics.observe_predictions(model, variant, predictions)
+    except RequestError as exc:
+        answer = _refusal(exc, variant)
+    except Exception:
+        log.exception("prediction failed")
+        answer = (500, orjson.dumps({"error": "internal error", "variant": variant}), False)
+    seconds = time.perf_counter() - started
+    metrics.observe_request(model, variant, answer[0], seconds)
+    if cfg.log is not None:
+        cfg.log.add(base_row(variant, model.version, answer[0], seconds), columns, scores)
+    return answer
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("latin-1")
+
+
+async def _send_json(send: Any, status: int, body: bytes, close: bool) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def create_app(cfg: ServerConfig) -> Any:
-    """The ASGI app serving ``cfg``'s model(s), behind the API key if there is one."""
+    """The ASGI app serving ``cfg``'s model(s), behind the API key if there is one.
+    ``POST /predict`` is answered directly (no framework between granian and the model);
+    the other routes go through Starlette."""
 
-    async def predict(request: Request) -> Response:
-        started = time.perf_counter()
-        variant, model = _route(cfg, request)
-        status = 200
-        columns: dict[str, Any] | None = None
-        scores = None
-        try:
-            body = await read_body(
-                request.receive,
-                request.headers.get("content-length"),
-                cfg.max_body,
-                cfg.body_timeout,
-            )
-            if not _is_json(request):
-                raise RequestError(415, [_not_json(request)])
-            records = decode(body)
-            columns = model.validator.columns(records)
-            scores = model.scores(columns, len(records))
-            predictions = model.answers(scores)
-            response = _json(
-                {"predictions": predictions, "model_version": model.version, "variant": variant}
-            )
-            metrics.observe_predictions(model, variant, predictions)
-        except RequestError as exc:
-            status = exc.status
-            response = _refusal(exc, variant)
-        except Exception:
-            log.exception("prediction failed")
-            status = 500
-            response = _json({"error": "internal error", "variant": variant}, 500)
-        seconds = time.perf_counter() - started
-        metrics.observe_request(model, variant, status, seconds)
-        if cfg.log is not None:
-            cfg.log.add(base_row(variant, model.version, status, seconds), columns, scores)
-        return response
+    async def predict_route(request: Request) -> Response:  # when Starlette routes it (a root path)
+        status, body, close = await _predict(cfg, request.scope, request.receive)
+        headers = {"connection": "close"} if close else None
+        return Response(body, status, headers, media_type="application/json")
 
     async def health(request: Request) -> Response:
         return _json({"status": "alive"})
@@ -161,7 +188,7 @@ def create_app(cfg: ServerConfig) -> Any:
 
     _warm(cfg)
     routes = [
-        Route(PATHS["predict"], predict, methods=["POST"]),
+        Route(PATHS["predict"], predict_route, methods=["POST"]),
         Route(PATHS["health"], health, methods=["GET"]),
         Route(PATHS["ready"], ready, methods=["GET"]),
         Route(PATHS["model"], model_info, methods=["GET"]),
@@ -169,7 +196,15 @@ def create_app(cfg: ServerConfig) -> Any:
         Route(PATHS["openapi"], openapi, methods=["GET"]),
         Route(PATHS["docs"], docs, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=_lifespan(cfg))
+    routed = Starlette(routes=routes, lifespan=_lifespan(cfg))
+    path = PATHS["predict"]
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == path and scope["method"] == "POST":
+            await _send_json(send, *await _predict(cfg, scope, receive))
+        else:
+            await routed(scope, receive, send)
+
     if cfg.api_key is None:
         return app
 
@@ -177,8 +212,8 @@ def create_app(cfg: ServerConfig) -> Any:
     return KeyGuard(app, cfg.api_key, open_paths)
 
 
-def _not_json(request: Request) -> dict[str, Any]:
-    found = request.headers.get("content-type", "none")[:100]
+def _not_json(content_type: str | None) -> dict[str, Any]:
+    found = (content_type or "none")[:100]
     return {
         "record": None,
         "field": None,

@@ -51,15 +51,27 @@ PREDICTIONS = Histogram(
 )
 
 
+# the labelled series, looked up once: ``labels()`` takes a lock and builds a key each call
+_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+_scores: dict[tuple[str, str], Any] = {}
+
+
 def observe_request(model: Any, variant: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(model.name, variant, str(status)).inc()
-    LATENCY.labels(model.name, variant).observe(seconds)
+    key = (model.name, variant, status)
+    series = _series.get(key)
+    if series is None:
+        series = (REQUESTS.labels(key[0], variant, str(status)), LATENCY.labels(key[0], variant))
+        _series[key] = series
+    series[0].inc()
+    series[1].observe(seconds)
     if status == 499:
         DISCONNECTED.labels(model.name, variant).inc()
 
 
 def observe_predictions(model: Any, variant: str, predictions: list[Any]) -> None:
-    histogram = PREDICTIONS.labels(model.name, variant)
+    histogram = _scores.get((model.name, variant))
+    if histogram is None:
+        histogram = _scores[model.name, variant] = PREDICTIONS.labels(model.name, variant)
     for p in predictions:
         if isinstance(p, dict) and "probability" in p:
             histogram.observe(p["probability"])

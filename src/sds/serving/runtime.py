@@ -27,6 +27,7 @@ import pandas as pd
 
 from sds.features.transform import FeatureTransformer
 from sds.models.evaluate import predictions  # the model's outputs, the same everywhere
+from sds.serving.validate import stack
 
 TOLERANCE = 1e-9
 _SENTINEL = "\x00sds-unseen\x00"
@@ -190,6 +191,8 @@ def _features(ft: Any) -> Block:
         else:
             raise NotCompilableError(f"step {name!r} runs through scikit-learn")
     width = sum(w for _, w in blocks)
+    if len(blocks) == 1:
+        return blocks[0][0]
 
     def run(columns: dict[str, Any], n: int) -> np.ndarray:
         out = np.empty((n, width))
@@ -209,8 +212,10 @@ def _numeric(imputer: Any, cols: list[str]) -> tuple[Block, int]:
     flagged = imputer.indicator_.features_ if imputer.indicator_ is not None else np.array([])
 
     def run(columns: dict[str, Any], n: int) -> np.ndarray:
-        x = np.column_stack([columns[c] for c in cols]) if cols else np.empty((n, 0))
+        x = stack(columns, cols, n)
         missing = np.isnan(x)
+        if not missing.any():
+            return np.hstack([x, missing[:, flagged]]) if len(flagged) else x
         return np.hstack([np.where(missing, fill, x), missing[:, flagged]])
 
     return run, len(cols) + len(flagged)
@@ -279,14 +284,31 @@ def _tree_head(model: Any, task: str) -> Callable[[np.ndarray], np.ndarray] | No
     except Exception:  # not installed, or a model treelite does not take
         return None
 
+    gtil = _gtil(forest)
+
     def predict(x: np.ndarray) -> np.ndarray:
-        out = treelite.gtil.predict(forest, np.ascontiguousarray(x, dtype=np.float64), nthread=1)
+        out = gtil(np.ascontiguousarray(x, dtype=np.float64))
         flat = np.asarray(out).reshape(len(x), -1)
         if task == "binary":
             return flat[:, -1]
         return flat if task == "multiclass" else flat[:, 0]
 
     return predict
+
+
+def _gtil(forest: Any) -> Callable[[np.ndarray], Any]:
+    """GTIL's prediction on one thread, its configuration parsed once: ``gtil.predict``
+    builds and parses it on every call, a sixth of a single row's time. Through
+    treelite's public function if its internals move (the result is checked either way)."""
+    import treelite.gtil
+
+    try:
+        from treelite.gtil.gtil import GTILConfig, _predict_impl
+
+        config = GTILConfig(nthread=1, predict_type="default")
+    except Exception:
+        return lambda x: treelite.gtil.predict(forest, x, nthread=1)
+    return lambda x: _predict_impl(forest, x, config=config)
 
 
 def _head(model: Any, task: str) -> Callable[[np.ndarray], np.ndarray]:

@@ -54,9 +54,6 @@ def serve(
 ) -> None:
     """Check the model(s) and settings, then serve until interrupted."""
     from granian import Granian
-    from granian.constants import Interfaces
-    from granian.http import HTTP1Settings
-    from granian.log import LogLevels
 
     limits = {"workers": workers, "canary_weight": canary_weight, "log_sample": log_sample}
     preflight.check_settings(
@@ -99,18 +96,40 @@ def serve(
     _raise_open_files_limit(workers * BACKPRESSURE + 256)
     Granian(
         "sds.serving.app:app_from_environment",
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
-        workers=workers,
         factory=True,
         respawn_failed_workers=True,
         respawn_interval=0.5,
-        log_level=LogLevels.warning,
-        backlog=BACKLOG,
-        backpressure=BACKPRESSURE,
-        http1_settings=HTTP1Settings(header_read_timeout=HEADER_SECONDS * 1_000),
+        **granian_settings(host, port, workers),
     ).serve()
+
+
+def granian_settings(host: str, port: int, workers: int) -> dict[str, Any]:
+    """granian's settings for ``sds serve`` (the serving benchmark's floor uses them too).
+
+    Args:
+        host: Address to listen on.
+        port: Port to listen on.
+        workers: Worker processes.
+
+    Returns:
+        Keyword arguments for ``granian.Granian``.
+    """
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+
+    return {
+        "address": host,
+        "port": port,
+        "interface": Interfaces.ASGI,
+        "workers": workers,
+        "http": HTTPModes.http1,
+        "websockets": False,
+        "log_level": LogLevels.warning,
+        "backlog": BACKLOG,
+        "backpressure": BACKPRESSURE,
+        "http1_settings": HTTP1Settings(header_read_timeout=HEADER_SECONDS * 1_000),
+    }
 
 
 def start_line(
