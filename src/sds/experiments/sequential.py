@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy import optimize, stats
 
 from sds.errors import ParameterError
 from sds.params import check
@@ -35,6 +34,8 @@ TAIL = 9.0  # the grid spans the drift +- TAIL standard deviations
 
 def spent(t: float, alpha: float, spending: str, gamma: float = 3.0) -> float:
     """Cumulative one-sided alpha spent at information fraction ``t``."""
+    from scipy import stats  # heavy: loaded when a plan is computed
+
     if t <= 0:
         return 0.0
     t = min(t, 1.0)
@@ -74,6 +75,8 @@ class _Recursion:
 
     def cross(self, t: float, upper: float, lower: float | None) -> tuple[float, float]:
         """P(first crossing at this look above ``upper`` / below ``lower``) in z units."""
+        from scipy import stats
+
         dt = t - self.t_prev
         hi, lo = upper * math.sqrt(t), -math.inf if lower is None else lower * math.sqrt(t)
         if self.x is None:
@@ -89,6 +92,8 @@ class _Recursion:
 
     def advance(self, t: float, upper: float, lower: float | None) -> None:
         """Move the density to look ``t``, keeping only the continuation region."""
+        from scipy import stats
+
         dt = t - self.t_prev
         sd = math.sqrt(dt)
         hi = upper * math.sqrt(t)
@@ -126,6 +131,8 @@ def boundaries(
     gamma: float = 3.0,
 ) -> list[float]:
     """Efficacy z-boundaries at the given fractions (the last need not be 1 at an interim)."""
+    from scipy import optimize
+
     check("alpha", alpha)
     check("alternative", alternative)
     check("spending", spending)
@@ -175,6 +182,8 @@ class SequentialBoundaries(Result):
     alternative: str
 
     def to_dict(self) -> dict[str, Any]:
+        from scipy import stats
+
         side = self.alpha / 2 if self.alternative == "two-sided" else self.alpha
         factor = 2 if self.alternative == "two-sided" else 1
         fractions = list(self.information_fractions)
@@ -297,6 +306,8 @@ def sequential_design(
     ``(theta_K / theta_1)^2``, the drift giving ``power`` with these bounds over the drift
     giving it in one look.
     """
+    from scipy import optimize, stats
+
     check("looks", looks)
     check("power", power)
     fractions = information_fractions or [k / looks for k in range(1, looks + 1)]
