@@ -8,10 +8,11 @@ Unit-level data has no event times, so the effect is shown by assignment-day coh
 mixes novelty with cohort differences and exposure length: the report says which it is.
 
 Trend test: weighted least squares of the daily effect on the day (weights 1 / se^2, t test
-of the slope; the closed form of a straight line, equal to statsmodels ``WLS`` to 1e-12, whose
-import with scipy.stats' would cost more than the analysis). A slope against the effect's sign is a fading
-(novelty) effect; with it, a growing (primacy or learning) effect. CUPED is not applied to
-the daily effects: the check is about the shape, not the precision.
+of the slope; the closed form of a straight line, equal to statsmodels ``WLS`` to 1e-12,
+whose import with scipy.stats' would cost more than the analysis). A slope against the
+effect's sign is a fading (novelty) effect; with it, a growing (primacy or learning)
+effect. CUPED is not applied to the daily effects: the check is about the shape, not the
+precision.
 """
 
 from __future__ import annotations
