@@ -1,14 +1,19 @@
 """Analysis benchmark: ``sds.analyze`` against the hand-written floor and tea-tasting.
 
-1. Generates a unit-level A/B table (``--units`` rows, default 10,000,000) as Parquet.
-2. Runs, each in a child process ``--repeat`` times: the first call's wall time (cold:
-   imports included, what one ``sds analyze`` costs), the median of 3 more calls in the
-   same process (warm: the analysis itself), and the child's peak resident memory (``wait4``):
+1. Generates a unit-level A/B table (``--units`` rows, default 10,000,000) as Parquet in
+   ``benchmarks/out/analysis/`` (kept for later runs).
+2. Runs, each in a child process ``--repeat`` times, the runners interleaved (one round of
+   every runner, then the next round) so that a change in the machine's load hits them
+   alike: the first call's wall time (cold: imports included, what one ``sds analyze``
+   costs), the median of 3 more calls in the same process (warm: the analysis itself), and
+   the child's peak resident memory (``wait4``). Medians over the rounds are printed:
    - ``sds``: 3 metrics (conversion, revenue per user with CUPED, orders per session as a
      ratio), 2 segment columns and a daily breakdown: effects, SRM, balance, segment tables,
      novelty by cohort, daily SRM and cumulative effect;
    - ``floor``: one hand-written DuckDB ``GROUP BY variant, platform, country, day`` that
      computes the same sums and cross-products (the least any tool must do);
+   - ``sds, overall only``: the same spec without ``segments`` and ``date`` (effects, SRM
+     and balance: what tea-tasting reports);
    - ``tea-tasting``: the same 3 metrics, overall only (it has no segment or daily
      breakdown), on an ibis DuckDB table of the same file (its aggregates are pushed down too);
    - ``tea-tasting, same breakdowns``: what its user runs for the same report: overall, once
@@ -17,8 +22,11 @@
    8,500,000 users give about 100,000,000 rows) and runs ``sds.analyze`` on it once with a
    3 GB engine memory limit, reporting time and peak memory.
 
-Run: ``make bench`` or ``.venv/bin/python benchmarks/analysis_bench.py [--units N]``.
-tea-tasting is in the ``bench`` extra (``pip install -e '.[bench]'``).
+Run on a quiet machine: ``make bench`` or ``.venv/bin/python benchmarks/analysis_bench.py``
+(``--units 1000000`` for a quick check, ``--repeat 5`` for steadier medians,
+``--only "sds, overall only" tea-tasting`` for one pair). It prints two Markdown tables to
+paste into benchmarks/README.md. tea-tasting is in the ``bench`` extra
+(``pip install -e '.[bench]'``).
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from typing import Any
 
 from bench_child import run_child
 
-OUT = Path(__file__).parent / "out"
+OUT = Path(__file__).parent / "out" / "analysis"
 
 SPEC: dict[str, Any] = {
     "unit": "user_id",
@@ -49,6 +57,8 @@ SPEC: dict[str, Any] = {
         {"name": "ops", "type": "ratio", "numerator": "orders", "denominator": "sessions"},
     ],
 }
+
+OVERALL_SPEC = {k: v for k, v in SPEC.items() if k not in ("segments", "date")}
 
 EVENT_SPEC: dict[str, Any] = {
     "unit": "user_id",
@@ -83,6 +93,12 @@ def run_sds(path: str) -> None:
     import sds
 
     sds.analyze(path, SPEC)
+
+
+def run_sds_overall(path: str) -> None:
+    import sds
+
+    sds.analyze(path, OVERALL_SPEC)
 
 
 def run_floor(path: str) -> None:
@@ -135,6 +151,7 @@ def run_events(path: str) -> None:
 RUNNERS = {
     "floor": run_floor,
     "sds": run_sds,
+    "sds, overall only": run_sds_overall,
     "tea-tasting": run_tea,
     "tea-tasting, same breakdowns": run_tea_breakdowns,
     "events": run_events,
@@ -158,25 +175,36 @@ def _generate(name: str, path: Path, **params: Any) -> None:
         synth.write_parquet(name, path, seed=1, progress=True, **params)
 
 
-def _compare(path: Path, repeat: int) -> None:
+RATIOS = (  # (sds runner, peer, target)
+    ("sds", "floor", "<= 1.5"),
+    ("sds", "tea-tasting, same breakdowns", "< 1"),
+    ("sds, overall only", "tea-tasting", "<= 1"),
+)
+
+
+def _compare(path: Path, repeat: int, only: list[str] | None = None) -> None:
     """Cold: a fresh process's first call (what one ``sds analyze`` costs, imports included).
-    Warm: later calls in the same process (the analysis itself)."""
-    cold, warm = {}, {}
-    print(f"{'':30s} {'cold s':>8s} {'warm s':>8s} {'peak GB':>8s}")
-    for name in [n for n in RUNNERS if n != "events"]:
-        runs = [_child(name, path, warm=3) for _ in range(repeat)]
-        cold[name] = statistics.median(r[0] for r in runs)
-        warm[name] = statistics.median(r[1] for r in runs)
-        peak = max(r[2] for r in runs)
-        print(f"{name:30s} {cold[name]:8.2f} {warm[name]:8.2f} {peak:8.2f}")
-    for peer, target in (
-        ("floor", "<= 1.5"),
-        ("tea-tasting", "< 1"),
-        ("tea-tasting, same breakdowns", "< 1"),
-    ):
+    Warm: later calls in the same process (the analysis itself). Rounds interleave the
+    runners; each figure is the median over the rounds."""
+    names = [n for n in RUNNERS if n != "events" and (not only or n in only)]
+    runs: dict[str, list[tuple[float, float, float]]] = {n: [] for n in names}
+    for round_ in range(repeat):
+        for name in names:
+            runs[name].append(_child(name, path, warm=3))
+        print(f"  round {round_ + 1} of {repeat} done", file=sys.stderr, flush=True)
+    cold = {n: statistics.median(r[0] for r in runs[n]) for n in names}
+    warm = {n: statistics.median(r[1] for r in runs[n]) for n in names}
+    print("| runner | cold s | warm s | peak RSS GB |\n|---|---|---|---|")
+    for name in names:
+        peak = max(r[2] for r in runs[name])
+        print(f"| {name} | {cold[name]:.2f} | {warm[name]:.2f} | {peak:.2f} |")
+    print("\n| ratio | cold | warm | target |\n|---|---|---|---|")
+    for ours, peer, target in RATIOS:
+        if ours not in names or peer not in names:
+            continue
         print(
-            f"sds / {peer:30s} cold {cold['sds'] / cold[peer]:5.2f}  "
-            f"warm {warm['sds'] / warm[peer]:5.2f}  (target {target})"
+            f"| {ours} / {peer} | {cold[ours] / cold[peer]:.2f} | "
+            f"{warm[ours] / warm[peer]:.2f} | {target} |"
         )
 
 
@@ -185,6 +213,9 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--events-users", type=int, default=0)
+    parser.add_argument(
+        "--only", nargs="+", metavar="RUNNER", help="run only these runners (names as printed)"
+    )
     parser.add_argument(
         "--child", nargs=3, metavar=("RUNNER", "PATH", "WARM"), help=argparse.SUPPRESS
     )
@@ -199,11 +230,14 @@ def main() -> None:
         later = statistics.median(times[1:]) if len(times) > 1 else float("nan")
         print(json.dumps({"cold": times[0], "warm": later}))
         return
-    OUT.mkdir(exist_ok=True)
+    OUT.mkdir(parents=True, exist_ok=True)
     units = OUT / f"ab_{args.units}.parquet"
     _generate("ab_test", units, n_users=args.units)
-    print(f"{args.units:,} units, 3 metrics, 2 segments, daily; median of {args.repeat}")
-    _compare(units, args.repeat)
+    print(
+        f"{args.units:,} units, 3 metrics (sds: 2 segments and daily, or overall only); "
+        f"median of {args.repeat} interleaved rounds"
+    )
+    _compare(units, args.repeat, args.only)
     if args.events_users:
         events = OUT / f"ab_events_{args.events_users}.parquet"
         _generate("ab_events", events, n_users=args.events_users)

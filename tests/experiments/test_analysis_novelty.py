@@ -91,6 +91,21 @@ def test_trend_slope_equals_weighted_polyfit() -> None:
     assert trend(rows[:2], alpha=0.05).slope is None
 
 
+@pytest.mark.parametrize(("days", "seed"), [(3, 1), (5, 2), (12, 3), (30, 4)])
+def test_trend_equals_statsmodels_wls(days: int, seed: int) -> None:
+    from statsmodels.regression.linear_model import WLS
+
+    rng = np.random.default_rng(seed)
+    se = rng.uniform(0.001, 0.02, days)
+    rows = [_day(k, 0.03 - 0.001 * k + rng.normal(0, s), s) for k, s in enumerate(se)]
+    ours = trend(rows, alpha=0.05)
+    x = np.arange(float(days))
+    fit = WLS([r.effect for r in rows], np.column_stack([np.ones(days), x]), weights=se**-2).fit()
+    assert ours.slope == pytest.approx(fit.params[1], rel=1e-12)
+    assert ours.slope_se == pytest.approx(fit.bse[1], rel=1e-12)
+    assert ours.p_value == pytest.approx(fit.pvalues[1], rel=1e-12)
+
+
 def test_trend_test_rejects_at_its_level_when_the_effect_is_flat() -> None:
     rng = np.random.default_rng(5)
     rejected = 0

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats
-
 from sds.params import check
 from sds.stats.estimate import Estimate
+from sds.stats.tails import t_cdf, t_isf, t_sf
 
 
 def scale_and_df(
@@ -70,15 +69,15 @@ def difference_t(
         return Estimate(point, scale, point, point, 1.0, 1 - alpha, label, contrast, None, df)
     statistic = difference / scale
     if alternative == "two-sided":
-        crit = float(stats.t.isf(alpha / 2, df))
-        p = 2 * float(stats.t.sf(abs(statistic), df))
+        crit = t_isf(alpha / 2, df)
+        p = 2 * t_sf(abs(statistic), df)
         low, high = difference - crit * scale, difference + crit * scale
     elif alternative == "greater":
-        p = float(stats.t.sf(statistic, df))
-        low, high = difference - float(stats.t.isf(alpha, df)) * scale, math.inf
+        p = t_sf(statistic, df)
+        low, high = difference - t_isf(alpha, df) * scale, math.inf
     else:
-        p = float(stats.t.cdf(statistic, df))
-        low, high = -math.inf, difference + float(stats.t.isf(alpha, df)) * scale
+        p = t_cdf(statistic, df)
+        low, high = -math.inf, difference + t_isf(alpha, df) * scale
     return Estimate(difference, scale, low, high, p, 1 - alpha, label, contrast, statistic, df)
 
 

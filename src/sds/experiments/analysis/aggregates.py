@@ -26,7 +26,7 @@ distance from the origin, so nothing large cancels.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from sds.data.io import Table
 
 VARIANT, DAY = "__variant", "__day"
+HEAD_ROWS = 10_000  # rows whose means serve as origins when the table is not scanned for them
+CHECKED = "__checked"  # first_scan's mark: the 0/1 columns were checked before the aggregate
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,10 @@ def detect_grain(table: Table, spec: AnalysisSpec) -> str:
 def first_scan(table: Table, spec: AnalysisSpec) -> tuple[str, dict[str, Any] | None]:
     """The grain (as :func:`detect_grain`), and, for unit-level data, the source means that
     :func:`origins` needs, read in the same scan (one pass over the table fewer: on a
-    database server a pass over 10,000,000 rows costs most of a second)."""
+    database server a pass over 10,000,000 rows costs most of a second). Unit-level data
+    declared as such in DuckDB needs no pass at all (:func:`_declared_units`)."""
+    if spec.grain == "unit" and table.engine.backend == "duckdb" and not table.text_source:
+        return "unit", _declared_units(table, spec)
     t = table.expr
     aggs: dict[str, Any] = {"missing": t.count(where=t[spec.unit].isnull()), "rows": t.count()}
     if spec.grain == "auto":
@@ -118,6 +123,40 @@ def first_scan(table: Table, spec: AnalysisSpec) -> tuple[str, dict[str, Any] | 
     counts = table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0]
     grain = _grain(table, spec, counts)
     return grain, (dict(counts) if grain == "unit" else None)
+
+
+def _declared_units(table: Table, spec: AnalysisSpec) -> dict[str, Any]:
+    """What :func:`first_scan` reads, for data declared unit-level in DuckDB (not CSV or
+    JSON text), without a pass over the table. Null ids and the values of 0/1 columns
+    other than 0 and 1 are counted with filters, which DuckDB answers from the row groups'
+    statistics (Parquet, its own tables: a few milliseconds where the same counts inside
+    the aggregate query cost a third of it); the origins are the means of the first
+    :data:`HEAD_ROWS` rows, inside the data's bulk as the origins need (DuckDB keeps the
+    insertion order, so they are the same rows each run). The aggregate query is then the
+    analysis' only pass (2.6 s instead of 4.7 s on 10,000,000 rows)."""
+    t = table.expr
+    missing = _count(table, t[spec.unit].isnull())
+    counts: dict[str, Any] = {"missing": missing, CHECKED: True}
+    if missing:  # the message gives the rows too; the analysis stops here
+        counts["rows"] = int(table.engine.scalar(t.count(), source=table.name))
+        _grain(table, spec, pd.Series(counts))
+    for v in layout(spec).binary:
+        value = t[v].cast("float64")
+        bad = _count(table, (value != 0) & (value != 1))
+        if bad:
+            raise not_binary(v, bad, table.name)
+    head = t.limit(HEAD_ROWS)
+    shifted = _shifted(spec, layout(spec))
+    if shifted:
+        means = table.engine.execute(head.aggregate(**_source_means(head, shifted)))
+        counts |= dict(means.iloc[0])
+    return counts
+
+
+def _count(table: Table, condition: Any) -> int:
+    """Rows where ``condition`` holds, with a filter (see :func:`_declared_units`)."""
+    rows = table.expr.filter(condition).count()
+    return int(table.engine.scalar(rows, source=table.name) or 0)
 
 
 def _grain(table: Table, spec: AnalysisSpec, counts: pd.Series) -> str:
@@ -242,10 +281,11 @@ def aggregate(
     origin = origins(table, spec, lay, grain, scanned)
     u = unit_rows
     sums = table.engine.is_server
-    query = sum_query(u, lay, origin) if sums else moment_query(u, lay, origin)
+    asked = replace(lay, binary=[]) if scanned and scanned.get(CHECKED) else lay
+    query = sum_query(u, asked, origin) if sums else moment_query(u, asked, origin)
     rows = table.engine.execute(u.group_by(lay.keys).aggregate(**query), source=table.name)
     rows = from_sums(rows, lay) if sums else from_moments(rows, lay)
-    _check(rows, spec, lay, table.name)
+    _check(rows, spec, asked, table.name)
     nulls = {c: int(rows[f"null_{lay.mean_name(c)}"].sum()) for c in lay.covariates}
     return Aggregates(
         rows, lay, grain, int(rows["mixed"].sum()), {k: v for k, v in nulls.items() if v}, origin
@@ -256,7 +296,8 @@ def moment_query(u: ir.Table, lay: Layout, origin: dict[str, float]) -> dict[str
     """Counts, means and sample covariances of the shifted values, per group."""
     aggs: dict[str, Any] = {"n": u.count(), "mixed": u["__mixed"].sum()}
     for v in lay.variables:
-        aggs[f"null_{lay.mean_name(v)}"] = u[v].isnull().sum()
+        # n - count(v): DuckDB counts a column its statistics show without NULLs for free
+        aggs[f"null_{lay.mean_name(v)}"] = u.count() - u[v].count()
         aggs[lay.mean_name(v)] = _value(u, v, lay, origin).mean()
     for v in lay.binary:
         aggs[f"bad_{lay.mean_name(v)}"] = ((u[v] != 0) & (u[v] != 1)).sum()
@@ -384,13 +425,7 @@ def _check(rows: pd.DataFrame, spec: AnalysisSpec, lay: Layout, source: str) -> 
     for v in lay.binary:
         bad = int(rows[f"bad_{lay.mean_name(v)}"].sum())
         if bad:
-            raise DataError(
-                "a proportion metric needs a 0/1 column",
-                source=source,
-                column=v,
-                found=f"{bad} unit(s) with other values",
-                hint="Use type: mean for a numeric outcome, or recode the column to 0/1.",
-            )
+            raise not_binary(v, bad, source)
     for v in lay.covariates:
         if int(rows[f"null_{lay.mean_name(v)}"].sum()) == int(rows["n"].sum()):
             raise DataError(
@@ -399,6 +434,17 @@ def _check(rows: pd.DataFrame, spec: AnalysisSpec, lay: Layout, source: str) -> 
                 column=v,
                 hint="Check the pre-period join; or drop the covariate from the spec.",
             )
+
+
+def not_binary(column: str, count: int, source: str) -> DataError:
+    """The one message for a proportion's column with values other than 0 and 1."""
+    return DataError(
+        "a proportion metric needs a 0/1 column",
+        source=source,
+        column=column,
+        found=f"{count} unit(s) with other values",
+        hint="Use type: mean for a numeric outcome, or recode the column to 0/1.",
+    )
 
 
 def missing_values(column: str, count: int, source: str) -> DataError:

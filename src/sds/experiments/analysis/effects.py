@@ -16,12 +16,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from scipy import stats
-
 from sds.experiments.analysis.moments import Moments
 from sds.experiments.analysis.records import CONTRAST, Comparison, Cuped, RelativeEffect
 from sds.stats.estimate import Estimate
 from sds.stats.proportions import compare_proportions, relative_proportions
+from sds.stats.tails import t_isf
 from sds.stats.twosample import difference_t, scale_and_df
 
 
@@ -166,7 +165,7 @@ def _relative_t(
     if vc <= 0 or vt <= 0:
         return (vt / vc - 1 if vc else None), None, None
     scale, df = _welch(var_c / vc / vc, nc, var_t / vt / vt, nt, equal_var)
-    half = math.exp(stats.t.isf(alpha / 2, df) * scale)
+    half = math.exp(t_isf(alpha / 2, df) * scale)
     ratio = vt / vc
     return ratio - 1, ratio / half - 1, ratio * half - 1
 

@@ -27,7 +27,6 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sds.experiments.analysis import aggregates as ag
 from sds.experiments.analysis import moments as mo
@@ -43,6 +42,7 @@ from sds.experiments.analysis.records import (
 )
 from sds.experiments.analysis.spec import AnalysisSpec, MetricSpec
 from sds.stats.split import mix_test
+from sds.stats.tails import chi2_sf
 
 MAX_LEVELS = 30  # beyond this, the smallest levels are summed into "(other)"
 OTHER, MISSING = "(other)", "(missing)"
@@ -166,7 +166,7 @@ def heterogeneity(
     center = float(np.sum(weight * effect) / np.sum(weight))
     q = float(np.sum(weight * (effect - center) ** 2))
     df = len(usable) - 1
-    return q, df, float(stats.chi2.sf(q, df))
+    return q, df, chi2_sf(q, df)
 
 
 def _flags(column: str, pooled: Effect, rows: list[SegmentEffect], alpha: float) -> list[str]:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats
-
 from sds.experiments.analysis import aggregates as ag
 from sds.experiments.analysis.sequential_run import cumulative_effects
 from sds.experiments.analysis.spec import AnalysisSpec
 from sds.experiments.analysis.timeline_records import CumulativeArm, DailyArm, DailySrm
 from sds.stats.split import share_rule, split_test
+from sds.stats.tails import norm_isf
 
 
 def daily_srm(spec: AnalysisSpec, agg: ag.Aggregates, arms: list[str]) -> list[DailySrm]:
@@ -19,7 +18,7 @@ def daily_srm(spec: AnalysisSpec, agg: ag.Aggregates, arms: list[str]) -> list[D
     the band chance allows at the SRM level), and the day's chi-square p-value."""
     daily = agg.moments_by(ag.VARIANT, ag.DAY)
     split = _split(spec, arms)
-    z = float(stats.norm.isf(spec.srm_alpha / 2))
+    z = norm_isf(spec.srm_alpha / 2)
     out = []
     for day in sorted({key[1] for key in daily}, key=str):
         counts = [daily[(a, day)].n if (a, day) in daily else 0.0 for a in arms]
