@@ -9,6 +9,11 @@ Each (engine, job) runs in its own process: *cold* is the first call (imports an
 Spark, starting the session and its JVM), *warm* the median of the later calls in the same
 process. Peak memory is the resident size of the whole process tree (Python plus Spark's
 JVM), sampled every 0.1 s. ``--spark-memory`` sizes the local Spark driver (default 8GB).
+For Spark it also counts the Spark jobs and stages one warm call launched (Spark's status
+tracker), the figure to watch when batching or removing queries.
+
+Run: ``make bench-spark`` (all jobs, about 25 min), or a subset on fewer rows while working:
+``PYTHONPATH=src python benchmarks/spark_bench.py --jobs profile,drift --rows 1000000``.
 """
 
 from __future__ import annotations
@@ -111,6 +116,22 @@ def _job(name: str, rows: int, scratch: Path) -> Callable[[], Any]:
     return jobs[name]
 
 
+def _spark_jobs() -> tuple[set[int], Callable[[int], int]]:
+    """The ids of the Spark jobs run so far, and a function giving a job's stage count."""
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    if session is None:
+        return set(), lambda job: 0
+    tracker = session.sparkContext.statusTracker()
+
+    def stages(job: int) -> int:
+        info = tracker.getJobInfo(job)
+        return len(info.stageIds) if info is not None else 0
+
+    return set(tracker.getJobIdsForGroup(None)), stages
+
+
 def _child(engine: str, job: str, rows: int, warm: int, memory: str) -> None:
     from sds.config import settings
 
@@ -118,15 +139,21 @@ def _child(engine: str, job: str, rows: int, warm: int, memory: str) -> None:
     scratch.mkdir(parents=True, exist_ok=True)
     fn = _job(job, rows, scratch)
     times = []
+    launched = (0, 0)  # Spark jobs and stages of the last call
     overrides = {"engine": engine, "progress": False}
     if engine == "spark":
         overrides |= {"spark_master": "local[*]", "memory_limit": memory}
     with settings(**overrides):
         for _ in range(1 + warm):
+            before = _spark_jobs()[0] if engine == "spark" else set()
             start = time.perf_counter()
             answer = fn()
             times.append(time.perf_counter() - start)
-    print(json.dumps({"times": times, "answer": str(answer)}))
+            if engine == "spark":
+                after, stages = _spark_jobs()
+                new = after - before
+                launched = (len(new), sum(stages(j) for j in new))
+    print(json.dumps({"times": times, "answer": str(answer), "launched": launched}))
 
 
 def _tree_rss(pid: int) -> int:
@@ -179,7 +206,10 @@ def main() -> None:
         f"{args.rows:,} rows a job; cold = first call in a fresh process, warm = median of "
         f"{args.warm} more; peak = process tree RSS (Python + JVM)"
     )
-    header = f"{'job':12s} {'engine':7s} {'cold s':>8s} {'warm s':>8s} {'peak GB':>8s}"
+    header = (
+        f"{'job':12s} {'engine':7s} {'cold s':>8s} {'warm s':>8s} {'peak GB':>8s} "
+        f"{'spark jobs/stages a call':>25s}"
+    )
     print(header, flush=True)
     results: dict[str, dict[str, tuple[float, float, float]]] = {}
     for job in args.jobs.split(","):
@@ -192,7 +222,12 @@ def main() -> None:
             cold, warm = out["times"][0], statistics.median(out["times"][1:])
             results[job][engine] = (cold, warm, peak)
             answers[engine] = out["answer"]
-            print(f"{job:12s} {engine:7s} {cold:8.1f} {warm:8.1f} {peak:8.2f}", flush=True)
+            jobs, stages = out["launched"]
+            launched = f"{jobs}/{stages}" if engine == "spark" else "-"
+            print(
+                f"{job:12s} {engine:7s} {cold:8.1f} {warm:8.1f} {peak:8.2f} {launched:>25s}",
+                flush=True,
+            )
         d, s = results[job]["duckdb"], results[job]["spark"]
         same = "same answer" if answers["duckdb"] == answers["spark"] else f"DIFFERENT {answers}"
         print(
