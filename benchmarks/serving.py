@@ -40,6 +40,8 @@ import serving_peers as peers
 
 ROOT = peers.ROOT
 OUT = peers.OUT
+THREADS_1 = peers.THREADS_1  # reliability.py and hostile_bench.py import these from here
+wait_ready = peers.wait_ready
 SERVERS = ("sds", "floor", "fastapi-plain", "fastapi-sds", "bentoml", "mlflow")
 PEERS = ("fastapi-plain", "fastapi-sds", "bentoml", "mlflow")
 FIGURES = ("rps", "p50_ms", "p95_ms", "p99_ms", "errors")
@@ -96,19 +98,27 @@ def train_plain() -> dict[str, Path]:
     return out
 
 
-def load(url: str, body: bytes, connections: int, seconds: float) -> dict[str, float]:
-    """``loadgen.py`` in its own process, as fast as answered."""
+def load(
+    url: str, body: bytes, connections: int, seconds: float, rate: float = 0.0
+) -> dict[str, float]:
+    """``loadgen.py`` in its own process: as fast as answered, or paced at ``rate``."""
     body_file = OUT / "body.json"
     body_file.write_bytes(body)
     command = [
         peers.PYTHON,
         str(ROOT / "benchmarks" / "loadgen.py"),
         *(url, str(body_file), "--connections", str(connections)),
-        *("--requests", "100000000", "--seconds", str(seconds)),
+        *("--requests", "100000000", "--seconds", str(seconds), "--rate", str(rate)),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     out: dict[str, float] = json.loads(done.stdout)
     return out
+
+
+def start(kind: str, model: Path, workers: int = 2) -> tuple[subprocess.Popen[bytes], str, str]:
+    """A server on an sds model (``reliability.py`` uses it): its process, URL, body kind."""
+    plain = OUT / f"plain-{model.parent.name}.joblib"
+    return peers.start(kind, model, plain, workers)
 
 
 def measure(
