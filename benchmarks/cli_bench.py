@@ -4,7 +4,8 @@ Each command runs ``--repeat`` times (default 7, at least 5) as a fresh process 
 way the ``sds`` console script starts (``from sds.cli.main import run; run()``), with the
 ``src`` folder of this checkout first on ``sys.path``. Rounds are interleaved (one run of
 every command per round), so a load change on the machine hits all of them alike. Printed:
-the median wall seconds, the child's peak RSS (``wait4``), the target and whether it is met.
+the median wall and CPU seconds and the child's peak RSS (``wait4``), the target and whether
+the wall time meets it.
 
 - ``sds --version``, ``sds --help``: target < 0.25 s;
 - ``sds srm --counts 50500,49500`` and ``sds design proportion --baseline 0.1 --mde 0.05``
@@ -34,11 +35,10 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
-
-from bench_child import run_child
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out" / "cli"
@@ -58,14 +58,26 @@ COMMANDS: dict[str, tuple[list[str], float | None, dict[str, str]]] = {
 }
 
 
-def _timed(args: list[str], extra_env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (GB) of one child process."""
+def _child(args: list[str]) -> tuple[str, float, float, float]:
+    """One child process: its stdout, wall seconds, CPU seconds (user + system) and peak
+    RSS in GB, from ``wait4`` as in ``bench_child.run_child``; a failed child stops the run."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"child failed: {' '.join(args)}")
+    return out, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024**2
+
+
+def _timed(args: list[str], extra_env: dict[str, str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds and peak RSS (GB) of one child process."""
     saved = {k: os.environ.get(k) for k in extra_env}
     os.environ.update(extra_env)
     try:
-        start = time.perf_counter()
-        _, peak = run_child(args)
-        return time.perf_counter() - start, peak
+        return _child(args)[1:]
     finally:
         for key, value in saved.items():
             if value is None:
@@ -93,9 +105,10 @@ def _warm_child(src: str, argv: list[str]) -> None:
     start = time.perf_counter()
     run(argv)
     cold = time.perf_counter() - start
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     run(argv)
-    print(json.dumps({"first": cold, "warm": time.perf_counter() - start}))
+    warm, cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(json.dumps({"first": cold, "warm": warm, "cpu": cpu}))
 
 
 def _data(units: int) -> Path:
@@ -111,7 +124,7 @@ def _data(units: int) -> Path:
 
 
 def _rounds(trees: dict[str, str], repeat: int, analyze: list[str] | None) -> dict[str, list]:
-    """{(tree, label): [(seconds, peak GB), ...]} over ``repeat`` interleaved rounds."""
+    """{"tree|label": [(wall s, CPU s, peak GB), ...]} over ``repeat`` interleaved rounds."""
     runs: dict[str, list] = {}
     for round_no in range(repeat):
         for label, (command, _, env) in COMMANDS.items():
@@ -124,9 +137,9 @@ def _rounds(trees: dict[str, str], repeat: int, analyze: list[str] | None) -> di
                 runs.setdefault(f"{tree}|cold", []).append(
                     _timed([sys.executable, "-c", START.format(src=src), *analyze], {})
                 )
-                out, peak = run_child([sys.executable, __file__, "--warm-child", src, *analyze])
+                out, _, _, peak = _child([sys.executable, __file__, "--warm-child", src, *analyze])
                 times = json.loads(out.strip().splitlines()[-1])
-                runs.setdefault(f"{tree}|warm", []).append((times["warm"], peak))
+                runs.setdefault(f"{tree}|warm", []).append((times["warm"], times["cpu"], peak))
         print(f"round {round_no + 1}/{repeat} done, load {os.getloadavg()[0]:.2f}", flush=True)
     return runs
 
@@ -134,21 +147,24 @@ def _rounds(trees: dict[str, str], repeat: int, analyze: list[str] | None) -> di
 def _row(
     runs: dict[str, list], trees: dict[str, str], key: str, label: str, target: float | None
 ) -> str:
-    medians = {t: statistics.median(s for s, _ in runs[f"{t}|{key}"]) for t in trees}
-    peak = max(p for _, p in runs[f"this|{key}"])
-    cells = [f"{label:52s}", f"{medians['this']:7.3f}", f"{peak:6.2f}"]
+    wall = {t: statistics.median(r[0] for r in runs[f"{t}|{key}"]) for t in trees}
+    cpu = statistics.median(r[1] for r in runs[f"this|{key}"])
+    peak = max(r[2] for r in runs[f"this|{key}"])
+    cells = [f"{label:52s}", f"{wall['this']:7.3f}", f"{cpu:6.3f}", f"{peak:6.2f}"]
     if "baseline" in trees:
-        cells += [f"{medians['baseline']:8.3f}", f"{medians['this'] / medians['baseline']:6.2f}"]
-    met = "" if target is None else ("met" if medians["this"] < target else "NOT met")
+        base_cpu = statistics.median(r[1] for r in runs[f"baseline|{key}"])
+        cells += [f"{wall['baseline']:8.3f}", f"{wall['this'] / wall['baseline']:6.2f}"]
+        cells += [f"{cpu / base_cpu:6.2f}"]
+    met = "" if target is None else ("met" if wall["this"] < target else "NOT met")
     cells += [f"{'< ' + format(target, 'g') if target else '':>7s}", met]
     return "| " + " | ".join(cells) + " |"
 
 
 def _table(runs: dict[str, list], trees: dict[str, str], analyze: bool, repeat: int) -> None:
-    head = [f"command (median of {repeat} fresh processes)", "wall s", "peak GB"]
+    head = [f"command (median of {repeat} fresh processes)", "wall s", "CPU s", "peak GB"]
     if "baseline" in trees:
-        head += ["baseline s", "ratio"]
-    head += ["target", "status"]
+        head += ["baseline wall s", "wall ratio", "CPU ratio"]
+    head += ["target (wall)", "status"]
     print("| " + " | ".join(head) + " |")
     print("|" + "|".join("---" for _ in head) + "|")
     for label, (_, target, _) in COMMANDS.items():
@@ -156,11 +172,13 @@ def _table(runs: dict[str, list], trees: dict[str, str], analyze: bool, repeat: 
     if analyze:
         print(_row(runs, trees, "cold", "sds analyze, cold (fresh process)", None))
         print(_row(runs, trees, "warm", "sds analyze, warm (2nd run in one process)", None))
-        cold = statistics.median(s for s, _ in runs["this|cold"])
-        warm = statistics.median(s for s, _ in runs["this|warm"])
-        print(
-            f"\nsds analyze: cold - warm = {cold - warm:.2f} s of start-up (imports, first calls)"
-        )
+        cold = statistics.median(r[0] for r in runs["this|cold"])
+        warm = statistics.median(r[0] for r in runs["this|warm"])
+        print(f"\nsds analyze: cold - warm = {cold - warm:.2f} s: imports and first calls")
+    print(
+        "\nCPU s is user + system time of the child: under load it stays closer to the quiet "
+        "wall time than wall does; the targets are judged on wall time."
+    )
 
 
 def main() -> None:
