@@ -53,10 +53,14 @@ def test_chi_square_tail_equals_scipy(df: int) -> None:
     assert math.isnan(chi2_sf(math.nan, df))
 
 
-def test_chi_square_needs_whole_degrees_of_freedom() -> None:
-    for df in (0, 1.5, -1):
-        with pytest.raises(ValueError, match="whole number"):
-            chi2_sf(1.0, df)  # type: ignore[arg-type]
+def test_chi_square_with_other_degrees_of_freedom_is_scipys() -> None:
+    """Fractional or very many degrees of freedom go to scipy.special; none is NaN."""
+    for df in (0.5, 1.5, 2.25, 20_000.0, 1e6):
+        for x in (0.3, 1.0, df, 2 * df):
+            want = float(stats.chi2.sf(x, df))
+            assert chi2_sf(x, df) == pytest.approx(want, rel=RTOL, abs=0), (df, x)
+    for df in (0, -1, math.nan):
+        assert math.isnan(chi2_sf(1.0, df)) and math.isnan(stats.chi2.sf(1.0, df))
 
 
 def test_brentq_equals_scipy_on_many_brackets() -> None:

@@ -1,12 +1,18 @@
-"""Normal and chi-square probabilities, and Brent's root finder, in the standard library.
+"""Tail probabilities and quantiles of the normal, t and chi-square, and Brent's root
+finder: the few scalar values the tests, plans and analyses need, without ``scipy.stats``.
 
-``sds srm`` and ``sds design`` need a handful of scalar values of these; importing
-``scipy.stats`` (or ``scipy.optimize``) for them took 0.7 s of a 1.2 s ``sds srm``. Each
-function here is tested equal to its scipy counterpart to 1e-12 (relative) in
-``tests/stats/test_distributions.py``: ``norm_cdf``/``norm_sf`` are ``scipy.special.ndtr``
-written with the same ``erfc``, ``norm_ppf`` is Wichura's AS241 (``statistics.NormalDist``),
-``chi2_sf`` is the closed form of the chi-square tail for whole degrees of freedom, and
-``brentq`` is Brent's method as ``scipy.optimize.brentq`` runs it.
+Importing ``scipy.stats`` (which loads every distribution) took 0.7 s of a 1.2 s ``sds srm``
+and most of a cold ``sds analyze``. So the normal (``norm_*``), the chi-square tail for
+whole degrees of freedom and ``brentq`` come from the standard library, and ``sds srm`` and
+``sds design proportion`` import neither numpy nor scipy: ``norm_cdf``/``norm_sf`` are
+``scipy.special.ndtr`` written with the same ``erfc``, ``norm_ppf`` is Wichura's AS241
+(``statistics.NormalDist``), ``chi2_sf`` is the closed form of the tail, and ``brentq`` is
+Brent's method as ``scipy.optimize.brentq`` runs it. The t (and a chi-square with
+fractional or very many degrees of freedom) come from the functions that ``scipy.stats``
+calls itself (``stdtr``, ``stdtrit``, ``chdtrc`` in ``scipy.special``, a third of
+``scipy.stats``' import), loaded on first use, with scipy.stats' edge values. Each function
+is tested equal to its scipy counterpart to 1e-12 relative on a grid with the edges
+(``tests/stats/test_distributions.py``).
 """
 
 from __future__ import annotations
@@ -72,37 +78,87 @@ def norm_isf(q: float) -> float:
     return -norm_ppf(q)
 
 
-def chi2_sf(x: float, df: int) -> float:
-    """``P(X > x)`` for a chi-square ``X`` with ``df`` (whole) degrees of freedom
-    (``scipy.stats.chi2.sf``), from its closed form: with ``h = x / 2``,
-    ``exp(-h) * sum(h^j / j!)`` over ``j < df / 2`` for even ``df``, and
+def chi2_sf(x: float, df: float) -> float:
+    """``P(X > x)`` for a chi-square ``X`` with ``df`` degrees of freedom
+    (``scipy.stats.chi2.sf``). For whole ``df`` up to 10,000, the closed form: with
+    ``h = x / 2``, ``exp(-h) * sum(h^j / j!)`` over ``j < df / 2`` for even ``df``, and
     ``erfc(sqrt(h)) + exp(-h) * sum(h^(j - 1/2) / gamma(j + 1/2))`` over
-    ``1 <= j <= (df - 1) / 2`` for odd ``df``. Every term is positive, so nothing cancels.
+    ``1 <= j <= (df - 1) / 2`` for odd ``df`` (every term is positive, so nothing cancels);
+    otherwise ``scipy.special.chdtrc``.
 
     Args:
         x: The statistic.
-        df: Degrees of freedom, a whole number >= 1.
+        df: Degrees of freedom (NaN when not positive).
 
     Returns:
-        The upper-tail probability (1 for ``x <= 0``).
+        The upper-tail probability (1 at or below 0, as scipy.stats).
     """
-    if df < 1 or df != int(df):
-        raise ValueError(f"df == {df}, must be a whole number >= 1")
-    if math.isnan(x):
+    if not df > 0 or math.isnan(x):
         return math.nan
     if x <= 0:
         return 1.0
-    if math.isinf(x):
+    if x == math.inf:
         return 0.0
-    h = x / 2
+    if df > 10_000 or not float(df).is_integer():
+        from scipy import special  # fractional or huge df: loaded only then
+
+        return float(special.chdtrc(df, x))
+    h, whole = x / 2, int(df)
     log_h = math.log(h)
-    if df % 2 == 0:
-        terms = [math.exp(j * log_h - h - math.lgamma(j + 1)) for j in range(df // 2)]
+    if whole % 2 == 0:
+        terms = [math.exp(j * log_h - h - math.lgamma(j + 1)) for j in range(whole // 2)]
         return min(math.fsum(terms), 1.0)
     terms = [
-        math.exp((j - 0.5) * log_h - h - math.lgamma(j + 0.5)) for j in range(1, (df + 1) // 2)
+        math.exp((j - 0.5) * log_h - h - math.lgamma(j + 0.5)) for j in range(1, (whole + 1) // 2)
     ]
     return min(math.fsum([math.erfc(math.sqrt(h)), *terms]), 1.0)
+
+
+def t_sf(x: float, df: float) -> float:
+    """``P(T > x)`` of Student's t with ``df`` degrees of freedom (``scipy.stats.t.sf``).
+
+    Args:
+        x: The point.
+        df: Degrees of freedom (NaN when not positive).
+
+    Returns:
+        The upper tail probability.
+    """
+    from scipy import special
+
+    return float(special.stdtr(df, -x))
+
+
+def t_cdf(x: float, df: float) -> float:
+    """``P(T <= x)`` of Student's t (``scipy.stats.t.cdf``).
+
+    Args:
+        x: The point.
+        df: Degrees of freedom.
+
+    Returns:
+        The lower tail probability.
+    """
+    from scipy import special
+
+    return float(special.stdtr(df, x))
+
+
+def t_isf(q: float, df: float) -> float:
+    """The point with upper tail ``q`` of Student's t (``scipy.stats.t.isf``).
+
+    Args:
+        q: The upper tail probability.
+        df: Degrees of freedom.
+
+    Returns:
+        The quantile ``t`` with ``P(T > t) = q`` (``inf`` for ``q = 0``, as scipy.stats).
+    """
+    from scipy import special
+
+    if q == 0 and df > 0:
+        return math.inf
+    return float(-special.stdtrit(df, q))
 
 
 def brentq(

@@ -8,8 +8,8 @@ small-count rule used by ``sds stats ztest``, ``sds analyze`` and the canary:
   ``confint_proportions_2indep(method="newcomb")``);
 - otherwise the z test with the pooled variance (statsmodels ``proportions_ztest``) and the
   Wald interval with the unpooled variance (``confint_proportions_2indep(method="wald")``),
-  computed here with statsmodels' own arithmetic and scipy.special's normal tails
-  (:mod:`sds.stats.tails`), so an analysis does not import statsmodels and scipy.stats (about
+  computed here with statsmodels' own arithmetic and the normal tails of
+  :mod:`sds.stats.distributions`, so an analysis does not import statsmodels and scipy.stats (about
   2 s) for two closed forms; tests/stats hold them equal to statsmodels.
 
 The interval is always two-sided at ``1 - alpha``; ``alternative`` sets only the p-value
@@ -24,8 +24,8 @@ import math
 
 from sds.errors import DataError
 from sds.params import check
+from sds.stats.distributions import norm_cdf, norm_isf, norm_sf
 from sds.stats.estimate import Estimate
-from sds.stats.tails import norm_cdf, norm_isf, norm_sf
 
 SMALL_COUNT = 5
 Z_METHOD = "two-proportion z (pooled test, unpooled Wald interval)"

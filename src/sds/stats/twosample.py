@@ -17,8 +17,8 @@ from __future__ import annotations
 import math
 
 from sds.params import check
+from sds.stats.distributions import t_cdf, t_isf, t_sf
 from sds.stats.estimate import Estimate
-from sds.stats.tails import t_cdf, t_isf, t_sf
 
 
 def scale_and_df(

@@ -18,9 +18,9 @@ from dataclasses import dataclass, replace
 
 from sds.experiments.analysis.moments import Moments
 from sds.experiments.analysis.records import CONTRAST, Comparison, Cuped, RelativeEffect
+from sds.stats.distributions import t_isf
 from sds.stats.estimate import Estimate
 from sds.stats.proportions import compare_proportions, relative_proportions
-from sds.stats.tails import t_isf
 from sds.stats.twosample import difference_t, scale_and_df
 
 

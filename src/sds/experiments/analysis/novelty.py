@@ -29,7 +29,7 @@ from sds.experiments.analysis import moments as mo
 from sds.experiments.analysis.kinds import Options
 from sds.experiments.analysis.spec import AnalysisSpec, MetricSpec
 from sds.experiments.analysis.timeline_records import NoveltyArm, NoveltyCheck, NoveltyDay, Trend
-from sds.stats.tails import t_sf
+from sds.stats.distributions import t_sf
 
 SINCE = "__since"
 MIN_DAYS = 3

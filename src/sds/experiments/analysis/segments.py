@@ -41,8 +41,8 @@ from sds.experiments.analysis.records import (
     adjusted,
 )
 from sds.experiments.analysis.spec import AnalysisSpec, MetricSpec
+from sds.stats.distributions import chi2_sf
 from sds.stats.split import mix_test
-from sds.stats.tails import chi2_sf
 
 MAX_LEVELS = 30  # beyond this, the smallest levels are summed into "(other)"
 OTHER, MISSING = "(other)", "(missing)"

@@ -9,8 +9,8 @@ from sds.experiments.analysis import aggregates as ag
 from sds.experiments.analysis.sequential_run import cumulative_effects
 from sds.experiments.analysis.spec import AnalysisSpec
 from sds.experiments.analysis.timeline_records import CumulativeArm, DailyArm, DailySrm
+from sds.stats.distributions import norm_isf
 from sds.stats.split import share_rule, split_test
-from sds.stats.tails import norm_isf
 
 
 def daily_srm(spec: AnalysisSpec, agg: ag.Aggregates, arms: list[str]) -> list[DailySrm]:

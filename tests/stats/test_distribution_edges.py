@@ -1,4 +1,4 @@
-"""sds.stats.tails against scipy.stats on a grid with the edges (0 and 1 tails, infinite and
+"""sds.stats.distributions against scipy.stats on a grid with the edges (0 and 1 tails, infinite and
 NaN points, non-positive and infinite degrees of freedom): equal to 1e-12 relative, and NaN
 exactly where scipy.stats gives NaN."""
 
@@ -11,7 +11,7 @@ import warnings
 import pytest
 from scipy import stats
 
-from sds.stats import tails
+from sds.stats import distributions as tails
 
 POINTS = [-math.inf, -40.0, -3.2, -1e-300, 0.0, 1e-300, 0.7, 1.96, 8.5, 40.0, math.inf, math.nan]
 DFS = [-1.0, 0.0, 1e-3, 0.5, 1.0, 2.5, 30.0, 1e6, 1e20, math.inf, math.nan]
