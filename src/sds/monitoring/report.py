@@ -262,7 +262,7 @@ def _feature(d: Drifts, r: str, c: str, numeric: bool, warn: float, alert: float
         cur_counts = drift.bin_counts(d.cur, c, edges)
         row["psi"] = drift.psi_from_counts(ref_counts, cur_counts)
         row.update(drift.ks(d.ref, d.cur, r, c))
-        row["ks_error_bound"] = 0.0  # exact
+        row["ks_error_bound"] = 0.0 if np.isfinite(row["ks"]) else float("nan")  # exact
         row["kind"] = "numeric"
     else:
         ref_counts, cur_counts = drift.level_counts(d.ref, d.cur, r, c)
