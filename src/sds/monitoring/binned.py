@@ -3,11 +3,11 @@ grouped scan per side and feature (:func:`numeric_drift`); :mod:`sds.monitoring.
 uses it above ``EXACT_ROWS`` rows, and the exact queries of :mod:`sds.monitoring.drift`
 below.
 
-Each present value x gets an integer cell ``floor((x - lo) * scale)`` on a grid of ``GRID``
-equal-width cells between the reference's smallest and largest value (clamped at
-+-``CLAMP``; values beyond the reference's range get cells beyond the grid). The key only
-ever grows with x, so every cell is an interval of values, and the engine returns one
-count per occupied cell: at most ``GRID`` rows whatever the size of the data.
+Each value x gets the cell ``round((x - lo) * scale)`` (``GRID`` equal-width cells between
+the reference's smallest and largest value; values beyond that range get cells beyond the
+grid; the rounding is plain IEEE arithmetic, see ``ROUND``, so it never overflows, and
+null, NaN and +-inf keep cells of their own). The key only ever grows with x, so every
+cell is an interval of values, and the engine returns one count per occupied cell.
 
 - **PSI**: the reference's quantile edges are exact (the reference's cells locate the
   order statistics, whose values one small query fetches; interpolated as
