@@ -198,6 +198,24 @@ def test_drift_histograms_tests_and_service_figures(
     assert sum(returned) < 2_000
 
 
+def test_binned_drift_inside_postgres(
+    data_dir: Path,  # noqa: F811
+    pg: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The large-input path (grid cells, edge splits, KS refinement) on the server gives
+    DuckDB's figures: the same PSI, KS and error bound."""
+    from sds.monitoring import binned
+    from sds.monitoring.report import monitor
+
+    monkeypatch.setattr(binned, "EXACT_ROWS", 100)
+    ref, cur = str(data_dir / "reference.parquet"), str(data_dir / "current.parquet")
+    duck = on_engine("duckdb", lambda: monitor(ref, cur).to_dict())
+    server = on_engine(pg, lambda: monitor(f"{SCHEMA}.reference", f"{SCHEMA}.current").to_dict())
+    assert any(f.get("ks_error_bound", 0) > 0 for f in duck["features"])  # binned indeed
+    assert_same(duck, server)
+
+
 def _spec_file(tmp_path: Path, **extra: Any) -> Path:
     path = tmp_path / "features.yaml"
     path.write_text(yaml.safe_dump(_pg_spec(**extra)))

@@ -183,6 +183,21 @@ def test_drift_histograms_tests_and_service_figures(data_dir: Path, spark_engine
     assert_same(duck, spark)
 
 
+def test_binned_drift_on_spark(
+    data_dir: Path, spark_engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The large-input path (grid cells, edge splits, KS refinement) on Spark gives
+    DuckDB's figures."""
+    from sds.monitoring import binned
+    from sds.monitoring.report import monitor
+
+    monkeypatch.setattr(binned, "EXACT_ROWS", 100)
+    ref, cur = str(data_dir / "reference.parquet"), str(data_dir / "current.parquet")
+    duck, spark = both(lambda: monitor(ref, cur).to_dict(), spark_engine)
+    assert any(f.get("ks_error_bound", 0) > 0 for f in duck["features"])  # binned indeed
+    assert_same(duck, spark)
+
+
 def test_cli_engine_flag_and_spec_key(data_dir: Path, tmp_path: Path, spark_engine: Any) -> None:
     import sds.data.engine as engine_module
 

@@ -88,9 +88,24 @@ def ks(ref: Any, cur: Any, ref_col: str, cur_col: str) -> dict[str, float]:
     if not (n1 > 0 and n2 > 0):  # an empty side sums to NULL (NaN here), not 0
         return {"ks": float("nan"), "ks_p_value": float("nan")}
     d = float(row["d"])
+    return {"ks": d, "ks_p_value": ks_p_value(d, n1, n2)}
+
+
+def ks_p_value(d: float, n1: float, n2: float) -> float:
+    """Smirnov's asymptotic p-value of a two-sample KS statistic ``d`` on samples of ``n1``
+    and ``n2`` values, as ``scipy.stats.ks_2samp(method="asymp")``.
+
+    Args:
+        d: The KS statistic.
+        n1: The size of one sample.
+        n2: The size of the other.
+
+    Returns:
+        The p-value.
+    """
     m, n = max(n1, n2), min(n1, n2)
     en = m * n / (m + n)
-    return {"ks": d, "ks_p_value": float(np.clip(stats.kstwo.sf(d, np.round(en)), 0, 1))}
+    return float(np.clip(stats.kstwo.sf(d, np.round(en)), 0, 1))
 
 
 def level_counts(ref: Any, cur: Any, ref_col: str, cur_col: str) -> tuple[np.ndarray, np.ndarray]:

@@ -19,9 +19,10 @@ from sds.data.finite import engine_count
 from sds.data.io import open_table
 from sds.data.numeric import is_numeric_type
 from sds.errors import DataError, ParameterError, missing_column_error
-from sds.monitoring import drift
+from sds.monitoring import binned, drift
 from sds.monitoring.drift import EPSILON, numeric_edges
 from sds.monitoring.outcomes import (
+    ANSWERED,
     answered_only,
     check_log,
     is_request_log,
@@ -34,6 +35,7 @@ from sds.report.plots import bar_svg
 from sds.results import Figure, KeyValue, Note, Result, Section, jsonable_dict, records_table
 
 PSI_WARN, PSI_ALERT = 0.1, 0.2
+QUANTILES = ("p50_ms", "p95_ms", "p99_ms")
 LOG_COLUMNS = {"ts", "variant", "model_version", "status", "latency_ms", "prediction"}
 
 
@@ -87,6 +89,19 @@ class MonitorResult(Result):
                     "Drift", [f"{f['feature']}: PSI {f['psi']:.3f} ({f['status']})" for f in warned]
                 )
             )
+        bounds = [f.get("ks_error_bound", 0.0) for f in self.features if f["kind"] == "numeric"]
+        if any(b > 0 for b in bounds):
+            out.append(
+                Note(
+                    "KS from binned counts",
+                    [
+                        "On this many rows the KS statistic is the largest gap at the edges "
+                        "of fine bins: the exact statistic lies between ks and ks + "
+                        f"ks_error_bound (largest bound here {max(bounds):.1e}; at most "
+                        f"{binned.KS_TOLERANCE:g})."
+                    ],
+                )
+            )
         out.append(records_table("Features, most drifted first", d["features"]))
         top = self.features[:15]
         labels, values = [f["feature"] for f in top], [f["psi"] for f in top]
@@ -126,23 +141,25 @@ def monitor(
     counts = {"reference": _rows(ref, bins, "reference"), "current": _rows(cur, bins, "current")}
     pairs = _pairs(ref.columns, cur.columns, features, cur.name)
     numeric = _numeric(ref, cur, pairs)
-    _check_finite(ref, numeric)
-    _check_finite(cur, [c for r, c in pairs if r in numeric])
-
-    edges = numeric_edges(ref, numeric, bins)
-    rows = [_feature(ref, cur, r, c, edges.get(r), psi_warn, psi_alert) for r, c in pairs]
+    has_output = "prediction" in cur.columns and "prediction" in ref.columns
+    compared = numeric + (["prediction"] if has_output else [])
+    if counts["reference"] + counts["current"] > binned.EXACT_ROWS:
+        # binned: one grouped scan per side and feature; the current data's infinities are
+        # found in those scans
+        found = binned.ranges(ref, compared)
+        _refuse_infinite(ref, {c: found[c][2] for c in numeric})
+        grids = {c: binned.grid_for(*v) for c, v in found.items()}
+        drifts = Drifts(ref, cur, bins, {}, grids)
+    else:
+        _check_finite(ref, numeric)
+        _check_finite(cur, [c for r, c in pairs if r in numeric])
+        drifts = Drifts(ref, cur, bins, numeric_edges(ref, compared, bins), None)
+    warn_alert = (psi_warn, psi_alert)
+    rows = [_feature(drifts, r, c, r in numeric, *warn_alert) for r, c in pairs]
     rows.sort(key=lambda f: -f["psi"])
     output = None
-    if "prediction" in cur.columns and "prediction" in ref.columns:
-        output = _feature(
-            ref,
-            cur,
-            "prediction",
-            "prediction",
-            numeric_edges(ref, ["prediction"], bins)["prediction"],
-            psi_warn,
-            psi_alert,
-        )
+    if has_output:
+        output = _feature(drifts, "prediction", "prediction", True, *warn_alert)
     return MonitorResult(
         rows,
         output,
@@ -199,8 +216,11 @@ def _check_finite(table: Any, columns: list[str]) -> None:
     t = table.expr
     counts = {f"c{i}": t[c].cast("float64").isinf().sum() for i, c in enumerate(columns)}
     row = table.engine.execute(t.aggregate(**counts), source=table.name).iloc[0]
-    for i, c in enumerate(columns):
-        n = engine_count(row[f"c{i}"])
+    _refuse_infinite(table, {c: engine_count(row[f"c{i}"]) for i, c in enumerate(columns)})
+
+
+def _refuse_infinite(table: Any, counts: dict[str, int]) -> None:
+    for c, n in counts.items():
         if n > 0:
             raise DataError(
                 "infinite values in a numeric feature",
@@ -215,17 +235,37 @@ def _is_numeric(table: Any, column: str) -> bool:
     return is_numeric_type(table.expr[column].type())
 
 
-def _feature(
-    ref: Any, cur: Any, r: str, c: str, edges: np.ndarray | None, warn: float, alert: float
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Drifts:
+    """What a feature's comparison needs: both tables, the bins, and the reference's edges
+    (exact queries) or the grids of the binned path (large inputs)."""
+
+    ref: Any
+    cur: Any
+    bins: int
+    edges: dict[str, np.ndarray]
+    grids: dict[str, binned.Grid] | None
+
+
+def _feature(d: Drifts, r: str, c: str, numeric: bool, warn: float, alert: float) -> dict[str, Any]:
     row: dict[str, Any] = {"feature": r}
-    if edges is not None:
-        ref_counts, cur_counts = drift.bin_counts(ref, r, edges), drift.bin_counts(cur, c, edges)
+    if numeric and d.grids is not None:
+        found = binned.numeric_drift(d.ref, d.cur, r, c, d.bins, d.grids[r])
+        if found.maybe_infinite[1]:
+            _check_finite(d.cur, [c])
+        row["psi"] = drift.psi_from_counts(found.ref_counts, found.cur_counts)
+        row.update(found.ks)
+        row["kind"] = "numeric"
+    elif numeric:
+        edges = d.edges[r]
+        ref_counts = drift.bin_counts(d.ref, r, edges)
+        cur_counts = drift.bin_counts(d.cur, c, edges)
         row["psi"] = drift.psi_from_counts(ref_counts, cur_counts)
-        row.update(drift.ks(ref, cur, r, c))
+        row.update(drift.ks(d.ref, d.cur, r, c))
+        row["ks_error_bound"] = 0.0 if np.isfinite(row["ks"]) else float("nan")  # exact
         row["kind"] = "numeric"
     else:
-        ref_counts, cur_counts = drift.level_counts(ref, cur, r, c)
+        ref_counts, cur_counts = drift.level_counts(d.ref, d.cur, r, c)
         row["psi"] = drift.psi_from_counts(ref_counts, cur_counts)
         row.update(drift.categorical_tests(ref_counts, cur_counts))
         row["kind"] = "categorical"
@@ -282,8 +322,17 @@ def _service(log: Any) -> dict[str, Any]:
     logs dropped)."""
 
     log = without_unauthorized(log)
-    row = log.engine.execute(log.expr.aggregate(**outcome_aggregates(log.expr)), source=log.name)
-    f = outcome_figures(row.iloc[0])
+    aggs = outcome_aggregates(log.expr)
+    # the three latency quantiles from one sorted copy (one list-valued quantile)
+    for k in QUANTILES:
+        aggs.pop(k)
+    where = log.expr.status == ANSWERED
+    aggs["q"] = log.expr.latency_ms.quantile([0.5, 0.95, 0.99], where=where)
+    row = log.engine.execute(log.expr.aggregate(**aggs), source=log.name).iloc[0].to_dict()
+    found = row.pop("q")
+    listed = found is not None and not isinstance(found, float)  # no answered row: null
+    row.update(zip(QUANTILES, list(found) if listed else [None] * 3, strict=True))
+    f = outcome_figures(row)
     return {
         "log_rows": f["requests"],
         "answered": f["answered"],
