@@ -204,8 +204,10 @@ class LazyGroup(TyperGroup):
         return self.commands.get(cmd_name)
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
+        # The list of commands in click's plain layout: rich's renderer costs more to
+        # import (about 0.2 s) than the rest of sds --help; each command's help keeps rich.
         with self._names_only():
-            super().format_help(ctx, formatter)
+            super(TyperGroup, self).format_help(ctx, formatter)
 
     def shell_complete(self, ctx: Any, incomplete: str) -> Any:
         with self._names_only():
