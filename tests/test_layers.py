@@ -25,7 +25,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # never from a layer above. "sds" is the package's own ``__init__`` (the lazy public
 # namespace) only; every other entry covers a package or module and everything under it.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("entry", ("sds", "sds.cli")),
+    ("entry", ("sds", "sds.__main__", "sds.cli")),
     ("serving", ("sds.serving",)),
     ("models", ("sds.models",)),
     ("domain", ("sds.features", "sds.experiments", "sds.causal", "sds.monitoring")),

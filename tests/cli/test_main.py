@@ -33,6 +33,18 @@ def test_console_script_help() -> None:
     assert "profile" in out.stdout and "demo" in out.stdout
 
 
+def test_python_dash_m_sds_is_the_same_command() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "sds", "srm", "--counts", "50500,49500", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(out.stdout)["counts"] == [50500, 49500]
+    usage = subprocess.run([sys.executable, "-m", "sds", "--help"], capture_output=True, text=True)
+    assert usage.returncode == 0 and usage.stdout.lstrip().startswith("Usage: sds ")
+
+
 def test_no_arguments_shows_usage() -> None:
     res = invoke([])
     assert res.exit_code == 2
