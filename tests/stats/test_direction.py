@@ -173,3 +173,51 @@ def test_paired_t_advice_names_a_paired_test() -> None:
     text = " ".join(res.warnings)
     assert "Wilcoxon signed-rank" in text and "Mann-Whitney" not in text
     assert "sds stats wilcoxon" in text
+
+
+@pytest.mark.parametrize(("treatment", "control", "extra"), NAMINGS)
+@pytest.mark.parametrize("alternative", ["greater", "less", "two-sided"])
+def test_fisher_honours_the_alternative_for_the_treatment(
+    tmp_path: Path, treatment: str, control: str, extra: list[str], alternative: str
+) -> None:
+    # the CLI used to drop --alternative for fisher and report the two-sided p-value
+    path = _binary(tmp_path, treatment, control)
+    d = _cli("fisher", path, "converted", [*extra, "--alternative", alternative])
+    (kt, nt), (kc, nc) = CONVERTED["treatment"], CONVERTED["control"]
+    table = [[kt, nt - kt], [kc, nc - kc]]  # treatment in row 1: greater = treatment wins
+    want = stats.fisher_exact(table, alternative=alternative).pvalue
+    assert d["alternative"] == alternative
+    assert d["p_value"] == pytest.approx(want, rel=1e-12)
+    ci = stats.contingency.odds_ratio(table).confidence_interval(0.95, alternative=alternative)
+    assert d["ci_lower"] == pytest.approx(ci.low, rel=1e-9)
+    if np.isinf(ci.high):  # JSON has no infinity: an unbounded end is null
+        assert alternative == "greater" and d["ci_upper"] is None
+    else:
+        assert d["ci_upper"] == pytest.approx(ci.high, rel=1e-9)
+
+
+def test_fisher_on_a_larger_table_refuses_a_one_sided_alternative(tmp_path: Path) -> None:
+    df = pd.DataFrame({"arm": ["a", "b", "c"] * 20, "converted": [0, 1] * 30})
+    path = tmp_path / "three.csv"
+    df.to_csv(path, index=False)
+    args = ["stats", "fisher", "--data", str(path), "--value", "converted", "--group", "arm"]
+    res = invoke([*args, "--alternative", "greater"])
+    assert res.exit_code == 2
+    assert "2x2 table" in res.stderr and "3x2" in res.stderr and "alternative" in res.stderr
+    assert invoke(args).exit_code == 0
+
+
+@pytest.mark.parametrize("test", ["chi2", "anova", "kruskal", "levene"])
+def test_a_test_without_direction_refuses_a_one_sided_alternative(
+    tmp_path: Path, test: str
+) -> None:
+    path = _binary(tmp_path, "treatment", "control") if test == "chi2" else None
+    path = path or _numeric(tmp_path, "treatment", "control")
+    value = "converted" if test == "chi2" else "revenue"
+    args = ["stats", test, "--data", str(path), "--value", value, "--group", "arm"]
+    res = invoke([*args, "--alternative", "less"])
+    assert res.exit_code == 2, res.stdout
+    assert f"the {test} test has no direction" in res.stderr
+    assert res.stderr.count("error:") == 1 and "Traceback" not in res.stderr
+    with pytest.raises(ParameterError, match="no direction"):
+        run(pd.read_csv(path), StatsSpec(test, value=value, group="arm", alternative="greater"))

@@ -262,7 +262,7 @@ def fisher_exact(
             row or column.
         alternative: `two-sided` (default), `greater` or `less`: the direction of the
             alternative for the odds ratio of row 1 over row 2 (`greater`: above 1); 2x2
-            only, larger tables are tested two-sided.
+            only (a larger table with a one-sided alternative is refused).
         confidence: Coverage of the odds ratios' intervals (2x2) or of Cramér's V's
             (larger tables), in (0, 1).
         resamples: Number of Monte Carlo tables for a table larger than 2x2 (more tables,
@@ -278,12 +278,20 @@ def fisher_exact(
 
     Raises:
         DataError: The table is not a valid contingency table.
-        ParameterError: `alternative`, `confidence` or `resamples` is out of range.
+        ParameterError: `alternative`, `confidence` or `resamples` is out of range, or
+            `alternative` is one-sided for a table larger than 2x2.
     """
     check("alternative", alternative)
     check("confidence", confidence)
     table = _table(counts)
     if table.shape != (2, 2):
+        if alternative != "two-sided":
+            raise ParameterError(
+                f"a one-sided alternative ({alternative!r}) needs a 2x2 table; this one is "
+                f"{table.shape[0]}x{table.shape[1]}",
+                parameter="alternative",
+                hint="use alternative two-sided, or compare two groups on a two-level outcome",
+            )
         return _fisher_rxc(table, resamples, seed, confidence)
     p = stats.fisher_exact(table, alternative=alternative).pvalue
     ratio = odds_ratio(table.astype(int), kind="conditional")

@@ -55,6 +55,23 @@ if TYPE_CHECKING:
     from sds.data.io import Table
 
 REGRESSIONS = ("ols", "logit", "poisson")
+# tests whose statistic has no direction: a one-sided --alternative is refused, not ignored
+UNDIRECTED = frozenset(
+    {
+        "chi2",
+        "anova",
+        "welch-anova",
+        "kruskal",
+        "tukey",
+        "games-howell",
+        "levene",
+        "brown-forsythe",
+        "shapiro",
+        "anderson",
+        "dagostino",
+        *REGRESSIONS,
+    }
+)
 
 Handler = Callable[[pd.DataFrame, StatsSpec, str], Result]
 
@@ -257,7 +274,7 @@ def _counts(df: pd.DataFrame, spec: StatsSpec, source: str) -> Result:
     if spec.test == "chi2":
         res = chi_square_independence(table, event=event, groups=groups, confidence=level)
     else:
-        res = fisher_exact(table, confidence=level, event=event, groups=groups)
+        res = fisher_exact(table, spec.alternative, confidence=level, event=event, groups=groups)
     res = replace(res, warnings=(*res.warnings, *notes), groups=res.groups or shares)
     if arms is not None:
         res = _oriented(res, arms)
@@ -412,6 +429,7 @@ def run(data: Table | pd.DataFrame, spec: StatsSpec) -> Result:
             `by`).
         DataError: A named column is missing or its values do not suit the test.
     """
+    _check_direction(spec)
     if isinstance(data, pd.DataFrame):
         df, source = data, "data"
         for col in columns_needed(spec) or []:
@@ -436,6 +454,18 @@ def run(data: Table | pd.DataFrame, spec: StatsSpec) -> Result:
     if spec.by:
         return run_by(df, spec, source, TESTS[spec.test])
     return TESTS[spec.test](df, spec, source)
+
+
+def _check_direction(spec: StatsSpec) -> None:
+    """A one-sided alternative only where the test has a direction (it was ignored)."""
+    if spec.alternative != "two-sided" and spec.test in UNDIRECTED:
+        raise ParameterError(
+            f"the {spec.test} test has no direction, so --alternative {spec.alternative} "
+            "cannot apply",
+            parameter="alternative",
+            hint="one-sided alternatives suit two-group comparisons (ttest, mannwhitney, "
+            "ztest, fisher on a 2x2 table ...) and correlations; drop --alternative",
+        )
 
 
 def _needs_group(spec: StatsSpec) -> bool:
