@@ -100,12 +100,16 @@ def grid_for(lo: float, hi: float, *_: int) -> Grid:
 
 def numeric_drift(ref: Any, cur: Any, r: str, c: str, bins: int, grid: Grid) -> NumericDrift:
     """PSI bin counts and KS of reference column ``r`` against current column ``c``."""
-    first = _cells(ref, r, grid, np.array([]), set())
-    edges = _edges(ref, r, grid, first, bins)
+    ref_cells = _cells(ref, r, grid, np.array([]), set())
+    edges, values = _edges(ref, r, grid, ref_cells, bins)
     split = {k + d for e in edges for d in (-1.0, 0.0, 1.0) for k in [grid.python_key(float(e))]}
-    ref_cells = _cells(ref, r, grid, edges, split)
     cur_cells = _cells(cur, c, grid, edges, split)
-    counts = [_bin_counts(cells, edges, grid, split) for cells in (ref_cells, cur_cells)]
+    counts = [
+        _bin_counts(
+            _split_values(ref, r, grid, ref_cells, edges, split, values), edges, grid, split
+        ),
+        _bin_counts(cur_cells, edges, grid, split),
+    ]
     outer = (
         bool(np.isinf(ref_cells["k"].to_numpy(float)).any()),
         bool(np.isinf(cur_cells["k"].to_numpy(float)).any()),
@@ -113,6 +117,40 @@ def numeric_drift(ref: Any, cur: Any, r: str, c: str, bins: int, grid: Grid) -> 
     return NumericDrift(
         counts[0], counts[1], _ks(ref, cur, r, c, grid, ref_cells, cur_cells), outer
     )
+
+
+def _split_values(
+    ref: Any,
+    column: str,
+    grid: Grid,
+    cells: Any,
+    edges: np.ndarray,
+    split: set[float],
+    values: Any,
+) -> Any:
+    """The reference's cells (as :func:`_cells` with ``edges``) without a second scan: in
+    the split cells, one row per distinct value with its bin. ``values`` (from
+    :func:`_edges`) holds the cells next to the edges' order statistics: an edge lies
+    between two consecutive order statistics, so no occupied cell lies between their
+    cells, and each occupied split cell is one of them or next to one. Any other occupied
+    split cell (none, by that argument) is fetched."""
+    occupied = {float(k) for k in _present(cells)["k"]}
+    missing = sorted((split & occupied) - {float(k) for k in values["k"]})
+    if missing:
+        t = _keyed(ref, column, grid, missing)
+        found = ref.engine.execute(t.group_by(["k", "v"]).aggregate(n=t.count()), source=ref.name)
+        values = pd.concat([values, found[["k", "v", "n"]]])
+    values = values[values["k"].isin(sorted(split))]
+    v = values["v"].to_numpy(float)
+    rows = pd.DataFrame(
+        {
+            "k": values["k"].to_numpy(float),
+            "b": np.searchsorted(edges, v, side="right").astype(float),  # edges <= v
+            "n": values["n"].to_numpy(float),
+        }
+    )
+    rest = cells[~cells["k"].isin(sorted(split))]
+    return pd.concat([rest, rows], ignore_index=True)
 
 
 def _keyed(table: Any, column: str, grid: Grid, cells: list[float]) -> Any:
@@ -162,14 +200,15 @@ def _bin_counts(cells: Any, edges: np.ndarray, grid: Grid, split: set[float]) ->
     return out
 
 
-def _edges(ref: Any, column: str, grid: Grid, cells: Any, bins: int) -> np.ndarray:
+def _edges(ref: Any, column: str, grid: Grid, cells: Any, bins: int) -> tuple[np.ndarray, Any]:
     """The reference's exact quantile edges: the cells holding the needed order statistics,
-    then those cells' distinct values and counts."""
+    then the distinct values and counts (``k``, ``v``, ``n``) of those cells and of the
+    occupied cells next to them (returned too: :func:`_split_values` bins them)."""
     present = _present(cells).groupby("k", as_index=False)["n"].sum().sort_values("k")
     n = int(present["n"].sum())
     levels = rules.quantile_levels(bins)
     if not n or not levels:
-        return np.array([])
+        return np.array([]), pd.DataFrame({"k": [], "v": [], "n": []})
     h = (n - 1) * np.asarray(levels)
     ranks = sorted(
         {int(min(np.floor(v), n - 1)) for v in h} | {int(min(np.floor(v) + 1, n - 1)) for v in h}
@@ -177,9 +216,10 @@ def _edges(ref: Any, column: str, grid: Grid, cells: Any, bins: int) -> np.ndarr
     ends = present["n"].cumsum().to_numpy()
     keys = present["k"].to_numpy()
     wanted = sorted({float(keys[np.searchsorted(ends, rank, side="right")]) for rank in ranks})
-    t = _keyed(ref, column, grid, wanted)
+    near = {k + d for k in wanted for d in (-1.0, 0.0, 1.0)} & {float(k) for k in keys}
+    t = _keyed(ref, column, grid, sorted(near))
     found = ref.engine.execute(t.group_by(["k", "v"]).aggregate(n=t.count()), source=ref.name)
-    found = found.sort_values(["k", "v"])
+    found = found.astype({"k": float, "v": float}).sort_values(["k", "v"])
     before = {float(k): float(e - m) for k, e, m in zip(keys, ends, present["n"], strict=True)}
     starts = found.groupby("k")["n"].transform(lambda s: s.cumsum() - s).to_numpy()
     first = np.array([before[float(k)] for k in found["k"]]) + starts
@@ -198,7 +238,7 @@ def _edges(ref: Any, column: str, grid: Grid, cells: Any, bins: int) -> np.ndarr
         a, b, t_ = order(int(below)), order(int(below) + 1), v - below
         diff = b - a
         quantiles.append(b - diff * (1 - t_) if t_ >= 0.5 else a + diff * t_)  # numpy's _lerp
-    return rules.inner_edges(quantiles)
+    return rules.inner_edges(quantiles), found
 
 
 def _ks(
