@@ -48,7 +48,8 @@ ROUND = 6_755_399_441_055_744.0
 
 @dataclass(frozen=True)
 class Grid:
-    """The cells' origin and width: cell = floor((x - lo) * scale)."""
+    """The cells' origin and width: cell = round((x - lo) * scale), to nearest (see
+    ``ROUND``)."""
 
     lo: float
     scale: float
