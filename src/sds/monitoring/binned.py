@@ -211,35 +211,63 @@ def _edges(ref: Any, column: str, grid: Grid, cells: Any, bins: int) -> tuple[np
     if not n or not levels:
         return np.array([]), pd.DataFrame({"k": [], "v": [], "n": []})
     h = (n - 1) * np.asarray(levels)
-    ranks = sorted(
-        {int(min(np.floor(v), n - 1)) for v in h} | {int(min(np.floor(v) + 1, n - 1)) for v in h}
-    )
+    ranks = {int(min(np.floor(v), n - 1)) for v in h} | {
+        int(min(np.floor(v) + 1, n - 1)) for v in h
+    }
+    order, found = _order_statistics(ref, column, grid, present, ranks, near=True)
+    quantiles = []
+    for v in h:
+        below = float(np.floor(v))
+        if v >= n - 1:
+            quantiles.append(order[n - 1])
+            continue
+        a, b, t_ = order[int(below)], order[int(below) + 1], v - below
+        diff = b - a
+        quantiles.append(b - diff * (1 - t_) if t_ >= 0.5 else a + diff * t_)  # numpy's _lerp
+    return rules.inner_edges(quantiles), found
+
+
+def quantiles(table: Any, column: str, levels: list[float], lo: float, hi: float) -> list[float]:
+    """Exact quantiles of a column with no missing or infinite value (smallest ``lo``,
+    largest ``hi``), as DuckDB's ``quantile_cont`` computes them (``lo * (1 - d) + hi * d``
+    between the two order statistics), from one grouped scan and one small query instead
+    of DuckDB's sorted copy of the whole column."""
+    grid = grid_for(lo, hi)
+    cells = _cells(table, column, grid, np.array([]), set())
+    present = _present(cells).groupby("k", as_index=False)["n"].sum().sort_values("k")
+    n = int(present["n"].sum())
+    positions = [(n - 1) * q for q in levels]
+    ranks = {int(np.floor(p)) for p in positions} | {int(np.ceil(p)) for p in positions}
+    order, _ = _order_statistics(table, column, grid, present, ranks, near=False)
+    out = []
+    for p in positions:
+        below, above = int(np.floor(p)), int(np.ceil(p))
+        d = p - below
+        a, b = order[below], order[above]
+        out.append(a if below == above else a * (1 - d) + b * d)
+    return out
+
+
+def _order_statistics(
+    table: Any, column: str, grid: Grid, present: Any, ranks: set[int], near: bool
+) -> tuple[dict[int, float], Any]:
+    """The values of the given ranks (0-based, in ascending order) from the occupied cells
+    (``present``: k and n, sorted by k): the distinct values of the cells holding them (and
+    with ``near``, of the occupied cells next to those), which are returned too."""
     ends = present["n"].cumsum().to_numpy()
     keys = present["k"].to_numpy()
-    wanted = sorted({float(keys[np.searchsorted(ends, rank, side="right")]) for rank in ranks})
-    near = {k + d for k in wanted for d in (-1.0, 0.0, 1.0)} & {float(k) for k in keys}
-    t = _keyed(ref, column, grid, sorted(near))
-    found = ref.engine.execute(t.group_by(["k", "v"]).aggregate(n=t.count()), source=ref.name)
+    wanted = {float(keys[np.searchsorted(ends, rank, side="right")]) for rank in ranks}
+    if near:
+        wanted = {k + d for k in wanted for d in (-1.0, 0.0, 1.0)} & {float(k) for k in keys}
+    t = _keyed(table, column, grid, sorted(wanted))
+    found = table.engine.execute(t.group_by(["k", "v"]).aggregate(n=t.count()), source=table.name)
     found = found.astype({"k": float, "v": float}).sort_values(["k", "v"])
     before = {float(k): float(e - m) for k, e, m in zip(keys, ends, present["n"], strict=True)}
     starts = found.groupby("k")["n"].transform(lambda s: s.cumsum() - s).to_numpy()
     first = np.array([before[float(k)] for k in found["k"]]) + starts
     values, counts = found["v"].to_numpy(float), found["n"].to_numpy(float)
-
-    def order(rank: int) -> float:
-        i = np.searchsorted(first + counts, rank, side="right")
-        return float(values[i])
-
-    quantiles = []
-    for v in h:
-        below = float(np.floor(v))
-        if v >= n - 1:
-            quantiles.append(order(n - 1))
-            continue
-        a, b, t_ = order(int(below)), order(int(below) + 1), v - below
-        diff = b - a
-        quantiles.append(b - diff * (1 - t_) if t_ >= 0.5 else a + diff * t_)  # numpy's _lerp
-    return rules.inner_edges(quantiles), found
+    at = np.searchsorted(first + counts, sorted(ranks), side="right")
+    return {r: float(values[i]) for r, i in zip(sorted(ranks), at, strict=True)}, found
 
 
 def _ks(
