@@ -189,3 +189,21 @@ def test_large_log_latency_is_the_exact_paths(monkeypatch: pytest.MonkeyPatch) -
         np.quantile(answered, [0.5, 0.95, 0.99]),
         rtol=1e-12,
     )
+
+
+def test_ranges_leave_out_nan_and_count_infinities() -> None:
+    import pyarrow as pa
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=1_000)
+    columns = {
+        "plain": x,
+        "nan": np.append(x, [np.nan, np.nan]),  # Arrow keeps NaN (pandas would make it null)
+        "inf": np.append(x, [np.inf, -np.inf, np.inf, np.nan]),
+        "all nan": np.full(1_000, np.nan),
+    }
+    tables = {k: open_table(pa.table({"v": v})) for k, v in columns.items()}
+    found = {k: binned.ranges(t, ["v"])["v"] for k, t in tables.items()}
+    assert found["plain"] == found["nan"] == (float(np.min(x)), float(np.max(x)), 0)
+    assert found["inf"] == (-np.inf, np.inf, 3)  # refused by the caller
+    assert found["all nan"] == (0.0, 1.0, 0)

@@ -75,9 +75,20 @@ class NumericDrift:
 
 
 def ranges(table: Any, columns: list[str]) -> dict[str, tuple[float, float, int]]:
-    """Each column's smallest and largest finite value and its count of infinite values,
-    in one query."""
+    """Each column's smallest and largest value (NaN left out; infinite if the column holds
+    an infinity, which the caller refuses) and its count of infinite values, in one query
+    (two when a column holds NaN or an infinity)."""
     t = table.expr
+    plain = {}
+    for i, c in enumerate(columns):
+        x = t[c].cast("float64")
+        plain[f"lo{i}"], plain[f"hi{i}"] = x.min(), x.max()
+    row = table.engine.execute(t.aggregate(**plain), source=table.name).iloc[0]
+    # engines sort NaN above every number, so finite extremes mean no NaN and no infinity
+    # (a DuckDB Parquet scan may answer from the file's statistics, which leave NaN out:
+    # the same extremes); otherwise the query below
+    if all(pd.isna(row[f"lo{i}"]) or _finite(row, i) for i in range(len(columns))):
+        return {c: _range(row, i, 0) for i, c in enumerate(columns)}
     aggs = {}
     for i, c in enumerate(columns):
         x = t[c].cast("float64")
@@ -86,11 +97,16 @@ def ranges(table: Any, columns: list[str]) -> dict[str, tuple[float, float, int]
         aggs[f"lo{i}"], aggs[f"hi{i}"] = clean.min(), clean.max()
         aggs[f"inf{i}"] = x.isinf().sum()
     row = table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0]
-    out = {}
-    for i, c in enumerate(columns):
-        lo, hi, n = row[f"lo{i}"], row[f"hi{i}"], engine_count(row[f"inf{i}"])
-        out[c] = (float(lo), float(hi), n) if not pd.isna(lo) else (0.0, 1.0, n)
-    return out
+    return {c: _range(row, i, engine_count(row[f"inf{i}"])) for i, c in enumerate(columns)}
+
+
+def _finite(row: Any, i: int) -> bool:
+    return bool(np.isfinite(float(row[f"lo{i}"])) and np.isfinite(float(row[f"hi{i}"])))
+
+
+def _range(row: Any, i: int, infinite: int) -> tuple[float, float, int]:
+    lo, hi = row[f"lo{i}"], row[f"hi{i}"]
+    return (float(lo), float(hi), infinite) if not pd.isna(lo) else (0.0, 1.0, infinite)
 
 
 def grid_for(lo: float, hi: float, *_: int) -> Grid:
