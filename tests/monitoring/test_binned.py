@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -141,3 +142,68 @@ def test_binned_path_refuses_infinite_values(monkeypatch: pytest.MonkeyPatch) ->
         monitor(reference, current)
     with pytest.raises(DataError, match="infinite"):
         monitor(current, reference)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda rng: rng.gamma(3, 0.7, 20_000),
+        lambda rng: np.round(rng.exponential(2, 20_000), 1),  # ties
+        lambda rng: rng.integers(0, 50, 20_000).astype(float),
+        lambda rng: np.full(500, 2.5),
+        lambda rng: rng.normal(size=7),
+    ],
+)
+def test_quantiles_are_duckdbs_quantile_cont(make: Callable[[np.random.Generator], Any]) -> None:
+    import duckdb
+
+    x = make(np.random.default_rng(5))
+    levels = [0.5, 0.95, 0.99, 0.0, 1.0, 0.3]
+    table = open_table(pd.DataFrame({"v": x}))
+    got = binned.quantiles(table, "v", levels, float(x.min()), float(x.max()))
+    frame = pd.DataFrame({"v": x})  # noqa: F841 (read by DuckDB's replacement scan)
+    expected = duckdb.sql(f"select quantile_cont(v, {levels}) from frame").fetchone()
+    assert expected is not None
+    assert got == list(expected[0])  # bit for bit
+    np.testing.assert_allclose(got, np.quantile(x, levels), rtol=1e-12, atol=0)
+
+
+def test_large_log_latency_is_the_exact_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(8)
+    reference = pd.DataFrame({"a": rng.normal(size=3_000)})
+    n = 4_000
+    log = pd.DataFrame(
+        {
+            "in_a": rng.normal(size=n),
+            "latency_ms": rng.gamma(3, 0.7, n),
+            "status": np.where(rng.random(n) < 0.05, 500, 200),
+        }
+    )
+    exact = monitor(reference, log).service
+    monkeypatch.setattr(binned, "EXACT_ROWS", 1_000)
+    binned_service = monitor(reference, log).service
+    assert exact is not None and binned_service == exact
+    answered = log.loc[log["status"] == 200, "latency_ms"]
+    np.testing.assert_allclose(
+        [exact[f"latency_p{p}_ms"] for p in (50, 95, 99)],
+        np.quantile(answered, [0.5, 0.95, 0.99]),
+        rtol=1e-12,
+    )
+
+
+def test_ranges_leave_out_nan_and_count_infinities() -> None:
+    import pyarrow as pa
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=1_000)
+    columns = {
+        "plain": x,
+        "nan": np.append(x, [np.nan, np.nan]),  # Arrow keeps NaN (pandas would make it null)
+        "inf": np.append(x, [np.inf, -np.inf, np.inf, np.nan]),
+        "all nan": np.full(1_000, np.nan),
+    }
+    tables = {k: open_table(pa.table({"v": v})) for k, v in columns.items()}
+    found = {k: binned.ranges(t, ["v"])["v"] for k, t in tables.items()}
+    assert found["plain"] == found["nan"] == (float(np.min(x)), float(np.max(x)), 0)
+    assert found["inf"] == (-np.inf, np.inf, 3)  # refused by the caller
+    assert found["all nan"] == (0.0, 1.0, 0)

@@ -48,7 +48,8 @@ ROUND = 6_755_399_441_055_744.0
 
 @dataclass(frozen=True)
 class Grid:
-    """The cells' origin and width: cell = floor((x - lo) * scale)."""
+    """The cells' origin and width: cell = round((x - lo) * scale), to nearest (see
+    ``ROUND``)."""
 
     lo: float
     scale: float
@@ -74,9 +75,20 @@ class NumericDrift:
 
 
 def ranges(table: Any, columns: list[str]) -> dict[str, tuple[float, float, int]]:
-    """Each column's smallest and largest finite value and its count of infinite values,
-    in one query."""
+    """Each column's smallest and largest value (NaN left out; infinite if the column holds
+    an infinity, which the caller refuses) and its count of infinite values, in one query
+    (two when a column holds NaN or an infinity)."""
     t = table.expr
+    plain = {}
+    for i, c in enumerate(columns):
+        x = t[c].cast("float64")
+        plain[f"lo{i}"], plain[f"hi{i}"] = x.min(), x.max()
+    row = table.engine.execute(t.aggregate(**plain), source=table.name).iloc[0]
+    # engines sort NaN above every number, so finite extremes mean no NaN and no infinity
+    # (a DuckDB Parquet scan may answer from the file's statistics, which leave NaN out:
+    # the same extremes); otherwise the query below
+    if all(pd.isna(row[f"lo{i}"]) or _finite(row, i) for i in range(len(columns))):
+        return {c: _range(row, i, 0) for i, c in enumerate(columns)}
     aggs = {}
     for i, c in enumerate(columns):
         x = t[c].cast("float64")
@@ -85,11 +97,16 @@ def ranges(table: Any, columns: list[str]) -> dict[str, tuple[float, float, int]
         aggs[f"lo{i}"], aggs[f"hi{i}"] = clean.min(), clean.max()
         aggs[f"inf{i}"] = x.isinf().sum()
     row = table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0]
-    out = {}
-    for i, c in enumerate(columns):
-        lo, hi, n = row[f"lo{i}"], row[f"hi{i}"], engine_count(row[f"inf{i}"])
-        out[c] = (float(lo), float(hi), n) if not pd.isna(lo) else (0.0, 1.0, n)
-    return out
+    return {c: _range(row, i, engine_count(row[f"inf{i}"])) for i, c in enumerate(columns)}
+
+
+def _finite(row: Any, i: int) -> bool:
+    return bool(np.isfinite(float(row[f"lo{i}"])) and np.isfinite(float(row[f"hi{i}"])))
+
+
+def _range(row: Any, i: int, infinite: int) -> tuple[float, float, int]:
+    lo, hi = row[f"lo{i}"], row[f"hi{i}"]
+    return (float(lo), float(hi), infinite) if not pd.isna(lo) else (0.0, 1.0, infinite)
 
 
 def grid_for(lo: float, hi: float, *_: int) -> Grid:
@@ -100,12 +117,16 @@ def grid_for(lo: float, hi: float, *_: int) -> Grid:
 
 def numeric_drift(ref: Any, cur: Any, r: str, c: str, bins: int, grid: Grid) -> NumericDrift:
     """PSI bin counts and KS of reference column ``r`` against current column ``c``."""
-    first = _cells(ref, r, grid, np.array([]), set())
-    edges = _edges(ref, r, grid, first, bins)
+    ref_cells = _cells(ref, r, grid, np.array([]), set())
+    edges, values = _edges(ref, r, grid, ref_cells, bins)
     split = {k + d for e in edges for d in (-1.0, 0.0, 1.0) for k in [grid.python_key(float(e))]}
-    ref_cells = _cells(ref, r, grid, edges, split)
     cur_cells = _cells(cur, c, grid, edges, split)
-    counts = [_bin_counts(cells, edges, grid, split) for cells in (ref_cells, cur_cells)]
+    counts = [
+        _bin_counts(
+            _split_values(ref, r, grid, ref_cells, edges, split, values), edges, grid, split
+        ),
+        _bin_counts(cur_cells, edges, grid, split),
+    ]
     outer = (
         bool(np.isinf(ref_cells["k"].to_numpy(float)).any()),
         bool(np.isinf(cur_cells["k"].to_numpy(float)).any()),
@@ -113,6 +134,40 @@ def numeric_drift(ref: Any, cur: Any, r: str, c: str, bins: int, grid: Grid) -> 
     return NumericDrift(
         counts[0], counts[1], _ks(ref, cur, r, c, grid, ref_cells, cur_cells), outer
     )
+
+
+def _split_values(
+    ref: Any,
+    column: str,
+    grid: Grid,
+    cells: Any,
+    edges: np.ndarray,
+    split: set[float],
+    values: Any,
+) -> Any:
+    """The reference's cells (as :func:`_cells` with ``edges``) without a second scan: in
+    the split cells, one row per distinct value with its bin. ``values`` (from
+    :func:`_edges`) holds the cells next to the edges' order statistics: an edge lies
+    between two consecutive order statistics, so no occupied cell lies between their
+    cells, and each occupied split cell is one of them or next to one. Any other occupied
+    split cell (none, by that argument) is fetched."""
+    occupied = {float(k) for k in _present(cells)["k"]}
+    missing = sorted((split & occupied) - {float(k) for k in values["k"]})
+    if missing:
+        t = _keyed(ref, column, grid, missing)
+        found = ref.engine.execute(t.group_by(["k", "v"]).aggregate(n=t.count()), source=ref.name)
+        values = pd.concat([values, found[["k", "v", "n"]]])
+    values = values[values["k"].isin(sorted(split))]
+    v = values["v"].to_numpy(float)
+    rows = pd.DataFrame(
+        {
+            "k": values["k"].to_numpy(float),
+            "b": np.searchsorted(edges, v, side="right").astype(float),  # edges <= v
+            "n": values["n"].to_numpy(float),
+        }
+    )
+    rest = cells[~cells["k"].isin(sorted(split))]
+    return pd.concat([rest, rows], ignore_index=True)
 
 
 def _keyed(table: Any, column: str, grid: Grid, cells: list[float]) -> Any:
@@ -162,43 +217,73 @@ def _bin_counts(cells: Any, edges: np.ndarray, grid: Grid, split: set[float]) ->
     return out
 
 
-def _edges(ref: Any, column: str, grid: Grid, cells: Any, bins: int) -> np.ndarray:
+def _edges(ref: Any, column: str, grid: Grid, cells: Any, bins: int) -> tuple[np.ndarray, Any]:
     """The reference's exact quantile edges: the cells holding the needed order statistics,
-    then those cells' distinct values and counts."""
+    then the distinct values and counts (``k``, ``v``, ``n``) of those cells and of the
+    occupied cells next to them (returned too: :func:`_split_values` bins them)."""
     present = _present(cells).groupby("k", as_index=False)["n"].sum().sort_values("k")
     n = int(present["n"].sum())
     levels = rules.quantile_levels(bins)
     if not n or not levels:
-        return np.array([])
+        return np.array([]), pd.DataFrame({"k": [], "v": [], "n": []})
     h = (n - 1) * np.asarray(levels)
-    ranks = sorted(
-        {int(min(np.floor(v), n - 1)) for v in h} | {int(min(np.floor(v) + 1, n - 1)) for v in h}
-    )
-    ends = present["n"].cumsum().to_numpy()
-    keys = present["k"].to_numpy()
-    wanted = sorted({float(keys[np.searchsorted(ends, rank, side="right")]) for rank in ranks})
-    t = _keyed(ref, column, grid, wanted)
-    found = ref.engine.execute(t.group_by(["k", "v"]).aggregate(n=t.count()), source=ref.name)
-    found = found.sort_values(["k", "v"])
-    before = {float(k): float(e - m) for k, e, m in zip(keys, ends, present["n"], strict=True)}
-    starts = found.groupby("k")["n"].transform(lambda s: s.cumsum() - s).to_numpy()
-    first = np.array([before[float(k)] for k in found["k"]]) + starts
-    values, counts = found["v"].to_numpy(float), found["n"].to_numpy(float)
-
-    def order(rank: int) -> float:
-        i = np.searchsorted(first + counts, rank, side="right")
-        return float(values[i])
-
+    ranks = {int(min(np.floor(v), n - 1)) for v in h} | {
+        int(min(np.floor(v) + 1, n - 1)) for v in h
+    }
+    order, found = _order_statistics(ref, column, grid, present, ranks, near=True)
     quantiles = []
     for v in h:
         below = float(np.floor(v))
         if v >= n - 1:
-            quantiles.append(order(n - 1))
+            quantiles.append(order[n - 1])
             continue
-        a, b, t_ = order(int(below)), order(int(below) + 1), v - below
+        a, b, t_ = order[int(below)], order[int(below) + 1], v - below
         diff = b - a
         quantiles.append(b - diff * (1 - t_) if t_ >= 0.5 else a + diff * t_)  # numpy's _lerp
-    return rules.inner_edges(quantiles)
+    return rules.inner_edges(quantiles), found
+
+
+def quantiles(table: Any, column: str, levels: list[float], lo: float, hi: float) -> list[float]:
+    """Exact quantiles of a column with no missing or infinite value (smallest ``lo``,
+    largest ``hi``), as DuckDB's ``quantile_cont`` computes them (``lo * (1 - d) + hi * d``
+    between the two order statistics), from one grouped scan and one small query instead
+    of DuckDB's sorted copy of the whole column."""
+    grid = grid_for(lo, hi)
+    cells = _cells(table, column, grid, np.array([]), set())
+    present = _present(cells).groupby("k", as_index=False)["n"].sum().sort_values("k")
+    n = int(present["n"].sum())
+    positions = [(n - 1) * q for q in levels]
+    ranks = {int(np.floor(p)) for p in positions} | {int(np.ceil(p)) for p in positions}
+    order, _ = _order_statistics(table, column, grid, present, ranks, near=False)
+    out = []
+    for p in positions:
+        below, above = int(np.floor(p)), int(np.ceil(p))
+        d = p - below
+        a, b = order[below], order[above]
+        out.append(a if below == above else a * (1 - d) + b * d)
+    return out
+
+
+def _order_statistics(
+    table: Any, column: str, grid: Grid, present: Any, ranks: set[int], near: bool
+) -> tuple[dict[int, float], Any]:
+    """The values of the given ranks (0-based, in ascending order) from the occupied cells
+    (``present``: k and n, sorted by k): the distinct values of the cells holding them (and
+    with ``near``, of the occupied cells next to those), which are returned too."""
+    ends = present["n"].cumsum().to_numpy()
+    keys = present["k"].to_numpy()
+    wanted = {float(keys[np.searchsorted(ends, rank, side="right")]) for rank in ranks}
+    if near:
+        wanted = {k + d for k in wanted for d in (-1.0, 0.0, 1.0)} & {float(k) for k in keys}
+    t = _keyed(table, column, grid, sorted(wanted))
+    found = table.engine.execute(t.group_by(["k", "v"]).aggregate(n=t.count()), source=table.name)
+    found = found.astype({"k": float, "v": float}).sort_values(["k", "v"])
+    before = {float(k): float(e - m) for k, e, m in zip(keys, ends, present["n"], strict=True)}
+    starts = found.groupby("k")["n"].transform(lambda s: s.cumsum() - s).to_numpy()
+    first = np.array([before[float(k)] for k in found["k"]]) + starts
+    values, counts = found["v"].to_numpy(float), found["n"].to_numpy(float)
+    at = np.searchsorted(first + counts, sorted(ranks), side="right")
+    return {r: float(values[i]) for r, i in zip(sorted(ranks), at, strict=True)}, found
 
 
 def _ks(

@@ -121,11 +121,21 @@ def level_counts(ref: Any, cur: Any, ref_col: str, cur_col: str) -> tuple[np.nda
     by_side = both.group_by(["v", "side"]).aggregate(n=both.count())
     in_ref = by_side.filter(by_side.v.notnull() & (by_side.side == 0))
     top = in_ref.order_by([ibis.desc("n"), "v"]).limit(TOP_LEVELS)
-    listed = ref.engine.execute(by_side.semi_join(top, "v"), source=ref.name)
-    totals = ref.engine.execute(
-        both.group_by("side").aggregate(total=both.count(), missing=both.v.isnull().sum()),
+    # one query: the top levels' rows, the missing rows (v null, kind 0) and each side's
+    # total (v null, kind 1)
+    listed = by_side.semi_join(top, "v").union(by_side.filter(by_side.v.isnull()))
+    totals = by_side.group_by("side").aggregate(n=by_side.n.sum())
+    null = ibis.null().cast("string")
+    found = ref.engine.execute(
+        listed.select("v", "side", "n", kind=ibis.literal(0)).union(
+            totals.select(v=null, side=totals.side, n=totals.n, kind=ibis.literal(1))
+        ),
         source=ref.name,
     )
+    listed = found[found["kind"] == 0]
+    missing = listed[listed["v"].isna()]
+    listed = listed[listed["v"].notna()]
+    totals = found[found["kind"] == 1]
 
     def lookup(side: int) -> dict[str, float]:
         mine = listed[listed["side"] == side]
@@ -134,9 +144,9 @@ def level_counts(ref: Any, cur: Any, ref_col: str, cur_col: str) -> tuple[np.nda
     ranked = rules.top_levels(lookup(0))
 
     def counts(side: int) -> np.ndarray:
-        row = totals[totals["side"] == side]
-        total, missing = int(row["total"].sum()), int(row["missing"].sum())
-        return rules.level_counts(lookup(side), ranked, total, missing)
+        total = int(totals.loc[totals["side"] == side, "n"].sum())
+        lost = int(missing.loc[missing["side"] == side, "n"].sum())
+        return rules.level_counts(lookup(side), ranked, total, lost)
 
     return counts(0), counts(1)
 
