@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-from sds.serving.forest import CHUNK, compile_forest, forest_head
+from sds.serving.forest import CHUNK, compile_forest, forest_decision, forest_head
 
 TOLERANCE = 1e-12
 
@@ -62,6 +62,16 @@ def test_tables_give_scikit_learn_probabilities(classes: int) -> None:
     assert got.shape == want.shape
     assert np.max(np.abs(got - want)) <= TOLERANCE
     assert np.max(np.abs(head(x[5:6]) - want[5:6])) <= TOLERANCE  # one row, as served
+
+
+def test_tables_give_the_decision_function_a_calibrator_takes() -> None:
+    model = _classifier(2)
+    score = forest_decision(model)
+    assert score is not None
+    x = _hostile_rows(model, 1_000, 4)
+    assert np.max(np.abs(score(x) - model.decision_function(x))) <= TOLERANCE
+    assert forest_decision(_classifier(3)) is None  # one score per class: not a binary score
+    assert forest_decision(HistGradientBoostingRegressor()) is None
 
 
 @pytest.mark.parametrize("loss", ["squared_error", "poisson"])

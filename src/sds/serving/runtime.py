@@ -28,7 +28,7 @@ import pandas as pd
 
 from sds.features.transform import FeatureTransformer
 from sds.models.evaluate import predictions  # the model's outputs, the same everywhere
-from sds.serving.forest import forest_head
+from sds.serving.forest import forest_decision, forest_head
 from sds.serving.validate import stack
 
 TOLERANCE = 1e-9
@@ -170,12 +170,16 @@ def _compile_calibrated(model: Any, meta: dict[str, Any]) -> Runtime:
 
 def _score(estimator: Any) -> Callable[[np.ndarray], np.ndarray]:
     """The binary score a calibrator was fitted on: the decision function when the
-    estimator has one (a dot product for logistic regression), else P(second class)."""
+    estimator has one (a dot product for logistic regression, the trees' tables for
+    gradient boosting), else P(second class)."""
     from sklearn.linear_model import LogisticRegression
 
     if isinstance(estimator, LogisticRegression):
         coef, intercept = estimator.coef_[0], estimator.intercept_[0]
         return lambda x: x @ coef + intercept
+    trees = forest_decision(estimator)
+    if trees is not None:
+        return trees
     if hasattr(estimator, "decision_function"):
         return lambda x: np.asarray(estimator.decision_function(x), dtype=float)
     return lambda x: np.asarray(estimator.predict_proba(x)[:, 1], dtype=float)
