@@ -248,7 +248,7 @@ def _calibration_rows(n: int, seed: int) -> pd.DataFrame:
 
 @pytest.mark.parametrize(
     ("candidate", "method"),
-    [("logistic", "isotonic"), ("logistic", "sigmoid"), ("dummy", "isotonic")],
+    [("logistic", "isotonic"), ("logistic", "sigmoid"), ("dummy", "isotonic"), ("hgb", "sigmoid")],
 )
 def test_f7_a_recalibrated_model_is_served_by_the_numpy_runtime(
     candidate: str, method: str

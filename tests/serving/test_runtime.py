@@ -63,10 +63,7 @@ def _fit(name: str, task: str, target: str, prep: dict[str, Any]) -> tuple[Any, 
 def test_numpy_runtime_equals_scikit_learn_on_new_rows(name: str, task: str, target: str) -> None:
     model, meta = _fit(name, task, target, {})
     runtime = build_runtime(model, meta, _frame(300, 1))
-    # treelite's multiclass output does not match scikit-learn's probabilities, so the
-    # runtime falls back to scikit-learn's trees on the compiled features there
-    trees = name == "hgb" and task != "multiclass"
-    expected_kind = "numpy + treelite" if trees else "numpy"
+    expected_kind = "numpy + trees" if name == "hgb" else "numpy"
     assert runtime.kind == expected_kind, runtime.reason
     fresh = _frame(2_000, 2)
     fresh.loc[::50, "city"] = "a-city-never-seen"

@@ -6,7 +6,8 @@ median imputation with missing indicators (the fill values and indicator columns
 one-hot and frequency encodings as lookup tables built by running the fitted encoder
 once on every known level, the missing value and an unseen one; the scaler's mean and
 scale; logistic and ridge regression as a dot product; scikit-learn's histogram gradient
-boosting through treelite's interpreter (the ``serve`` extra). Other estimators run on
+boosting as numpy tables (:mod:`sds.serving.forest`), else through treelite's interpreter
+(the ``serve`` extra). Other estimators run on
 the compiled features. A binary model recalibrated by ``sds train`` (``recalibrate:
 isotonic`` or ``sigmoid``: one ``CalibratedClassifierCV`` around the frozen pipeline) is
 compiled too: the pipeline's decision score as scikit-learn takes it (the decision
@@ -27,6 +28,7 @@ import pandas as pd
 
 from sds.features.transform import FeatureTransformer
 from sds.models.evaluate import predictions  # the model's outputs, the same everywhere
+from sds.serving.forest import forest_decision, forest_head
 from sds.serving.validate import stack
 
 TOLERANCE = 1e-9
@@ -70,9 +72,10 @@ def _typed(values: Any, dtype: str | None) -> Any:
 
 def build_runtime(model: Any, meta: dict[str, Any], sample: pd.DataFrame | None) -> Runtime:
     """The numpy runtime when it compiles and matches scikit-learn on ``sample`` (trees
-    through treelite first, then through scikit-learn); else scikit-learn, with the reason."""
+    as numpy tables or through treelite first, then through scikit-learn); else
+    scikit-learn, with the reason."""
     compiled = _checked_runtime(model, meta, sample, trees=True)
-    if compiled.kind == "scikit-learn" and "treelite" in compiled.reason:
+    if compiled.kind == "scikit-learn" and "+ tree" in compiled.reason:
         return _checked_runtime(model, meta, sample, trees=False)
     return compiled
 
@@ -124,7 +127,7 @@ def compile_pipeline(model: Any, meta: dict[str, Any], trees: bool = True) -> Ru
     rest = [_step(name, step) for name, step in model.steps[1:-1]]
     estimator = model.steps[-1][1]
     tree = _tree_head(estimator, meta["task"]) if trees else None
-    head = tree or _head(estimator, meta["task"])
+    head = tree[0] if tree else _head(estimator, meta["task"])
 
     def predict(columns: dict[str, Any], n: int) -> np.ndarray:
         x = features(columns, n)
@@ -132,7 +135,7 @@ def compile_pipeline(model: Any, meta: dict[str, Any], trees: bool = True) -> Ru
             x = step(x)
         return head(x)
 
-    return Runtime("numpy + treelite" if tree else "numpy", predict)
+    return Runtime(f"numpy + {tree[1]}" if tree else "numpy", predict)
 
 
 def _compile_calibrated(model: Any, meta: dict[str, Any]) -> Runtime:
@@ -167,12 +170,16 @@ def _compile_calibrated(model: Any, meta: dict[str, Any]) -> Runtime:
 
 def _score(estimator: Any) -> Callable[[np.ndarray], np.ndarray]:
     """The binary score a calibrator was fitted on: the decision function when the
-    estimator has one (a dot product for logistic regression), else P(second class)."""
+    estimator has one (a dot product for logistic regression, the trees' tables for
+    gradient boosting), else P(second class)."""
     from sklearn.linear_model import LogisticRegression
 
     if isinstance(estimator, LogisticRegression):
         coef, intercept = estimator.coef_[0], estimator.intercept_[0]
         return lambda x: x @ coef + intercept
+    trees = forest_decision(estimator)
+    if trees is not None:
+        return trees
     if hasattr(estimator, "decision_function"):
         return lambda x: np.asarray(estimator.decision_function(x), dtype=float)
     return lambda x: np.asarray(estimator.predict_proba(x)[:, 1], dtype=float)
@@ -269,13 +276,23 @@ def _step(name: str, step: Any) -> Callable[[np.ndarray], np.ndarray]:
     return lambda x: (x - mean) / scale
 
 
-def _tree_head(model: Any, task: str) -> Callable[[np.ndarray], np.ndarray] | None:
-    """scikit-learn's gradient boosting through treelite's C++ interpreter (GTIL), one
-    thread; None when treelite is missing or cannot import the model."""
+def _tree_head(model: Any, task: str) -> tuple[Callable[[np.ndarray], np.ndarray], str] | None:
+    """scikit-learn's gradient boosting as numpy tables ("trees"), else through treelite's
+    C++ interpreter (GTIL), one thread; None when neither takes the model."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     if not isinstance(model, HistGradientBoostingClassifier | HistGradientBoostingRegressor):
         return None
+    tables = forest_head(model, task)
+    if tables is not None:
+        return tables, "trees"
+    treelite = _treelite_head(model, task)
+    return (treelite, "treelite") if treelite is not None else None
+
+
+def _treelite_head(model: Any, task: str) -> Callable[[np.ndarray], np.ndarray] | None:
+    """The model through treelite's interpreter; None when treelite is missing or cannot
+    import it."""
     try:
         import treelite
         import treelite.gtil
