@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -25,7 +25,22 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-    from sds.experiments.analysis.aggregates import Layout
+
+class Layout(Protocol):
+    """What pooling reads of ``aggregates.Layout`` (which imports this module)."""
+
+    @property
+    def variables(self) -> list[str]: ...
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]: ...
+
+    @property
+    def keys(self) -> list[str]: ...
+
+    def mean_name(self, v: str) -> str: ...
+
+    def comoment_name(self, v: str, w: str) -> str: ...
 
 
 @dataclass(frozen=True)
