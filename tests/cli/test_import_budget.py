@@ -158,3 +158,16 @@ def test_analyze_imports_no_pandas(tmp_path: Path, grain: str) -> None:
     found = {m for m in modules if not m.startswith("sds")}
     assert packages(modules) == {"scipy", "ibis"}, sorted(found)
     assert "scipy.stats" not in found
+
+
+def test_the_library_analyze_imports_no_pandas(tmp_path: Path) -> None:
+    """``sds.analyze`` on a file, as ``benchmarks/analysis_bench.py`` calls it."""
+    from sds.data import synth
+
+    data = tmp_path / "ab.parquet"
+    synth.write_parquet("ab_test", data, seed=2, n_users=5_000)
+    spec = {k: v for k, v in ANALYSIS_SPEC.items() if k not in ("segments", "date")}
+    body = f"import sds; print(sds.analyze({str(data)!r}, {spec!r}).verdict)"
+    code, modules, out = imported(body, ("pandas", "statsmodels"))
+    assert code == 0 and out.strip(), out
+    assert packages(modules) == set()
