@@ -89,6 +89,8 @@ def test_entry_points_run_on_tiny_data() -> None:
     by_table = sds.assign(pd.DataFrame({"user_id": ids}), "exp", ["a", "b"], shares=[0.5, 0.5])
     assert isinstance(by_list, AssignmentSummary)
     assert by_list.counts == by_table.counts and sum(by_list.counts) == 100
+    for ids_in_pandas in (pd.Series(ids), pd.Index(ids)):  # in-memory ids, as the list
+        assert sds.assign(ids_in_pandas, "exp", ["a", "b"], shares=[0.5, 0.5]) == by_list
     check = sds.srm({"a": 52, "b": 48})
     assert isinstance(check, SrmResult) and check.variants == ("a", "b")
     assert check.p_value == sds.srm([52, 48]).p_value

@@ -167,3 +167,21 @@ def test_table_is_still_importable_from_io_and_hashable(csv_file: Path) -> None:
     before = hash(table)
     table.count()
     assert hash(table) == before and table == Table(table.expr, table.name, table.engine, True)
+
+
+def test_engine_arrow_results_are_ibis_own() -> None:
+    """Engine.to_pyarrow runs DuckDB queries without ibis' pandas-importing converter
+    module; its results are ibis' own to_pyarrow results: tables (a NULL-typed column, an
+    in-memory table's rows), columns and scalars, with the same types."""
+    import ibis
+    import pyarrow as pa
+
+    engine = Engine()
+    t = ibis.memtable(pa.table({"k": ["a", "b", None], "x": [1.5, None, 3.0], "n": [1, 2, 3]}))
+    table = t.mutate(none=ibis.null(), d=ibis.date(2024, 1, 2))
+    grouped = t.group_by("k").aggregate(s=t.n.sum(), m=t.x.mean(), c=t.x.count())
+    for expr in (table, grouped.order_by("k"), t.x, t.n.sum(), ibis.null(), t.filter(t.n > 9)):
+        mine, theirs = engine.to_pyarrow(expr), engine.con.to_pyarrow(expr)
+        assert type(mine) is type(theirs) and mine.equals(theirs), expr
+        kind = (lambda r: r.schema) if isinstance(mine, pa.Table) else (lambda r: r.type)
+        assert kind(mine) == kind(theirs)

@@ -109,7 +109,8 @@ def test_the_overall_plan_reads_the_table_once_grouped_by_variant(
 
 def faulty(parquet: str, tmp_path: Path, column: str, value: Any, rows: int) -> str:
     frame = pd.read_parquet(parquet)
-    frame[column] = frame[column].astype("Int64" if value is None else "float64")
+    whole = value is None or isinstance(value, int)  # an integer column (nullable for None)
+    frame[column] = frame[column].astype("Int64" if whole else "float64")
     frame.loc[np.arange(rows) * 7 + 3, column] = value
     path = tmp_path / f"{column}.parquet"
     frame.to_parquet(path)
@@ -121,6 +122,9 @@ def faulty(parquet: str, tmp_path: Path, column: str, value: Any, rows: int) -> 
     [
         ("user_id", None, "rows have no unit id"),
         ("converted", 0.5, "a proportion metric needs a 0/1 column"),
+        # integer columns are checked as < 0 or > 1 (row-group statistics): both sides
+        ("converted", 2, "a proportion metric needs a 0/1 column"),
+        ("converted", -1, "a proportion metric needs a 0/1 column"),
     ],
 )
 def test_one_pass_checks_stop_on_the_same_faults(

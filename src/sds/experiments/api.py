@@ -5,12 +5,11 @@ the data first, then the spec or the required columns, then keyword-only options
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from sds.data.io import Table, open_table
 from sds.errors import ParameterError
@@ -124,7 +123,7 @@ def assign(
         DataError: An id is missing, or `id_column` is not in the table.
     """
     names = list(variants)
-    if isinstance(data, list | tuple | pd.Series | pd.Index):
+    if _in_memory_ids(data):
         ids = list(data)
         chosen = _assign_ids(ids, experiment, names, shares)
         pairs = list(zip(ids, chosen, strict=True))
@@ -197,3 +196,11 @@ def srm(
     return srm_by_day(
         source, variant_column, date_column, list(variants), shares, alpha, share_tolerance
     )
+
+
+def _in_memory_ids(data: Any) -> bool:
+    """A list, tuple, pandas Series or Index of ids (pandas is loaded if it is one of its
+    objects: ``sds.analyze`` and ``sds.assign`` on a table do not import it)."""
+    pd = sys.modules.get("pandas")
+    kinds = (list, tuple) if pd is None else (list, tuple, pd.Series, pd.Index)
+    return isinstance(data, kinds)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
-
-import pandas as pd
 
 from sds.config import engine_scope
 from sds.data.io import Table, open_table
@@ -141,13 +140,14 @@ def _open(spec: AnalysisSpec, data: Any) -> Table:
             "the spec names no data",
             hint="Add 'data: path/to/file.parquet' (or a glob, or a SQL query) to the spec.",
         )
-    if isinstance(source, pd.DataFrame):
+    pd = sys.modules.get("pandas")  # a DataFrame means pandas is loaded; else not imported
+    if pd is not None and isinstance(source, pd.DataFrame):
         return open_table(source, name="DataFrame")
     return open_table(source, table=spec.table, encoding=spec.encoding)
 
 
 def _arms(spec: AnalysisSpec, agg: ag.Aggregates, source: str) -> list[str]:
-    seen = sorted(str(v) for v in agg.rows[ag.VARIANT].unique())
+    seen = sorted({str(v) for v in agg.rows[ag.VARIANT]})
     if spec.control not in seen:
         raise DataError(
             "the control arm is not in the data",

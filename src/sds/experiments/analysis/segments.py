@@ -22,11 +22,11 @@ column; they remain exploratory: a segment table has many chances to find someth
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 
 from sds.experiments.analysis import aggregates as ag
 from sds.experiments.analysis import moments as mo
@@ -111,8 +111,13 @@ def _label(level: object) -> str:
 
 
 def _is_missing(level: object) -> bool:
+    """None or NaN; with keys pandas grouped (numbers, times: pandas is loaded), also its
+    own missing values (NaT, NA)."""
+    pd = sys.modules.get("pandas")
     try:
-        return bool(pd.isna(level))  # type: ignore[call-overload]
+        if pd is None:  # keys of text or dates (rows.pool): a missing one is NaN
+            return level is None or bool(level != level)
+        return bool(pd.isna(level))
     except (TypeError, ValueError):
         return False
 
