@@ -84,15 +84,23 @@ def open_table(
     expr = _open(source, engine, table=table, encoding=encoding, label=label)
     if not expr.columns:
         raise DataError("has no columns", source=label)
-    if require_rows:
-        first = engine.scalar(expr.limit(1).count(), source=label)
-        if int(first) == 0:
-            raise DataError(
-                "has no data rows",
-                source=label,
-                hint="Only a header (or an empty result) was found; check the file or query.",
-            )
+    if require_rows and not _has_a_row(expr, engine, label):
+        raise DataError(
+            "has no data rows",
+            source=label,
+            hint="Only a header (or an empty result) was found; check the file or query.",
+        )
     return Table(expr, label, engine, text_source=_is_text(source))
+
+
+def _has_a_row(expr: ir.Table, engine: Engine, label: str) -> bool:
+    """Whether ``expr`` has at least one row: one row of a constant, fetched (Spark takes it
+    from the first partition in one job; a count over ``LIMIT 1`` is a job for the limit and
+    one for the count)."""
+    import ibis
+
+    probe = expr.select(one=ibis.literal(1)).limit(1)
+    return len(engine.to_pyarrow(probe, source=label)) > 0
 
 
 def _in_database(source: Any) -> bool:

@@ -157,6 +157,9 @@ def spark_session(
         builder = builder.config(key, value)
     if master.startswith("local"):
         builder = builder.config("spark.sql.shuffle.partitions", local_partitions(master))
+        # adaptive execution runs each shuffle stage as a job of its own and re-plans after
+        # it; with a few local partitions it has nothing to coalesce (see local_partitions)
+        builder = builder.config("spark.sql.adaptive.enabled", "false")
         if memory:
             builder = builder.config("spark.driver.memory", jvm_size(memory))
     if not os.environ.get("SPARK_CONF_DIR"):  # else the user's own Spark configuration rules
@@ -290,7 +293,9 @@ def to_arrow(con: Any, expr: Any) -> Any:
     with warnings.catch_warnings():
         # pyspark 4.0's collection leaves its local socket for the collector to close
         warnings.simplefilter("ignore", ResourceWarning)
-        collected = frame.toArrow()
+        # one chunk per column, whatever the partitions: pyspark cannot register a
+        # frame whose columns are chunked as an in-memory table again
+        collected = frame.toArrow().combine_chunks()
     arrow = PyArrowData.convert_table(collected, table_expr.schema())
     return expr.__pyarrow_result__(arrow)
 

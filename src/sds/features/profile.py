@@ -210,14 +210,17 @@ def _sketch_error(table: Table) -> str:
 
 
 def _column_stats(table: Table, names: list[str], kinds: list[str], exact: bool) -> dict[str, Any]:
-    """Every column's summary statistics in one aggregate query (one scan)."""
+    """Every column's summary statistics in one aggregate query (one scan); on Spark, the
+    exact distinct counts in a second (see :func:`_spark_distincts`)."""
     t = table.expr
     aggs: dict[str, Any] = {}
+    apart = exact and table.engine.is_spark
     for i, (name, kind) in enumerate(zip(names, kinds, strict=True)):
         col = t[name]
         p = f"c{i}_"
         aggs[p + "nn"] = col.count()
-        aggs[p + "distinct"] = col.nunique() if exact else col.approx_nunique()
+        if not apart:
+            aggs[p + "distinct"] = col.nunique() if exact else col.approx_nunique()
         if kind in ("integer", "float"):
             v = _finite(col, kind)
             aggs.update(
@@ -247,8 +250,26 @@ def _column_stats(table: Table, names: list[str], kinds: list[str], exact: bool)
             )
         elif kind == "temporal":
             aggs.update({p + "min": col.min(), p + "max": col.max()})
-    row = table.engine.execute(t.aggregate(**aggs), source=table.name)
-    return dict(row.iloc[0])
+    row = dict(table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0])
+    if apart:
+        row.update(_spark_distincts(table, names))
+    return row
+
+
+def _spark_distincts(table: Table, names: list[str]) -> dict[str, int]:
+    """Each column's exact distinct count on Spark, one small aggregate per column joined by
+    UNION ALL (one query). Several ``COUNT(DISTINCT)`` in one aggregate make Spark copy every
+    row once per column (its Expand operator), and every other aggregate of the query then
+    runs over the copies: at 1,000,000 rows of 18 columns the single query took minutes."""
+    import ibis
+
+    t = table.expr
+    parts = [
+        t.aggregate(i=ibis.literal(i, "int64"), n=t[name].nunique().cast("int64"))
+        for i, name in enumerate(names)
+    ]
+    found = table.engine.execute(ibis.union(*parts), source=table.name)
+    return {f"c{i}_distinct": int(n) for i, n in zip(found["i"], found["n"], strict=True)}
 
 
 def _distinct_rows(table: Table) -> int:
