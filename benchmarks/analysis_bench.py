@@ -197,14 +197,14 @@ def _compare(path: Path, repeat: int, only: list[str] | None = None) -> None:
     print("| runner | cold s | warm s | peak RSS GB |\n|---|---|---|---|")
     for name in names:
         peak = max(r[2] for r in runs[name])
-        print(f"| {name} | {cold[name]:.2f} | {warm[name]:.2f} | {peak:.2f} |")
+        print(f"| {name} | {cold[name]:.3f} | {warm[name]:.3f} | {peak:.2f} |")
     print("\n| ratio | cold | warm | target |\n|---|---|---|---|")
     for ours, peer, target in RATIOS:
         if ours not in names or peer not in names:
             continue
         print(
-            f"| {ours} / {peer} | {cold[ours] / cold[peer]:.2f} | "
-            f"{warm[ours] / warm[peer]:.2f} | {target} |"
+            f"| {ours} / {peer} | {cold[ours] / cold[peer]:.3f} | "
+            f"{warm[ours] / warm[peer]:.3f} | {target} |"
         )
 
 
