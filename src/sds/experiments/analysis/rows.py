@@ -89,11 +89,10 @@ def from_arrow(table: pa.Table, keys: list[str]) -> Rows:
     own = set()
     for name in table.column_names:
         column = table[name]
-        if name in keys and _own_key(column.type):
+        if name in keys:
             columns[name] = np.array(column.to_pylist(), dtype=object)
-            own.add(name)
-        elif name in keys:
-            columns[name] = np.array(column.to_pylist(), dtype=object)
+            if _own_key(column.type):
+                own.add(name)
         else:
             columns[name] = _numbers(column)
     return Rows(columns, table, frozenset(own))
