@@ -12,6 +12,7 @@ from sds.cli.demo_analysis import SPEC as DEMO_SPEC
 from sds.data import synth
 from sds.data.io import open_table
 from sds.experiments.analysis import aggregates as ag
+from sds.experiments.analysis.rows import moment_rows
 from sds.experiments.analysis.spec import parse
 
 
@@ -27,10 +28,12 @@ def _rows(shift: float) -> tuple[pd.DataFrame, pd.DataFrame, ag.Layout]:
     u = ag.units(table, spec, grain)
     lay = ag.layout(spec)
     origin = ag.origins(table, spec, lay, grain)
-    run = table.engine.execute
     grouped = u.group_by(lay.keys)
-    moments = ag.from_moments(run(grouped.aggregate(**ag.moment_query(u, lay, origin))), lay)
-    sums = ag.from_sums(run(grouped.aggregate(**ag.sum_query(u, lay, origin))), lay)
+    arrow = table.engine.to_pyarrow(grouped.aggregate(**ag.moment_query(u, lay, origin)))
+    moments = pd.DataFrame(moment_rows(arrow, lay).columns)  # what DuckDB and Spark pool
+    sums = ag.from_sums(
+        table.engine.execute(grouped.aggregate(**ag.sum_query(u, lay, origin))), lay
+    )
     return moments, sums, lay
 
 

@@ -304,17 +304,6 @@ def moment_query(u: ir.Table, lay: Layout, origin: dict[str, float]) -> dict[str
     return aggs
 
 
-def from_moments(rows: pd.DataFrame, lay: Layout) -> pd.DataFrame:
-    """The finest-grain rows from :func:`moment_query`: co-moments as centred sums (as
-    :func:`rows.moment_rows` gives them from Arrow, for a DataFrame)."""
-    # a one-unit group has no sample covariance (NULL): its co-moments are 0
-    rows = rows.fillna({c: 0 for c in rows.columns if c not in lay.keys})
-    for a, b in lay.pairs:
-        column = lay.comoment_name(a, b)
-        rows[column] = rows[column].astype(float) * (rows["n"].astype(float) - 1)
-    return rows
-
-
 def sum_query(u: ir.Table, lay: Layout, origin: dict[str, float]) -> dict[str, Any]:
     """Counts of present values and plain sums (see the module's note on servers). The
     products are summed over every row: an outcome with a missing value stops the analysis
@@ -332,7 +321,8 @@ def sum_query(u: ir.Table, lay: Layout, origin: dict[str, float]) -> dict[str, A
 
 
 def from_sums(rows: pd.DataFrame, lay: Layout) -> pd.DataFrame:
-    """The rows :func:`from_moments` gives, from :func:`sum_query`'s sums."""
+    """The rows :func:`rows.moment_rows` gives (as a DataFrame), from :func:`sum_query`'s
+    sums."""
     bad = [c for c in rows.columns if c.startswith("bad_")]
     out = rows[[*lay.keys, "n", "mixed", *bad]].copy()
     n = rows["n"].astype(float)
