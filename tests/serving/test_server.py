@@ -21,6 +21,7 @@ from sds.models.modelfile import load_model
 from sds.models.run import train_model
 from sds.serving.deploycheck import free_port, records, running_server
 from tests.conftest import invoke
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -88,14 +89,21 @@ def test_endpoints(server: str, models: dict[str, Path]) -> None:
         assert 0 < one["predictions"][0]["probability"] < 1
         for _ in range(3):
             client.post("/predict", json=record)
-        text = client.get("/metrics").text
-        counts = [
-            line
-            for line in text.splitlines()
-            if line.startswith("sds_requests_total") and 'status="200"' in line
-        ]
-        assert counts and float(counts[0].split()[-1]) >= 4
+        # each worker writes its tally on a timer and before it answers a scrape
+        text = wait_until(lambda: _answered(server, 4), 10, "the 4 answers are in /metrics")
         assert "sds_request_latency_seconds_bucket" in text and "sds_prediction_bucket" in text
+
+
+def _answered(server: str, at_least: float) -> str | None:
+    """The metrics text once it counts ``at_least`` answered requests (a new connection
+    each time, so either worker may answer)."""
+    text = httpx.get(server + "/metrics", timeout=10).text
+    counts = [
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith("sds_requests_total") and 'status="200"' in line
+    ]
+    return text if counts and counts[0] >= at_least else None
 
 
 def info_features(info: dict[str, Any]) -> list[str]:

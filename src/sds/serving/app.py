@@ -19,7 +19,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,7 +103,7 @@ async def _predict(
     started = time.perf_counter()
     headers = _headers(scope)
     variant, model = _route(cfg, headers.get(b"x-request-key"))
-    columns: dict[str, Any] | None = None
+    columns: Mapping[str, Any] | None = None
     scores = None
     try:
         body = await read_body(
@@ -224,12 +224,13 @@ def _not_json(content_type: str | None) -> dict[str, Any]:
 
 
 def _lifespan(cfg: ServerConfig) -> Any:
-    """Write what the request log still holds when the worker stops."""
+    """Write the metrics and what the request log still hold when the worker stops."""
     from contextlib import asynccontextmanager
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> Any:
         yield
+        metrics.flush()
         if cfg.log is not None:
             cfg.log.close()
 
