@@ -3,6 +3,7 @@ runtime."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ class ServedModel:
     def predict(self, records: list[dict[str, Any]]) -> list[Any]:
         return self.answers(self.scores(self.validator.columns(records), len(records)))
 
-    def scores(self, columns: dict[str, Any], n: int) -> np.ndarray:
+    def scores(self, columns: Mapping[str, Any], n: int) -> np.ndarray:
         return self.runtime.predict(columns, n)
 
     def answers(self, out: np.ndarray) -> list[Any]:

@@ -19,6 +19,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,7 @@ class RequestLog:
         self._thread.start()
 
     def add(
-        self, base: dict[str, Any], columns: dict[str, Any] | None = None, scores: Any = None
+        self, base: dict[str, Any], columns: Mapping[str, Any] | None = None, scores: Any = None
     ) -> None:
         """Log one request (sampled): one row per record with its validated inputs and
         score (positive-class probability, value, or for several classes the top one's

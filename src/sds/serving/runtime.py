@@ -19,7 +19,7 @@ checked at load time.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +34,7 @@ from sds.serving.validate import stack
 TOLERANCE = 1e-9
 _SENTINEL = "\x00sds-unseen\x00"
 
-Block = Callable[[dict[str, Any], int], np.ndarray]
+Block = Callable[[Mapping[str, Any], int], np.ndarray]
 
 
 class NotCompilableError(Exception):
@@ -47,7 +47,7 @@ class Runtime:
     (multiclass) or values (regression)."""
 
     kind: str  # "numpy" or "scikit-learn"
-    predict: Callable[[dict[str, Any], int], np.ndarray]
+    predict: Callable[[Mapping[str, Any], int], np.ndarray]
     reason: str = ""
 
 
@@ -55,7 +55,7 @@ def sklearn_runtime(model: Any, meta: dict[str, Any]) -> Runtime:
     dtypes = meta.get("schema", {})
     task = meta["task"]
 
-    def predict(columns: dict[str, Any], n: int) -> np.ndarray:
+    def predict(columns: Mapping[str, Any], n: int) -> np.ndarray:
         frame = pd.DataFrame({c: _typed(v, dtypes.get(c)) for c, v in columns.items()})
         return predictions(model, frame, task)
 
@@ -129,7 +129,7 @@ def compile_pipeline(model: Any, meta: dict[str, Any], trees: bool = True) -> Ru
     tree = _tree_head(estimator, meta["task"]) if trees else None
     head = tree[0] if tree else _head(estimator, meta["task"])
 
-    def predict(columns: dict[str, Any], n: int) -> np.ndarray:
+    def predict(columns: Mapping[str, Any], n: int) -> np.ndarray:
         x = features(columns, n)
         for step in rest:
             x = step(x)
@@ -157,7 +157,7 @@ def _compile_calibrated(model: Any, meta: dict[str, Any]) -> Runtime:
     score = _score(pipeline.steps[-1][1])
     calibrator = inner.calibrators[0]
 
-    def predict(columns: dict[str, Any], n: int) -> np.ndarray:
+    def predict(columns: Mapping[str, Any], n: int) -> np.ndarray:
         x = features(columns, n)
         for step in rest:
             x = step(x)
@@ -201,7 +201,7 @@ def _features(ft: Any) -> Block:
     if len(blocks) == 1:
         return blocks[0][0]
 
-    def run(columns: dict[str, Any], n: int) -> np.ndarray:
+    def run(columns: Mapping[str, Any], n: int) -> np.ndarray:
         out = np.empty((n, width))
         at = 0
         for block, w in blocks:
@@ -218,7 +218,7 @@ def _numeric(imputer: Any, cols: list[str]) -> tuple[Block, int]:
         raise NotCompilableError("a numeric column was empty in training")
     flagged = imputer.indicator_.features_ if imputer.indicator_ is not None else np.array([])
 
-    def run(columns: dict[str, Any], n: int) -> np.ndarray:
+    def run(columns: Mapping[str, Any], n: int) -> np.ndarray:
         x = stack(columns, cols, n)
         missing = np.isnan(x)
         if not missing.any():
@@ -245,7 +245,7 @@ def _lookup(trans: Any, cols: list[str]) -> tuple[Block, int]:
     if len(used) != width or len(np.unique(used)) != width:
         raise NotCompilableError("an encoding is not separable by column")
 
-    def run(columns: dict[str, Any], n: int) -> np.ndarray:
+    def run(columns: Mapping[str, Any], n: int) -> np.ndarray:
         out = np.empty((n, width))
         for c, where in zip(cols, positions, strict=True):
             table, unseen = tables[c], tables[c][_SENTINEL]

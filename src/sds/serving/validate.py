@@ -17,7 +17,7 @@ booleans, strings or None for categories.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -189,25 +189,28 @@ class Validator:
         self.bounded = bool(np.isfinite(self.low).any() or np.isfinite(self.high).any())
         self.integers = [j for j, c in enumerate(numbers) if c["kind"] == "integer"]
         self.index = {n: j for j, n in enumerate(self.numbers)}
-        self.positions: dict[tuple[str, ...], np.ndarray] = {}
+        self.positions: dict[tuple[str, ...], np.ndarray | slice] = {}
         self._row: Callable[[dict[str, Any]], Sequence[Any]] = (
             itemgetter(*self.numbers)
             if len(self.numbers) > 1
             else lambda r: tuple(r[n] for n in self.numbers)
         )
 
-    def columns(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+    def columns(self, records: list[dict[str, Any]]) -> Mapping[str, Any]:
         """The records as one array (or list) per column; a :class:`RequestError` (422)
         listing every problem if any."""
-        problems = Problems()
-        for i, r in enumerate(records):
-            if r.keys() != self.known:
-                self._fields(i, r, problems)
-        if problems:
-            raise problems.error()
+        known = self.known
+        if any(r.keys() != known for r in records):
+            problems = Problems()
+            for i, r in enumerate(records):
+                if r.keys() != known:
+                    self._fields(i, r, problems)
+            if problems:
+                raise problems.error()
         fast = self._plain(records)
         if fast is not None:
             return fast
+        problems = Problems()
         out = {}
         for column in self.schema:
             values = [r[column["name"]] for r in records]
@@ -223,7 +226,7 @@ class Validator:
         rows = [self._row(r) for r in records]
         if self.numbers:
             for row in rows:
-                if not set(map(type, row)) <= PLAIN_NUMBERS:
+                if not PLAIN_NUMBERS.issuperset(map(type, row)):
                     return None
         try:
             x = np.array(rows, dtype=float).reshape(len(records), len(self.numbers))
@@ -235,13 +238,14 @@ class Validator:
             whole = x[:, self.integers]
             if not (np.isfinite(whole) & (whole == np.trunc(whole))).all():
                 return None
-        out = Columns(zip(self.numbers, x.T, strict=True))
-        out.matrix, out.validator = x, self
+        if not self.others:
+            return Columns(x, self, {})
         problems = Problems()
+        others = {}
         for column in self.others:
             values = [r[column["name"]] for r in records]
-            out[column["name"]] = self._column(column, values, problems)
-        return None if problems else out
+            others[column["name"]] = self._column(column, values, problems)
+        return None if problems else Columns(x, self, others)
 
     def _fields(self, i: int, record: dict[str, Any], problems: Problems) -> None:
         if problems.full:  # only counted: set arithmetic, not a loop per field
@@ -296,12 +300,27 @@ class Validator:
         return values
 
 
-class Columns(dict[str, Any]):
-    """Validated columns by name, the numeric ones also as one float matrix (records x
-    ``validator.numbers``) so the runtime takes them in one step."""
+class Columns(Mapping[str, Any]):
+    """Validated columns by name, the numeric ones first (``validator.numbers``) then the
+    others. The numeric ones are one float matrix (records x ``validator.numbers``) that
+    the runtime takes in one step; a numeric column asked for by name is its column of
+    the matrix (a view), made only then."""
 
-    matrix: np.ndarray
-    validator: Validator
+    __slots__ = ("matrix", "others", "validator")
+
+    def __init__(self, matrix: np.ndarray, validator: Validator, others: dict[str, Any]) -> None:
+        self.matrix, self.validator, self.others = matrix, validator, others
+
+    def __getitem__(self, name: str) -> Any:
+        j = self.validator.index.get(name)
+        return self.others[name] if j is None else self.matrix[:, j]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.validator.numbers
+        yield from self.others
+
+    def __len__(self) -> int:
+        return len(self.validator.numbers) + len(self.others)
 
 
 def stack(columns: Mapping[str, Any], names: list[str], n: int) -> np.ndarray:
@@ -313,12 +332,15 @@ def stack(columns: Mapping[str, Any], names: list[str], n: int) -> np.ndarray:
         n: The number of records.
 
     Returns:
-        A new array; taken from the validator's matrix when it holds every name.
+        Taken from the validator's matrix when it holds every name: the matrix itself
+        (a view) when the names are all its columns in order, else a new array.
     """
     if isinstance(columns, Columns):
         key = tuple(names)
         where = columns.validator.positions.get(key)
-        if where is None and all(c in columns.validator.index for c in names):
+        if where is None and names == columns.validator.numbers:
+            where = columns.validator.positions[key] = slice(None)
+        elif where is None and all(c in columns.validator.index for c in names):
             where = np.array([columns.validator.index[c] for c in names], dtype=np.intp)
             columns.validator.positions[key] = where
         if where is not None:
