@@ -27,14 +27,15 @@ MAX_LEAVES = 64  # one uint64 mask per split
 CHUNK = 128  # rows per step: the rows x splits arrays stay a few MB (2,220 splits: 2.3 MB)
 _ONE = np.uint64(1)
 _LONE = (0, np.inf, True, 0)  # the split of a tree that is one leaf: always left
+_COUNT = getattr(np, "bitwise_count", None)  # numpy >= 2.0
 
 
 @dataclass(frozen=True)
 class Forest:
     """The tables: one entry per split (``feature``, ``threshold``, ``missing_left`` and
     ``cleared``, the leaves ruled out when a row goes right), each tree's first split
-    (``starts``) and first leaf less one (``offsets``: frexp's exponent of leaf j's bit is
-    j + 1) and the leaf values in tree order. The first ``classes`` trees are lone leaves
+    (``starts``) and first leaf less one (``offsets``: :func:`leaf_numbers` gives leaf j
+    as j + 1) and the leaf values in tree order. The first ``classes`` trees are lone leaves
     holding the baseline, so the sum starts there as scikit-learn's does."""
 
     feature: np.ndarray
@@ -59,11 +60,22 @@ class Forest:
         else:
             right = v > self.threshold
         ruled_out = np.bitwise_or.reduceat(np.multiply(self.cleared, right), self.starts, axis=1)
-        lowest = (ruled_out + _ONE) & ~ruled_out  # the lowest leaf left, as a power of two
-        exponent = np.frexp(lowest.astype(np.float64))[1]  # exact: 2**j gives j + 1
-        values = self.values.take(self.offsets + exponent).reshape(len(x), -1, self.classes)
+        values = self.values.take(self.offsets + leaf_numbers(ruled_out))
+        values = values.reshape(len(x), -1, self.classes)
         out: np.ndarray = np.add.accumulate(values, axis=1)[:, -1]  # in scikit-learn's order
         return out
+
+
+def leaf_numbers(ruled_out: np.ndarray) -> np.ndarray:
+    """j + 1 for the lowest leaf j not ruled out: the trailing ones of the mask and the
+    bit after them, counted (numpy 2's ``bitwise_count``, three calls); else that bit
+    as a power of two, whose float exponent is j + 1 (exact; five calls)."""
+    if _COUNT is not None:
+        counted: np.ndarray = _COUNT(ruled_out ^ (ruled_out + _ONE))
+        return counted
+    lowest = (ruled_out + _ONE) & ~ruled_out
+    exponent: np.ndarray = np.frexp(lowest.astype(np.float64))[1]
+    return exponent
 
 
 def forest_head(model: Any, task: str) -> Callable[[np.ndarray], np.ndarray] | None:
