@@ -38,9 +38,9 @@ class ServedModel:
         if task == "binary":
             threshold = self.meta.get("threshold") or 0.5
             classes = self.meta.get("classes") or ["0", "1"]
-            return [
-                {"probability": float(p), "label": classes[1] if p >= threshold else classes[0]}
-                for p in out
+            return [  # Python floats: a numpy scalar is slow to compare and convert
+                {"probability": p, "label": classes[1] if p >= threshold else classes[0]}
+                for p in map(float, out.tolist())
             ]
         if task == "multiclass":
             classes = self.meta.get("classes", [])
