@@ -333,15 +333,15 @@ def aggregate(
 def moment_query(u: ir.Table, lay: Layout, origin: dict[str, float]) -> dict[str, Any]:
     """Counts, means and sample covariances of the shifted values, per group."""
     aggs: dict[str, Any] = {"n": u.count(), "mixed": u["__mixed"].sum()}
+    values = _values(u, lay, origin)
     for v in lay.variables:
         # n - count(v): DuckDB counts a column its statistics show without NULLs for free
-        aggs[f"null_{lay.mean_name(v)}"] = u.count() - u[v].count()
-        aggs[lay.mean_name(v)] = _value(u, v, lay, origin).mean()
+        aggs[f"null_{lay.mean_name(v)}"] = aggs["n"] - u[v].count()
+        aggs[lay.mean_name(v)] = values[v].mean()
     for v in lay.binary:
         aggs[f"bad_{lay.mean_name(v)}"] = ((u[v] != 0) & (u[v] != 1)).sum()
     for a, b in lay.pairs:
-        x, y = _value(u, a, lay, origin), _value(u, b, lay, origin)
-        aggs[lay.comoment_name(a, b)] = x.cov(y, how="sample")
+        aggs[lay.comoment_name(a, b)] = values[a].cov(values[b], how="sample")
     return aggs
 
 
@@ -350,14 +350,14 @@ def sum_query(u: ir.Table, lay: Layout, origin: dict[str, float]) -> dict[str, A
     products are summed over every row: an outcome with a missing value stops the analysis
     (``_check``) and a covariate's missing values count as 0, so a pair is always whole."""
     aggs: dict[str, Any] = {"n": u.count(), "mixed": u["__mixed"].sum()}
+    values = _values(u, lay, origin)
     for v in lay.variables:
         aggs[f"count_{lay.mean_name(v)}"] = u[v].count()
-        aggs[f"sum_{lay.mean_name(v)}"] = _value(u, v, lay, origin).sum()
+        aggs[f"sum_{lay.mean_name(v)}"] = values[v].sum()
     for v in lay.binary:
         aggs[f"bad_{lay.mean_name(v)}"] = ((u[v] != 0) & (u[v] != 1)).sum()
     for a, b in lay.pairs:
-        x, y = _value(u, a, lay, origin), _value(u, b, lay, origin)
-        aggs[f"sum_{lay.comoment_name(a, b)}"] = (x * y).sum()
+        aggs[f"sum_{lay.comoment_name(a, b)}"] = (values[a] * values[b]).sum()
     return aggs
 
 
@@ -431,11 +431,15 @@ def origins(
     return out
 
 
-def _value(u: ir.Table, v: str, lay: Layout, origin: dict[str, float]) -> Any:
-    """The column minus its origin. Covariates' missing values count as 0 (a unit without
-    history); outcomes' are checked."""
-    value = u[v].fill_null(0.0) if v in lay.covariates else u[v]
-    return value - origin[v] if v in origin else value
+def _values(u: ir.Table, lay: Layout, origin: dict[str, float]) -> dict[str, Any]:
+    """Each variable minus its origin, built once for every aggregate that reads it (Ibis
+    builds and compiles the query in a few milliseconds fewer). Covariates' missing values
+    count as 0 (a unit without history); outcomes' are checked."""
+    out = {}
+    for v in lay.variables:
+        value = u[v].fill_null(0.0) if v in lay.covariates else u[v]
+        out[v] = value - origin[v] if v in origin else value
+    return out
 
 
 def _check(rows: Rows, spec: AnalysisSpec, lay: Layout, source: str) -> None:
