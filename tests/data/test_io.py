@@ -13,7 +13,7 @@ import pyarrow.feather as feather
 import pytest
 
 from sds.data.engine import Engine
-from sds.data.io import open_table
+from sds.data.io import open_table, require_rows
 from sds.data.schema import parse_expectations, require_kind
 from sds.errors import DataError, ParameterError
 
@@ -98,6 +98,16 @@ def test_header_only(tmp_path: Path) -> None:
     (tmp_path / "h.csv").write_text("a,b\n")
     err = _fails(tmp_path / "h.csv", "has no data rows")
     assert "h.csv" in str(err)
+
+
+def test_rows_checked_later_give_the_same_error(tmp_path: Path) -> None:
+    (tmp_path / "h.csv").write_text("a,b\n")
+    (tmp_path / "r.csv").write_text("a,b\n1,2\n")
+    opened = open_table(tmp_path / "h.csv", require_rows=False)
+    with pytest.raises(DataError, match="has no data rows") as later:
+        require_rows(opened)
+    assert later.value.to_dict() == _fails(tmp_path / "h.csv", "has no data rows").to_dict()
+    require_rows(open_table(tmp_path / "r.csv", require_rows=False))  # one row: no error
 
 
 def test_unknown_extension(tmp_path: Path) -> None:

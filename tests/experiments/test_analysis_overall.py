@@ -91,8 +91,9 @@ def test_a_dataframe_takes_the_same_plan(parquet: str) -> None:
 def test_the_overall_plan_reads_the_table_once_grouped_by_variant(
     parquet: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """One query reads every row (the aggregate, grouped by the variant alone); the others
-    are filters that Parquet's statistics answer and a LIMIT."""
+    """One query reads every row (the aggregate, grouped by the variant alone); the one
+    other query holds filters that Parquet's statistics answer and a LIMIT (the origins,
+    and whether there are rows at all)."""
     queries: list[str] = []
     original = Engine.to_pyarrow
 
@@ -104,6 +105,7 @@ def test_the_overall_plan_reads_the_table_once_grouped_by_variant(
     analyze({**spec(), "grain": "unit"}, parquet)
     full_passes = [q for q in queries if "WHERE" not in q and "LIMIT" not in q]
     assert len(full_passes) == 1, queries
+    assert len(queries) == 2, queries
     assert full_passes[0].rstrip().endswith("GROUP BY\n  1"), full_passes[0]
 
 
@@ -138,3 +140,36 @@ def test_one_pass_checks_stop_on_the_same_faults(
         found.append(caught.value.to_dict())
     assert found[0] == found[1]
     assert "5" in str(found[0])
+
+
+@pytest.mark.parametrize("grain", ["unit", "auto", "event"])
+def test_an_empty_source_is_refused_first(parquet: str, tmp_path: Path, grain: str) -> None:
+    """The one-pass plan learns that there are no rows from its small query; the message is
+    open_table's, and it comes before a missing column's, as when open_table checks."""
+    path = tmp_path / "empty.parquet"
+    pd.read_parquet(parquet).iloc[:0].to_parquet(path)
+    absent = {"name": "absent", "type": "mean", "column": "no_such_column"}
+    for metrics in (METRICS, [*METRICS, absent]):
+        with pytest.raises(DataError, match="has no data rows") as caught:
+            analyze({**spec(), "metrics": metrics, "grain": grain}, str(path))
+        assert caught.value.source == str(path)
+
+
+def test_a_failing_check_query_reports_the_first_problem(parquet: str, tmp_path: Path) -> None:
+    """A 0/1 column the engine cannot read as numbers fails the one small query; the checks
+    then run one by one, so null ids (checked first) are what is reported; without them,
+    the engine's error about the column."""
+    frame = pd.read_parquet(parquet)
+    frame["converted"] = frame["converted"].astype(str)
+    frame.loc[5, "converted"] = "yes"
+    unreadable = tmp_path / "text.parquet"
+    frame.to_parquet(unreadable)
+    frame["user_id"] = frame["user_id"].astype("Int64")
+    frame.loc[[7, 9], "user_id"] = None
+    both = tmp_path / "text_null.parquet"
+    frame.to_parquet(both)
+    with pytest.raises(DataError, match="rows have no unit id") as caught:
+        analyze({**spec(), "grain": "unit"}, str(both))
+    assert "2 of 30,000 row(s)" in str(caught.value)
+    with pytest.raises(DataError, match="Could not convert string 'yes'"):
+        analyze({**spec(), "grain": "unit"}, str(unreadable))

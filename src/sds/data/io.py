@@ -80,17 +80,31 @@ def open_table(
     engine = engine or default_engine()
     label = name or _label(source)
     if engine.is_server and not _in_database(source):
-        return _open_local(source, engine, table=table, encoding=encoding, label=label)
+        return _open_local(
+            source, engine, table=table, encoding=encoding, label=label, require_rows=require_rows
+        )
     expr = _open(source, engine, table=table, encoding=encoding, label=label)
     if not expr.columns:
         raise DataError("has no columns", source=label)
     if require_rows and not _has_a_row(expr, engine, label):
-        raise DataError(
-            "has no data rows",
-            source=label,
-            hint="Only a header (or an empty result) was found; check the file or query.",
-        )
+        raise no_rows(label)
     return Table(expr, label, engine, text_source=_is_text(source))
+
+
+def require_rows(table: Table) -> None:
+    """The check ``open_table`` makes with ``require_rows``, for a table opened without it
+    (a caller that learns the answer from a query it runs anyway checks later)."""
+    if not _has_a_row(table.expr, table.engine, table.name):
+        raise no_rows(table.name)
+
+
+def no_rows(label: str) -> DataError:
+    """The one message for a source with columns but no data rows."""
+    return DataError(
+        "has no data rows",
+        source=label,
+        hint="Only a header (or an empty result) was found; check the file or query.",
+    )
 
 
 def _has_a_row(expr: ir.Table, engine: Engine, label: str) -> bool:
@@ -127,13 +141,26 @@ def is_table_name(source: str) -> bool:
 
 
 def _open_local(
-    source: Any, engine: Engine, *, table: str | None, encoding: str | None, label: str
+    source: Any,
+    engine: Engine,
+    *,
+    table: str | None,
+    encoding: str | None,
+    label: str,
+    require_rows: bool,
 ) -> Table:
     """A local file (or in-memory table) with a database engine: read by DuckDB here, or,
     with ``upload``, copied to a temporary table on the server."""
     import logging
 
-    here = open_table(source, engine=local_engine(), table=table, encoding=encoding, name=label)
+    here = open_table(
+        source,
+        engine=local_engine(),
+        table=table,
+        encoding=encoding,
+        name=label,
+        require_rows=require_rows,
+    )
     if not engine.upload:
         logging.getLogger("sds.data").warning(
             "%s is read by DuckDB on this machine, not uploaded to %s (pass --upload to "

@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 from sds.config import engine_scope
-from sds.data.io import Table, open_table
+from sds.data.io import Table, open_table, require_rows
 from sds.errors import DataError
 from sds.experiments.analysis import aggregates as ag
 from sds.experiments.analysis import computable as comp
@@ -40,9 +40,14 @@ def analyze(spec: AnalysisSpec | dict[str, Any], data: Any = None) -> AnalysisRe
 
 
 def _analyze(spec: AnalysisSpec, data: Any) -> AnalysisResult:
-    table = _open(spec, data)
-    ag.require_columns(table, spec)
-    grain, scanned = ag.first_scan(table, spec)
+    table, rows_checked = _open(spec, data)
+    try:
+        ag.require_columns(table, spec)
+    except DataError:
+        if not rows_checked:  # an empty source is reported first, as open_table does
+            require_rows(table)
+        raise
+    grain, scanned = ag.first_scan(table, spec, rows_checked)
     unit_rows = ag.units(table, spec, grain)
     agg = ag.aggregate(table, spec, unit_rows, grain, scanned)
     arms = _arms(spec, agg, table.name)
@@ -131,9 +136,12 @@ def _cautions(segments: tuple[SegmentBreakdown, ...], checked: NoveltyCheck) -> 
     return out
 
 
-def _open(spec: AnalysisSpec, data: Any) -> Table:
+def _open(spec: AnalysisSpec, data: Any) -> tuple[Table, bool]:
+    """The table, and whether it is known to have rows (a Table passed in is taken as it
+    is). A source opened here is checked for rows by the first scan, which can tell in the
+    query it runs anyway (one query fewer)."""
     if isinstance(data, Table):
-        return data
+        return data, True
     source = data if data is not None else spec.data
     if source is None:
         raise DataError(
@@ -142,8 +150,8 @@ def _open(spec: AnalysisSpec, data: Any) -> Table:
         )
     pd = sys.modules.get("pandas")  # a DataFrame means pandas is loaded; else not imported
     if pd is not None and isinstance(source, pd.DataFrame):
-        return open_table(source, name="DataFrame")
-    return open_table(source, table=spec.table, encoding=spec.encoding)
+        return open_table(source, name="DataFrame", require_rows=False), False
+    return open_table(source, table=spec.table, encoding=spec.encoding, require_rows=False), False
 
 
 def _arms(spec: AnalysisSpec, agg: ag.Aggregates, source: str) -> list[str]:
