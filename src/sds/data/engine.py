@@ -29,6 +29,7 @@ from sds.data.spark import (
     require_pyspark,
     spark_error,
     spark_session,
+    take_arrow,
     to_arrow,
     write_uri,
 )
@@ -78,6 +79,7 @@ class Engine:
         self.url = url
         self.secrets: list[str] = []
         self.upload = upload
+        self._known_rows: dict[str, int] = {}  # views of files whose footers gave the rows
         if con is not None:  # a database server (or any Ibis backend) already connected
             self.backend = {"pyspark": "spark"}.get(con.name, str(con.name))
             self.con = con
@@ -279,6 +281,28 @@ class Engine:
                 return _duckdb_arrow(self.con, expr)
             return self.con.to_pyarrow(expr)
 
+    def first_rows(self, expr: ir.Table, n: int, *, source: str = "data") -> pa.Table:
+        """The first `n` rows of `expr`, the same rows each run where the engine keeps an
+        order: Spark takes them partition by partition from the first (`take`: one short
+        job reading only those partitions, where a `LIMIT` query gathers every partition's
+        first rows in whatever order they finish); other engines run `LIMIT n`.
+
+        Args:
+            expr: An Ibis table expression on this engine's tables.
+            n: How many rows.
+            source: Name of the data in error messages.
+
+        Returns:
+            At most `n` rows, as Arrow.
+
+        Raises:
+            DataError: The engine failed because of the data.
+        """
+        if not self.is_spark:
+            return self.to_pyarrow(expr.limit(n), source=source)
+        with self._lock, self.guard(source):
+            return take_arrow(self.con, expr, n)
+
     def write_table(
         self,
         expr: ir.Table,
@@ -415,10 +439,30 @@ class Engine:
             return self.con.read_csv(paths, **{k: v for k, v in options.items() if v})
         import uuid
 
-        frame = read_frame(self.con._session, kind, paths, delim=delim, encoding=encoding)
+        frame, rows = read_frame(self.con._session, kind, paths, delim=delim, encoding=encoding)
         name = f"sds_read_{uuid.uuid4().hex[:12]}"
         frame.createOrReplaceTempView(name)
+        if rows is not None:
+            self._known_rows[name] = rows
         return self.con.table(name)
+
+    def known_rows(self, expr: ir.Table) -> int | None:
+        """The number of rows of `expr` if it is a table of files whose metadata told it
+        when :meth:`read_files` opened them (local Parquet on Spark), else None: a count
+        that needs no query.
+
+        Args:
+            expr: An Ibis table on this engine.
+
+        Returns:
+            The row count, or None when only a query can tell.
+        """
+        import ibis.expr.operations as ops
+
+        op = expr.op()
+        if isinstance(op, ops.DatabaseTable):
+            return self._known_rows.get(op.name)
+        return None
 
     def sql(self, query: str, *, source: str = "SQL query") -> ir.Table:
         """An Ibis table over a SQL query in this engine's dialect.
