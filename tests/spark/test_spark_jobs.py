@@ -62,6 +62,13 @@ def test_footer_schema_is_the_one_spark_infers(spark_engine: Any, tmp_path: Path
     assert footer.schema == session.read.parquet(*paths).schema
     given = session.read.schema(footer.schema).parquet(*paths)
     assert _rows(given) == _rows(session.read.parquet(*paths))
+    # Spark's own output: zoned times as INT96
+    session.read.parquet(*paths).write.parquet(str(tmp_path / "spark"))
+    parts = sorted(str(p) for p in (tmp_path / "spark").glob("part-*"))
+    written = local_footer(session, parts)
+    assert written is not None
+    assert written.rows == 6
+    assert written.schema == session.read.parquet(*parts).schema == footer.schema
 
 
 def _rows(frame: Any) -> list[str]:

@@ -6,7 +6,7 @@ sds then probed each new table for a first row with another: two of the four job
 1 s). The footers hold both, so for files this process can read as Spark would (a local
 session whose default file system is the local one) they are read here with pyarrow and
 the schema handed to Spark's reader. Anything whose type Spark might read otherwise
-(unsigned or nanosecond columns, INT96 times, nested types, files whose schemas differ)
+(unsigned or nanosecond columns, nested types, files whose schemas differ)
 keeps Spark's own inference.
 """
 
@@ -66,13 +66,17 @@ def _struct(session: Any, parquet_schema: Any) -> Any:
     """The ``StructType`` Spark infers for a Parquet schema, or None if unsure."""
     from pyspark.sql import types as st
 
-    if any(parquet_schema.column(i).physical_type == "INT96" for i in range(len(parquet_schema))):
-        return None  # legacy times Spark reads as zoned timestamps, pyarrow as naive ones
+    conf = session.conf
+    ntz = conf.get("spark.sql.parquet.inferTimestampNTZ.enabled", "true") == "true"
+    int96 = conf.get("spark.sql.parquet.int96AsTimestamp", "true") == "true"
     arrow = parquet_schema.to_arrow_schema()
-    ntz = session.conf.get("spark.sql.parquet.inferTimestampNTZ.enabled", "true") == "true"
     fields = []
-    for field in arrow:
-        kind = _spark_type(field.type, ntz)
+    for i, field in enumerate(arrow):
+        if parquet_schema.column(i).physical_type == "INT96":
+            # Spark's default for the times it writes; it reads them as zoned timestamps
+            kind = st.TimestampType() if int96 else None
+        else:
+            kind = _spark_type(field.type, ntz)
         if kind is None:
             return None
         fields.append(st.StructField(field.name, kind, nullable=True))
