@@ -188,3 +188,48 @@ def test_unit_level_errors_are_duckdbs(
 
     duck, spark = both(job, spark_engine)
     assert duck == spark
+
+
+def test_cutoff_features_file_counts_coverage_while_written(
+    spark_engine: Any, tmp_path: Path
+) -> None:
+    """At a cutoff, the entities without events before it are counted while Spark writes
+    the file (no pass over the events of their own): the same warning and summary as
+    DuckDB's, and no trace of the hidden flag in the file."""
+    from sds.features.build import build
+
+    rng = np.random.default_rng(4)
+    n = 5_000
+    events = pd.DataFrame(
+        {
+            "customer": rng.integers(0, 400, n).astype("float64"),
+            "ts": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 90, n), "D"),
+            "amount": rng.gamma(2.0, 10.0, n),
+        }
+    )
+    events.loc[:5, "customer"] = np.nan  # no entity: neither counted nor known
+    late = events["customer"] >= 380  # these (and one more) appear only after the cutoff
+    events.loc[late, "ts"] += pd.Timedelta(days=120)
+    path = str(tmp_path / "events.parquet")
+    events.to_parquet(path)
+    spec = {
+        "entity": "customer",
+        "timestamp": "ts",
+        "cutoff": "2026-03-01",
+        "windows": ["7d", "30d"],
+        "aggregations": [{"column": "amount", "functions": ["nonnull", "sum", "mean"]}],
+        "rfm": {"monetary": "amount"},
+    }
+
+    def job(engine: str) -> dict[str, Any]:
+        out = tmp_path / f"{engine}.parquet"
+        return on(engine, lambda: build(spec, path, output=out)[0].to_dict() | {"output": None})
+
+    duck, spark = job("duckdb"), job("spark")
+    assert any("21 of 400 entities have no events before the cutoff" in w for w in duck["warnings"])
+    assert_same(duck, spark)
+    written = pq.read_schema(next((tmp_path / "spark.parquet").glob("part-*.parquet")))
+    assert "__sds_known" not in written.names
+    assert written.names == pq.read_schema(tmp_path / "duckdb.parquet").names
+    # the values' check, the sort's sample, the write and the summary: four jobs
+    assert _jobs(spark_engine, lambda: job("spark")) == 4

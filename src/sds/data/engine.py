@@ -31,6 +31,7 @@ from sds.data.spark import (
     spark_session,
     take_arrow,
     to_arrow,
+    write_observed,
     write_uri,
 )
 from sds.data.uri import output_target
@@ -362,6 +363,61 @@ class Engine:
             DataError: The engine failed because of the data.
         """
 
+        return self._write(
+            expr, path, source, lambda tmp, csv: self._write_to(expr, tmp, csv, source)
+        )
+
+    def write_observing(
+        self,
+        expr: ir.Table,
+        path: str | Path,
+        observe: dict[str, str],
+        *,
+        hidden: tuple[str, ...] = (),
+        source: str = "data",
+    ) -> dict[str, Any]:
+        """As :meth:`write` on Spark, to a local path, without the `hidden` columns; and
+        the Spark SQL aggregates `observe` over the written rows (hidden columns included),
+        computed while Spark writes them: no pass, and no Spark job, of their own.
+
+        Args:
+            expr: The Ibis table expression to write.
+            path: Output file (a folder of part files); `.csv` writes CSV with a header.
+            observe: Name: Spark SQL aggregate expression, e.g. `count(*)`.
+            hidden: Columns only `observe` reads, left out of the file.
+            source: Name of the data in error messages.
+
+        Returns:
+            Each aggregate's value.
+
+        Raises:
+            ParameterError: Not a Spark engine, or `path` is a URI.
+            DataError: The engine failed because of the data.
+        """
+        if not self.is_spark or isinstance(output_target(path, spark=True), str):
+            raise ParameterError(
+                "only Spark observes the rows it writes to a local path", parameter="observe"
+            )
+        observed: dict[str, Any] = {}
+
+        def run(tmp: Path, csv: bool) -> None:
+            with self._lock, self.guard(source):
+                found = write_observed(
+                    self.con, expr, str(tmp), csv=csv, hidden=hidden, observe=observe
+                )
+            observed.update(found)
+
+        self._write(expr, path, source, run)
+        return observed
+
+    def _write(
+        self,
+        expr: ir.Table,
+        path: str | Path,
+        source: str,
+        write_to: Callable[[Path, bool], None],
+    ) -> Path | str:
+        """:meth:`write`'s placing of the output; ``write_to(tmp, csv)`` writes it."""
         where = output_target(path, spark=self.is_spark)
         if isinstance(where, str):  # a URI: Spark's writer and output committer
             with self._lock, translate_errors(source):
@@ -375,7 +431,7 @@ class Engine:
         remove_stale(target.real)
         tmp = temp_path(target.real)
         try:
-            self._write_to(expr, tmp, csv, source)
+            write_to(tmp, csv)
             _swap_into_place(tmp, target.real)
         except BaseException:
             _remove(tmp)

@@ -358,6 +358,28 @@ def write_uri(con: Any, expr: Any, uri: str, *, csv: bool) -> None:
         writer.parquet(uri)
 
 
+def write_observed(
+    con: Any, expr: Any, path: str, *, csv: bool, hidden: tuple[str, ...], observe: dict[str, str]
+) -> dict[str, Any]:
+    """Write ``expr`` to ``path`` as Ibis' writers do (a folder of part files; CSV with a
+    header), without its ``hidden`` columns, and return the Spark SQL aggregates
+    ``observe`` (name: expression) over its rows, hidden columns included, computed while
+    they are written (``DataFrame.observe``: no second pass, no job of their own)."""
+    from pyspark.sql import Observation
+    from pyspark.sql import functions as sf
+
+    con._run_pre_execute_hooks(expr)  # registers in-memory tables with the session
+    frame = con._session.sql(con.compile(expr))
+    observation = Observation("sds_write")
+    metrics = [sf.expr(sql).alias(name) for name, sql in observe.items()]
+    writer = frame.observe(observation, *metrics).drop(*hidden).write
+    if csv:
+        writer.format("csv").option("header", "true").save(path)
+    else:
+        writer.format("parquet").save(path)
+    return dict(observation.get)
+
+
 def _may_replace(session: Any, uri: str) -> bool:
     """Whether Spark may overwrite what is at ``uri``: nothing, a file or an earlier Spark
     output, listed through Hadoop's file system; False on Spark Connect, which cannot list.
