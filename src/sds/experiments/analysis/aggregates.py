@@ -254,10 +254,13 @@ def units(table: Table, spec: AnalysisSpec, grain: str, *, ids: bool = False) ->
 
 
 def day_of(t: ir.Table, spec: AnalysisSpec) -> Any:
-    """The date (day) column expression, or None when the spec names no date."""
+    """The date (day) column expression, or None when the spec names no date. A time's
+    date is its day: no truncation first, which costs Spark a quarter of the analysis'
+    aggregate query (a zone-aware ``date_trunc`` per row); the cast to a time stays, so
+    text with an offset is read as the same UTC time."""
     if not spec.date:
         return None
-    return t[spec.date].cast("timestamp").truncate("D").cast("date")
+    return t[spec.date].cast("timestamp").cast("date")
 
 
 def _value_columns(spec: AnalysisSpec) -> list[str]:
