@@ -29,7 +29,9 @@ from sds.data.spark import (
     require_pyspark,
     spark_error,
     spark_session,
+    take_arrow,
     to_arrow,
+    write_observed,
     write_uri,
 )
 from sds.data.uri import output_target
@@ -78,6 +80,7 @@ class Engine:
         self.url = url
         self.secrets: list[str] = []
         self.upload = upload
+        self._known_rows: dict[str, int] = {}  # views of files whose footers gave the rows
         if con is not None:  # a database server (or any Ibis backend) already connected
             self.backend = {"pyspark": "spark"}.get(con.name, str(con.name))
             self.con = con
@@ -279,6 +282,28 @@ class Engine:
                 return _duckdb_arrow(self.con, expr)
             return self.con.to_pyarrow(expr)
 
+    def first_rows(self, expr: ir.Table, n: int, *, source: str = "data") -> pa.Table:
+        """The first `n` rows of `expr`, the same rows each run where the engine keeps an
+        order: Spark takes them partition by partition from the first (`take`: one short
+        job reading only those partitions, where a `LIMIT` query gathers every partition's
+        first rows in whatever order they finish); other engines run `LIMIT n`.
+
+        Args:
+            expr: An Ibis table expression on this engine's tables.
+            n: How many rows.
+            source: Name of the data in error messages.
+
+        Returns:
+            At most `n` rows, as Arrow.
+
+        Raises:
+            DataError: The engine failed because of the data.
+        """
+        if not self.is_spark:
+            return self.to_pyarrow(expr.limit(n), source=source)
+        with self._lock, self.guard(source):
+            return take_arrow(self.con, expr, n)
+
     def write_table(
         self,
         expr: ir.Table,
@@ -338,6 +363,61 @@ class Engine:
             DataError: The engine failed because of the data.
         """
 
+        return self._write(
+            expr, path, source, lambda tmp, csv: self._write_to(expr, tmp, csv, source)
+        )
+
+    def write_observing(
+        self,
+        expr: ir.Table,
+        path: str | Path,
+        observe: dict[str, str],
+        *,
+        hidden: tuple[str, ...] = (),
+        source: str = "data",
+    ) -> dict[str, Any]:
+        """As :meth:`write` on Spark, to a local path, without the `hidden` columns; and
+        the Spark SQL aggregates `observe` over the written rows (hidden columns included),
+        computed while Spark writes them: no pass, and no Spark job, of their own.
+
+        Args:
+            expr: The Ibis table expression to write.
+            path: Output file (a folder of part files); `.csv` writes CSV with a header.
+            observe: Name: Spark SQL aggregate expression, e.g. `count(*)`.
+            hidden: Columns only `observe` reads, left out of the file.
+            source: Name of the data in error messages.
+
+        Returns:
+            Each aggregate's value.
+
+        Raises:
+            ParameterError: Not a Spark engine, or `path` is a URI.
+            DataError: The engine failed because of the data.
+        """
+        if not self.is_spark or isinstance(output_target(path, spark=True), str):
+            raise ParameterError(
+                "only Spark observes the rows it writes to a local path", parameter="observe"
+            )
+        observed: dict[str, Any] = {}
+
+        def run(tmp: Path, csv: bool) -> None:
+            with self._lock, self.guard(source):
+                found = write_observed(
+                    self.con, expr, str(tmp), csv=csv, hidden=hidden, observe=observe
+                )
+            observed.update(found)
+
+        self._write(expr, path, source, run)
+        return observed
+
+    def _write(
+        self,
+        expr: ir.Table,
+        path: str | Path,
+        source: str,
+        write_to: Callable[[Path, bool], None],
+    ) -> Path | str:
+        """:meth:`write`'s placing of the output; ``write_to(tmp, csv)`` writes it."""
         where = output_target(path, spark=self.is_spark)
         if isinstance(where, str):  # a URI: Spark's writer and output committer
             with self._lock, translate_errors(source):
@@ -351,7 +431,7 @@ class Engine:
         remove_stale(target.real)
         tmp = temp_path(target.real)
         try:
-            self._write_to(expr, tmp, csv, source)
+            write_to(tmp, csv)
             _swap_into_place(tmp, target.real)
         except BaseException:
             _remove(tmp)
@@ -415,10 +495,30 @@ class Engine:
             return self.con.read_csv(paths, **{k: v for k, v in options.items() if v})
         import uuid
 
-        frame = read_frame(self.con._session, kind, paths, delim=delim, encoding=encoding)
+        frame, rows = read_frame(self.con._session, kind, paths, delim=delim, encoding=encoding)
         name = f"sds_read_{uuid.uuid4().hex[:12]}"
         frame.createOrReplaceTempView(name)
+        if rows is not None:
+            self._known_rows[name] = rows
         return self.con.table(name)
+
+    def known_rows(self, expr: ir.Table) -> int | None:
+        """The number of rows of `expr` if it is a table of files whose metadata told it
+        when :meth:`read_files` opened them (local Parquet on Spark), else None: a count
+        that needs no query.
+
+        Args:
+            expr: An Ibis table on this engine.
+
+        Returns:
+            The row count, or None when only a query can tell.
+        """
+        import ibis.expr.operations as ops
+
+        op = expr.op()
+        if isinstance(op, ops.DatabaseTable):
+            return self._known_rows.get(op.name)
+        return None
 
     def sql(self, query: str, *, source: str = "SQL query") -> ir.Table:
         """An Ibis table over a SQL query in this engine's dialect.

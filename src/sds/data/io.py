@@ -110,9 +110,12 @@ def no_rows(label: str) -> DataError:
 def _has_a_row(expr: ir.Table, engine: Engine, label: str) -> bool:
     """Whether ``expr`` has at least one row: one row of a constant, fetched (Spark takes it
     from the first partition in one job; a count over ``LIMIT 1`` is a job for the limit and
-    one for the count)."""
+    one for the count), or no query when the files' metadata gave the engine their rows."""
     import ibis
 
+    known = engine.known_rows(expr)
+    if known is not None:
+        return known > 0
     probe = expr.select(one=ibis.literal(1)).limit(1)
     return len(engine.to_pyarrow(probe, source=label)) > 0
 

@@ -24,6 +24,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from sds.data.spark_footer import local_footer
 from sds.data.uri import URI
 from sds.errors import AnalysisError, ConfigError, DataError, InputError
 from sds.report.tempfiles import is_part_listing
@@ -300,6 +301,21 @@ def to_arrow(con: Any, expr: Any) -> Any:
     return expr.__pyarrow_result__(arrow)
 
 
+def take_arrow(con: Any, expr: Any, n: int) -> Any:
+    """The first ``n`` rows of an Ibis table expression on Spark, as Arrow: ``take`` reads
+    partitions in order from the first until it has them (the same rows each run)."""
+    import pyarrow as pa
+
+    con._run_pre_execute_hooks(expr)  # registers in-memory tables with the session
+    frame = con._session.sql(con.compile(expr))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)  # as in to_arrow
+        rows = frame.take(n)
+    schema = expr.schema().to_pyarrow()
+    columns = {name: [row[i] for row in rows] for i, name in enumerate(schema.names)}
+    return pa.table(columns, schema=schema)
+
+
 def cache_table(con: Any, expr: Any) -> tuple[Any, Callable[[], None]]:
     """An Ibis table over a cached copy of ``expr`` (executor memory, spilling to disk), and
     the function that releases it: drops its temp view and unpersists its data.
@@ -342,6 +358,28 @@ def write_uri(con: Any, expr: Any, uri: str, *, csv: bool) -> None:
         writer.parquet(uri)
 
 
+def write_observed(
+    con: Any, expr: Any, path: str, *, csv: bool, hidden: tuple[str, ...], observe: dict[str, str]
+) -> dict[str, Any]:
+    """Write ``expr`` to ``path`` as Ibis' writers do (a folder of part files; CSV with a
+    header), without its ``hidden`` columns, and return the Spark SQL aggregates
+    ``observe`` (name: expression) over its rows, hidden columns included, computed while
+    they are written (``DataFrame.observe``: no second pass, no job of their own)."""
+    from pyspark.sql import Observation
+    from pyspark.sql import functions as sf
+
+    con._run_pre_execute_hooks(expr)  # registers in-memory tables with the session
+    frame = con._session.sql(con.compile(expr))
+    observation = Observation("sds_write")
+    metrics = [sf.expr(sql).alias(name) for name, sql in observe.items()]
+    writer = frame.observe(observation, *metrics).drop(*hidden).write
+    if csv:
+        writer.format("csv").option("header", "true").save(path)
+    else:
+        writer.format("parquet").save(path)
+    return dict(observation.get)
+
+
 def _may_replace(session: Any, uri: str) -> bool:
     """Whether Spark may overwrite what is at ``uri``: nothing, a file or an earlier Spark
     output, listed through Hadoop's file system; False on Spark Connect, which cannot list.
@@ -370,24 +408,30 @@ def _may_replace(session: Any, uri: str) -> bool:
 
 def read_frame(
     session: Any, kind: str, paths: list[str], *, delim: str | None, encoding: str | None
-) -> Any:
+) -> tuple[Any, int | None]:
     """A Spark DataFrame over Parquet, JSON-lines or CSV ``paths``, CSV read as DuckDB reads
     it: a header row, DuckDB's sniffed types for local files, and a value that does not parse
-    is an error (not a silent null)."""
+    is an error (not a silent null). With it, the number of rows when the files' metadata
+    tells it (local Parquet: :mod:`sds.data.spark_footer`, whose schema also spares Spark's
+    inference job), else None."""
     read = session.read
     if kind == "parquet":
-        return read.parquet(*paths)
+        footer = local_footer(session, paths)
+        if footer is None:
+            return read.parquet(*paths), None
+        return read.schema(footer.schema).parquet(*paths), footer.rows
     if kind == "json":
-        return read.json(paths)
+        return read.json(paths), None
     schema = csv_schema(paths, delim, encoding)
     options = {"sep": delim, "encoding": encoding, "schema": schema}
-    return read.csv(
+    frame = read.csv(
         paths,
         header=True,
         inferSchema=schema is None,
         mode="FAILFAST",
         **{k: v for k, v in options.items() if v},
     )
+    return frame, None
 
 
 _SPARK_TYPES = {

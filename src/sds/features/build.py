@@ -10,12 +10,14 @@ from sds.config import engine_scope
 from sds.data.engine import Engine, default_engine, local_engine
 from sds.data.io import Table, open_table
 from sds.data.server import check_table_name, open_named
+from sds.data.uri import URI
 from sds.errors import DataError, ParameterError, missing_column_error
 from sds.features.spec import FeatureSpec, parse
 from sds.features.temporal import (
     KNOWN_FLAG,
     carried_columns,
     coverage_from_flag,
+    coverage_sql,
     coverage_warning,
     cutoff_coverage,
     features,
@@ -129,6 +131,15 @@ def _build(
     # a table in a database at one cutoff: the coverage is read from the written rows
     # (a hidden flag column), not from a second pass over the events
     flagged = table is not None and label_table is None and events.engine.backend in _FLAGS
+    # a Spark file at one cutoff: the coverage is counted while Spark writes the file
+    observed = (
+        table is None
+        and output is not None
+        and label_table is None
+        and events.engine.is_spark
+        and not URI.match(str(output))
+    )
+    flagged = flagged or observed
     expr = features(spec, events, label_table, warnings, ordered=table is None, known_flag=flagged)
     if not flagged:
         warnings += _label_coverage(spec, events, label_table)
@@ -152,8 +163,15 @@ def _build(
         written = Table(open_named(engine, name, name), name, engine)
         # a file as well is streamed from the table (sorted there), not computed again
         expr = written.expr.order_by([spec.entity, spec.label_time])
-    if output is not None:
+    if observed:
+        assert output is not None
+        hidden = (KNOWN_FLAG,)
+        counts = coverage_sql(spec.entity)
+        row = engine.write_observing(expr, output, counts, hidden=hidden, source=events.name)
+        warnings.extend(coverage_warning(int(row["total"] or 0), int(row["known"] or 0)))
+    elif output is not None:
         engine.write(expr, output, source=events.name)
+    if output is not None:
         # the summary reads the file here (a server's rows are not sent back up to it)
         summary = _summary(
             open_table(str(output), engine=_here(engine), require_rows=False), carried

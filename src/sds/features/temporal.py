@@ -256,6 +256,17 @@ def coverage_from_flag(table: ir.Table, entity: str) -> ir.Table:
     return present.aggregate(total=present.count(), known=present[KNOWN_FLAG].sum())
 
 
+def coverage_sql(entity: str) -> dict[str, str]:
+    """:func:`coverage_from_flag`'s counts as Spark SQL aggregates, for a Spark write to
+    observe (``Engine.write_observing``) rather than a query of their own."""
+    quoted = "`" + entity.replace("`", "``") + "`"
+    present = f"{quoted} IS NOT NULL"
+    return {
+        "total": f"count(CASE WHEN {present} THEN 1 END)",
+        "known": f"sum(CASE WHEN {present} AND `{KNOWN_FLAG}` THEN 1 ELSE 0 END)",
+    }
+
+
 def coverage_warning(total: int, known: int) -> list[str]:
     """The cutoff-mode warning for ``total`` entities of which ``known`` have events
     before the cutoff (none when all do)."""

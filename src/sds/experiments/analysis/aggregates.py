@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 VARIANT, DAY = "__variant", "__day"
 HEAD_ROWS = 10_000  # rows whose means serve as origins when the table is not scanned for them
 CHECKED = "__checked"  # first_scan's mark: the 0/1 columns were checked before the aggregate
+IDS_LATER = "__ids_later"  # first_scan's mark: the aggregate query counts the null ids
 
 
 @dataclass(frozen=True)
@@ -114,13 +115,15 @@ def first_scan(
     """The grain (as :func:`detect_grain`), and, for unit-level data, the source means that
     :func:`origins` needs, read in the same scan (one pass over the table fewer: on a
     database server a pass over 10,000,000 rows costs most of a second). Unit-level data
-    declared as such in DuckDB needs no pass at all (:func:`_declared_units`). Without
-    ``rows_checked`` (a table opened without ``require_rows``) an empty table is refused
-    first, as ``open_table`` refuses it."""
+    declared as such in DuckDB needs no pass at all (:func:`_declared_units`), nor on
+    Spark (:func:`_spark_units`). Without ``rows_checked`` (a table opened without
+    ``require_rows``) an empty table is refused first, as ``open_table`` refuses it."""
     if spec.grain == "unit" and table.engine.backend == "duckdb" and not table.text_source:
         return "unit", _declared_units(table, spec, rows_checked)
     if not rows_checked:
         require_rows(table)
+    if spec.grain == "unit" and table.engine.is_spark:
+        return "unit", _spark_units(table, spec)
     t = table.expr
     aggs: dict[str, Any] = {"missing": t.count(where=t[spec.unit].isnull()), "rows": t.count()}
     if spec.grain == "auto":
@@ -192,6 +195,31 @@ def _refuse_null_ids(table: Table, spec: AnalysisSpec, counts: dict[str, Any]) -
         _grain(table, spec, counts | {"rows": rows})
 
 
+def _spark_units(table: Table, spec: AnalysisSpec) -> dict[str, Any]:
+    """What :func:`first_scan` reads, for data declared unit-level on Spark, without a pass
+    over the table: each Spark job costs a fixed 0.3 to 1 s, so the null ids are counted
+    inside the aggregate query (:func:`aggregate` checks them before anything else, with
+    :func:`_grain`'s message), and the origins are the means of the first
+    :data:`HEAD_ROWS` rows, taken in order from the first partition (a short job that reads
+    only them; the same rows DuckDB's :func:`_declared_units` averages)."""
+    counts: dict[str, Any] = {IDS_LATER: True}
+    shifted = _shifted(spec, layout(spec))
+    if shifted:
+        t = table.expr
+        head = t.select(**{f"o{i}": t[v].cast("float64") for i, v in enumerate(shifted)})
+        rows = table.engine.first_rows(head, HEAD_ROWS, source=table.name)
+        counts |= {name: _mean(rows[name]) for name in rows.column_names}
+    return counts
+
+
+def _mean(column: Any) -> float | None:
+    """The mean of an Arrow column's present values (NaN if one is NaN; None if none)."""
+    import pyarrow.compute as pc
+
+    value: float | None = pc.mean(column).as_py()
+    return value
+
+
 def _first_row(table: Table, expr: ir.Table) -> dict[str, Any]:
     """The one row of an aggregate, as Python values (None where missing)."""
     row: dict[str, Any] = table.engine.to_pyarrow(expr, source=table.name).to_pylist()[0]
@@ -230,8 +258,9 @@ def _grain(table: Table, spec: AnalysisSpec, counts: dict[str, Any]) -> str:
     return "unit" if rows == int(counts["units"]) else "event"
 
 
-def units(table: Table, spec: AnalysisSpec, grain: str) -> ir.Table:
-    """One row per unit with the variant, segments, day and every metric column."""
+def units(table: Table, spec: AnalysisSpec, grain: str, *, ids: bool = False) -> ir.Table:
+    """One row per unit with the variant, segments, day and every metric column; with
+    ``ids`` (unit grain) also ``__noid``, 1 where the unit id is null."""
     import ibis  # heavy: loaded when an analysis runs
 
     lay = layout(spec)
@@ -244,6 +273,8 @@ def units(table: Table, spec: AnalysisSpec, grain: str) -> ir.Table:
             cols[DAY] = day
         cols.update({c: t[c].cast("float64") for c in _value_columns(spec)})
         cols.update({v: t[v].cast("float64") for v in lay.variables})
+        if ids:
+            cols["__noid"] = t[spec.unit].isnull().cast("int64")
         return t.select(**cols, __mixed=ibis.literal(0, type="int64"))
     aggs: dict[str, Any] = {
         VARIANT: t[spec.variant].cast("string").min(),
@@ -263,10 +294,13 @@ def units(table: Table, spec: AnalysisSpec, grain: str) -> ir.Table:
 
 
 def day_of(t: ir.Table, spec: AnalysisSpec) -> Any:
-    """The date (day) column expression, or None when the spec names no date."""
+    """The date (day) column expression, or None when the spec names no date. A time's
+    date is its day: no truncation first, which costs Spark a quarter of the analysis'
+    aggregate query (a zone-aware ``date_trunc`` per row); the cast to a time stays, so
+    text with an offset is read as the same UTC time."""
     if not spec.date:
         return None
-    return t[spec.date].cast("timestamp").truncate("D").cast("date")
+    return t[spec.date].cast("timestamp").cast("date")
 
 
 def _value_columns(spec: AnalysisSpec) -> list[str]:
@@ -307,12 +341,15 @@ def aggregate(
     means :func:`first_scan` read, if any)."""
     lay = layout(spec)
     origin = origins(table, spec, lay, grain, scanned)
-    u = unit_rows
+    ids_later = bool(scanned and scanned.get(IDS_LATER))
+    u = units(table, spec, grain, ids=True) if ids_later else unit_rows
     sums = table.engine.is_server
     asked = replace(lay, binary=[]) if scanned and scanned.get(CHECKED) else lay
     query = sum_query(u, asked, origin) if sums else moment_query(u, asked, origin)
     if grain == "unit":  # one row per unit is in one arm: no sum of 10,000,000 zeros
         del query["mixed"]
+    if ids_later:
+        query["noid"] = u["__noid"].sum()
     expr = u.group_by(lay.keys).aggregate(**query)
     if sums:
         frame = table.engine.execute(expr, source=table.name)
@@ -323,6 +360,8 @@ def aggregate(
         rows = moment_rows(table.engine.to_pyarrow(expr, source=table.name), lay)
         if grain == "unit":
             rows = rows.with_column("mixed", np.zeros(len(rows), dtype=np.int64))
+    if ids_later:  # first, as first_scan would have raised it before this query
+        _grain(table, spec, {"missing": int(rows["noid"].sum()), "rows": int(rows["n"].sum())})
     _check(rows, spec, asked, table.name)
     nulls = {c: int(rows[f"null_{lay.mean_name(c)}"].sum()) for c in lay.covariates}
     return Aggregates(

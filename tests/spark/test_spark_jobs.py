@@ -1,0 +1,235 @@
+"""Spark jobs sds spares: local Parquet's schema and rows come from the footers (no
+inference or probe job), and a unit-level analysis runs its aggregate query and one short
+job for the origins, with the same answers and messages as on DuckDB."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from sds.data.io import open_table
+from sds.data.spark_footer import local_footer
+from sds.errors import DataError
+from tests.spark.conftest import assert_same, both, on
+
+pytestmark = pytest.mark.slow
+
+
+def _jobs(spark_engine: Any, work: Callable[[], Any]) -> int:
+    """How many Spark jobs ``work`` launched."""
+    tracker = spark_engine.con._session.sparkContext.statusTracker()
+    before = set(tracker.getJobIdsForGroup(None))
+    work()
+    return len(set(tracker.getJobIdsForGroup(None)) - before)
+
+
+def _typed_table() -> pa.Table:
+    return pa.table(
+        {
+            "flag": pa.array([True, None, False]),
+            "tiny": pa.array([1, 2, None], pa.int8()),
+            "small": pa.array([1, 2, 3], pa.int16()),
+            "int": pa.array([1, None, 3], pa.int32()),
+            "big": pa.array([1, 2, 3], pa.int64()),
+            "single": pa.array([1.5, 2.5, None], pa.float32()),
+            "double": pa.array([1.5, np.nan, 3.5]),
+            "text": pa.array(["a", None, "c"]),
+            "day": pa.array([0, 1, 2], pa.date32()),
+            "naive": pa.array([0, 1_000_000, None], pa.timestamp("us")),
+            "zoned": pa.array([0, 1_000, 2_000], pa.timestamp("ms", tz="UTC")),
+            "money": pa.array([Decimal("1.25"), None, Decimal("3.50")], pa.decimal128(12, 2)),
+        }
+    )
+
+
+def test_footer_schema_is_the_one_spark_infers(spark_engine: Any, tmp_path: Path) -> None:
+    session = spark_engine.con._session
+    paths = [str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")]
+    for path in paths:
+        pq.write_table(_typed_table(), path)
+    footer = local_footer(session, paths)
+    assert footer is not None
+    assert footer.rows == 6
+    assert footer.schema == session.read.parquet(*paths).schema
+    given = session.read.schema(footer.schema).parquet(*paths)
+    assert _rows(given) == _rows(session.read.parquet(*paths))
+    # Spark's own output: zoned times as INT96
+    session.read.parquet(*paths).write.parquet(str(tmp_path / "spark"))
+    parts = sorted(str(p) for p in (tmp_path / "spark").glob("part-*"))
+    written = local_footer(session, parts)
+    assert written is not None
+    assert written.rows == 6
+    assert written.schema == session.read.parquet(*parts).schema == footer.schema
+
+
+def _rows(frame: Any) -> list[str]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)  # pyspark leaves its socket
+        return sorted(map(str, frame.toArrow().to_pylist()))
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pa.array([1, 2], pa.uint32()),  # Spark widens unsigned types
+        pa.array([1, 2], pa.timestamp("ns")),  # Spark refuses nanoseconds
+        pa.array([[1], [2]]),  # nested
+    ],
+    ids=["unsigned", "nanoseconds", "list"],
+)
+def test_types_spark_reads_its_own_way_are_left_to_it(
+    spark_engine: Any, tmp_path: Path, column: pa.Array
+) -> None:
+    path = str(tmp_path / "odd.parquet")
+    pq.write_table(pa.table({"x": column}), path, coerce_timestamps=None)
+    assert local_footer(spark_engine.con._session, [path]) is None
+
+
+def test_files_of_different_schemas_are_left_to_spark(spark_engine: Any, tmp_path: Path) -> None:
+    pq.write_table(pa.table({"x": [1, 2]}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"x": [1.5]}), tmp_path / "b.parquet")
+    paths = [str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")]
+    assert local_footer(spark_engine.con._session, paths) is None
+    assert local_footer(spark_engine.con._session, ["s3a://bucket/x.parquet"]) is None
+
+
+def test_opening_local_parquet_runs_no_spark_job(spark_engine: Any, tmp_path: Path) -> None:
+    pq.write_table(_typed_table(), tmp_path / "t.parquet")
+    path = str(tmp_path / "t.parquet")
+    assert _jobs(spark_engine, lambda: on("spark", lambda: open_table(path))) == 0
+    pq.write_table(_typed_table().slice(0, 0), tmp_path / "empty.parquet")
+    with pytest.raises(DataError, match="has no data rows"):
+        on("spark", lambda: open_table(str(tmp_path / "empty.parquet")))
+
+
+def _units(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "user": np.arange(n),
+            "variant": rng.choice(["control", "treatment"], n),
+            "day": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 5, n), "D"),
+            "platform": rng.choice(["ios", "web"], n),
+            "converted": (rng.random(n) < 0.1).astype("int8"),
+            "revenue": 1e6 + rng.gamma(2.0, 10.0, n),
+            "pre": np.where(rng.random(n) < 0.05, np.nan, rng.gamma(2.0, 10.0, n)),
+            "orders": rng.poisson(2.0, n),
+            "sessions": rng.poisson(5.0, n) + 1,
+        }
+    )
+
+
+SPEC: dict[str, Any] = {
+    "unit": "user",
+    "variant": "variant",
+    "control": "control",
+    "grain": "unit",
+    "date": "day",
+    "segments": ["platform"],
+    "metrics": [
+        {"name": "conversion", "type": "proportion", "column": "converted"},
+        {"name": "revenue", "type": "mean", "column": "revenue", "covariate": "pre"},
+        {"name": "ops", "type": "ratio", "numerator": "orders", "denominator": "sessions"},
+        {"name": "p90", "type": "quantile", "column": "revenue", "q": 0.9},
+    ],
+    "resamples": 200,
+}
+
+
+def test_unit_level_analysis_agrees_in_two_jobs(spark_engine: Any, tmp_path: Path) -> None:
+    from sds.experiments.analysis.run import analyze
+
+    path = str(tmp_path / "units.parquet")
+    # several row groups: the origins' rows are the first ones on both engines
+    pq.write_table(pa.Table.from_pandas(_units(60_000, 1)), path, row_group_size=7_000)
+    duck, spark = both(lambda: analyze(SPEC, path).to_dict(), spark_engine)
+    assert duck["segments"] and duck["daily_srm"]
+    assert_same(duck, spark)
+    overall = {k: v for k, v in SPEC.items() if k not in ("segments", "date")}
+    overall["metrics"] = SPEC["metrics"][:3]  # the quantile reads unit values: a job more
+    assert _jobs(spark_engine, lambda: on("spark", lambda: analyze(overall, path))) == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"user": [np.nan, 1.0, 2.0]}, "rows have no unit id"),
+        ({"converted": [2, 0, 1]}, "a proportion metric needs a 0/1 column"),
+        ({"revenue": [np.nan, 1.0, 2.0]}, "metric values are missing"),
+        ({"user": [np.nan, 1.0, 2.0], "revenue": [np.nan, 1.0, 2.0]}, "rows have no unit id"),
+    ],
+    ids=["null-id", "not-binary", "missing-outcome", "null-id-first"],
+)
+def test_unit_level_errors_are_duckdbs(
+    spark_engine: Any, tmp_path: Path, change: dict[str, list[Any]], message: str
+) -> None:
+    from sds.experiments.analysis.run import analyze
+
+    frame = _units(3_000, 2)
+    for column, values in change.items():  # the first rows changed: inside the origins' rows
+        frame[column] = [*values, *frame[column].iloc[len(values) :]]
+    path = str(tmp_path / "bad.parquet")
+    frame.to_parquet(path)
+    spec = {**SPEC, "metrics": SPEC["metrics"][:3]}
+
+    def job() -> str:
+        with pytest.raises(DataError, match=message) as raised:
+            analyze(spec, path)
+        return str(raised.value)
+
+    duck, spark = both(job, spark_engine)
+    assert duck == spark
+
+
+def test_cutoff_features_file_counts_coverage_while_written(
+    spark_engine: Any, tmp_path: Path
+) -> None:
+    """At a cutoff, the entities without events before it are counted while Spark writes
+    the file (no pass over the events of their own): the same warning and summary as
+    DuckDB's, and no trace of the hidden flag in the file."""
+    from sds.features.build import build
+
+    rng = np.random.default_rng(4)
+    n = 5_000
+    events = pd.DataFrame(
+        {
+            "customer": rng.integers(0, 400, n).astype("float64"),
+            "ts": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 90, n), "D"),
+            "amount": rng.gamma(2.0, 10.0, n),
+        }
+    )
+    events.loc[:5, "customer"] = np.nan  # no entity: neither counted nor known
+    late = events["customer"] >= 380  # these (and one more) appear only after the cutoff
+    events.loc[late, "ts"] += pd.Timedelta(days=120)
+    path = str(tmp_path / "events.parquet")
+    events.to_parquet(path)
+    spec = {
+        "entity": "customer",
+        "timestamp": "ts",
+        "cutoff": "2026-03-01",
+        "windows": ["7d", "30d"],
+        "aggregations": [{"column": "amount", "functions": ["nonnull", "sum", "mean"]}],
+        "rfm": {"monetary": "amount"},
+    }
+
+    def job(engine: str) -> dict[str, Any]:
+        out = tmp_path / f"{engine}.parquet"
+        return on(engine, lambda: build(spec, path, output=out)[0].to_dict() | {"output": None})
+
+    duck, spark = job("duckdb"), job("spark")
+    assert any("21 of 400 entities have no events before the cutoff" in w for w in duck["warnings"])
+    assert_same(duck, spark)
+    written = pq.read_schema(next((tmp_path / "spark.parquet").glob("part-*.parquet")))
+    assert "__sds_known" not in written.names
+    assert written.names == pq.read_schema(tmp_path / "duckdb.parquet").names
+    # the values' check, the sort's sample, the write and the summary: four jobs
+    assert _jobs(spark_engine, lambda: job("spark")) == 4
