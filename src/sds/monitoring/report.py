@@ -145,17 +145,18 @@ def monitor(
     numeric = _numeric(ref, cur, pairs)
     has_output = "prediction" in cur.columns and "prediction" in ref.columns
     compared = numeric + (["prediction"] if has_output else [])
+    sides = (counts["reference"], counts["current"])
     if large:
         # binned: one grouped scan per side and feature; the current data's infinities are
         # found in those scans
         found = binned.ranges(ref, compared)
         _refuse_infinite(ref, {c: found[c][2] for c in numeric})
         grids = {c: binned.grid_for(*v) for c, v in found.items()}
-        drifts = Drifts(ref, cur, bins, {}, grids)
+        drifts = Drifts(ref, cur, bins, {}, grids, sides)
     else:
         _check_finite(ref, numeric)
         _check_finite(cur, [c for r, c in pairs if r in numeric])
-        drifts = Drifts(ref, cur, bins, numeric_edges(ref, compared, bins), None)
+        drifts = Drifts(ref, cur, bins, numeric_edges(ref, compared, bins), None, sides)
     warn_alert = (psi_warn, psi_alert)
     rows = [_feature(drifts, r, c, r in numeric, *warn_alert) for r, c in pairs]
     rows.sort(key=lambda f: -f["psi"])
@@ -239,14 +240,15 @@ def _is_numeric(table: Any, column: str) -> bool:
 
 @dataclass(frozen=True)
 class Drifts:
-    """What a feature's comparison needs: both tables, the bins, and the reference's edges
-    (exact queries) or the grids of the binned path (large inputs)."""
+    """What a feature's comparison needs: both tables, the bins, the reference's edges
+    (exact queries) or the grids of the binned path (large inputs), and both row counts."""
 
     ref: Any
     cur: Any
     bins: int
     edges: dict[str, np.ndarray]
     grids: dict[str, binned.Grid] | None
+    rows: tuple[int, int]  # the reference's and the current data's
 
 
 def _feature(d: Drifts, r: str, c: str, numeric: bool, warn: float, alert: float) -> dict[str, Any]:
@@ -267,7 +269,7 @@ def _feature(d: Drifts, r: str, c: str, numeric: bool, warn: float, alert: float
         row["ks_error_bound"] = 0.0 if np.isfinite(row["ks"]) else float("nan")  # exact
         row["kind"] = "numeric"
     else:
-        ref_counts, cur_counts = drift.level_counts(d.ref, d.cur, r, c)
+        ref_counts, cur_counts = drift.level_counts(d.ref, d.cur, r, c, d.rows)
         row["psi"] = drift.psi_from_counts(ref_counts, cur_counts)
         row.update(drift.categorical_tests(ref_counts, cur_counts))
         row["kind"] = "categorical"
