@@ -331,17 +331,21 @@ def _refine(ref: Any, cur: Any, r: str, c: str, grid: Grid, cells: Any, level: i
     keys = sorted({float(k) for k in cells["k"]})
     subs = sorted({float(k) for k in cells["k2"] if np.isfinite(k)})
     whole = level == 2 or not np.isfinite(cells["k2"]).all()
+    import ibis
+
     by = ["k", "k2"] if level == 2 else ["k", "k2", "v"]
-    sides = []
-    for table, column in ((ref, r), (cur, c)):
+    parts = []
+    for side, (table, column) in enumerate(((ref, r), (cur, c))):
         t = _keyed(table, column, grid, keys)
         t = t if whole else t.filter(t.k2.isin(subs))
         aggs = {"n": t.count()}
         if level == 2:
             aggs.update(lo=t.v.min(), hi=t.v.max())
-        found = table.engine.execute(t.group_by(by).aggregate(**aggs), source=table.name)
-        sides.append(found.astype({"k": float, "k2": float}).set_index(by))
-    a, b = sides
+        parts.append(t.group_by(by).aggregate(**aggs).mutate(side=ibis.literal(side)))
+    # both sides in one query (one Spark job, not two)
+    found = ref.engine.execute(parts[0].union(parts[1]), source=f"{ref.name} and {cur.name}")
+    found = found.astype({"k": float, "k2": float})
+    a, b = (found[found["side"] == s].drop(columns="side").set_index(by) for s in (0, 1))
     out = pd.concat([a["n"].rename("n1"), b["n"].rename("n2")], axis=1).fillna(0.0)
     if level == 2:
         lo = pd.concat([a["lo"], b["lo"]], axis=1).min(axis=1)
