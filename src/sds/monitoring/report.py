@@ -152,11 +152,12 @@ def monitor(
         found = binned.ranges(ref, compared)
         _refuse_infinite(ref, {c: found[c][2] for c in numeric})
         grids = {c: binned.grid_for(*v) for c, v in found.items()}
-        drifts = Drifts(ref, cur, bins, {}, grids, sides)
+        cells = binned.cells_by_column(ref, compared, grids)  # the reference's, one query
+        drifts = Drifts(ref, cur, bins, {}, grids, sides, cells)
     else:
         _check_finite(ref, numeric)
         _check_finite(cur, [c for r, c in pairs if r in numeric])
-        drifts = Drifts(ref, cur, bins, numeric_edges(ref, compared, bins), None, sides)
+        drifts = Drifts(ref, cur, bins, numeric_edges(ref, compared, bins), None, sides, {})
     warn_alert = (psi_warn, psi_alert)
     rows = [_feature(drifts, r, c, r in numeric, *warn_alert) for r, c in pairs]
     rows.sort(key=lambda f: -f["psi"])
@@ -249,12 +250,13 @@ class Drifts:
     edges: dict[str, np.ndarray]
     grids: dict[str, binned.Grid] | None
     rows: tuple[int, int]  # the reference's and the current data's
+    cells: dict[str, Any]  # the reference's cells by column (binned path)
 
 
 def _feature(d: Drifts, r: str, c: str, numeric: bool, warn: float, alert: float) -> dict[str, Any]:
     row: dict[str, Any] = {"feature": r}
     if numeric and d.grids is not None:
-        found = binned.numeric_drift(d.ref, d.cur, r, c, d.bins, d.grids[r])
+        found = binned.numeric_drift(d.ref, d.cur, r, c, d.bins, d.grids[r], d.cells[r])
         if found.maybe_infinite[1]:
             _check_finite(d.cur, [c])
         row["psi"] = drift.psi_from_counts(found.ref_counts, found.cur_counts)
