@@ -2,7 +2,8 @@
 
 One grouped-free aggregate query computes every column's counts, distincts, moments and
 quantiles in a single scan; one more counts duplicate (whole) rows; then one
-small GROUP BY per column gives its top values and one its histogram.
+small GROUP BY per column gives its top values, and one query (a UNION ALL of a GROUP BY per
+column) every histogram.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def _profile(table: Table, whole: Table, opts: ProfileOptions) -> Profile:
     kinds = [kind_of(t.schema()[n]) for n in names]
     # each step's label is shown before it runs (the first, one scan of every column, is
     # the longest) and the step counted when it ends
-    with progress_steps(3 + 2 * len(names), f"profiling {table.name}") as steps:
+    with progress_steps(4 + len(names), f"profiling {table.name}") as steps:
         steps.show("column statistics")
         n_rows = int(table.engine.scalar(t.count(), source=table.name))
         exact = n_rows <= _exact_limit(table, opts) or not _has_sketch(table.engine)
@@ -100,6 +101,10 @@ def _profile(table: Table, whole: Table, opts: ProfileOptions) -> Profile:
         profiles = []
         for i, (name, kind) in enumerate(zip(names, kinds, strict=True)):
             profiles.append(_column(table, i, name, kind, stats, n_rows, opts, steps))
+        steps.show("histograms")
+        found = _histograms(table, profiles, opts.bins)
+        profiles = [replace(c, histogram=found.get(c.name)) for c in profiles]
+        steps("histograms")
         steps.show("duplicate columns")
         flags = table_flags(n_rows, duplicates) + duplicate_columns(table, profiles)
         steps("duplicate columns")
@@ -307,8 +312,8 @@ def _column(
     opts: ProfileOptions,
     steps: Steps,
 ) -> ColumnProfile:
-    """One column's profile from the aggregate ``stats``, plus its top values and its
-    histogram (one query each, each shown on ``steps`` while it runs)."""
+    """One column's profile from the aggregate ``stats``, plus its top values (one query,
+    shown on ``steps`` while it runs); the histogram comes later (:func:`_histograms`)."""
     p = f"c{i}_"
     non_null = int(stats[p + "nn"])
     distinct = int(stats[p + "distinct"])
@@ -328,9 +333,6 @@ def _column(
     steps.show(f"{name}: top values")
     top = [] if mostly_unique or non_null == 0 else _top_values(table, name, n_rows, opts.top_k)
     steps(f"{name}: top values")
-    steps.show(f"{name}: histogram")
-    hist = _histogram(table, name, kind, numeric, temporal, opts.bins)
-    steps(f"{name}: histogram")
     return ColumnProfile(
         name=name,
         dtype=str(table.expr.schema()[name]),
@@ -342,7 +344,7 @@ def _column(
         text=text,
         temporal=temporal,
         top_values=top,
-        histogram=hist,
+        histogram=None,
     )
 
 
@@ -386,16 +388,46 @@ def col_desc(name: str) -> Any:
     return ibis.desc(name)
 
 
-def _histogram(
-    table: Table,
+def _histograms(
+    table: Table, profiles: list[ColumnProfile], bins: int
+) -> dict[str, dict[str, list[Any]]]:
+    """Equal-width bins over each numeric or temporal column's finite range, counted in the
+    engine: every column's GROUP BY joined by UNION ALL, one query (on Spark one job, not
+    one per column)."""
+    import ibis
+
+    plans = {}
+    for i, c in enumerate(profiles):
+        plan = _histogram_plan(table.expr, c.name, c.kind, c.numeric, c.temporal, bins)
+        if plan is not None:
+            plans[i] = plan
+    if not plans:
+        return {}
+    parts = [p[0].mutate(i=ibis.literal(i, "int64")) for i, p in plans.items()]
+    df = table.engine.execute(ibis.union(*parts), source=table.name)
+    out = {}
+    for i, (_, lo, width, count) in plans.items():
+        counts = [0] * count
+        mine = df[df["i"] == i]
+        for b, n in zip(mine["b"], mine["n"], strict=True):
+            counts[int(b)] = int(n)
+        edges: list[Any] = [lo + width * j for j in range(count + 1)]
+        if profiles[i].temporal:
+            edges = [_iso(e) for e in edges]
+        out[profiles[i].name] = {"edges": edges, "counts": counts}
+    return out
+
+
+def _histogram_plan(
+    t: ir.Table,
     name: str,
     kind: str,
     numeric: dict[str, Any] | None,
     temporal: dict[str, Any] | None,
     bins: int,
-) -> dict[str, list[Any]] | None:
-    """Equal-width bins over the finite range, counted in the engine."""
-    t = table.expr
+) -> tuple[ir.Table, float, float, int] | None:
+    """A column's bin counts (``b``, ``n``) as an expression, with the first edge, the
+    width and the number of bins; None for a column without a histogram."""
     if numeric and numeric["min"] is not None:
         lo, hi = float(numeric["min"]), float(numeric["max"])
         value = _finite(t[name], kind).cast("float64")
@@ -411,15 +443,7 @@ def _histogram(
     width = (hi - lo) / bins if hi > lo else 1.0
     values = t.select(v=value).filter(lambda s: s.v.notnull())
     bucket = ((values.v - lo) / width).floor().cast("int64").clip(0, bins - 1)
-    expr = values.group_by(b=bucket).aggregate(n=values.count())
-    df = table.engine.execute(expr, source=table.name)
-    counts = [0] * bins
-    for b, n in zip(df["b"], df["n"], strict=True):
-        counts[int(b)] = int(n)
-    edges: list[Any] = [lo + width * j for j in range(bins + 1)]
-    if temporal:
-        edges = [_iso(e) for e in edges]
-    return {"edges": edges, "counts": counts}
+    return values.group_by(b=bucket).aggregate(n=values.count()), lo, width, bins
 
 
 def _iso(epoch: float) -> str:

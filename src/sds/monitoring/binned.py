@@ -115,9 +115,13 @@ def grid_for(lo: float, hi: float, *_: int) -> Grid:
     return Grid(lo, scale if np.isfinite(scale) and scale > 0 else 1.0)
 
 
-def numeric_drift(ref: Any, cur: Any, r: str, c: str, bins: int, grid: Grid) -> NumericDrift:
-    """PSI bin counts and KS of reference column ``r`` against current column ``c``."""
-    ref_cells = _cells(ref, r, grid, np.array([]), set())
+def numeric_drift(
+    ref: Any, cur: Any, r: str, c: str, bins: int, grid: Grid, ref_cells: Any = None
+) -> NumericDrift:
+    """PSI bin counts and KS of reference column ``r`` against current column ``c``;
+    ``ref_cells``, the reference's cells if already counted (:func:`cells_by_column`)."""
+    if ref_cells is None:
+        ref_cells = _cells(ref, r, grid, np.array([]), set())
     edges, values = _edges(ref, r, grid, ref_cells, bins)
     split = {k + d for e in edges for d in (-1.0, 0.0, 1.0) for k in [grid.python_key(float(e))]}
     cur_cells = _cells(cur, c, grid, edges, split)
@@ -177,9 +181,32 @@ def _keyed(table: Any, column: str, grid: Grid, cells: list[float]) -> Any:
     return t.filter(t.k.isin(cells))
 
 
+def cells_by_column(
+    table: Any, columns: list[str], grids: dict[str, Grid]
+) -> dict[str, pd.DataFrame]:
+    """Each column's cells (as :func:`_cells` with no edges) in one query: a GROUP BY per
+    column joined by UNION ALL (on Spark one job, not one per column)."""
+    import ibis
+
+    if not columns:
+        return {}
+    parts = [
+        _cell_counts(table, c, grids[c], np.array([]), set()).mutate(i=ibis.literal(i, "int64"))
+        for i, c in enumerate(columns)
+    ]
+    out = table.engine.execute(ibis.union(*parts), source=table.name)
+    return {c: _decoded(out[out["i"] == i]) for i, c in enumerate(columns)}
+
+
 def _cells(table: Any, column: str, grid: Grid, edges: np.ndarray, split: set[float]) -> Any:
     """Rows per cell (k; null or NaN for missing values, +-inf for infinite ones) and, in
     the cells an edge may fall in, per PSI bin (b: how many edges are <= x; 0 elsewhere)."""
+    t = _cell_counts(table, column, grid, edges, split)
+    return _decoded(table.engine.execute(t, source=table.name))
+
+
+def _cell_counts(table: Any, column: str, grid: Grid, edges: np.ndarray, split: set[float]) -> Any:
+    """The query of :func:`_cells`: rows per code ``c`` (cell * 16 + bin)."""
     import ibis
 
     x = table.expr[column].cast("float64")
@@ -190,7 +217,11 @@ def _cells(table: Any, column: str, grid: Grid, edges: np.ndarray, split: set[fl
     else:
         t = t.select(c=t.k * 16)
     # one grouping column (cell * 16 + bin) hashes faster than two
-    out = table.engine.execute(t.group_by("c").aggregate(n=t.count()), source=table.name)
+    return t.group_by("c").aggregate(n=t.count())
+
+
+def _decoded(out: Any) -> Any:
+    """Cells ``k``, bins ``b`` and counts ``n`` from the codes and counts of a cell query."""
     code = out["c"].to_numpy(dtype=float)
     k = np.floor(code / 16)  # exact: 16 is a power of two
     with np.errstate(invalid="ignore"):  # +-inf cells
@@ -331,17 +362,21 @@ def _refine(ref: Any, cur: Any, r: str, c: str, grid: Grid, cells: Any, level: i
     keys = sorted({float(k) for k in cells["k"]})
     subs = sorted({float(k) for k in cells["k2"] if np.isfinite(k)})
     whole = level == 2 or not np.isfinite(cells["k2"]).all()
+    import ibis
+
     by = ["k", "k2"] if level == 2 else ["k", "k2", "v"]
-    sides = []
-    for table, column in ((ref, r), (cur, c)):
+    parts = []
+    for side, (table, column) in enumerate(((ref, r), (cur, c))):
         t = _keyed(table, column, grid, keys)
         t = t if whole else t.filter(t.k2.isin(subs))
         aggs = {"n": t.count()}
         if level == 2:
             aggs.update(lo=t.v.min(), hi=t.v.max())
-        found = table.engine.execute(t.group_by(by).aggregate(**aggs), source=table.name)
-        sides.append(found.astype({"k": float, "k2": float}).set_index(by))
-    a, b = sides
+        parts.append(t.group_by(by).aggregate(**aggs).mutate(side=ibis.literal(side)))
+    # both sides in one query (one Spark job, not two)
+    found = ref.engine.execute(parts[0].union(parts[1]), source=f"{ref.name} and {cur.name}")
+    found = found.astype({"k": float, "k2": float})
+    a, b = (found[found["side"] == s].drop(columns="side").set_index(by) for s in (0, 1))
     out = pd.concat([a["n"].rename("n1"), b["n"].rename("n2")], axis=1).fillna(0.0)
     if level == 2:
         lo = pd.concat([a["lo"], b["lo"]], axis=1).min(axis=1)

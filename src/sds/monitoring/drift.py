@@ -108,47 +108,42 @@ def ks_p_value(d: float, n1: float, n2: float) -> float:
     return float(np.clip(stats.kstwo.sf(d, np.round(en)), 0, 1))
 
 
-def level_counts(ref: Any, cur: Any, ref_col: str, cur_col: str) -> tuple[np.ndarray, np.ndarray]:
+def level_counts(
+    ref: Any, cur: Any, ref_col: str, cur_col: str, totals: tuple[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Counts of the reference's top levels, all other levels, and missing, on each side
-    (:func:`sds.stats.psi.level_counts`). The ranking happens in the engine, by the rule of
+    (:func:`sds.stats.psi.level_counts`); ``totals`` are the two sides' row counts (counted
+    here if not given). The ranking happens in the engine, by the rule of
     :func:`sds.stats.psi.top_levels` (count, then level), so an ID-like column with millions
-    of levels sends back only the top ones."""
+    of levels sends back only the top ones. One grouping of both sides by level (with each
+    side's count) gives the missing values' row and the top levels' rows, in one query."""
     import ibis
 
-    a = ref.expr.select(v=ref.expr[ref_col].cast("string"), side=ibis.literal(0))
-    b = cur.expr.select(v=cur.expr[cur_col].cast("string"), side=ibis.literal(1))
+    a = ref.expr.select(v=ref.expr[ref_col].cast("string"), r=ibis.literal(1), c=ibis.literal(0))
+    b = cur.expr.select(v=cur.expr[cur_col].cast("string"), r=ibis.literal(0), c=ibis.literal(1))
     both = a.union(b)
-    by_side = both.group_by(["v", "side"]).aggregate(n=both.count())
-    in_ref = by_side.filter(by_side.v.notnull() & (by_side.side == 0))
-    top = in_ref.order_by([ibis.desc("n"), "v"]).limit(TOP_LEVELS)
-    # one query: the top levels' rows, the missing rows (v null, kind 0) and each side's
-    # total (v null, kind 1)
-    listed = by_side.semi_join(top, "v").union(by_side.filter(by_side.v.isnull()))
-    totals = by_side.group_by("side").aggregate(n=by_side.n.sum())
-    null = ibis.null().cast("string")
+    by_level = both.group_by("v").aggregate(r=both.r.sum(), c=both.c.sum())
+    # the missing values' row first (if any), then the reference's top levels
+    wanted = by_level.filter(by_level.v.isnull() | (by_level.r > 0))
     found = ref.engine.execute(
-        listed.select("v", "side", "n", kind=ibis.literal(0)).union(
-            totals.select(v=null, side=totals.side, n=totals.n, kind=ibis.literal(1))
-        ),
+        wanted.order_by([wanted.v.notnull(), ibis.desc("r"), "v"]).limit(TOP_LEVELS + 1),
         source=ref.name,
     )
-    listed = found[found["kind"] == 0]
-    missing = listed[listed["v"].isna()]
-    listed = listed[listed["v"].notna()]
-    totals = found[found["kind"] == 1]
+    missing = found[found["v"].isna()]
+    listed = found[found["v"].notna()].iloc[:TOP_LEVELS]
+    n = totals if totals is not None else (ref.count(), cur.count())
 
-    def lookup(side: int) -> dict[str, float]:
-        mine = listed[listed["side"] == side]
-        return {str(v): float(n) for v, n in zip(mine["v"], mine["n"], strict=True)}
+    def lookup(side: str) -> dict[str, float]:
+        mine = listed[listed[side] > 0]
+        return {str(v): float(k) for v, k in zip(mine["v"], mine[side], strict=True)}
 
-    ranked = rules.top_levels(lookup(0))
+    ranked = rules.top_levels(lookup("r"))
 
-    def counts(side: int) -> np.ndarray:
-        total = int(totals.loc[totals["side"] == side, "n"].sum())
-        lost = int(missing.loc[missing["side"] == side, "n"].sum())
+    def counts(side: str, total: int) -> np.ndarray:
+        lost = int(missing[side].sum())
         return rules.level_counts(lookup(side), ranked, total, lost)
 
-    return counts(0), counts(1)
+    return counts("r", n[0]), counts("c", n[1])
 
 
 def categorical_tests(ref: np.ndarray, cur: np.ndarray) -> dict[str, float]:

@@ -145,17 +145,19 @@ def monitor(
     numeric = _numeric(ref, cur, pairs)
     has_output = "prediction" in cur.columns and "prediction" in ref.columns
     compared = numeric + (["prediction"] if has_output else [])
+    sides = (counts["reference"], counts["current"])
     if large:
         # binned: one grouped scan per side and feature; the current data's infinities are
         # found in those scans
         found = binned.ranges(ref, compared)
         _refuse_infinite(ref, {c: found[c][2] for c in numeric})
         grids = {c: binned.grid_for(*v) for c, v in found.items()}
-        drifts = Drifts(ref, cur, bins, {}, grids)
+        cells = binned.cells_by_column(ref, compared, grids)  # the reference's, one query
+        drifts = Drifts(ref, cur, bins, {}, grids, sides, cells)
     else:
         _check_finite(ref, numeric)
         _check_finite(cur, [c for r, c in pairs if r in numeric])
-        drifts = Drifts(ref, cur, bins, numeric_edges(ref, compared, bins), None)
+        drifts = Drifts(ref, cur, bins, numeric_edges(ref, compared, bins), None, sides, {})
     warn_alert = (psi_warn, psi_alert)
     rows = [_feature(drifts, r, c, r in numeric, *warn_alert) for r, c in pairs]
     rows.sort(key=lambda f: -f["psi"])
@@ -239,20 +241,22 @@ def _is_numeric(table: Any, column: str) -> bool:
 
 @dataclass(frozen=True)
 class Drifts:
-    """What a feature's comparison needs: both tables, the bins, and the reference's edges
-    (exact queries) or the grids of the binned path (large inputs)."""
+    """What a feature's comparison needs: both tables, the bins, the reference's edges
+    (exact queries) or the grids of the binned path (large inputs), and both row counts."""
 
     ref: Any
     cur: Any
     bins: int
     edges: dict[str, np.ndarray]
     grids: dict[str, binned.Grid] | None
+    rows: tuple[int, int]  # the reference's and the current data's
+    cells: dict[str, Any]  # the reference's cells by column (binned path)
 
 
 def _feature(d: Drifts, r: str, c: str, numeric: bool, warn: float, alert: float) -> dict[str, Any]:
     row: dict[str, Any] = {"feature": r}
     if numeric and d.grids is not None:
-        found = binned.numeric_drift(d.ref, d.cur, r, c, d.bins, d.grids[r])
+        found = binned.numeric_drift(d.ref, d.cur, r, c, d.bins, d.grids[r], d.cells[r])
         if found.maybe_infinite[1]:
             _check_finite(d.cur, [c])
         row["psi"] = drift.psi_from_counts(found.ref_counts, found.cur_counts)
@@ -267,7 +271,7 @@ def _feature(d: Drifts, r: str, c: str, numeric: bool, warn: float, alert: float
         row["ks_error_bound"] = 0.0 if np.isfinite(row["ks"]) else float("nan")  # exact
         row["kind"] = "numeric"
     else:
-        ref_counts, cur_counts = drift.level_counts(d.ref, d.cur, r, c)
+        ref_counts, cur_counts = drift.level_counts(d.ref, d.cur, r, c, d.rows)
         row["psi"] = drift.psi_from_counts(ref_counts, cur_counts)
         row.update(drift.categorical_tests(ref_counts, cur_counts))
         row["kind"] = "categorical"
