@@ -17,6 +17,7 @@ from sds.data.finite import MAX_MAGNITUDE
 from sds.data.io import Table, open_table
 from sds.data.rows import distinct_rows
 from sds.data.schema import kind_of
+from sds.data.together import execute_together
 from sds.features.profile_result import (
     QUANTILE_NAMES,
     QUANTILES,
@@ -394,27 +395,23 @@ def _histograms(
     """Equal-width bins over each numeric or temporal column's finite range, counted in the
     engine: every column's GROUP BY joined by UNION ALL, one query (on Spark one job, not
     one per column)."""
-    import ibis
-
     plans = {}
-    for i, c in enumerate(profiles):
+    for c in profiles:
         plan = _histogram_plan(table.expr, c.name, c.kind, c.numeric, c.temporal, bins)
         if plan is not None:
-            plans[i] = plan
+            plans[c.name] = (c, *plan)
     if not plans:
         return {}
-    parts = [p[0].mutate(i=ibis.literal(i, "int64")) for i, p in plans.items()]
-    df = table.engine.execute(ibis.union(*parts), source=table.name)
+    found = execute_together(table.engine, [p[1] for p in plans.values()], source=table.name)
     out = {}
-    for i, (_, lo, width, count) in plans.items():
-        counts = [0] * count
-        mine = df[df["i"] == i]
-        for b, n in zip(mine["b"], mine["n"], strict=True):
+    for (c, _, lo, width), rows in zip(plans.values(), found, strict=True):
+        counts = [0] * bins
+        for b, n in zip(rows["b"], rows["n"], strict=True):
             counts[int(b)] = int(n)
-        edges: list[Any] = [lo + width * j for j in range(count + 1)]
-        if profiles[i].temporal:
+        edges: list[Any] = [lo + width * j for j in range(bins + 1)]
+        if c.temporal:
             edges = [_iso(e) for e in edges]
-        out[profiles[i].name] = {"edges": edges, "counts": counts}
+        out[c.name] = {"edges": edges, "counts": counts}
     return out
 
 
@@ -425,9 +422,9 @@ def _histogram_plan(
     numeric: dict[str, Any] | None,
     temporal: dict[str, Any] | None,
     bins: int,
-) -> tuple[ir.Table, float, float, int] | None:
-    """A column's bin counts (``b``, ``n``) as an expression, with the first edge, the
-    width and the number of bins; None for a column without a histogram."""
+) -> tuple[ir.Table, float, float] | None:
+    """A column's ``bins`` bin counts (``b``, ``n``) as an expression, with the first edge
+    and the width; None for a column without a histogram."""
     if numeric and numeric["min"] is not None:
         lo, hi = float(numeric["min"]), float(numeric["max"])
         value = _finite(t[name], kind).cast("float64")
@@ -443,7 +440,7 @@ def _histogram_plan(
     width = (hi - lo) / bins if hi > lo else 1.0
     values = t.select(v=value).filter(lambda s: s.v.notnull())
     bucket = ((values.v - lo) / width).floor().cast("int64").clip(0, bins - 1)
-    return values.group_by(b=bucket).aggregate(n=values.count()), lo, width, bins
+    return values.group_by(b=bucket).aggregate(n=values.count()), lo, width
 
 
 def _iso(epoch: float) -> str:

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from sds.data.finite import engine_count
+from sds.data.together import execute_together
 from sds.monitoring.drift import ks_p_value
 from sds.stats import psi as rules
 
@@ -186,16 +187,11 @@ def cells_by_column(
 ) -> dict[str, pd.DataFrame]:
     """Each column's cells (as :func:`_cells` with no edges) in one query: a GROUP BY per
     column joined by UNION ALL (on Spark one job, not one per column)."""
-    import ibis
-
     if not columns:
         return {}
-    parts = [
-        _cell_counts(table, c, grids[c], np.array([]), set()).mutate(i=ibis.literal(i, "int64"))
-        for i, c in enumerate(columns)
-    ]
-    out = table.engine.execute(ibis.union(*parts), source=table.name)
-    return {c: _decoded(out[out["i"] == i]) for i, c in enumerate(columns)}
+    parts = [_cell_counts(table, c, grids[c], np.array([]), set()) for c in columns]
+    found = execute_together(table.engine, parts, source=table.name)
+    return {c: _decoded(rows) for c, rows in zip(columns, found, strict=True)}
 
 
 def _cells(table: Any, column: str, grid: Grid, edges: np.ndarray, split: set[float]) -> Any:
@@ -362,21 +358,18 @@ def _refine(ref: Any, cur: Any, r: str, c: str, grid: Grid, cells: Any, level: i
     keys = sorted({float(k) for k in cells["k"]})
     subs = sorted({float(k) for k in cells["k2"] if np.isfinite(k)})
     whole = level == 2 or not np.isfinite(cells["k2"]).all()
-    import ibis
-
     by = ["k", "k2"] if level == 2 else ["k", "k2", "v"]
     parts = []
-    for side, (table, column) in enumerate(((ref, r), (cur, c))):
+    for table, column in ((ref, r), (cur, c)):
         t = _keyed(table, column, grid, keys)
         t = t if whole else t.filter(t.k2.isin(subs))
         aggs = {"n": t.count()}
         if level == 2:
             aggs.update(lo=t.v.min(), hi=t.v.max())
-        parts.append(t.group_by(by).aggregate(**aggs).mutate(side=ibis.literal(side)))
+        parts.append(t.group_by(by).aggregate(**aggs))
     # both sides in one query (one Spark job, not two)
-    found = ref.engine.execute(parts[0].union(parts[1]), source=f"{ref.name} and {cur.name}")
-    found = found.astype({"k": float, "k2": float})
-    a, b = (found[found["side"] == s].drop(columns="side").set_index(by) for s in (0, 1))
+    sides = execute_together(ref.engine, parts, source=f"{ref.name} and {cur.name}")
+    a, b = (f.astype({"k": float, "k2": float}).set_index(by) for f in sides)
     out = pd.concat([a["n"].rename("n1"), b["n"].rename("n2")], axis=1).fillna(0.0)
     if level == 2:
         lo = pd.concat([a["lo"], b["lo"]], axis=1).min(axis=1)
