@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -101,7 +102,8 @@ def test_every_example_runs_as_written(project: Path) -> None:
                 server, served = Server.start(args[2:], project), list(row.writes)
             else:
                 _run(args, server)
-                _check_written(project, row.command, row.writes)
+                # a live server's request log is written every second, not per request
+                _check_written(project, row.command, row.writes, 10.0 if server else 0.0)
             timings.append((time.perf_counter() - started, _cpu() - cpu, row.command[:70]))
     finally:
         if server is not None:
@@ -119,12 +121,20 @@ def _cpu() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
-def _check_written(project: Path, command: str, paths: Iterable[str]) -> None:
+def _check_written(project: Path, command: str, paths: Iterable[str], within: float = 0.0) -> None:
+    """Each path exists and is not empty, waiting up to ``within`` seconds for a folder
+    that a live server fills."""
     for path in paths:
         written = project / path
+        if within and written.is_dir():
+            wait_until(partial(_filled, written), within, f"{command!r} writing {path}")
         assert written.exists(), f"{command!r} did not write {path}"
         contents = list(written.iterdir()) if written.is_dir() else written.read_bytes()
         assert contents, f"{command!r} wrote an empty {path}"
+
+
+def _filled(folder: Path) -> bool:
+    return any(folder.iterdir())
 
 
 def _run(args: list[str], server: Server | None) -> None:
