@@ -62,8 +62,11 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 
 def test_samples_are_written_by_the_timer_and_before_a_scrape(
-    loop: asyncio.AbstractEventLoop,
+    loop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # this process's own registry: a test that ran ``sds serve`` in this worker may have
+    # left the multiprocess folder in the environment
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
     model = SimpleNamespace(name="timer-model")
 
     async def answer(n: int, status: int = 200) -> float | None:
