@@ -119,3 +119,40 @@ def test_both_ways_of_numbering_the_leaves_agree(monkeypatch: pytest.MonkeyPatch
     assert np.max(np.abs(counted - model._raw_predict(rows))) <= TOLERANCE
     masks = np.array([0, 1, 0b1011, 2**62 - 1, 2**63 - 1], dtype=np.uint64)
     assert forest.leaf_numbers(masks).tolist() == [1, 2, 3, 63, 64]
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_one_row_at_a_time_gives_the_batch_and_scikit_learn(classes: int) -> None:
+    """A single row takes its own path (flat arrays): the same sums to the last bit."""
+    model = _classifier(classes)
+    tables = compile_forest(model)
+    x = _hostile_rows(model, 300, 6)  # NaN, +-inf, values on the thresholds
+    batch = tables.raw(x)
+    one = np.concatenate([tables.raw(x[i : i + 1]) for i in range(len(x))])
+    assert one.shape == batch.shape
+    assert np.array_equal(one, batch)
+    assert np.max(np.abs(one - model._raw_predict(x))) <= TOLERANCE
+    head = forest_head(model, "binary" if classes == 2 else "multiclass")
+    assert head is not None
+    expected = model.predict_proba(x[7:8])
+    assert np.max(np.abs(head(x[7:8]) - (expected[:, 1] if classes == 2 else expected))) <= 1e-12
+
+
+def test_rows_said_to_hold_no_nan_skip_the_missing_value_test() -> None:
+    model = _classifier(3)
+    tables = compile_forest(model)
+    x = np.nan_to_num(_hostile_rows(model, 300, 7), nan=0.25, posinf=1e300, neginf=-1e300)
+    expected = model._raw_predict(x)
+    assert np.max(np.abs(tables.raw(x, filled=True) - expected)) <= TOLERANCE
+    for i in range(0, 300, 7):
+        assert np.array_equal(tables.raw(x[i : i + 1], filled=True), tables.raw(x[i : i + 1]))
+    head = forest_head(model, "multiclass", filled=True)
+    assert head is not None
+    assert np.max(np.abs(head(x) - model.predict_proba(x))) <= TOLERANCE
+
+
+def test_no_nan_finds_every_nan_and_only_nan() -> None:
+    assert forest.no_nan(np.array([[1.0, -2.0], [np.inf, -np.inf]]))
+    assert not forest.no_nan(np.array([[1.0, np.nan]]))
+    assert not forest.no_nan(np.array([np.nan, -np.inf]))
+    assert forest.no_nan(np.empty((0, 3)))

@@ -12,6 +12,7 @@ import pytest
 
 from sds.models.candidates import auto_preprocessing, pipeline
 from sds.models.schema import input_schema
+from sds.serving import forest
 from sds.serving.runtime import _request_form, build_runtime
 from sds.serving.validate import Columns, RequestError, Validator
 
@@ -162,3 +163,35 @@ def test_plain_numbers_take_one_matrix_with_the_same_answers() -> None:
         assert [(p["record"], p["field"], p["problem"]) for p in caught.value.problems] == [
             (1, "x1", "wrong type")
         ]
+
+
+@pytest.mark.parametrize(
+    ("task", "target"), [("binary", "y"), ("multiclass", "tier"), ("regression", "value")]
+)
+def test_trees_serve_one_row_as_scikit_learn_without_looking_for_nan(
+    task: str, target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The features step fills every missing number, so the trees' tables skip their NaN
+    test; a request of one row (missing values and unseen categories included) still gets
+    scikit-learn's own answer."""
+    model, meta = _fit("hgb", task, target, {})
+    runtime = build_runtime(model, meta, _frame(300, 1))
+    assert runtime.kind == "numpy + trees", runtime.reason
+
+    def looked(x: np.ndarray) -> bool:
+        raise AssertionError("the trees looked for a NaN the features step had filled")
+
+    monkeypatch.setattr(forest, "no_nan", looked)
+    fresh = _frame(120, 4)
+    fresh.loc[::10, "city"] = "a-city-never-seen"
+    assert fresh["x2"].isna().any()
+    x = fresh[meta["features"]]
+    if task == "regression":
+        expected = model.predict(x)
+    else:
+        proba = model.predict_proba(x)
+        expected = proba[:, 1] if task == "binary" else proba
+    for i in range(len(fresh)):
+        row = fresh.iloc[i : i + 1]
+        got = runtime.predict({c: _request_form(row[c]) for c in meta["features"]}, 1)
+        assert np.max(np.abs(got - expected[i : i + 1])) <= 1e-12

@@ -8,9 +8,12 @@ leaf not ruled out: the one it reaches. The leaf values are added in scikit-lear
 (the baseline, then tree after tree) and the loss's own link gives the probabilities or
 values, so the result is scikit-learn's to the last bit.
 
-For a single row this is about fifteen numpy calls (13-20 µs for 74 trees of 31 leaves
-on a loaded 2-core machine) where scikit-learn's ``predict_proba`` pays its per-call
+A single row (what a server mostly gets) takes its own path on flat arrays: about ten
+numpy calls (6-7 µs for 74 trees of 31 leaves on a loaded 2-core machine, against
+10-11 µs as a one-row matrix) where scikit-learn's ``predict_proba`` pays its per-call
 checks and thread pool, and treelite's Python wrapper its ctypes set-up (about 45 µs).
+The missing-value comparisons run only when a row holds a NaN (or when the caller cannot
+rule one out: ``filled`` says the features step already filled every missing value).
 Models it does not cover (categorical splits, trees over 64 leaves) give ``None``, and
 the caller serves them another way.
 """
@@ -47,23 +50,49 @@ class Forest:
     values: np.ndarray
     classes: int
 
-    def raw(self, x: np.ndarray) -> np.ndarray:
-        """The raw predictions (rows x trees per iteration), as ``_raw_predict`` gives them."""
+    def raw(self, x: np.ndarray, filled: bool = False) -> np.ndarray:
+        """The raw predictions (rows x trees per iteration), as ``_raw_predict`` gives them;
+        ``filled``: ``x`` holds no NaN (the caller knows it), so none is looked for."""
+        if len(x) == 1:
+            return self._one(x[0], filled)[np.newaxis]
         if len(x) <= CHUNK:
-            return self._raw(x)
-        return np.concatenate([self._raw(x[at : at + CHUNK]) for at in range(0, len(x), CHUNK)])
+            return self._raw(x, filled)
+        return np.concatenate(
+            [self._raw(x[at : at + CHUNK], filled) for at in range(0, len(x), CHUNK)]
+        )
 
-    def _raw(self, x: np.ndarray) -> np.ndarray:
+    def _raw(self, x: np.ndarray, filled: bool) -> np.ndarray:
         v = np.take(x, self.feature, axis=1)
-        if np.isnan(x).any():
-            right = ~((v <= self.threshold) | (np.isnan(v) & self.missing_left))
-        else:
-            right = v > self.threshold
+        right = v > self.threshold if filled or no_nan(x) else self._right(v)
         ruled_out = np.bitwise_or.reduceat(np.multiply(self.cleared, right), self.starts, axis=1)
         values = self.values.take(self.offsets + leaf_numbers(ruled_out))
         values = values.reshape(len(x), -1, self.classes)
         out: np.ndarray = np.add.accumulate(values, axis=1)[:, -1]  # in scikit-learn's order
         return out
+
+    def _one(self, row: np.ndarray, filled: bool) -> np.ndarray:
+        """One row's raw predictions (trees per iteration): ``_raw`` on flat arrays, the
+        same steps and sums, a third fewer microseconds."""
+        v = row.take(self.feature)
+        right = v > self.threshold if filled or no_nan(row) else self._right(v)
+        ruled_out = np.bitwise_or.reduceat(np.multiply(self.cleared, right), self.starts)
+        values = self.values.take(self.offsets + leaf_numbers(ruled_out))
+        if self.classes == 1:
+            return np.add.accumulate(values)[-1:]
+        out: np.ndarray = np.add.accumulate(values.reshape(-1, self.classes))[-1]
+        return out
+
+    def _right(self, v: np.ndarray) -> np.ndarray:
+        """Where rows go right of each split, missing values going the split's way."""
+        right: np.ndarray = ~((v <= self.threshold) | (np.isnan(v) & self.missing_left))
+        return right
+
+
+def no_nan(x: np.ndarray) -> bool:
+    """No NaN in ``x``: its minimum is a number (``minimum`` carries a NaN through, and
+    warns of nothing). One call, not two."""
+    least = np.minimum.reduce(x, axis=None, initial=np.inf)
+    return bool(least == least)
 
 
 def leaf_numbers(ruled_out: np.ndarray) -> np.ndarray:
@@ -78,29 +107,33 @@ def leaf_numbers(ruled_out: np.ndarray) -> np.ndarray:
     return exponent
 
 
-def forest_head(model: Any, task: str) -> Callable[[np.ndarray], np.ndarray] | None:
+def forest_head(
+    model: Any, task: str, filled: bool = False
+) -> Callable[[np.ndarray], np.ndarray] | None:
     """``model`` (a fitted ``HistGradientBoosting*``) as a function of the feature matrix
     giving what the runtime serves (P(second class), class probabilities or values);
-    None if the model holds anything the tables do not cover."""
+    None if the model holds anything the tables do not cover. ``filled``: the matrices
+    it will get never hold a NaN."""
     try:
         forest = compile_forest(model)
         loss = model._loss
     except (AttributeError, ValueError):
         return None
     if task == "multiclass":
-        return lambda x: np.asarray(loss.predict_proba(forest.raw(x)), dtype=float)
+        return lambda x: np.asarray(loss.predict_proba(forest.raw(x, filled)), dtype=float)
     inverse = _inverse(loss.link)  # binary: predict_proba's second column is this of the raw
 
     def head(x: np.ndarray) -> np.ndarray:
-        out: np.ndarray = inverse(forest.raw(x)[:, 0])
+        out: np.ndarray = inverse(forest.raw(x, filled)[:, 0])
         return out
 
     return head
 
 
-def forest_decision(model: Any) -> Callable[[np.ndarray], np.ndarray] | None:
+def forest_decision(model: Any, filled: bool = False) -> Callable[[np.ndarray], np.ndarray] | None:
     """A binary ``HistGradientBoostingClassifier``'s ``decision_function`` (the raw score a
-    calibrator is fitted on); None for anything else or a model the tables do not cover."""
+    calibrator is fitted on); None for anything else or a model the tables do not cover.
+    ``filled`` as for :func:`forest_head`."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     if not isinstance(model, HistGradientBoostingClassifier):
@@ -111,7 +144,7 @@ def forest_decision(model: Any) -> Callable[[np.ndarray], np.ndarray] | None:
         return None
     if forest.classes != 1:
         return None
-    return lambda x: forest.raw(x)[:, 0]
+    return lambda x: forest.raw(x, filled)[:, 0]
 
 
 def _inverse(link: Any) -> Callable[[np.ndarray], np.ndarray]:

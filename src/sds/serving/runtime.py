@@ -28,7 +28,7 @@ import pandas as pd
 
 from sds.features.transform import FeatureTransformer
 from sds.models.evaluate import predictions  # the model's outputs, the same everywhere
-from sds.serving.forest import forest_decision, forest_head
+from sds.serving.forest import forest_decision, forest_head, no_nan
 from sds.serving.validate import stack
 
 TOLERANCE = 1e-9
@@ -123,10 +123,11 @@ def compile_pipeline(model: Any, meta: dict[str, Any], trees: bool = True) -> Ru
         return _compile_calibrated(model, meta)
     if not isinstance(model, Pipeline) or not isinstance(model.steps[0][1], FeatureTransformer):
         raise NotCompilableError(f"{type(model).__name__} is not an sds training pipeline")
-    features = _features(model.steps[0][1])
+    features, filled = _features(model.steps[0][1])
     rest = [_step(name, step) for name, step in model.steps[1:-1]]
+    filled = filled and all(_keeps_numbers(step) for _, step in model.steps[1:-1])
     estimator = model.steps[-1][1]
-    tree = _tree_head(estimator, meta["task"]) if trees else None
+    tree = _tree_head(estimator, meta["task"], filled) if trees else None
     head = tree[0] if tree else _head(estimator, meta["task"])
 
     def predict(columns: Mapping[str, Any], n: int) -> np.ndarray:
@@ -152,9 +153,10 @@ def _compile_calibrated(model: Any, meta: dict[str, Any]) -> Runtime:
         pipeline.steps[0][1], FeatureTransformer
     ):
         raise NotCompilableError(f"{type(pipeline).__name__} is not an sds training pipeline")
-    features = _features(pipeline.steps[0][1])
+    features, filled = _features(pipeline.steps[0][1])
     rest = [_step(name, step) for name, step in pipeline.steps[1:-1]]
-    score = _score(pipeline.steps[-1][1])
+    filled = filled and all(_keeps_numbers(step) for _, step in pipeline.steps[1:-1])
+    score = _score(pipeline.steps[-1][1], filled)
     calibrator = inner.calibrators[0]
 
     def predict(columns: Mapping[str, Any], n: int) -> np.ndarray:
@@ -168,16 +170,16 @@ def _compile_calibrated(model: Any, meta: dict[str, Any]) -> Runtime:
     return Runtime(f"numpy + {model.method} calibrator", predict)
 
 
-def _score(estimator: Any) -> Callable[[np.ndarray], np.ndarray]:
+def _score(estimator: Any, filled: bool) -> Callable[[np.ndarray], np.ndarray]:
     """The binary score a calibrator was fitted on: the decision function when the
     estimator has one (a dot product for logistic regression, the trees' tables for
-    gradient boosting), else P(second class)."""
+    gradient boosting), else P(second class). ``filled``: the features hold no NaN."""
     from sklearn.linear_model import LogisticRegression
 
     if isinstance(estimator, LogisticRegression):
         coef, intercept = estimator.coef_[0], estimator.intercept_[0]
         return lambda x: x @ coef + intercept
-    trees = forest_decision(estimator)
+    trees = forest_decision(estimator, filled)
     if trees is not None:
         return trees
     if hasattr(estimator, "decision_function"):
@@ -185,9 +187,12 @@ def _score(estimator: Any) -> Callable[[np.ndarray], np.ndarray]:
     return lambda x: np.asarray(estimator.predict_proba(x)[:, 1], dtype=float)
 
 
-def _features(ft: Any) -> Block:
+def _features(ft: Any) -> tuple[Block, bool]:
+    """The compiled features step, and whether its output surely holds no NaN (every
+    missing number filled, every lookup table free of NaN): the scaler after it keeps
+    that (finite means and non-zero scales), so the trees need not look for one."""
     ct = ft.transformer_
-    blocks: list[tuple[Block, int]] = []
+    blocks: list[tuple[Block, int, bool]] = []
     for name, trans, cols in ct.transformers_:
         if name == "remainder" or (isinstance(trans, str) and trans == "drop") or not len(cols):
             continue
@@ -197,22 +202,23 @@ def _features(ft: Any) -> Block:
             blocks.append(_lookup(trans, list(cols)))
         else:
             raise NotCompilableError(f"step {name!r} runs through scikit-learn")
-    width = sum(w for _, w in blocks)
+    width = sum(w for _, w, _ in blocks)
+    filled = all(f for _, _, f in blocks)
     if len(blocks) == 1:
-        return blocks[0][0]
+        return blocks[0][0], filled
 
     def run(columns: Mapping[str, Any], n: int) -> np.ndarray:
         out = np.empty((n, width))
         at = 0
-        for block, w in blocks:
+        for block, w, _ in blocks:
             out[:, at : at + w] = block(columns, n)
             at += w
         return out
 
-    return run
+    return run, filled
 
 
-def _numeric(imputer: Any, cols: list[str]) -> tuple[Block, int]:
+def _numeric(imputer: Any, cols: list[str]) -> tuple[Block, int, bool]:
     fill = np.asarray(imputer.statistics_, dtype=float)
     if np.isnan(fill).any() or len(fill) != len(cols):
         raise NotCompilableError("a numeric column was empty in training")
@@ -220,15 +226,15 @@ def _numeric(imputer: Any, cols: list[str]) -> tuple[Block, int]:
 
     def run(columns: Mapping[str, Any], n: int) -> np.ndarray:
         x = stack(columns, cols, n)
+        if no_nan(x):  # nothing to fill, no indicator set
+            return np.hstack([x, np.zeros((n, len(flagged)))]) if len(flagged) else x
         missing = np.isnan(x)
-        if not missing.any():
-            return np.hstack([x, missing[:, flagged]]) if len(flagged) else x
         return np.hstack([np.where(missing, fill, x), missing[:, flagged]])
 
-    return run, len(cols) + len(flagged)
+    return run, len(cols) + len(flagged), True
 
 
-def _lookup(trans: Any, cols: list[str]) -> tuple[Block, int]:
+def _lookup(trans: Any, cols: list[str]) -> tuple[Block, int, bool]:
     """Per column: the encoder's output for each known level, missing and unseen."""
     levels = {c: _levels(trans, c, j) for j, c in enumerate(cols)}
     base = {c: levels[c][0] for c in cols}
@@ -252,7 +258,8 @@ def _lookup(trans: Any, cols: list[str]) -> tuple[Block, int]:
             out[:, where] = [table.get(v, unseen) for v in columns[c]]
         return out
 
-    return run, width
+    filled = not any(np.isnan(v).any() for table in tables.values() for v in table.values())
+    return run, width, filled
 
 
 def _dense(x: Any) -> np.ndarray:
@@ -276,14 +283,25 @@ def _step(name: str, step: Any) -> Callable[[np.ndarray], np.ndarray]:
     return lambda x: (x - mean) / scale
 
 
-def _tree_head(model: Any, task: str) -> tuple[Callable[[np.ndarray], np.ndarray], str] | None:
-    """scikit-learn's gradient boosting as numpy tables ("trees"), else through treelite's
-    C++ interpreter (GTIL), one thread; None when neither takes the model."""
+def _keeps_numbers(scaler: Any) -> bool:
+    """A compiled scaler makes no NaN of numbers: its means are finite and its scales
+    finite and non-zero (as scikit-learn fits them)."""
+    mean = np.asarray(scaler.mean_ if scaler.with_mean else 0.0, dtype=float)
+    scale = np.asarray(scaler.scale_ if scaler.with_std else 1.0, dtype=float)
+    return bool(np.isfinite(mean).all() and np.isfinite(scale).all() and (scale != 0).all())
+
+
+def _tree_head(
+    model: Any, task: str, filled: bool
+) -> tuple[Callable[[np.ndarray], np.ndarray], str] | None:
+    """scikit-learn's gradient boosting as numpy tables ("trees"; ``filled``: the features
+    hold no NaN), else through treelite's C++ interpreter (GTIL), one thread; None when
+    neither takes the model."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     if not isinstance(model, HistGradientBoostingClassifier | HistGradientBoostingRegressor):
         return None
-    tables = forest_head(model, task)
+    tables = forest_head(model, task, filled)
     if tables is not None:
         return tables, "trees"
     treelite = _treelite_head(model, task)
