@@ -195,3 +195,50 @@ def test_trees_serve_one_row_as_scikit_learn_without_looking_for_nan(
         row = fresh.iloc[i : i + 1]
         got = runtime.predict({c: _request_form(row[c]) for c in meta["features"]}, 1)
         assert np.max(np.abs(got - expected[i : i + 1])) <= 1e-12
+
+
+def test_one_record_is_checked_as_a_batch_is() -> None:
+    """A single record's range and whole-number checks run in Python, a batch's in numpy:
+    each probe value (on a bound, a hair outside, a big int its float rounds onto a bound,
+    a whole or fractional float in an integer column) gets the same answer both ways,
+    and the in-range ones keep the one-matrix path."""
+    schema = [
+        {"name": "x", "kind": "number", "nullable": False, "min": -1.0, "max": 2.0**53},
+        {"name": "n", "kind": "integer", "nullable": False, "min": 0, "max": 10},
+    ]
+    validator = Validator(schema, margin=0.0)
+    top = 2.0**53
+    probes = [
+        {"x": -1.0, "n": 0},
+        {"x": top, "n": 10},
+        {"x": 2**53, "n": 10.0},  # an int on the bound, a whole float
+        {"x": 2**53 + 1, "n": 3},  # beyond the bound, but its float rounds onto it
+        {"x": np.nextafter(-1.0, -2.0), "n": 3},
+        {"x": np.nextafter(top, np.inf), "n": 3},
+        {"x": 0.5, "n": 2.5},
+        {"x": 0.5, "n": 11},
+        {"x": 0.5, "n": -1},
+        {"x": 1e308, "n": 1},
+    ]
+    for probe in probes:
+        probe = {k: float(v) if isinstance(v, np.floating) else v for k, v in probe.items()}
+        batch, one = (
+            _columns_or_problems(validator, [probe, probe]),
+            _columns_or_problems(validator, [probe]),
+        )
+        if isinstance(batch, list):
+            assert one == [p for p in batch if p["record"] == 0], probe
+            continue
+        assert not isinstance(one, list), probe
+        for name in ("x", "n"):
+            assert np.array_equal(np.asarray(one[name]), np.asarray(batch[name])[:1]), probe
+        if probe["x"] != 2**53 + 1:
+            assert isinstance(one, Columns), probe
+
+
+def _columns_or_problems(validator: Validator, records: list[dict[str, Any]]) -> Any:
+    """The validated columns, or the problems listed when the records are refused."""
+    try:
+        return validator.columns(records)
+    except RequestError as refused:
+        return refused.problems
