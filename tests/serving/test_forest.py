@@ -156,3 +156,23 @@ def test_no_nan_finds_every_nan_and_only_nan() -> None:
     assert not forest.no_nan(np.array([[1.0, np.nan]]))
     assert not forest.no_nan(np.array([np.nan, -np.inf]))
     assert forest.no_nan(np.empty((0, 3)))
+
+
+def test_trees_of_up_to_64_leaves_take_64_bit_masks() -> None:
+    """Trees of at most 32 leaves (scikit-learn's default 31) get 32-bit masks; wider ones
+    64-bit masks, with the same answers."""
+    x, score = _data(3_000, 0)
+    assert compile_forest(_classifier(2)).cleared.dtype == np.uint32
+    wide = HistGradientBoostingRegressor(max_iter=8, max_leaf_nodes=60, min_samples_leaf=5)
+    wide.fit(x, score)
+    leaves = max((len(p.nodes) + 1) // 2 for (p,) in wide._predictors)
+    assert 32 < leaves <= 64
+    tables = compile_forest(wide)
+    assert tables.cleared.dtype == np.uint64
+    rows = _hostile_rows(wide, 500, 8)
+    assert np.max(np.abs(tables.raw(rows)[:, 0] - wide._raw_predict(rows)[:, 0])) <= TOLERANCE
+    for i in range(0, 500, 25):
+        assert np.array_equal(tables.raw(rows[i : i + 1]), tables.raw(rows)[i : i + 1])
+    for bits in (np.uint32, np.uint64):
+        masks = np.array([0, 1, 0b1011, 2**31 - 1], dtype=bits)
+        assert forest.leaf_numbers(masks).tolist() == [1, 2, 3, 32]

@@ -26,9 +26,8 @@ from typing import Any
 
 import numpy as np
 
-MAX_LEAVES = 64  # one uint64 mask per split
+MAX_LEAVES = 64  # one uint64 mask per split; uint32 when every tree has at most 32 leaves
 CHUNK = 128  # rows per step: the rows x splits arrays stay a few MB (2,220 splits: 2.3 MB)
-_ONE = np.uint64(1)
 _LONE = (0, np.inf, True, 0)  # the split of a tree that is one leaf: always left
 _COUNT = getattr(np, "bitwise_count", None)  # numpy >= 2.0
 
@@ -98,11 +97,12 @@ def no_nan(x: np.ndarray) -> bool:
 def leaf_numbers(ruled_out: np.ndarray) -> np.ndarray:
     """j + 1 for the lowest leaf j not ruled out: the trailing ones of the mask and the
     bit after them, counted (numpy 2's ``bitwise_count``, three calls); else that bit
-    as a power of two, whose float exponent is j + 1 (exact; five calls)."""
+    as a power of two, whose float exponent is j + 1 (exact; five calls). The masks are
+    uint32 or uint64; adding a Python 1 keeps their type."""
     if _COUNT is not None:
-        counted: np.ndarray = _COUNT(ruled_out ^ (ruled_out + _ONE))
+        counted: np.ndarray = _COUNT(ruled_out ^ (ruled_out + 1))
         return counted
-    lowest = (ruled_out + _ONE) & ~ruled_out
+    lowest = (ruled_out + 1) & ~ruled_out
     exponent: np.ndarray = np.frexp(lowest.astype(np.float64))[1]
     return exponent
 
@@ -171,6 +171,7 @@ def compile_forest(model: Any) -> Forest:
     splits: list[tuple[int, float, bool, int]] = [_LONE] * len(baseline)
     starts, offsets = list(range(len(baseline))), list(range(len(baseline)))
     values = [float(b) for b in baseline]
+    widest = 1
     for iteration in model._predictors:
         for predictor in iteration:
             nodes = predictor.nodes
@@ -179,6 +180,7 @@ def compile_forest(model: Any) -> Forest:
             leaves, tree = _tree(nodes)
             if len(leaves) > MAX_LEAVES:
                 raise ValueError(f"a tree with {len(leaves)} leaves")
+            widest = max(widest, len(leaves))
             starts.append(len(splits))
             offsets.append(len(values))
             values.extend(float(nodes["value"][i]) for i in leaves)
@@ -190,7 +192,8 @@ def compile_forest(model: Any) -> Forest:
         feature=np.array(feature, dtype=np.intp),
         threshold=np.array(threshold, dtype=np.float64),
         missing_left=np.array(missing_left, dtype=bool),
-        cleared=np.array(cleared, dtype=np.uint64),
+        # scikit-learn's default trees have 31 leaves: half the bytes, twice as fast to mask
+        cleared=np.array(cleared, dtype=np.uint32 if widest <= 32 else np.uint64),
         starts=np.array(starts, dtype=np.intp),
         offsets=np.array(offsets, dtype=np.intp) - 1,
         values=np.array(values, dtype=np.float64),
