@@ -151,13 +151,6 @@ def test_rows_said_to_hold_no_nan_skip_the_missing_value_test() -> None:
     assert np.max(np.abs(head(x) - model.predict_proba(x))) <= TOLERANCE
 
 
-def test_no_nan_finds_every_nan_and_only_nan() -> None:
-    assert forest.no_nan(np.array([[1.0, -2.0], [np.inf, -np.inf]]))
-    assert not forest.no_nan(np.array([[1.0, np.nan]]))
-    assert not forest.no_nan(np.array([np.nan, -np.inf]))
-    assert forest.no_nan(np.empty((0, 3)))
-
-
 def test_trees_of_up_to_64_leaves_take_64_bit_masks() -> None:
     """Trees of at most 32 leaves (scikit-learn's default 31) get 32-bit masks; wider ones
     64-bit masks, with the same answers."""

@@ -178,10 +178,13 @@ def test_trees_serve_one_row_as_scikit_learn_without_looking_for_nan(
     runtime = build_runtime(model, meta, _frame(300, 1))
     assert runtime.kind == "numpy + trees", runtime.reason
 
-    def looked(x: np.ndarray) -> bool:
-        raise AssertionError("the trees looked for a NaN the features step had filled")
+    one = forest.Forest._one
 
-    monkeypatch.setattr(forest, "no_nan", looked)
+    def told(self: forest.Forest, row: np.ndarray, filled: bool) -> np.ndarray:
+        assert filled, "the trees would look for a NaN the features step had filled"
+        return one(self, row, filled)
+
+    monkeypatch.setattr(forest.Forest, "_one", told)
     fresh = _frame(120, 4)
     fresh.loc[::10, "city"] = "a-city-never-seen"
     assert fresh["x2"].isna().any()

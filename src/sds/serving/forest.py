@@ -62,7 +62,7 @@ class Forest:
 
     def _raw(self, x: np.ndarray, filled: bool) -> np.ndarray:
         v = np.take(x, self.feature, axis=1)
-        right = v > self.threshold if filled or no_nan(x) else self._right(v)
+        right = v > self.threshold if filled or not np.isnan(x).any() else self._right(v)
         ruled_out = np.bitwise_or.reduceat(np.multiply(self.cleared, right), self.starts, axis=1)
         values = self.values.take(self.offsets + leaf_numbers(ruled_out))
         values = values.reshape(len(x), -1, self.classes)
@@ -73,7 +73,7 @@ class Forest:
         """One row's raw predictions (trees per iteration): ``_raw`` on flat arrays, the
         same steps and sums, a third fewer microseconds."""
         v = row.take(self.feature)
-        right = v > self.threshold if filled or no_nan(row) else self._right(v)
+        right = v > self.threshold if filled or not np.isnan(row).any() else self._right(v)
         ruled_out = np.bitwise_or.reduceat(np.multiply(self.cleared, right), self.starts)
         values = self.values.take(self.offsets + leaf_numbers(ruled_out))
         if self.classes == 1:
@@ -85,13 +85,6 @@ class Forest:
         """Where rows go right of each split, missing values going the split's way."""
         right: np.ndarray = ~((v <= self.threshold) | (np.isnan(v) & self.missing_left))
         return right
-
-
-def no_nan(x: np.ndarray) -> bool:
-    """No NaN in ``x``: its minimum is a number (``minimum`` carries a NaN through, and
-    warns of nothing). One call, not two."""
-    least = np.minimum.reduce(x, axis=None, initial=np.inf)
-    return bool(least == least)
 
 
 def leaf_numbers(ruled_out: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from sds.features.transform import FeatureTransformer
 from sds.models.evaluate import predictions  # the model's outputs, the same everywhere
-from sds.serving.forest import forest_decision, forest_head, no_nan
+from sds.serving.forest import forest_decision, forest_head
 from sds.serving.validate import stack
 
 TOLERANCE = 1e-9
@@ -226,9 +226,9 @@ def _numeric(imputer: Any, cols: list[str]) -> tuple[Block, int, bool]:
 
     def run(columns: Mapping[str, Any], n: int) -> np.ndarray:
         x = stack(columns, cols, n)
-        if no_nan(x):  # nothing to fill, no indicator set
-            return np.hstack([x, np.zeros((n, len(flagged)))]) if len(flagged) else x
         missing = np.isnan(x)
+        if not missing.any():
+            return np.hstack([x, missing[:, flagged]]) if len(flagged) else x
         return np.hstack([np.where(missing, fill, x), missing[:, flagged]])
 
     return run, len(cols) + len(flagged), True
