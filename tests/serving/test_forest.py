@@ -71,6 +71,8 @@ def test_tables_give_the_decision_function_a_calibrator_takes() -> None:
     assert score is not None
     x = _hostile_rows(model, 1_000, 4)
     assert np.max(np.abs(score(x) - model.decision_function(x))) <= TOLERANCE
+    for i in range(0, 1_000, 97):  # one row, as served
+        assert np.max(np.abs(score(x[i : i + 1]) - model.decision_function(x[i : i + 1]))) <= 1e-12
     assert forest_decision(_classifier(3)) is None  # one score per class: not a binary score
     assert forest_decision(HistGradientBoostingRegressor()) is None
 

@@ -60,6 +60,14 @@ class Forest:
             [self._raw(x[at : at + CHUNK], filled) for at in range(0, len(x), CHUNK)]
         )
 
+    def first(self, x: np.ndarray, filled: bool = False) -> np.ndarray:
+        """``raw(x, filled)[:, 0]``, the raw score of a binary or regression model; one row
+        of such a model without going through a one-row matrix."""
+        if len(x) == 1 and self.classes == 1:
+            return self._one(x[0], filled)
+        out: np.ndarray = self.raw(x, filled)[:, 0]
+        return out
+
     def _raw(self, x: np.ndarray, filled: bool) -> np.ndarray:
         v = np.take(x, self.feature, axis=1)
         right = v > self.threshold if filled or not np.isnan(x).any() else self._right(v)
@@ -117,7 +125,7 @@ def forest_head(
     inverse = _inverse(loss.link)  # binary: predict_proba's second column is this of the raw
 
     def head(x: np.ndarray) -> np.ndarray:
-        out: np.ndarray = inverse(forest.raw(x, filled)[:, 0])
+        out: np.ndarray = inverse(forest.first(x, filled))
         return out
 
     return head
@@ -137,7 +145,7 @@ def forest_decision(model: Any, filled: bool = False) -> Callable[[np.ndarray], 
         return None
     if forest.classes != 1:
         return None
-    return lambda x: forest.raw(x, filled)[:, 0]
+    return lambda x: forest.first(x, filled)
 
 
 def _inverse(link: Any) -> Callable[[np.ndarray], np.ndarray]:
