@@ -193,9 +193,10 @@ def test_unit_level_errors_are_duckdbs(
 def test_cutoff_features_file_counts_coverage_while_written(
     spark_engine: Any, tmp_path: Path
 ) -> None:
-    """At a cutoff, the entities without events before it are counted while Spark writes
-    the file (no pass over the events of their own): the same warning and summary as
-    DuckDB's, and no trace of the hidden flag in the file."""
+    """At a cutoff, the entities without events before it, and the summary, are counted
+    while Spark writes the file (no pass over the events or the file of their own): the
+    same warning and summary as DuckDB's, Parquet and CSV, and no trace of the hidden flag
+    in the file."""
     from sds.features.build import build
 
     rng = np.random.default_rng(4)
@@ -221,15 +222,19 @@ def test_cutoff_features_file_counts_coverage_while_written(
         "rfm": {"monetary": "amount"},
     }
 
-    def job(engine: str) -> dict[str, Any]:
-        out = tmp_path / f"{engine}.parquet"
+    def job(engine: str, suffix: str = ".parquet") -> dict[str, Any]:
+        out = tmp_path / f"{engine}{suffix}"
         return on(engine, lambda: build(spec, path, output=out)[0].to_dict() | {"output": None})
 
     duck, spark = job("duckdb"), job("spark")
     assert any("21 of 400 entities have no events before the cutoff" in w for w in duck["warnings"])
+    assert duck["entities"] == 400 and duck["rows"] == 401  # and the missing entity's row
+    assert 0 < duck["features"][2]["missing"] < 1  # amount_mean_7d: some without events
     assert_same(duck, spark)
+    assert_same(job("duckdb", ".csv"), job("spark", ".csv"))
     written = pq.read_schema(next((tmp_path / "spark.parquet").glob("part-*.parquet")))
     assert "__sds_known" not in written.names
     assert written.names == pq.read_schema(tmp_path / "duckdb.parquet").names
-    # the values' check, the sort's sample, the write and the summary: four jobs
-    assert _jobs(spark_engine, lambda: job("spark")) == 4
+    # the values' check, the sort's sample and the write: three jobs (the summary is
+    # observed during the write, not read back from the file)
+    assert _jobs(spark_engine, lambda: job("spark")) == 3
