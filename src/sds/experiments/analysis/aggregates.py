@@ -403,13 +403,15 @@ def sum_query(u: ir.Table, lay: Layout, origin: dict[str, float]) -> dict[str, A
 def from_sums(rows: pd.DataFrame, lay: Layout) -> pd.DataFrame:
     """The rows :func:`rows.moment_rows` gives (as a DataFrame), from :func:`sum_query`'s
     sums."""
-    bad = [c for c in rows.columns if c.startswith("bad_")]
+    bad = [c for c in rows.columns if c.startswith("bad_") or c == "noid"]
     out = rows[[*lay.keys, "n", "mixed", *bad]].copy()
     n = rows["n"].astype(float)
     sums = {v: rows[f"sum_{lay.mean_name(v)}"].astype(float).fillna(0.0) for v in lay.variables}
     for v in lay.variables:
         name = lay.mean_name(v)
-        present = rows[f"count_{name}"].astype(float)
+        # a covariate's missing values are summed as 0 (see _values): its mean is over
+        # every unit, as moment_query's avg of the filled values
+        present = n if v in lay.covariates else rows[f"count_{name}"].astype(float)
         out[f"null_{name}"] = rows["n"] - rows[f"count_{name}"]
         with np.errstate(divide="ignore", invalid="ignore"):
             out[name] = rows[f"sum_{name}"].astype(float) / present.where(present > 0)
