@@ -3,7 +3,7 @@
 Every mean, ratio, CUPED adjustment and balance check needs only per-group counts, means
 and centred co-moments (:mod:`moments`). The engine computes them at the finest grain the
 analysis needs (variant x segments x assignment day) as ``count``, ``avg`` and
-``covar_samp`` (an online, numerically stable update in DuckDB and Spark; ``var_samp`` is
+``covar_samp`` (an online, numerically stable update in DuckDB; ``var_samp`` is
 ``covar_samp(x, x)``, which DuckDB does not refuse on overflow), never sums of squares:
 those cancel catastrophically for values like N(1e8, 1). Each variable is first shifted by
 an origin near its mean (one small query on the source), so the engine's own rounding is
@@ -11,14 +11,17 @@ that of the spread, not of the magnitude. Every coarser breakdown (per variant, 
 per day, cumulative) pools those rows, so one query serves the whole report. Event level
 data is first rolled up to one row per unit inside the same query.
 
-On a database server (PostgreSQL, ...) the query asks for plain sums of the shifted values
-and of their products instead, and for counts of present values instead of counts of
-missing ones: each aggregate's state is then one number, where ``avg`` and ``covar_samp``
-keep arrays. PostgreSQL sizes a hash aggregate by that state times the groups it expects,
-and it expects about a million for an assignment day (it has no statistics on
-``date_trunc``), so the wide states made it sort, or hash on one core, where the narrow
-ones hash in parallel (3.5 s against 2.6 s, and 7.5 s against 2.6 s with sorting off, on
-10,000,000 rows: ``benchmarks/warehouse_bench.py``). The co-moments follow as
+On a database server (PostgreSQL, ...) and on Spark the query asks for plain sums of the
+shifted values and of their products instead, and for counts of present values instead of
+counts of missing ones: each aggregate's state is then one number, where ``avg`` and
+``covar_samp`` keep arrays. PostgreSQL sizes a hash aggregate by that state times the
+groups it expects, and it expects about a million for an assignment day (it has no
+statistics on ``date_trunc``), so the wide states made it sort, or hash on one core, where
+the narrow ones hash in parallel (3.5 s against 2.6 s, and 7.5 s against 2.6 s with
+sorting off, on 10,000,000 rows: ``benchmarks/warehouse_bench.py``). Spark keeps four
+numbers per ``covar_samp`` (two divisions a row to update them) in each group's row of
+its hash map: the plain sums take a sixth less of its CPU time on the same 10,000,000
+rows (``benchmarks/spark_bench.py``'s analysis). The co-moments follow as
 ``S_xy - S_x S_y / n`` per group; with the origin shift, ``S_x / n`` is the group's small
 distance from the origin, so nothing large cancels.
 """
@@ -343,7 +346,7 @@ def aggregate(
     origin = origins(table, spec, lay, grain, scanned)
     ids_later = bool(scanned and scanned.get(IDS_LATER))
     u = units(table, spec, grain, ids=True) if ids_later else unit_rows
-    sums = table.engine.is_server
+    sums = table.engine.is_server or table.engine.is_spark
     asked = replace(lay, binary=[]) if scanned and scanned.get(CHECKED) else lay
     query = sum_query(u, asked, origin) if sums else moment_query(u, asked, origin)
     if grain == "unit":  # one row per unit is in one arm: no sum of 10,000,000 zeros
