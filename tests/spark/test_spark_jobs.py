@@ -238,3 +238,55 @@ def test_cutoff_features_file_counts_coverage_while_written(
     # the values' check, the sort's sample and the write: three jobs (the summary is
     # observed during the write, not read back from the file)
     assert _jobs(spark_engine, lambda: job("spark")) == 3
+
+
+def test_footer_statistics_give_null_counts_and_bounds(spark_engine: Any, tmp_path: Path) -> None:
+    table = pa.table({"id": [1, None, 3, 4], "flag": pa.array([0, 1, 1, 0], pa.int8())})
+    pq.write_table(table, tmp_path / "a.parquet", row_group_size=2)
+    pq.write_table(table.slice(0, 1), tmp_path / "b.parquet")
+    session = spark_engine.con._session
+    footer = local_footer(session, [str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")])
+    assert footer is not None
+    assert footer.nulls("id") == 1 and footer.nulls("flag") == 0
+    assert footer.bounds("id") == (1, 4) and footer.bounds("flag") == (0, 1)
+    assert footer.nulls("absent") is None and footer.bounds("absent") is None
+    pq.write_table(table, tmp_path / "bare.parquet", write_statistics=False)
+    bare = local_footer(session, [str(tmp_path / "bare.parquet")])
+    assert bare is not None
+    assert bare.nulls("id") is None and bare.bounds("flag") is None
+    pq.write_table(pa.table({"x": pa.array([None, None], pa.int64())}), tmp_path / "n.parquet")
+    empty = local_footer(session, [str(tmp_path / "n.parquet")])
+    assert empty is not None
+    assert empty.nulls("x") == 2 and empty.bounds("x") is None
+
+
+@pytest.mark.parametrize(
+    ("change", "later", "checked"),
+    [
+        ({}, False, True),
+        ({"user": [np.nan, 1.0, 2.0]}, True, True),
+        ({"converted": [2, 0, 1]}, False, False),
+        ({"converted": [0.0, 1.0, 0.5]}, False, False),  # not integers: the query checks
+    ],
+    ids=["clean", "null-id", "not-binary", "floats"],
+)
+def test_footers_spare_the_aggregate_its_checks(
+    spark_engine: Any, tmp_path: Path, change: dict[str, list[Any]], later: bool, checked: bool
+) -> None:
+    """The null ids and the 0/1 columns are checked from local Parquet's statistics, so
+    the aggregate query neither reads the ids nor tests each value, unless the statistics
+    leave it open (then the query checks, with DuckDB's messages: see above)."""
+    from sds.experiments.analysis import aggregates as ag
+    from sds.experiments.analysis.spec import parse
+
+    frame = _units(3_000, 3)
+    for column, values in change.items():
+        frame[column] = [*values, *frame[column].iloc[len(values) :]]
+    path = str(tmp_path / "units.parquet")
+    frame.to_parquet(path)
+    spec = parse({**SPEC, "metrics": SPEC["metrics"][:3], "data": path})
+    table = on("spark", lambda: open_table(path))
+    grain, scanned = ag.first_scan(table, spec)
+    assert grain == "unit" and scanned is not None
+    assert bool(scanned.get(ag.IDS_LATER)) is later
+    assert bool(scanned.get(ag.CHECKED)) is checked

@@ -204,8 +204,9 @@ def _spark_units(table: Table, spec: AnalysisSpec) -> dict[str, Any]:
     inside the aggregate query (:func:`aggregate` checks them before anything else, with
     :func:`_grain`'s message), and the origins are the means of the first
     :data:`HEAD_ROWS` rows, taken in order from the first partition (a short job that reads
-    only them; the same rows DuckDB's :func:`_declared_units` averages)."""
-    counts: dict[str, Any] = {IDS_LATER: True}
+    only them; the same rows DuckDB's :func:`_declared_units` averages). Local Parquet's
+    footers can spare the query both checks (:func:`_footer_checks`)."""
+    counts: dict[str, Any] = _footer_checks(table, spec)
     shifted = _shifted(spec, layout(spec))
     if shifted:
         t = table.expr
@@ -213,6 +214,30 @@ def _spark_units(table: Table, spec: AnalysisSpec) -> dict[str, Any]:
         rows = table.engine.first_rows(head, HEAD_ROWS, source=table.name)
         counts |= {name: _mean(rows[name]) for name in rows.column_names}
     return counts
+
+
+def _footer_checks(table: Table, spec: AnalysisSpec) -> dict[str, Any]:
+    """The checks local Parquet's row-group statistics answer on Spark, as DuckDB answers
+    them from the same statistics: no null ids (else :data:`IDS_LATER`: the aggregate
+    query counts them), and integer 0/1 columns between 0 and 1 (:data:`CHECKED`). Each
+    check a query need not make leaves a column it need not read (a sixth of the
+    aggregate's CPU time on 10,000,000 rows)."""
+    footer = table.engine.footer(table.expr)
+    counts: dict[str, Any] = {}
+    if footer is None or footer.nulls(spec.unit) != 0:
+        counts[IDS_LATER] = True
+    binary = layout(spec).binary
+    schema = table.expr.schema()
+    if footer is not None and binary and all(_zero_one(footer, schema[v], v) for v in binary):
+        counts[CHECKED] = True
+    return counts
+
+
+def _zero_one(footer: Any, dtype: Any, column: str) -> bool:
+    """Whether the statistics show an integer or boolean column within 0 and 1."""
+    bounds = footer.bounds(column)
+    integral = dtype.is_integer() or dtype.is_boolean()
+    return integral and bounds is not None and bounds[0] >= 0 and bounds[1] <= 1
 
 
 def _mean(column: Any) -> float | None:
