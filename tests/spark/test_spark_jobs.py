@@ -235,9 +235,62 @@ def test_cutoff_features_file_counts_coverage_while_written(
     written = pq.read_schema(next((tmp_path / "spark.parquet").glob("part-*.parquet")))
     assert "__sds_known" not in written.names
     assert written.names == pq.read_schema(tmp_path / "duckdb.parquet").names
-    # the values' check, the sort's sample and the write: three jobs (the summary is
-    # observed during the write, not read back from the file)
-    assert _jobs(spark_engine, lambda: job("spark")) == 3
+    # the sort's sample and the write: two jobs (the values' check rides along the
+    # feature query, the summary is observed during the write, not read back)
+    assert _jobs(spark_engine, lambda: job("spark")) == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "found"),
+    [(np.inf, "non-finite"), (np.nan, "non-finite"), (1e200, "beyond")],
+    ids=["inf", "nan", "huge"],
+)
+def test_cutoff_features_file_refuses_unusable_values_as_duckdb(
+    spark_engine: Any, tmp_path: Path, value: float, found: str
+) -> None:
+    """A value the check refuses, found while Spark writes the file: DuckDB's message, and
+    the earlier file at the path stays as it was."""
+    from sds.features.build import build
+
+    rng = np.random.default_rng(5)
+    n = 2_000
+    events = pd.DataFrame(
+        {
+            "customer": rng.integers(0, 100, n),
+            "ts": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 90, n), "D"),
+            "amount": rng.gamma(2.0, 10.0, n),
+        }
+    )
+    spec = {"entity": "customer", "timestamp": "ts", "cutoff": "2026-03-01", "windows": ["30d"]}
+    spec |= {"aggregations": [{"column": "amount", "functions": ["sum"]}]}
+    clean = str(tmp_path / "clean.parquet")
+    events.to_parquet(clean)
+    out = tmp_path / "spark.parquet"
+    on("spark", lambda: build(spec, clean, output=out))
+    before = sorted(p.name for p in out.iterdir())
+    events.loc[n - 1, "amount"] = value  # a late event: after the cutoff, checked still
+    events.loc[n - 1, "ts"] = pd.Timestamp("2026-05-01")
+    bad = str(tmp_path / "bad.parquet")
+    pa_table = pa.Table.from_pandas(events, preserve_index=False)
+    pq.write_table(
+        pa_table.set_column(2, "amount", pa.array(events["amount"], from_pandas=False)), bad
+    )
+
+    def job(engine: str) -> str:
+        with pytest.raises(DataError) as raised:
+            build(spec, bad, output=tmp_path / f"{engine}-bad.parquet")
+        return str(raised.value)
+
+    duck, spark = on("duckdb", lambda: job("duckdb")), on("spark", lambda: job("spark"))
+    assert found in duck
+    if value == np.inf:  # Spark's check query counts inf among the huge values (as before)
+        assert spark.split(";")[0] == duck.split(";")[0]
+    else:
+        assert spark == duck
+    with pytest.raises(DataError):
+        on("spark", lambda: build(spec, bad, output=out))
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers
 
 
 def test_footer_statistics_give_null_counts_and_bounds(spark_engine: Any, tmp_path: Path) -> None:

@@ -376,6 +376,7 @@ class Engine:
         *,
         hidden: tuple[str, ...] = (),
         source: str = "data",
+        check: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
         """As :meth:`write` on Spark, to a local path, without the `hidden` columns; and
         the Spark SQL aggregates `observe` over the written rows (hidden columns included),
@@ -387,6 +388,8 @@ class Engine:
             observe: Name: Spark SQL aggregate expression, e.g. `count(*)`.
             hidden: Columns only `observe` reads, left out of the file.
             source: Name of the data in error messages.
+            check: Called with the values before the file takes its place; what it raises
+                leaves nothing written.
 
         Returns:
             Each aggregate's value.
@@ -407,6 +410,8 @@ class Engine:
                     self.con, expr, str(tmp), csv=csv, hidden=hidden, observe=observe
                 )
             observed.update(found)
+            if check is not None:
+                check(observed)
 
         self._write(expr, path, source, run)
         return observed

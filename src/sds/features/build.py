@@ -24,6 +24,7 @@ from sds.features.temporal import (
     cutoff_coverage,
     features,
 )
+from sds.features.values import UNUSABLE_FLAG, check_values
 from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_table
 
 if TYPE_CHECKING:
@@ -142,7 +143,16 @@ def _build(
         and not URI.match(str(output))
     )
     flagged = flagged or observed
-    expr = features(spec, events, label_table, warnings, ordered=table is None, known_flag=flagged)
+    later = observed and _checks_in_order(spec, events)
+    expr = features(
+        spec,
+        events,
+        label_table,
+        warnings,
+        ordered=table is None,
+        known_flag=flagged,
+        check_later=later,
+    )
     if not flagged:
         warnings += _label_coverage(spec, events, label_table)
     carried = carried_columns(spec, label_table)
@@ -201,15 +211,35 @@ def _write_observed(
 ) -> dict[str, Any]:
     """Write a cutoff's features to a local Spark file, counting the coverage (from the
     hidden flag) and the summary while Spark writes the rows: one Spark job fewer than
-    reading the file back. The summary's types are the file's, read from its footers."""
-    hidden = (KNOWN_FLAG,)
+    reading the file back. The summary's types are the file's, read from its footers.
+    With the values' flag (:func:`features`' ``check_later``), a flagged entity has the
+    values checked before the file takes its place (their query raises the message)."""
+    hidden = tuple(c for c in (KNOWN_FLAG, UNUSABLE_FLAG) if c in expr.columns)
     observe = coverage_sql(spec.entity)
     observe |= summary_sql([c for c in expr.columns if c not in hidden], carried)
+    if UNUSABLE_FLAG in hidden:
+        observe["unusable"] = f"count(CASE WHEN `{UNUSABLE_FLAG}` THEN 1 END)"
+
+    def check(row: dict[str, Any]) -> None:
+        if row.get("unusable"):
+            check_values(spec, events, [])
+
     engine = events.engine
-    row = engine.write_observing(expr, output, observe, hidden=hidden, source=events.name)
+    row = engine.write_observing(
+        expr, output, observe, hidden=hidden, source=events.name, check=check
+    )
     warnings.extend(coverage_warning(int(row["total"] or 0), int(row["known"] or 0)))
     written = open_table(str(output), engine=engine, require_rows=False)
     return observed_summary(row, written, carried)
+
+
+def _checks_in_order(spec: FeatureSpec, events: Table) -> bool:
+    """Whether the values' check may wait for the write without another check's message
+    coming first: times that need no parsing query, and no transform to check."""
+    schema = events.expr.schema()
+    times = [c for c in (spec.timestamp, spec.available_at) if c]
+    texts = any(c in schema and schema[c].is_string() for c in times)
+    return spec.transform is None and not texts
 
 
 _FLAGS = frozenset({"postgres", "duckdb"})
