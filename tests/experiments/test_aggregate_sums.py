@@ -1,5 +1,5 @@
-"""The aggregate a database server runs (plain sums, narrow states that it can hash in
-parallel) gives the same finest-grain rows as the one DuckDB and Spark run (``avg`` and
+"""The aggregate a database server and Spark run (plain sums, narrow states that a server
+can hash in parallel) gives the same finest-grain rows as the one DuckDB runs (``avg`` and
 ``covar_samp``): both queries are run here on DuckDB, on the same units."""
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ from sds.experiments.analysis.rows import moment_rows
 from sds.experiments.analysis.spec import parse
 
 
-def _rows(shift: float) -> tuple[pd.DataFrame, pd.DataFrame, ag.Layout]:
+def _rows(shift: float, missing: bool) -> tuple[pd.DataFrame, pd.DataFrame, ag.Layout]:
     import yaml
 
     data = synth.make_ab_events(n_users=3_000, seed=11)
     for column in ("revenue", "pre_revenue"):
         data[column] = data[column] + shift  # far from 0: the origin shift must hold
+    if missing:  # units without history: the covariate counts as 0 for them
+        data.loc[data["user_id"] % 7 == 0, "pre_revenue"] = np.nan
     table = open_table(data)
     spec = parse({**yaml.safe_load(DEMO_SPEC.format(name="sums")), "data": None})
     grain = ag.detect_grain(table, spec)
@@ -37,9 +39,11 @@ def _rows(shift: float) -> tuple[pd.DataFrame, pd.DataFrame, ag.Layout]:
     return moments, sums, lay
 
 
-@pytest.mark.parametrize("shift", [0.0, 1e8])
-def test_sums_give_the_moments_rows(shift: float) -> None:
-    moments, sums, lay = _rows(shift)
+@pytest.mark.parametrize(("shift", "missing"), [(0.0, False), (1e8, False), (0.0, True)])
+def test_sums_give_the_moments_rows(shift: float, missing: bool) -> None:
+    moments, sums, lay = _rows(shift, missing)
+    if missing:
+        assert lay.covariates and sums[f"null_{lay.mean_name(lay.covariates[0])}"].sum() > 0
     keyed = [m.sort_values(lay.keys).reset_index(drop=True) for m in (moments, sums)]
     a, b = keyed
     assert list(a[lay.keys].itertuples(index=False)) == list(b[lay.keys].itertuples(index=False))

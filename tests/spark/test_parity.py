@@ -53,8 +53,9 @@ def test_experiment_analysis_every_metric_type(data_dir: Path, spark_engine: Any
 
 def test_analysis_moments_of_n_1e8_match_numpy(tmp_path: Path, spark_engine: Any) -> None:
     """N(1e8, 1) metric and covariate: variance, covariance, CUPED theta, effect and
-    standard error equal numpy to 1e-9 on both engines (var_samp / covar_samp, no sums of
-    squares), and the two engines agree."""
+    standard error equal numpy to 1e-9 on both engines (DuckDB's covar_samp, Spark's sums
+    of values shifted by an origin near their mean: no raw sums of squares), and the two
+    engines agree."""
     from sds.experiments.analysis import aggregates as ag
     from sds.experiments.analysis.run import analyze
     from tests.experiments.test_analysis_precision import (

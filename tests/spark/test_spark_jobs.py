@@ -193,9 +193,10 @@ def test_unit_level_errors_are_duckdbs(
 def test_cutoff_features_file_counts_coverage_while_written(
     spark_engine: Any, tmp_path: Path
 ) -> None:
-    """At a cutoff, the entities without events before it are counted while Spark writes
-    the file (no pass over the events of their own): the same warning and summary as
-    DuckDB's, and no trace of the hidden flag in the file."""
+    """At a cutoff, the entities without events before it, and the summary, are counted
+    while Spark writes the file (no pass over the events or the file of their own): the
+    same warning and summary as DuckDB's, Parquet and CSV, and no trace of the hidden flag
+    in the file."""
     from sds.features.build import build
 
     rng = np.random.default_rng(4)
@@ -221,15 +222,124 @@ def test_cutoff_features_file_counts_coverage_while_written(
         "rfm": {"monetary": "amount"},
     }
 
-    def job(engine: str) -> dict[str, Any]:
-        out = tmp_path / f"{engine}.parquet"
+    def job(engine: str, suffix: str = ".parquet") -> dict[str, Any]:
+        out = tmp_path / f"{engine}{suffix}"
         return on(engine, lambda: build(spec, path, output=out)[0].to_dict() | {"output": None})
 
     duck, spark = job("duckdb"), job("spark")
     assert any("21 of 400 entities have no events before the cutoff" in w for w in duck["warnings"])
+    assert duck["entities"] == 400 and duck["rows"] == 401  # and the missing entity's row
+    assert 0 < duck["features"][2]["missing"] < 1  # amount_mean_7d: some without events
     assert_same(duck, spark)
+    assert_same(job("duckdb", ".csv"), job("spark", ".csv"))
     written = pq.read_schema(next((tmp_path / "spark.parquet").glob("part-*.parquet")))
     assert "__sds_known" not in written.names
     assert written.names == pq.read_schema(tmp_path / "duckdb.parquet").names
-    # the values' check, the sort's sample, the write and the summary: four jobs
-    assert _jobs(spark_engine, lambda: job("spark")) == 4
+    # the sort's sample and the write: two jobs (the values' check rides along the
+    # feature query, the summary is observed during the write, not read back)
+    assert _jobs(spark_engine, lambda: job("spark")) == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "found"),
+    [(np.inf, "non-finite"), (np.nan, "non-finite"), (1e200, "beyond")],
+    ids=["inf", "nan", "huge"],
+)
+def test_cutoff_features_file_refuses_unusable_values_as_duckdb(
+    spark_engine: Any, tmp_path: Path, value: float, found: str
+) -> None:
+    """A value the check refuses, found while Spark writes the file: DuckDB's message, and
+    the earlier file at the path stays as it was."""
+    from sds.features.build import build
+
+    rng = np.random.default_rng(5)
+    n = 2_000
+    events = pd.DataFrame(
+        {
+            "customer": rng.integers(0, 100, n),
+            "ts": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 90, n), "D"),
+            "amount": rng.gamma(2.0, 10.0, n),
+        }
+    )
+    spec = {"entity": "customer", "timestamp": "ts", "cutoff": "2026-03-01", "windows": ["30d"]}
+    spec |= {"aggregations": [{"column": "amount", "functions": ["sum"]}]}
+    clean = str(tmp_path / "clean.parquet")
+    events.to_parquet(clean)
+    out = tmp_path / "spark.parquet"
+    on("spark", lambda: build(spec, clean, output=out))
+    before = sorted(p.name for p in out.iterdir())
+    events.loc[n - 1, "amount"] = value  # a late event: after the cutoff, checked still
+    events.loc[n - 1, "ts"] = pd.Timestamp("2026-05-01")
+    bad = str(tmp_path / "bad.parquet")
+    pa_table = pa.Table.from_pandas(events, preserve_index=False)
+    pq.write_table(
+        pa_table.set_column(2, "amount", pa.array(events["amount"], from_pandas=False)), bad
+    )
+
+    def job(engine: str) -> str:
+        with pytest.raises(DataError) as raised:
+            build(spec, bad, output=tmp_path / f"{engine}-bad.parquet")
+        return str(raised.value)
+
+    duck, spark = on("duckdb", lambda: job("duckdb")), on("spark", lambda: job("spark"))
+    assert found in duck
+    if value == np.inf:  # Spark's check query counts inf among the huge values (as before)
+        assert spark.split(";")[0] == duck.split(";")[0]
+    else:
+        assert spark == duck
+    with pytest.raises(DataError):
+        on("spark", lambda: build(spec, bad, output=out))
+    assert sorted(p.name for p in out.iterdir()) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers
+
+
+def test_footer_statistics_give_null_counts_and_bounds(spark_engine: Any, tmp_path: Path) -> None:
+    table = pa.table({"id": [1, None, 3, 4], "flag": pa.array([0, 1, 1, 0], pa.int8())})
+    pq.write_table(table, tmp_path / "a.parquet", row_group_size=2)
+    pq.write_table(table.slice(0, 1), tmp_path / "b.parquet")
+    session = spark_engine.con._session
+    footer = local_footer(session, [str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")])
+    assert footer is not None
+    assert footer.nulls("id") == 1 and footer.nulls("flag") == 0
+    assert footer.bounds("id") == (1, 4) and footer.bounds("flag") == (0, 1)
+    assert footer.nulls("absent") is None and footer.bounds("absent") is None
+    pq.write_table(table, tmp_path / "bare.parquet", write_statistics=False)
+    bare = local_footer(session, [str(tmp_path / "bare.parquet")])
+    assert bare is not None
+    assert bare.nulls("id") is None and bare.bounds("flag") is None
+    pq.write_table(pa.table({"x": pa.array([None, None], pa.int64())}), tmp_path / "n.parquet")
+    empty = local_footer(session, [str(tmp_path / "n.parquet")])
+    assert empty is not None
+    assert empty.nulls("x") == 2 and empty.bounds("x") is None
+
+
+@pytest.mark.parametrize(
+    ("change", "later", "checked"),
+    [
+        ({}, False, True),
+        ({"user": [np.nan, 1.0, 2.0]}, True, True),
+        ({"converted": [2, 0, 1]}, False, False),
+        ({"converted": [0.0, 1.0, 0.5]}, False, False),  # not integers: the query checks
+    ],
+    ids=["clean", "null-id", "not-binary", "floats"],
+)
+def test_footers_spare_the_aggregate_its_checks(
+    spark_engine: Any, tmp_path: Path, change: dict[str, list[Any]], later: bool, checked: bool
+) -> None:
+    """The null ids and the 0/1 columns are checked from local Parquet's statistics, so
+    the aggregate query neither reads the ids nor tests each value, unless the statistics
+    leave it open (then the query checks, with DuckDB's messages: see above)."""
+    from sds.experiments.analysis import aggregates as ag
+    from sds.experiments.analysis.spec import parse
+
+    frame = _units(3_000, 3)
+    for column, values in change.items():
+        frame[column] = [*values, *frame[column].iloc[len(values) :]]
+    path = str(tmp_path / "units.parquet")
+    frame.to_parquet(path)
+    spec = parse({**SPEC, "metrics": SPEC["metrics"][:3], "data": path})
+    table = on("spark", lambda: open_table(path))
+    grain, scanned = ag.first_scan(table, spec)
+    assert grain == "unit" and scanned is not None
+    assert bool(scanned.get(ag.IDS_LATER)) is later
+    assert bool(scanned.get(ag.CHECKED)) is checked

@@ -34,6 +34,7 @@ from sds.data.spark import (
     write_observed,
     write_uri,
 )
+from sds.data.spark_footer import Footer
 from sds.data.uri import output_target
 from sds.data.url import connect, parse, resolve_password
 from sds.errors import AnalysisError, DataError, InputError, ParameterError
@@ -80,7 +81,7 @@ class Engine:
         self.url = url
         self.secrets: list[str] = []
         self.upload = upload
-        self._known_rows: dict[str, int] = {}  # views of files whose footers gave the rows
+        self._footers: dict[str, Footer] = {}  # views of local Parquet, by their footers
         if con is not None:  # a database server (or any Ibis backend) already connected
             self.backend = {"pyspark": "spark"}.get(con.name, str(con.name))
             self.con = con
@@ -375,6 +376,7 @@ class Engine:
         *,
         hidden: tuple[str, ...] = (),
         source: str = "data",
+        check: Callable[[dict[str, Any]], None] | None = None,
     ) -> dict[str, Any]:
         """As :meth:`write` on Spark, to a local path, without the `hidden` columns; and
         the Spark SQL aggregates `observe` over the written rows (hidden columns included),
@@ -386,6 +388,8 @@ class Engine:
             observe: Name: Spark SQL aggregate expression, e.g. `count(*)`.
             hidden: Columns only `observe` reads, left out of the file.
             source: Name of the data in error messages.
+            check: Called with the values before the file takes its place; what it raises
+                leaves nothing written.
 
         Returns:
             Each aggregate's value.
@@ -406,6 +410,8 @@ class Engine:
                     self.con, expr, str(tmp), csv=csv, hidden=hidden, observe=observe
                 )
             observed.update(found)
+            if check is not None:
+                check(observed)
 
         self._write(expr, path, source, run)
         return observed
@@ -495,11 +501,11 @@ class Engine:
             return self.con.read_csv(paths, **{k: v for k, v in options.items() if v})
         import uuid
 
-        frame, rows = read_frame(self.con._session, kind, paths, delim=delim, encoding=encoding)
+        frame, footer = read_frame(self.con._session, kind, paths, delim=delim, encoding=encoding)
         name = f"sds_read_{uuid.uuid4().hex[:12]}"
         frame.createOrReplaceTempView(name)
-        if rows is not None:
-            self._known_rows[name] = rows
+        if footer is not None:
+            self._footers[name] = footer
         return self.con.table(name)
 
     def known_rows(self, expr: ir.Table) -> int | None:
@@ -513,12 +519,17 @@ class Engine:
         Returns:
             The row count, or None when only a query can tell.
         """
+        footer = self.footer(expr)
+        return None if footer is None else footer.rows
+
+    def footer(self, expr: ir.Table) -> Footer | None:
+        """The footers of the local Parquet files `expr` reads on Spark, if it is such a
+        table (:meth:`read_files`), else None: their row-group statistics (null counts,
+        bounds) answer some checks without a query."""
         import ibis.expr.operations as ops
 
         op = expr.op()
-        if isinstance(op, ops.DatabaseTable):
-            return self._known_rows.get(op.name)
-        return None
+        return self._footers.get(op.name) if isinstance(op, ops.DatabaseTable) else None
 
     def sql(self, query: str, *, source: str = "SQL query") -> ir.Table:
         """An Ibis table over a SQL query in this engine's dialect.

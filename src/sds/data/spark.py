@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from sds.data.spark_footer import local_footer
+from sds.data.spark_footer import Footer, local_footer
 from sds.data.uri import URI
 from sds.errors import AnalysisError, ConfigError, DataError, InputError
 from sds.report.tempfiles import is_part_listing
@@ -408,18 +408,18 @@ def _may_replace(session: Any, uri: str) -> bool:
 
 def read_frame(
     session: Any, kind: str, paths: list[str], *, delim: str | None, encoding: str | None
-) -> tuple[Any, int | None]:
+) -> tuple[Any, Footer | None]:
     """A Spark DataFrame over Parquet, JSON-lines or CSV ``paths``, CSV read as DuckDB reads
     it: a header row, DuckDB's sniffed types for local files, and a value that does not parse
-    is an error (not a silent null). With it, the number of rows when the files' metadata
-    tells it (local Parquet: :mod:`sds.data.spark_footer`, whose schema also spares Spark's
+    is an error (not a silent null). With it, the files' footers when this process can read
+    them (local Parquet: :mod:`sds.data.spark_footer`, whose schema also spares Spark's
     inference job), else None."""
     read = session.read
     if kind == "parquet":
         footer = local_footer(session, paths)
         if footer is None:
             return read.parquet(*paths), None
-        return read.schema(footer.schema).parquet(*paths), footer.rows
+        return read.schema(footer.schema).parquet(*paths), footer
     if kind == "json":
         return read.json(paths), None
     schema = csv_schema(paths, delim, encoding)

@@ -8,11 +8,15 @@ session whose default file system is the local one) they are read here with pyar
 the schema handed to Spark's reader. Anything whose type Spark might read otherwise
 (unsigned or nanosecond columns, nested types, files whose schemas differ)
 keeps Spark's own inference.
+
+The footers' row-group statistics also tell a column's null count and its bounds
+(:meth:`Footer.nulls`, :meth:`Footer.bounds`), so a check they answer needs no work in a
+query (an analysis' null ids and 0/1 columns: a sixth of its aggregate's CPU time).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sds.data.uri import URI
@@ -22,10 +26,42 @@ MAX_FILES = 64  # more footers than this are left to Spark (its listing runs in 
 
 @dataclass(frozen=True)
 class Footer:
-    """The Spark schema (a ``StructType``) and the number of rows of some Parquet files."""
+    """The Spark schema (a ``StructType``) and the number of rows of some Parquet files,
+    and their metadata (pyarrow's ``FileMetaData``, one per file)."""
 
     schema: Any
     rows: int
+    metas: tuple[Any, ...] = field(default=(), compare=False, repr=False)
+
+    def nulls(self, column: str) -> int | None:
+        """The column's null count, or None when a row group's statistics do not say."""
+        total = 0
+        for stats in self._statistics(column):
+            if stats is None or not stats.has_null_count:
+                return None
+            total += stats.null_count
+        return total if self.metas else None
+
+    def bounds(self, column: str) -> tuple[Any, Any] | None:
+        """The smallest and largest value of the column, or None when a row group's
+        statistics do not say (no statistics, or only nulls in it)."""
+        lows, highs = [], []
+        for stats in self._statistics(column):
+            if stats is None or not stats.has_min_max:
+                return None
+            lows.append(stats.min)
+            highs.append(stats.max)
+        return (min(lows), max(highs)) if lows else None
+
+    def _statistics(self, column: str) -> list[Any]:
+        out = []
+        for meta in self.metas:
+            names = meta.schema.names
+            if column not in names:
+                return [None]
+            index = names.index(column)
+            out += [meta.row_group(g).column(index).statistics for g in range(meta.num_row_groups)]
+        return out
 
 
 def local_footer(session: Any, paths: list[str]) -> Footer | None:
@@ -47,7 +83,9 @@ def local_footer(session: Any, paths: list[str]) -> Footer | None:
     if any(not m.schema.equals(first) for m in metas[1:]):
         return None
     schema = _struct(session, first)
-    return None if schema is None else Footer(schema, sum(m.num_rows for m in metas))
+    if schema is None:
+        return None
+    return Footer(schema, sum(m.num_rows for m in metas), tuple(metas))
 
 
 def _reads_local_files(session: Any) -> bool:
@@ -71,15 +109,15 @@ def _struct(session: Any, parquet_schema: Any) -> Any:
     int96 = conf.get("spark.sql.parquet.int96AsTimestamp", "true") == "true"
     arrow = parquet_schema.to_arrow_schema()
     fields = []
-    for i, field in enumerate(arrow):
+    for i, arrow_field in enumerate(arrow):
         if parquet_schema.column(i).physical_type == "INT96":
             # Spark's default for the times it writes; it reads them as zoned timestamps
             kind = st.TimestampType() if int96 else None
         else:
-            kind = _spark_type(field.type, ntz)
+            kind = _spark_type(arrow_field.type, ntz)
         if kind is None:
             return None
-        fields.append(st.StructField(field.name, kind, nullable=True))
+        fields.append(st.StructField(arrow_field.name, kind, nullable=True))
     return st.StructType(fields)
 
 

@@ -12,6 +12,8 @@ from sds.data.io import Table, open_table
 from sds.data.server import check_table_name, open_named
 from sds.data.uri import URI
 from sds.errors import DataError, ParameterError, missing_column_error
+from sds.features.build_summary import observed_summary, summary_sql
+from sds.features.build_summary import summary as _summary
 from sds.features.spec import FeatureSpec, parse
 from sds.features.temporal import (
     KNOWN_FLAG,
@@ -22,6 +24,7 @@ from sds.features.temporal import (
     cutoff_coverage,
     features,
 )
+from sds.features.values import UNUSABLE_FLAG, check_values
 from sds.results import KeyValue, Note, Result, Section, jsonable_dict, records_table
 
 if TYPE_CHECKING:
@@ -140,7 +143,16 @@ def _build(
         and not URI.match(str(output))
     )
     flagged = flagged or observed
-    expr = features(spec, events, label_table, warnings, ordered=table is None, known_flag=flagged)
+    later = observed and _checks_in_order(spec, events)
+    expr = features(
+        spec,
+        events,
+        label_table,
+        warnings,
+        ordered=table is None,
+        known_flag=flagged,
+        check_later=later,
+    )
     if not flagged:
         warnings += _label_coverage(spec, events, label_table)
     carried = carried_columns(spec, label_table)
@@ -165,13 +177,9 @@ def _build(
         expr = written.expr.order_by([spec.entity, spec.label_time])
     if observed:
         assert output is not None
-        hidden = (KNOWN_FLAG,)
-        counts = coverage_sql(spec.entity)
-        row = engine.write_observing(expr, output, counts, hidden=hidden, source=events.name)
-        warnings.extend(coverage_warning(int(row["total"] or 0), int(row["known"] or 0)))
+        summary = _write_observed(spec, expr, output, carried, warnings, events)
     elif output is not None:
         engine.write(expr, output, source=events.name)
-    if output is not None:
         # the summary reads the file here (a server's rows are not sent back up to it)
         summary = _summary(
             open_table(str(output), engine=_here(engine), require_rows=False), carried
@@ -191,6 +199,47 @@ def _build(
         **summary,
     )
     return result, frame
+
+
+def _write_observed(
+    spec: FeatureSpec,
+    expr: ir.Table,
+    output: str | Path,
+    carried: list[str],
+    warnings: list[str],
+    events: Table,
+) -> dict[str, Any]:
+    """Write a cutoff's features to a local Spark file, counting the coverage (from the
+    hidden flag) and the summary while Spark writes the rows: one Spark job fewer than
+    reading the file back. The summary's types are the file's, read from its footers.
+    With the values' flag (:func:`features`' ``check_later``), a flagged entity has the
+    values checked before the file takes its place (their query raises the message)."""
+    hidden = tuple(c for c in (KNOWN_FLAG, UNUSABLE_FLAG) if c in expr.columns)
+    observe = coverage_sql(spec.entity)
+    observe |= summary_sql([c for c in expr.columns if c not in hidden], carried)
+    if UNUSABLE_FLAG in hidden:
+        observe["unusable"] = f"count(CASE WHEN `{UNUSABLE_FLAG}` THEN 1 END)"
+
+    def check(row: dict[str, Any]) -> None:
+        if row.get("unusable"):
+            check_values(spec, events, [])
+
+    engine = events.engine
+    row = engine.write_observing(
+        expr, output, observe, hidden=hidden, source=events.name, check=check
+    )
+    warnings.extend(coverage_warning(int(row["total"] or 0), int(row["known"] or 0)))
+    written = open_table(str(output), engine=engine, require_rows=False)
+    return observed_summary(row, written, carried)
+
+
+def _checks_in_order(spec: FeatureSpec, events: Table) -> bool:
+    """Whether the values' check may wait for the write without another check's message
+    coming first: times that need no parsing query, and no transform to check."""
+    schema = events.expr.schema()
+    times = [c for c in (spec.timestamp, spec.available_at) if c]
+    texts = any(c in schema and schema[c].is_string() for c in times)
+    return spec.transform is None and not texts
 
 
 _FLAGS = frozenset({"postgres", "duckdb"})
@@ -287,30 +336,3 @@ def _label_coverage(spec: FeatureSpec, events: Table, labels: Table | None) -> l
             "counts and sums are 0 and other features missing"
         ]
     return []
-
-
-def _summary(table: Table, carried: list[str]) -> dict[str, Any]:
-    """Rows, entities, label-time range and each feature's type and missing share (the
-    carried label columns are not features)."""
-    t = table.expr
-    entity, label = t.columns[0], t.columns[1]
-    aggs: dict[str, Any] = {
-        "rows": t.count(),
-        "entities": t[entity].nunique(),
-        "first": t[label].min().cast("string"),
-        "last": t[label].max().cast("string"),
-    }
-    names = [c for c in t.columns[2:] if c not in carried]
-    aggs.update({f"null_{i}": t[c].isnull().mean() for i, c in enumerate(names)})
-    row = table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0]
-    schema = t.schema()
-    features = tuple(
-        {"feature": c, "type": str(schema[c]), "missing": float(row[f"null_{i}"] or 0.0)}
-        for i, c in enumerate(names)
-    )
-    return {
-        "rows": int(row["rows"]),
-        "entities": int(row["entities"]),
-        "label_times": (str(row["first"]), str(row["last"])),
-        "features": features,
-    }

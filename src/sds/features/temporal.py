@@ -32,7 +32,7 @@ import pandas as pd
 
 from sds.errors import DataError, missing_column_error
 from sds.features.spec import FeatureSpec
-from sds.features.values import check_values
+from sds.features.values import UNUSABLE_FLAG, check_values, deferrable, unusable_flag
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -149,16 +149,22 @@ def features(
     *,
     ordered: bool = True,
     known_flag: bool = False,
+    check_later: bool = False,
 ) -> ir.Table:
     """The feature table expression: one row per label row, named as in the spec, sorted
     by entity and label time unless ``ordered`` is false (a table written in a database
     keeps no row order, so sorting it first only costs). Findings about the value columns
     go to ``warnings``. With ``known_flag`` (cutoff mode only) a last column
     :data:`KNOWN_FLAG` says whether the entity has events before the cutoff, from which
-    :func:`coverage_warning` is read without a second pass over the events."""
+    :func:`coverage_warning` is read without a second pass over the events. With
+    ``check_later`` (cutoff mode only) the floating value columns are not checked first:
+    :data:`UNUSABLE_FLAG` flags the entities with values the check refuses (see
+    :func:`sds.features.values.deferrable`), unless text columns need the check now."""
 
     check_columns(spec, events, labels)
-    empty = check_values(spec, events, warnings if warnings is not None else [])
+    found = warnings if warnings is not None else []
+    later = deferrable(spec, events) if check_later and labels is None else None
+    empty = [] if later is not None else check_values(spec, events, found)
     e = events.expr
     cols: dict[str, Any] = {ENTITY: e[spec.entity], TS: as_utc(events, spec.timestamp)}
     if spec.available_at:
@@ -169,7 +175,7 @@ def features(
     ev = e.select(**cols)
     carried = carried_columns(spec, labels)
     if labels is None:  # one cutoff: every entity of the events, features from before it
-        out = _at_cutoff(spec, ev, known_flag)
+        out = _at_cutoff(spec, ev, known_flag, later or [])
     else:
         lab = label_rows(spec, labels)
         before = [lab[ENTITY] == ev[ENTITY], ev[TS] < lab[LABEL_TIME]]
@@ -209,7 +215,9 @@ def _refuse_collisions(
         )
 
 
-def _at_cutoff(spec: FeatureSpec, ev: ir.Table, known_flag: bool = False) -> ir.Table:
+def _at_cutoff(
+    spec: FeatureSpec, ev: ir.Table, known_flag: bool = False, unchecked: list[str] | None = None
+) -> ir.Table:
     """The same features without a join: every entity of the events, grouped, each
     aggregate reading only the events before the cutoff (so an entity without any keeps
     its row with the label rows' no-history values)."""
@@ -220,6 +228,8 @@ def _at_cutoff(spec: FeatureSpec, ev: ir.Table, known_flag: bool = False) -> ir.
     if spec.available_at:
         known &= ev[KNOWN] < cutoff
     flag = {KNOWN_FLAG: known.any()} if known_flag else {}
+    if unchecked:
+        flag[UNUSABLE_FLAG] = unusable_flag(ev, unchecked)
     out = ev.group_by(ENTITY).aggregate(**_aggregates(spec, ev, cutoff, cutoff, known), **flag)
     return out.mutate(**{LABEL_TIME: cutoff}).select(ENTITY, LABEL_TIME, *out.columns[1:])
 

@@ -6,13 +6,24 @@ text column with no values at all (DuckDB reads an empty CSV column as VARCHAR) 
 numbers, with a warning; numbers that are infinite or too large to square (1e307) are
 refused, since their sums and deviations would overflow in the engine. One small aggregate
 query, and one more only to show an offending value.
+
+A Spark file written at one cutoff needs no query of its own for the floating columns
+(:func:`deferrable`): the feature query flags each entity with such a value
+(:func:`unusable_flag`), Spark counts the flags while it writes, and only when one is set
+does :func:`check_values` run, to raise its message before the file takes its place.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sds.data.finite import engine_count, unusable_aggregates, unusable_error, unusable_from_row
+from sds.data.finite import (
+    MAX_MAGNITUDE,
+    engine_count,
+    unusable_aggregates,
+    unusable_error,
+    unusable_from_row,
+)
 from sds.errors import DataError
 from sds.features.spec import FeatureSpec
 
@@ -38,13 +49,7 @@ def check_values(spec: FeatureSpec, events: Table, warnings: list[str]) -> list[
     """The text columns to read as numbers (no values, or only numbers); raises a
     DataError for text that is not numbers, other types, and infinite or huge values."""
     needs = numeric_columns(spec)
-    schema = events.expr.schema()
-    text = [c for c in needs if schema[c].is_string()]
-    floats = [c for c in needs if schema[c].is_floating()]
-    for c in needs:
-        dtype = schema[c]
-        if not (dtype.is_string() or dtype.is_numeric() or dtype.is_boolean()):
-            raise _not_numbers(c, needs[c], str(dtype), "", events.name)
+    text, floats = _kinds(events, needs)
     if not (text or floats):
         return []
     row = events.engine.execute(
@@ -57,13 +62,49 @@ def check_values(spec: FeatureSpec, events: Table, warnings: list[str]) -> list[
         wrong = engine_count(row[f"bad{i}"])
         if wrong:
             found = f"{wrong:,} value(s) that are not numbers, e.g. {_example(events, c)!r}"
-            raise _not_numbers(c, needs[c], str(schema[c]), found, events.name)
+            raise _not_numbers(c, needs[c], str(events.expr.schema()[c]), found, events.name)
         if not engine_count(row[f"filled{i}"]):
             warnings.append(
                 f"column {c!r} has no values at all (read as text, used as numbers): its "
                 "sums are 0 and its means and deviations missing"
             )
     return text
+
+
+UNUSABLE_FLAG = "__sds_unusable"
+"""The hidden column the feature query adds for :func:`deferrable`'s columns."""
+
+
+def deferrable(spec: FeatureSpec, events: Table) -> list[str] | None:
+    """The floating columns whose check can wait for the feature query's flag
+    (:func:`unusable_flag`), after the checks of types that need no query (raised here, as
+    :func:`check_values` raises them); None when text columns need the query first."""
+    text, floats = _kinds(events, numeric_columns(spec))
+    return None if text else floats
+
+
+def unusable_flag(t: Any, floats: list[str]) -> Any:
+    """An aggregate: whether a group has a value :func:`check_values` refuses (infinite,
+    NaN, or beyond MAX_MAGNITUDE) in one of ``floats``."""
+    import functools
+
+    odd = [(v.isinf() | v.isnan() | (v.abs() > MAX_MAGNITUDE)) for v in _floats(t, floats)]
+    return functools.reduce(lambda a, b: a | b, odd).any()
+
+
+def _floats(t: Any, columns: list[str]) -> list[Any]:
+    return [t[c].cast("float64") for c in columns]
+
+
+def _kinds(events: Table, needs: dict[str, list[str]]) -> tuple[list[str], list[str]]:
+    """The text and the floating columns among ``needs``; a DataError for other types."""
+    schema = events.expr.schema()
+    for c in needs:
+        dtype = schema[c]
+        if not (dtype.is_string() or dtype.is_numeric() or dtype.is_boolean()):
+            raise _not_numbers(c, needs[c], str(dtype), "", events.name)
+    text = [c for c in needs if schema[c].is_string()]
+    return text, [c for c in needs if schema[c].is_floating()]
 
 
 def _aggregates(events: Table, text: list[str], floats: list[str]) -> dict[str, Any]:
