@@ -343,3 +343,45 @@ def test_footers_spare_the_aggregate_its_checks(
     assert grain == "unit" and scanned is not None
     assert bool(scanned.get(ag.IDS_LATER)) is later
     assert bool(scanned.get(ag.CHECKED)) is checked
+
+
+def _tied(n: int) -> pd.DataFrame:
+    """Columns whose values repeat, in ties broken by value, and with nulls."""
+    rng = np.random.default_rng(5)
+    return pd.DataFrame(
+        {
+            "id": np.arange(n),  # mostly unique: no top values
+            "tiny": pd.array(rng.integers(-3, 4, n), "int8"),
+            "level": rng.choice(["b", "a", "c", "d"], n),
+            "score": np.where(rng.random(n) < 0.1, np.nan, rng.integers(0, 9, n) * 0.25),
+            "flag": rng.random(n) < 0.3,
+            "day": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 6, n), "D"),
+            "empty": pd.array([None] * n, "Int64"),  # no values: no top values
+        }
+    )
+
+
+def test_profile_top_values_in_one_job_as_on_duckdb(spark_engine: Any, tmp_path: Path) -> None:
+    """Every column's top values come from one query on Spark (two jobs: the union and
+    its sort), with DuckDB's values, counts and tie order, as pandas counts them."""
+    from sds.features.profile import profile
+
+    frame = _tied(4_000)
+    frame.loc[:40, "level"] = "a"  # "a" leads; the other three tie in order of value
+    path = str(tmp_path / "tied.parquet")
+    frame.to_parquet(path)
+    duck, spark = both(lambda: profile(path).to_dict(), spark_engine)
+    for result in (duck, spark):  # the engines name the timestamp type apart
+        assert result["columns"][5].pop("dtype").startswith("timestamp")
+    assert_same(duck, spark)
+    tops = {c["name"]: c["top_values"] for c in duck["columns"]}
+    assert tops["id"] == tops["empty"] == []
+    for name in ("tiny", "level", "score", "flag", "day"):
+        counts = frame[name].value_counts(dropna=True)
+        expected = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+        found = [(t["value"], t["count"]) for t in tops[name]]
+        assert [c for _, c in found] == [c for _, c in expected], name
+        assert [str(v)[:10] for v, _ in found] == [str(v)[:10] for v, _ in expected], name
+    # row count, statistics, exact distincts, duplicate rows, top values (2), histograms:
+    # one job each (no two columns could be equal); before, one a column for top values
+    assert _jobs(spark_engine, lambda: on("spark", lambda: profile(path))) == 7

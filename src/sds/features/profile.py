@@ -1,9 +1,10 @@
 """Profile a table with engine aggregates: nothing but small summaries reaches Python.
 
 One grouped-free aggregate query computes every column's counts, distincts, moments and
-quantiles in a single scan; one more counts duplicate (whole) rows; then one
-small GROUP BY per column gives its top values, and one query (a UNION ALL of a GROUP BY per
-column) every histogram.
+quantiles in a single scan; one more counts duplicate (whole) rows
+(:mod:`sds.data.rowcount`); then one small GROUP BY per column gives its top values (on
+Spark all in one query, :mod:`sds.features.profile_top`), and one query (a UNION ALL of a
+GROUP BY per column) every histogram.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sds.data.finite import MAX_MAGNITUDE
 from sds.data.io import Table, open_table
-from sds.data.rows import distinct_rows
+from sds.data.rowcount import count_distinct_rows
 from sds.data.schema import kind_of
 from sds.data.together import execute_together
 from sds.features.profile_result import (
@@ -27,7 +28,8 @@ from sds.features.profile_result import (
     column_flags,
     table_flags,
 )
-from sds.progress import Steps, progress_steps
+from sds.features.profile_top import top_steps, top_values
+from sds.progress import progress_steps
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
@@ -90,7 +92,7 @@ def _profile(table: Table, whole: Table, opts: ProfileOptions) -> Profile:
     kinds = [kind_of(t.schema()[n]) for n in names]
     # each step's label is shown before it runs (the first, one scan of every column, is
     # the longest) and the step counted when it ends
-    with progress_steps(4 + len(names), f"profiling {table.name}") as steps:
+    with progress_steps(4 + top_steps(table, len(names)), f"profiling {table.name}") as steps:
         steps.show("column statistics")
         n_rows = int(table.engine.scalar(t.count(), source=table.name))
         exact = n_rows <= _exact_limit(table, opts) or not _has_sketch(table.engine)
@@ -99,9 +101,13 @@ def _profile(table: Table, whole: Table, opts: ProfileOptions) -> Profile:
         steps.show("duplicate rows")
         duplicates = n_rows - _distinct_rows(whole)
         steps("duplicate rows")
-        profiles = []
-        for i, (name, kind) in enumerate(zip(names, kinds, strict=True)):
-            profiles.append(_column(table, i, name, kind, stats, n_rows, opts, steps))
+        profiles = [
+            _column(table, i, name, kind, stats, n_rows)
+            for i, (name, kind) in enumerate(zip(names, kinds, strict=True))
+        ]
+        wanted = {c.name for c in profiles if _wants_top(c, n_rows)}
+        tops = top_values(table, names, wanted.__contains__, n_rows, opts.top_k, steps)
+        profiles = [replace(c, top_values=tops.get(c.name, [])) for c in profiles]
         steps.show("histograms")
         found = _histograms(table, profiles, opts.bins)
         profiles = [replace(c, histogram=found.get(c.name)) for c in profiles]
@@ -281,9 +287,8 @@ def _spark_distincts(table: Table, names: list[str]) -> dict[str, int]:
 def _distinct_rows(table: Table) -> int:
     """Count of distinct whole rows (every column of the source, also when ``--columns``
     profiles only some: a repeat of two chosen columns is not a duplicate row): exact, or
-    by 64-bit row hashes on DuckDB (see :mod:`sds.data.rows`)."""
-    expr = distinct_rows(table.expr, table.engine.backend)
-    return int(table.engine.scalar(expr, source=table.name))
+    by 64-bit row hashes on DuckDB (see :mod:`sds.data.rowcount`)."""
+    return count_distinct_rows(table.engine, table.expr, source=table.name)
 
 
 def _num(value: Any) -> Any:
@@ -304,17 +309,10 @@ def _count(value: Any) -> int:
 
 
 def _column(
-    table: Table,
-    i: int,
-    name: str,
-    kind: str,
-    stats: dict[str, Any],
-    n_rows: int,
-    opts: ProfileOptions,
-    steps: Steps,
+    table: Table, i: int, name: str, kind: str, stats: dict[str, Any], n_rows: int
 ) -> ColumnProfile:
-    """One column's profile from the aggregate ``stats``, plus its top values (one query,
-    shown on ``steps`` while it runs); the histogram comes later (:func:`_histograms`)."""
+    """One column's profile from the aggregate ``stats``; its top values and histogram
+    come later (:func:`sds.features.profile_top.top_values`, :func:`_histograms`)."""
     p = f"c{i}_"
     non_null = int(stats[p + "nn"])
     distinct = int(stats[p + "distinct"])
@@ -330,10 +328,6 @@ def _column(
         }
     elif kind == "temporal":
         temporal = {"min": _num(stats[p + "min"]), "max": _num(stats[p + "max"])}
-    mostly_unique = non_null > 0 and distinct > 0.5 * non_null and kind != "boolean"
-    steps.show(f"{name}: top values")
-    top = [] if mostly_unique or non_null == 0 else _top_values(table, name, n_rows, opts.top_k)
-    steps(f"{name}: top values")
     return ColumnProfile(
         name=name,
         dtype=str(table.expr.schema()[name]),
@@ -344,7 +338,7 @@ def _column(
         numeric=numeric,
         text=text,
         temporal=temporal,
-        top_values=top,
+        top_values=[],
         histogram=None,
     )
 
@@ -368,25 +362,12 @@ def _numeric_block(stats: dict[str, Any], p: str) -> dict[str, Any]:
     return block
 
 
-def _top_values(table: Table, name: str, n_rows: int, k: int) -> list[dict[str, Any]]:
-    f = table.expr.filter(table.expr[name].notnull())
-    expr = (
-        f.group_by(value=f[name])
-        .aggregate(count=f.count())
-        .order_by([col_desc("count"), "value"])
-        .limit(k)
-    )
-    df = table.engine.execute(expr, source=table.name)
-    return [
-        {"value": _num(v), "count": int(c), "row_share": int(c) / n_rows}
-        for v, c in zip(df["value"], df["count"], strict=True)
-    ]
-
-
-def col_desc(name: str) -> Any:
-    import ibis
-
-    return ibis.desc(name)
+def _wants_top(col: ColumnProfile, n_rows: int) -> bool:
+    """Whether a column gets top values: not when it has no values, nor when it is mostly
+    unique (more distinct values than half its non-null rows), booleans excepted."""
+    non_null = n_rows - col.null_count
+    mostly_unique = col.distinct_count > 0.5 * non_null and col.kind != "boolean"
+    return non_null > 0 and not mostly_unique
 
 
 def _histograms(
