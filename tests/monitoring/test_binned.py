@@ -22,7 +22,7 @@ from scipy import stats
 
 from sds.data.io import open_table
 from sds.errors import DataError
-from sds.monitoring import binned
+from sds.monitoring import binned, binned_drift
 from sds.monitoring.drift import ks_p_value
 from sds.monitoring.report import monitor
 from sds.stats import psi as rules
@@ -56,11 +56,11 @@ PAIRS: dict[str, Pair] = {
 }
 
 
-def _drift(x: np.ndarray, y: np.ndarray) -> binned.NumericDrift:
+def _drift(x: np.ndarray, y: np.ndarray) -> binned_drift.NumericDrift:
     ref = open_table(pd.DataFrame({"f": x}))
     cur = open_table(pd.DataFrame({"f": y}), engine=ref.engine)
     grid = binned.grid_for(*binned.ranges(ref, ["f"])["f"])
-    return binned.numeric_drift(ref, cur, "f", "f", 10, grid)
+    return binned_drift.numeric_drift(ref, cur, "f", "f", 10, grid)
 
 
 @pytest.mark.parametrize("name", list(PAIRS))
