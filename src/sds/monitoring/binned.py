@@ -188,20 +188,23 @@ def _cell_counts(table: Any, column: str, grid: Grid, edges: np.ndarray, split: 
     t = table.expr.select(k=grid.key(x), x=x)
     if len(edges) and split:
         index = sum((t.x >= float(e)).cast("int32") for e in edges)
-        t = t.select(c=t.k * 16 + ibis.ifelse(t.k.isin(sorted(split)), index, 0))
+        t = t.select(c=t.k * 16 + ibis.ifelse(t.k.isin(sorted(split)), index, 0), x=t.x)
     else:
-        t = t.select(c=t.k * 16)
-    # one grouping column (cell * 16 + bin) hashes faster than two
-    return t.group_by("c").aggregate(n=t.count())
+        t = t.select(c=t.k * 16, x=t.x)
+    # one grouping column (cell * 16 + bin) hashes faster than two; the smallest and
+    # largest value tell a cell of one repeated value (its KS bound is exact)
+    return t.group_by("c").aggregate(n=t.count(), lo=t.x.min(), hi=t.x.max())
 
 
 def _decoded(out: Any) -> Any:
-    """Cells ``k``, bins ``b`` and counts ``n`` from the codes and counts of a cell query."""
+    """Cells ``k``, bins ``b``, counts ``n`` and smallest and largest values ``lo`` and
+    ``hi`` from the rows of a cell query."""
     code = out["c"].to_numpy(dtype=float)
     k = np.floor(code / 16)  # exact: 16 is a power of two
     with np.errstate(invalid="ignore"):  # +-inf cells
         b = np.where(np.isfinite(k), code - 16 * k, 0.0)
-    return pd.DataFrame({"k": k, "b": b, "n": out["n"].to_numpy(dtype=float)})
+    n, lo, hi = (out[c].to_numpy(dtype=float) for c in ("n", "lo", "hi"))
+    return pd.DataFrame({"k": k, "b": b, "n": n, "lo": lo, "hi": hi})
 
 
 def present(cells: Any) -> Any:

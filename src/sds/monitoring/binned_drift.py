@@ -106,11 +106,12 @@ def ks_by_pair(
     """KS of each pair from the cells, refined where the bound is above the tolerance (for
     all pairs together: one query a level)."""
     out: dict[Pair, dict[str, float]] = {}
-    tables, sizes = {}, {}
+    tables, sizes, single = {}, {}, {}
     for (r, c), cells in cur_cells.items():
         table = _merge(
             present(ref_cells[r]).groupby("k")["n"].sum(), present(cells).groupby("k")["n"].sum()
         )
+        single[(r, c)] = _single_valued(table, ref_cells[r], cells)
         n1, n2 = table["n1"].sum(), table["n2"].sum()
         if not (n1 > 0 and n2 > 0):
             nan = float("nan")
@@ -121,6 +122,12 @@ def ks_by_pair(
         tables[(r, c)], sizes[(r, c)] = table, (n1, n2)
     for level in (2, 3):
         offending = {p: _gaps(t, *sizes[p])[2] for p, t in tables.items()}
+        if level == 2:
+            # a cell of one repeated value needs no finer look: its finer grid would be
+            # the one sub-cell holding that value, exact (a point)
+            for p, o in offending.items():
+                tables[p].loc[o & single[p], "point"] = True
+                offending[p] = o & ~single[p]
         offending = {p: o for p, o in offending.items() if o.any()}
         if not offending:
             break
@@ -134,6 +141,14 @@ def ks_by_pair(
         bound = max(upper - d, 0.0)
         out[p] = {"ks": d, "ks_p_value": ks_p_value(d, n1, n2), "ks_error_bound": bound}
     return out
+
+
+def _single_valued(table: Any, ref: Any, cur: Any) -> Any:
+    """For each cell of ``table`` (in its order), whether all its values on both sides are
+    one value (the cells' smallest and largest values agree)."""
+    both = pd.concat([present(ref), present(cur)]).groupby("k")
+    same = both["lo"].min() == both["hi"].max()
+    return same.reindex(table["k"].to_numpy(float)).to_numpy(bool)
 
 
 def _merge(a: Any, b: Any) -> Any:
