@@ -22,7 +22,7 @@ from scipy import stats
 
 from sds.data.io import open_table
 from sds.errors import DataError
-from sds.monitoring import binned
+from sds.monitoring import binned, binned_drift
 from sds.monitoring.drift import ks_p_value
 from sds.monitoring.report import monitor
 from sds.stats import psi as rules
@@ -56,11 +56,11 @@ PAIRS: dict[str, Pair] = {
 }
 
 
-def _drift(x: np.ndarray, y: np.ndarray) -> binned.NumericDrift:
+def _drift(x: np.ndarray, y: np.ndarray) -> binned_drift.NumericDrift:
     ref = open_table(pd.DataFrame({"f": x}))
     cur = open_table(pd.DataFrame({"f": y}), engine=ref.engine)
     grid = binned.grid_for(*binned.ranges(ref, ["f"])["f"])
-    return binned.numeric_drift(ref, cur, "f", "f", 10, grid)
+    return binned_drift.numeric_drift(ref, cur, "f", "f", 10, grid)
 
 
 @pytest.mark.parametrize("name", list(PAIRS))
@@ -78,6 +78,31 @@ def test_counts_exact_and_ks_within_its_bound(name: str) -> None:
     n1, n2 = float((~np.isnan(x)).sum()), float((~np.isnan(y)).sum())
     assert found.ks["ks_p_value"] == pytest.approx(ks_p_value(ks, n1, n2), rel=1e-12)
     assert found.maybe_infinite == (False, False)
+
+
+def test_cells_of_one_value_need_no_refinement(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whole numbers fill a cell each: the grid's KS is exact (scipy's), and a cell whose
+    smallest and largest values agree is known to be a point without the refinement's
+    query: three queries (the reference's cells, its order statistics, the current
+    cells), not four."""
+    rng = np.random.default_rng(5)
+    x, y = rng.poisson(3, N).astype(float), rng.poisson(3.2, N).astype(float)
+    ref = open_table(pd.DataFrame({"f": x}))
+    cur = open_table(pd.DataFrame({"f": y}), engine=ref.engine)
+    grid = binned.grid_for(*binned.ranges(ref, ["f"])["f"])
+    queries: list[int] = []
+    real = ref.engine.to_pyarrow
+
+    def spy(expr: Any, *, source: str = "data") -> Any:
+        queries.append(1)
+        return real(expr, source=source)
+
+    monkeypatch.setattr(ref.engine, "to_pyarrow", spy)
+    found = binned_drift.numeric_drift(ref, cur, "f", "f", 10, grid).ks
+    assert len(queries) == 3
+    exact = stats.ks_2samp(x, y, method="asymp").statistic
+    assert found["ks"] == pytest.approx(exact, abs=1e-12)
+    assert found["ks_error_bound"] == 0.0
 
 
 def _two_masses() -> tuple[np.ndarray, np.ndarray]:

@@ -159,6 +159,33 @@ def test_unit_level_analysis_agrees_in_two_jobs(spark_engine: Any, tmp_path: Pat
     assert _jobs(spark_engine, lambda: on("spark", lambda: analyze(overall, path))) == 2
 
 
+def test_binned_drift_runs_a_query_a_step_for_all_features(
+    data_dir: Path, spark_engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each step of the large-input comparison (the reference's cells, its order
+    statistics, the current cells, the KS refinement, the categorical level counts) is one
+    query for every feature: two features or all twenty launch the same jobs (were 3 or 4
+    a numeric feature and one a categorical feature: 13 and 44 jobs here)."""
+    from sds.monitoring import binned
+    from sds.monitoring.report import monitor
+
+    monkeypatch.setattr(binned, "EXACT_ROWS", 100)
+    ref, cur = str(data_dir / "reference.parquet"), str(data_dir / "current.parquet")
+
+    def jobs(features: list[str] | None) -> int:
+        def run() -> Any:
+            return monitor(ref, cur, features=features)
+
+        return _jobs(spark_engine, lambda: on("spark", run))
+
+    few, every = jobs(["age", "gender"]), jobs(None)
+    # the log's check, the answered rows' count, the two sides' counts and the service
+    # figures (5); the ranges, the reference's cells, the order statistics, the current
+    # cells and the level counts (5); no KS refinement: every cell whose KS bound is loose
+    # holds one repeated value, which the cells' smallest and largest values tell
+    assert few == every == 10
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

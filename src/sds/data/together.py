@@ -22,10 +22,13 @@ def execute_together(engine: Any, parts: list[ir.Table], *, source: str) -> list
         source: Name of the data in error messages.
 
     Returns:
-        One frame per expression, in order, with its columns (the index as it came).
+        One frame per expression, in order, with its columns (the index as it came); no
+        query for no expression.
     """
     import ibis
 
+    if not parts:
+        return []
     tagged = [p.mutate(**{PART: ibis.literal(i, "int64")}) for i, p in enumerate(parts)]
     found = engine.execute(ibis.union(*tagged), source=source)
     return [found[found[PART] == i].drop(columns=PART) for i in range(len(parts))]

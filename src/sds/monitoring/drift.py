@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from sds.data.together import execute_together
 from sds.stats import psi as rules
 from sds.stats.psi import EPSILON as EPSILON  # re-exported for the callers of drift
 from sds.stats.psi import TOP_LEVELS as TOP_LEVELS
@@ -113,25 +114,47 @@ def level_counts(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Counts of the reference's top levels, all other levels, and missing, on each side
     (:func:`sds.stats.psi.level_counts`); ``totals`` are the two sides' row counts (counted
-    here if not given). The ranking happens in the engine, by the rule of
-    :func:`sds.stats.psi.top_levels` (count, then level), so an ID-like column with millions
-    of levels sends back only the top ones. One grouping of both sides by level (with each
-    side's count) gives the missing values' row and the top levels' rows, in one query."""
+    here if not given). See :func:`level_counts_by_pair`."""
+    return level_counts_by_pair(ref, cur, [(ref_col, cur_col)], totals)[(ref_col, cur_col)]
+
+
+def level_counts_by_pair(
+    ref: Any, cur: Any, pairs: list[tuple[str, str]], totals: tuple[int, int] | None = None
+) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+    """:func:`level_counts` of each pair (reference column, current column), keyed by pair,
+    from one query. The ranking happens in the engine, by the rule of
+    :func:`sds.stats.psi.top_levels` (count, then level), so an ID-like column with
+    millions of levels sends back only the top ones. One grouping of both sides by level
+    (with each side's count) gives the missing values' row and the top levels' rows; the
+    pairs' groupings are joined by UNION ALL (on Spark one job, not one per feature)."""
+    pairs = list(dict.fromkeys(pairs))
+    if not pairs:
+        return {}
+    parts = [_top_levels(ref, cur, r, c) for r, c in pairs]
+    found = execute_together(ref.engine, parts, source=ref.name)
+    n = totals if totals is not None else (ref.count(), cur.count())
+    return {p: _level_counts(rows, n) for p, rows in zip(pairs, found, strict=True)}
+
+
+def _top_levels(ref: Any, cur: Any, ref_col: str, cur_col: str) -> Any:
+    """The missing values' row first (if any), then the reference's top levels, numbered
+    ``i`` in that order (the rows of a UNION ALL come in no set order)."""
     import ibis
 
     a = ref.expr.select(v=ref.expr[ref_col].cast("string"), r=ibis.literal(1), c=ibis.literal(0))
     b = cur.expr.select(v=cur.expr[cur_col].cast("string"), r=ibis.literal(0), c=ibis.literal(1))
     both = a.union(b)
     by_level = both.group_by("v").aggregate(r=both.r.sum(), c=both.c.sum())
-    # the missing values' row first (if any), then the reference's top levels
     wanted = by_level.filter(by_level.v.isnull() | (by_level.r > 0))
-    found = ref.engine.execute(
-        wanted.order_by([wanted.v.notnull(), ibis.desc("r"), "v"]).limit(TOP_LEVELS + 1),
-        source=ref.name,
-    )
+    top = wanted.order_by([wanted.v.notnull(), ibis.desc("r"), "v"]).limit(TOP_LEVELS + 1)
+    order = [top.v.notnull(), ibis.desc(top.r), top.v]
+    return top.mutate(i=ibis.row_number().over(order_by=order))
+
+
+def _level_counts(found: Any, n: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    found = found.sort_values("i")
     missing = found[found["v"].isna()]
     listed = found[found["v"].notna()].iloc[:TOP_LEVELS]
-    n = totals if totals is not None else (ref.count(), cur.count())
 
     def lookup(side: str) -> dict[str, float]:
         mine = listed[listed[side] > 0]

@@ -19,7 +19,7 @@ from sds.data.finite import engine_count
 from sds.data.io import open_table
 from sds.data.numeric import is_numeric_type
 from sds.errors import DataError, ParameterError, missing_column_error
-from sds.monitoring import binned, drift
+from sds.monitoring import binned, binned_drift, drift
 from sds.monitoring.drift import EPSILON, numeric_edges
 from sds.monitoring.outcomes import (
     ANSWERED,
@@ -145,19 +145,20 @@ def monitor(
     numeric = _numeric(ref, cur, pairs)
     has_output = "prediction" in cur.columns and "prediction" in ref.columns
     compared = numeric + (["prediction"] if has_output else [])
-    sides = (counts["reference"], counts["current"])
+    figures: dict[tuple[str, str], binned_drift.NumericDrift] | None = None
+    edges: dict[str, np.ndarray] = {}
     if large:
-        # binned: one grouped scan per side and feature; the current data's infinities are
-        # found in those scans
-        found = binned.ranges(ref, compared)
-        _refuse_infinite(ref, {c: found[c][2] for c in numeric})
-        grids = {c: binned.grid_for(*v) for c, v in found.items()}
-        cells = binned.cells_by_column(ref, compared, grids)  # the reference's, one query
-        drifts = Drifts(ref, cur, bins, {}, grids, sides, cells)
+        both = [(r, c) for r, c in pairs if r in numeric]
+        both += [("prediction", "prediction")] if has_output else []
+        figures = _binned(ref, cur, both, numeric, bins)
     else:
         _check_finite(ref, numeric)
         _check_finite(cur, [c for r, c in pairs if r in numeric])
-        drifts = Drifts(ref, cur, bins, numeric_edges(ref, compared, bins), None, sides, {})
+        edges = numeric_edges(ref, compared, bins)
+    sides = (counts["reference"], counts["current"])
+    # each categorical feature's level counts, all in one query
+    levels = drift.level_counts_by_pair(ref, cur, [p for p in pairs if p[0] not in numeric], sides)
+    drifts = Drifts(ref, cur, bins, edges, figures, levels)
     warn_alert = (psi_warn, psi_alert)
     rows = [_feature(drifts, r, c, r in numeric, *warn_alert) for r, c in pairs]
     rows.sort(key=lambda f: -f["psi"])
@@ -171,6 +172,20 @@ def monitor(
         {"psi_warn": psi_warn, "psi_alert": psi_alert},
         counts,
     )
+
+
+def _binned(
+    ref: Any, cur: Any, pairs: list[tuple[str, str]], numeric: list[str], bins: int
+) -> dict[tuple[str, str], binned_drift.NumericDrift]:
+    """The numeric pairs' figures on large inputs: one grouped scan per side and feature
+    (the current data's infinities are found in those scans; the reference's ``numeric``
+    features' are refused here), a few queries in all."""
+    columns = list(dict.fromkeys(r for r, _ in pairs))
+    found = binned.ranges(ref, columns)
+    _refuse_infinite(ref, {c: found[c][2] for c in numeric})
+    grids = {c: binned.grid_for(*v) for c, v in found.items()}
+    cells = binned.cells_by_column(ref, columns, grids)  # the reference's, one query
+    return binned_drift.numeric_drifts(ref, cur, pairs, bins, grids, cells)
 
 
 def _pairs(
@@ -242,21 +257,21 @@ def _is_numeric(table: Any, column: str) -> bool:
 @dataclass(frozen=True)
 class Drifts:
     """What a feature's comparison needs: both tables, the bins, the reference's edges
-    (exact queries) or the grids of the binned path (large inputs), and both row counts."""
+    (exact queries) or the numeric features' figures of the binned path (large inputs),
+    and the categorical features' level counts (both by pair of columns)."""
 
     ref: Any
     cur: Any
     bins: int
     edges: dict[str, np.ndarray]
-    grids: dict[str, binned.Grid] | None
-    rows: tuple[int, int]  # the reference's and the current data's
-    cells: dict[str, Any]  # the reference's cells by column (binned path)
+    found: dict[tuple[str, str], binned_drift.NumericDrift] | None
+    levels: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]  # categorical counts
 
 
 def _feature(d: Drifts, r: str, c: str, numeric: bool, warn: float, alert: float) -> dict[str, Any]:
     row: dict[str, Any] = {"feature": r}
-    if numeric and d.grids is not None:
-        found = binned.numeric_drift(d.ref, d.cur, r, c, d.bins, d.grids[r], d.cells[r])
+    if numeric and d.found is not None:
+        found = d.found[(r, c)]
         if found.maybe_infinite[1]:
             _check_finite(d.cur, [c])
         row["psi"] = drift.psi_from_counts(found.ref_counts, found.cur_counts)
@@ -271,7 +286,7 @@ def _feature(d: Drifts, r: str, c: str, numeric: bool, warn: float, alert: float
         row["ks_error_bound"] = 0.0 if np.isfinite(row["ks"]) else float("nan")  # exact
         row["kind"] = "numeric"
     else:
-        ref_counts, cur_counts = drift.level_counts(d.ref, d.cur, r, c, d.rows)
+        ref_counts, cur_counts = d.levels[(r, c)]
         row["psi"] = drift.psi_from_counts(ref_counts, cur_counts)
         row.update(drift.categorical_tests(ref_counts, cur_counts))
         row["kind"] = "categorical"
