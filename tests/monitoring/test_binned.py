@@ -216,6 +216,18 @@ def test_large_log_latency_is_the_exact_paths(monkeypatch: pytest.MonkeyPatch) -
     )
 
 
+def test_large_comparison_of_categorical_features_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no numeric feature (and no prediction) the binned path has nothing to bin and
+    gives the exact path's figures; it used to send the engine an empty SELECT."""
+    rng = np.random.default_rng(9)
+    reference = pd.DataFrame({"plan": rng.choice(["a", "b", "c"], 3_000)})
+    current = pd.DataFrame({"plan": rng.choice(["a", "b", "c"], 4_000, p=[0.5, 0.3, 0.2])})
+    exact = monitor(reference, current).to_dict()
+    monkeypatch.setattr(binned, "EXACT_ROWS", 1_000)
+    assert monitor(reference, current).to_dict() == exact
+    assert exact["features"][0]["psi"] > 0.01
+
+
 def test_ranges_leave_out_nan_and_count_infinities() -> None:
     import pyarrow as pa
 

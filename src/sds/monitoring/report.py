@@ -180,6 +180,8 @@ def _binned(
     """The numeric pairs' figures on large inputs: one grouped scan per side and feature
     (the current data's infinities are found in those scans; the reference's ``numeric``
     features' are refused here), a few queries in all."""
+    if not pairs:  # only categorical features: nothing to bin (an empty query otherwise)
+        return {}
     columns = list(dict.fromkeys(r for r, _ in pairs))
     found = binned.ranges(ref, columns)
     _refuse_infinite(ref, {c: found[c][2] for c in numeric})
