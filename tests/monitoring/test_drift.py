@@ -203,3 +203,18 @@ def test_many_levels_keep_the_reference_top_20_and_an_other_bin() -> None:
         listed = [counts.get(v, 0) for v in top]
         want = [*listed, side.notna().sum() - sum(listed), side.isna().sum()]
         np.testing.assert_array_equal(got, np.array(want, dtype=float))
+
+
+def test_levels_only_the_current_data_has_and_its_missing_values() -> None:
+    """The current data is counted only for the reference's top levels: its own levels
+    and its missing values (which the reference lacks) go to the other and missing bins,
+    as a pandas count has them."""
+    from sds.data.io import open_table
+    from sds.monitoring.drift import level_counts
+
+    x = pd.Series(["a"] * 50 + ["b"] * 30 + ["c"] * 20, dtype=object)
+    y = pd.Series(["a"] * 10 + ["z"] * 60 + [None] * 25 + ["c"] * 5, dtype=object)
+    ref, cur = open_table(pd.DataFrame({"g": x})), open_table(pd.DataFrame({"g": y}))
+    got_ref, got_cur = level_counts(ref, cur, "g", "g")
+    np.testing.assert_array_equal(got_ref, [50, 30, 20, 0, 0])  # a, b, c, other, missing
+    np.testing.assert_array_equal(got_cur, [10, 0, 5, 60, 25])

@@ -163,9 +163,10 @@ def test_binned_drift_runs_a_query_a_step_for_all_features(
     data_dir: Path, spark_engine: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each step of the large-input comparison (the reference's cells, its order
-    statistics, the current cells, the KS refinement, the categorical level counts) is one
-    query for every feature: two features or all twenty launch the same jobs (were 3 or 4
-    a numeric feature and one a categorical feature: 13 and 44 jobs here)."""
+    statistics, the current cells, the KS refinement, the categorical features' reference
+    top levels and current counts) is one query for every feature: two features or all
+    twenty launch the same jobs (were 3 or 4 a numeric feature and one a categorical
+    feature: 13 and 44 jobs here)."""
     from sds.monitoring import binned
     from sds.monitoring.report import monitor
 
@@ -181,9 +182,10 @@ def test_binned_drift_runs_a_query_a_step_for_all_features(
     few, every = jobs(["age", "gender"]), jobs(None)
     # the log's check, the answered rows' count, the two sides' counts and the service
     # figures (5); the ranges, the reference's cells, the order statistics, the current
-    # cells and the level counts (5); no KS refinement: every cell whose KS bound is loose
-    # holds one repeated value, which the cells' smallest and largest values tell
-    assert few == every == 10
+    # cells, the reference's top levels and the current data's counts of them (6); no KS
+    # refinement: every cell whose KS bound is loose holds one repeated value, which the
+    # cells' smallest and largest values tell
+    assert few == every == 11
 
 
 @pytest.mark.parametrize(

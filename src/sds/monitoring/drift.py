@@ -122,37 +122,76 @@ def level_counts_by_pair(
     ref: Any, cur: Any, pairs: list[tuple[str, str]], totals: tuple[int, int] | None = None
 ) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
     """:func:`level_counts` of each pair (reference column, current column), keyed by pair,
-    from one query. The ranking happens in the engine, by the rule of
+    from two queries. The ranking happens in the engine, by the rule of
     :func:`sds.stats.psi.top_levels` (count, then level), so an ID-like column with
-    millions of levels sends back only the top ones. One grouping of both sides by level
-    (with each side's count) gives the missing values' row and the top levels' rows; the
-    pairs' groupings are joined by UNION ALL (on Spark one job, not one per feature)."""
+    millions of levels sends back only the top ones. Only the reference is grouped by
+    level; the current data is counted just for the reference's top levels and missing
+    values (everything else is "other", from its row count), so a 10,000,000-row log is
+    filtered, not grouped by every level it holds. Each query joins the pairs' parts by
+    UNION ALL (on Spark one job, not one per feature)."""
     pairs = list(dict.fromkeys(pairs))
     if not pairs:
         return {}
-    parts = [_top_levels(ref, cur, r, c) for r, c in pairs]
-    found = execute_together(ref.engine, parts, source=ref.name)
+    parts = [_reference_top(ref, r) for r, _ in pairs]
+    tops = [t.sort_values("i") for t in execute_together(ref.engine, parts, source=ref.name)]
+    named = [_named(t) for t in tops]
+    parts = [_current_counts(cur, c, levels) for (_, c), levels in zip(pairs, named, strict=True)]
+    seen = execute_together(cur.engine, parts, source=cur.name)
     n = totals if totals is not None else (ref.count(), cur.count())
-    return {p: _level_counts(rows, n) for p, rows in zip(pairs, found, strict=True)}
+    return {
+        p: _level_counts(_joined(top, rows), n)
+        for p, top, rows in zip(pairs, tops, seen, strict=True)
+    }
 
 
-def _top_levels(ref: Any, cur: Any, ref_col: str, cur_col: str) -> Any:
-    """The missing values' row first (if any), then the reference's top levels, numbered
-    ``i`` in that order (the rows of a UNION ALL come in no set order)."""
+def _reference_top(ref: Any, ref_col: str) -> Any:
+    """The reference's missing values' row first (if any), then its top levels with their
+    counts ``r``, numbered ``i`` in that order (the rows of a UNION ALL come in no set
+    order)."""
     import ibis
 
-    a = ref.expr.select(v=ref.expr[ref_col].cast("string"), r=ibis.literal(1), c=ibis.literal(0))
-    b = cur.expr.select(v=cur.expr[cur_col].cast("string"), r=ibis.literal(0), c=ibis.literal(1))
-    both = a.union(b)
-    by_level = both.group_by("v").aggregate(r=both.r.sum(), c=both.c.sum())
-    wanted = by_level.filter(by_level.v.isnull() | (by_level.r > 0))
-    top = wanted.order_by([wanted.v.notnull(), ibis.desc("r"), "v"]).limit(TOP_LEVELS + 1)
+    a = ref.expr.select(v=ref.expr[ref_col].cast("string"))
+    by_level = a.group_by("v").aggregate(r=a.count())
+    top = by_level.order_by([by_level.v.notnull(), ibis.desc("r"), "v"]).limit(TOP_LEVELS + 1)
     order = [top.v.notnull(), ibis.desc(top.r), top.v]
     return top.mutate(i=ibis.row_number().over(order_by=order))
 
 
+def _named(top: Any) -> list[str]:
+    """The reference's top levels (missing values left out), in rank order."""
+    return [str(v) for v in top["v"] if not _missing(v)][:TOP_LEVELS]
+
+
+def _current_counts(cur: Any, cur_col: str, levels: list[str]) -> Any:
+    """The current data's counts ``c`` of ``levels`` and of missing values (one row each
+    that occurs)."""
+    v = cur.expr[cur_col].cast("string")
+    wanted = v.isnull() | v.isin(levels) if levels else v.isnull()
+    t = cur.expr.select(v=v).filter(wanted)
+    return t.group_by("v").aggregate(c=t.count())
+
+
+def _joined(top: Any, seen: Any) -> Any:
+    """The reference's rows with the current counts ``c`` beside them (0 where a level does
+    not occur), and a missing values' row when only the current data has one."""
+    import pandas as pd
+
+    counts = {
+        None if _missing(v) else str(v): int(c) for v, c in zip(seen["v"], seen["c"], strict=True)
+    }
+    found = top.assign(c=[counts.get(None if _missing(v) else str(v), 0) for v in top["v"]])
+    if counts.get(None) and not any(_missing(v) for v in top["v"]):
+        lone = pd.DataFrame({"v": [None], "r": [0], "i": [0], "c": [counts[None]]})
+        found = pd.concat([lone, found], ignore_index=True)
+    return found
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v))
+
+
 def _level_counts(found: Any, n: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    found = found.sort_values("i")
+    found = found.sort_values("i", kind="stable")
     missing = found[found["v"].isna()]
     listed = found[found["v"].notna()].iloc[:TOP_LEVELS]
 
