@@ -523,9 +523,15 @@ class Engine:
         return None if footer is None else footer.rows
 
     def footer(self, expr: ir.Table) -> Footer | None:
-        """The footers of the local Parquet files `expr` reads on Spark, if it is such a
-        table (:meth:`read_files`), else None: their row-group statistics (null counts,
-        bounds) answer some checks without a query."""
+        """The footers of the local Parquet files `expr` reads on Spark: their row-group
+        statistics (null counts, bounds) answer some checks without a query.
+
+        Args:
+            expr: A table, e.g. one :meth:`read_files` opened.
+
+        Returns:
+            The footers, or None when `expr` is not a Spark view of local Parquet files.
+        """
         import ibis.expr.operations as ops
 
         op = expr.op()
