@@ -297,3 +297,25 @@ def test_a_signal_cancels_a_long_engine_write_cleanly(tmp_path: Path) -> None:
     assert (proc.returncode, err) == (143, "error: terminated\n")
     assert target.read_text() == "the earlier good output"
     assert _names(tmp_path) == ["out.csv"]
+
+
+def test_a_dotdot_through_a_missing_folder_creates_nothing(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    target = work / "sub" / ".." / "r.json"
+    res = invoke([*SRM, "-o", str(target)])
+    assert res.exit_code == 2, res.stderr
+    assert res.stderr.startswith("error: ") and res.stderr.count("\n") == 1, res.stderr
+    assert "sub/.." in res.stderr and "does not exist" in res.stderr
+    assert _names(work) == []  # no 'sub' folder left behind, no file
+    (work / "sub").mkdir()  # once the folder is there, the path is an ordinary one
+    res = invoke([*SRM, "-o", str(target)])
+    assert res.exit_code == 0, res.stderr
+    assert _names(work) == ["r.json", "sub"] and "50500" in (work / "r.json").read_text()
+
+
+def test_missing_folders_of_a_new_output_are_still_created(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "b" / "r.json"
+    res = invoke([*SRM, "-o", str(target)])
+    assert res.exit_code == 0, res.stderr
+    assert "50500" in target.read_text()

@@ -180,6 +180,14 @@ def _mode(path: Path) -> int | None:
 
 
 def _make_folder(folder: Path, real_folder: Path) -> None:
+    """Create the missing folders of a new output file, as ``mkdir -p`` would; but not
+    through a ``..``: ``sub/../out.json`` names a file beside ``sub``, so creating ``sub``
+    on the way would leave a folder nobody asked for (a shell refuses such a path too)."""
+    if ".." in folder.parts and not os.path.isdir(folder):
+        problem = "the output's folder does not exist (a '..' in the path goes through it)"
+        raise InputError(
+            f"{problem}; create it first, or name the file without '..'", source=str(folder)
+        )
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
