@@ -174,8 +174,9 @@ def features(
     cols.update({c: e[c].cast("float64") for c in empty})  # all null, read as text
     ev = e.select(**cols)
     carried = carried_columns(spec, labels)
+    spark = events.engine.is_spark
     if labels is None:  # one cutoff: every entity of the events, features from before it
-        out = _at_cutoff(spec, ev, known_flag, later or [])
+        out = _at_cutoff(spec, ev, known_flag, later or [], spark)
     else:
         lab = label_rows(spec, labels)
         before = [lab[ENTITY] == ev[ENTITY], ev[TS] < lab[LABEL_TIME]]
@@ -186,7 +187,7 @@ def features(
         # the carried columns are keys too: one value per label row, after the two keys
         keys = [joined[ENTITY], label, *(joined[CARRIED + c] for c in carried)]
         out = joined.group_by(keys).aggregate(
-            **_aggregates(spec, joined, label, label.max(), joined[TS].notnull())
+            **_aggregates(spec, joined, label, label.max(), joined[TS].notnull(), spark)
         )
     out = out.mutate(**_calendar(spec, out))
     _refuse_collisions(spec, labels, carried, out)
@@ -216,7 +217,11 @@ def _refuse_collisions(
 
 
 def _at_cutoff(
-    spec: FeatureSpec, ev: ir.Table, known_flag: bool = False, unchecked: list[str] | None = None
+    spec: FeatureSpec,
+    ev: ir.Table,
+    known_flag: bool = False,
+    unchecked: list[str] | None = None,
+    spark: bool = False,
 ) -> ir.Table:
     """The same features without a join: every entity of the events, grouped, each
     aggregate reading only the events before the cutoff (so an entity without any keeps
@@ -230,7 +235,8 @@ def _at_cutoff(
     flag = {KNOWN_FLAG: known.any()} if known_flag else {}
     if unchecked:
         flag[UNUSABLE_FLAG] = unusable_flag(ev, unchecked)
-    out = ev.group_by(ENTITY).aggregate(**_aggregates(spec, ev, cutoff, cutoff, known), **flag)
+    aggs = _aggregates(spec, ev, cutoff, cutoff, known, spark)
+    out = ev.group_by(ENTITY).aggregate(**aggs, **flag)
     return out.mutate(**{LABEL_TIME: cutoff}).select(ENTITY, LABEL_TIME, *out.columns[1:])
 
 
@@ -292,10 +298,11 @@ def coverage_warning(total: int, known: int) -> list[str]:
 
 
 def _aggregates(
-    spec: FeatureSpec, j: ir.Table, label: Any, label_value: Any, known: Any
+    spec: FeatureSpec, j: ir.Table, label: Any, label_value: Any, known: Any, spark: bool = False
 ) -> dict[str, Any]:
     """``label``: the label time per row; ``label_value``: the same as an aggregate;
-    ``known``: the rows that are events the features may read."""
+    ``known``: the rows that are events the features may read. ``spark``: the query runs
+    on Spark (see :func:`_windowed`)."""
     import ibis
 
     ts = j[TS]
@@ -308,7 +315,7 @@ def _aggregates(
             x = j[agg.column]
             for f in agg.functions:
                 if f != "last":
-                    aggs[f"{agg.column}_{f}_{window}"] = _windowed(x, f, inside)
+                    aggs[f"{agg.column}_{f}_{window}"] = _windowed(x, f, inside, spark)
     for agg in spec.aggregations:
         if "last" in agg.functions:
             aggs[f"{agg.column}_last"] = j[agg.column].argmax(ts, where=known)
@@ -330,7 +337,14 @@ def _days(later: Any, earlier: Any) -> Any:
     return later.delta(earlier, unit="microsecond").cast("float64") / 86_400_000_000.0
 
 
-def _windowed(x: Any, f: str, inside: Any) -> Any:
+def _windowed(x: Any, f: str, inside: Any, spark: bool = False) -> Any:
+    if f == "mean" and spark and x.type().is_float64():
+        # Spark's avg of doubles is this very sum over this very count (its sum starts at
+        # 0.0 and adds 0.0 for a missing value, which changes no sum of doubles), so the
+        # value is the same to the bit; but Spark keeps one state per distinct aggregate,
+        # and this one shares the window's sum and nonnull count instead of a sum and
+        # count of its own (a tenth of the feature query's CPU with all three)
+        return x.sum(where=inside) / x.count(where=inside).nullif(0)
     if f == "nonnull":
         return x.count(where=inside)
     if f == "sum":
