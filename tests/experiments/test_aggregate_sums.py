@@ -55,3 +55,33 @@ def test_sums_give_the_moments_rows(shift: float, missing: bool) -> None:
         name = lay.comoment_name(x, y)
         scale = float(np.abs(a[name]).max()) or 1.0
         np.testing.assert_allclose(b[name], a[name], rtol=1e-9, atol=1e-9 * scale)
+
+
+def test_known_columns_are_filled_as_the_query_would_count_them() -> None:
+    """Counts of present values the metadata gives and the sums of squares of checked 0/1
+    columns are left out of the query and filled in: the same rows as asking for them."""
+    data = synth.make_ab_events(n_users=2_000, seed=12)
+    data = data.groupby("user_id", as_index=False).first()  # one row per unit
+    data.loc[data.index % 5 == 0, "pre_revenue"] = np.nan  # not whole: still counted
+    import yaml
+
+    table = open_table(data)
+    spec = parse({**yaml.safe_load(DEMO_SPEC.format(name="known")), "data": None})
+    u = ag.units(table, spec, "unit")
+    lay = ag.layout(spec)
+    origin = ag.origins(table, spec, lay, "event")
+    assert lay.binary and lay.covariates
+    whole = frozenset(v for v in lay.variables if v not in lay.covariates)
+    known = ag.Known(whole, frozenset(lay.binary))
+    asked = ag.sum_query(u, lay, origin, known)
+    full = ag.sum_query(u, lay, origin)
+    left_out = sorted(set(full) - set(asked))
+    squares = [f"sum_{lay.comoment_name(v, v)}" for v in lay.binary]
+    assert left_out == sorted([*(f"count_{lay.mean_name(v)}" for v in whole), *squares])
+    grouped = u.group_by(lay.keys)
+    expected = table.engine.execute(grouped.aggregate(**full)).sort_values(lay.keys)
+    filled = known.fill(table.engine.execute(grouped.aggregate(**asked)), lay)
+    filled = filled[list(expected.columns)].sort_values(lay.keys)
+    pd.testing.assert_frame_equal(
+        filled.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False
+    )

@@ -125,6 +125,22 @@ def test_session_sizes() -> None:
     assert local_partitions("local[*]") == str(2 * (os.cpu_count() or 2))
 
 
+def test_local_driver_gets_the_throughput_collector(
+    spark_engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sds.data.spark import JVM_ENV_OPTIONS, throughput_gc_option
+
+    jvm = spark_engine.con._session.sparkContext._jvm
+    beans = jvm.java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()
+    assert {beans.get(i).getName() for i in range(beans.size())} == {"PS Scavenge", "PS MarkSweep"}
+    for name in JVM_ENV_OPTIONS:
+        monkeypatch.delenv(name, raising=False)
+    assert throughput_gc_option("local[2]") == ["-XX:+UseParallelGC"]
+    assert throughput_gc_option("spark://host:7077") == throughput_gc_option("yarn") == []
+    monkeypatch.setenv("JAVA_TOOL_OPTIONS", "-XX:+UseZGC")  # two collectors: no JVM
+    assert throughput_gc_option("local[2]") == []
+
+
 def test_a_session_passed_from_python_is_used(spark_engine: Any, data_dir: Path) -> None:
     from sds.features.profile import profile
 

@@ -156,7 +156,35 @@ def test_unit_level_analysis_agrees_in_two_jobs(spark_engine: Any, tmp_path: Pat
     assert_same(duck, spark)
     overall = {k: v for k, v in SPEC.items() if k not in ("segments", "date")}
     overall["metrics"] = SPEC["metrics"][:3]  # the quantile reads unit values: a job more
-    assert _jobs(spark_engine, lambda: on("spark", lambda: analyze(overall, path))) == 2
+    # the aggregate alone: the origins' first rows come from the file (Footer.head)
+    assert _jobs(spark_engine, lambda: on("spark", lambda: analyze(overall, path))) == 1
+    pq.write_table(pa.Table.from_pandas(_units(20_000, 1)), tmp_path / "two.parquet")
+    pair = str(tmp_path / "*.parquet")  # several files: Spark takes the first rows
+    assert _jobs(spark_engine, lambda: on("spark", lambda: analyze(overall, pair))) == 2
+
+
+def test_footer_head_is_the_rows_spark_takes(spark_engine: Any, tmp_path: Path) -> None:
+    session = spark_engine.con._session
+    frame = _units(30_000, 6)
+    path = str(tmp_path / "units.parquet")
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=4_000)
+    footer = local_footer(session, [path])
+    assert footer is not None
+    columns = ["revenue", "orders", "pre"]
+    for n in (10, 4_000, 10_000, 40_000):
+        head = footer.head(columns, n)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)  # pyspark leaves its socket
+            taken = session.read.schema(footer.schema).parquet(path).select(*columns).take(n)
+        assert head.num_rows == min(n, 30_000) == len(taken)
+        expected = pa.table({c: [row[i] for row in taken] for i, c in enumerate(columns)})
+        assert head.cast(expected.schema).equals(expected)
+    assert footer.head(["absent"], 10) is None
+    pq.write_table(pa.Table.from_pandas(frame.iloc[:0], preserve_index=False), tmp_path / "e.pq")
+    empty = local_footer(session, [str(tmp_path / "e.pq")])
+    assert empty is not None and empty.head(columns, 10).num_rows == 0
+    both_files = local_footer(session, [path, path])
+    assert both_files is not None and both_files.head(columns, 10) is None
 
 
 def test_binned_drift_runs_a_query_a_step_for_all_features(

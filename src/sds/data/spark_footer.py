@@ -11,7 +11,9 @@ keeps Spark's own inference.
 
 The footers' row-group statistics also tell a column's null count and its bounds
 (:meth:`Footer.nulls`, :meth:`Footer.bounds`), so a check they answer needs no work in a
-query (an analysis' null ids and 0/1 columns: a sixth of its aggregate's CPU time).
+query (an analysis' null ids and 0/1 columns: a sixth of its aggregate's CPU time). The
+first rows of one file are read here too (:meth:`Footer.head`): the rows Spark's ``take``
+would collect, without its job and its row-by-row transfer to Python.
 """
 
 from __future__ import annotations
@@ -32,6 +34,27 @@ class Footer:
     schema: Any
     rows: int
     metas: tuple[Any, ...] = field(default=(), compare=False, repr=False)
+    paths: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    def head(self, columns: list[str], n: int) -> Any:
+        """The first ``n`` rows of ``columns`` (Arrow) when the footers are one file's, else
+        None. They are the rows Spark's ``take(n)`` collects from that file: its splits
+        are in file order (the first, at offset 0, is the longest, and Spark's sort of the
+        splits by length keeps ties in order), and each reads its row groups in order."""
+        if len(self.paths) != 1 or any(c not in self.schema.names for c in columns):
+            return None
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        batches, rows = [], 0
+        with pq.ParquetFile(self.paths[0]) as source:
+            empty = source.schema_arrow.empty_table().select(columns)
+            for batch in source.iter_batches(batch_size=n, columns=columns):
+                batches.append(batch.slice(0, n - rows))
+                rows += batches[-1].num_rows
+                if rows >= n:
+                    break
+        return pa.Table.from_batches(batches, schema=empty.schema) if batches else empty
 
     def nulls(self, column: str) -> int | None:
         """The column's null count, or None when a row group's statistics do not say."""
@@ -85,7 +108,7 @@ def local_footer(session: Any, paths: list[str]) -> Footer | None:
     schema = _struct(session, first)
     if schema is None:
         return None
-    return Footer(schema, sum(m.num_rows for m in metas), tuple(metas))
+    return Footer(schema, sum(m.num_rows for m in metas), tuple(metas), tuple(local))
 
 
 def _reads_local_files(session: Any) -> bool:

@@ -36,65 +36,26 @@ import numpy as np
 from sds.data.io import no_rows, require_rows
 from sds.errors import DataError, missing_column_error
 from sds.experiments.analysis.moments import Moments
+from sds.experiments.analysis.queries import DAY as DAY
+from sds.experiments.analysis.queries import VARIANT as VARIANT
+from sds.experiments.analysis.queries import Known as Known
+from sds.experiments.analysis.queries import Layout as Layout
+from sds.experiments.analysis.queries import from_sums as from_sums
+from sds.experiments.analysis.queries import layout as layout
+from sds.experiments.analysis.queries import moment_query as moment_query
+from sds.experiments.analysis.queries import sum_query as sum_query
 from sds.experiments.analysis.rows import Rows, from_frame, missing, moment_rows, pool
 from sds.experiments.analysis.spec import AnalysisSpec
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
-    import pandas as pd
 
     from sds.data.io import Table
 
-VARIANT, DAY = "__variant", "__day"
 HEAD_ROWS = 10_000  # rows whose means serve as origins when the table is not scanned for them
 CHECKED = "__checked"  # first_scan's mark: the 0/1 columns were checked before the aggregate
 IDS_LATER = "__ids_later"  # first_scan's mark: the aggregate query counts the null ids
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Which columns are averaged, which co-moments are kept, and what each is called."""
-
-    outcomes: list[str]
-    covariates: list[str]
-    binary: list[str]
-    pairs: list[tuple[str, str]]
-    keys: list[str]  # grouping columns of the aggregate, variant first
-
-    @property
-    def variables(self) -> list[str]:
-        return list(dict.fromkeys([*self.outcomes, *self.covariates]))
-
-    def mean_name(self, v: str) -> str:
-        return f"m{self.variables.index(v)}"
-
-    def comoment_name(self, v: str, w: str) -> str:
-        i, j = sorted((self.variables.index(v), self.variables.index(w)))
-        return f"c{i}_{j}"
-
-
-def layout(spec: AnalysisSpec) -> Layout:
-    outcomes, covariates, binary, pairs = [], [], [], []
-    for m in spec.metrics:
-        kind = m.kind
-        if not kind.from_moments:
-            continue
-        outcomes += kind.outcomes(m)
-        covariates += kind.covariates(m)
-        if kind.binary:
-            binary += kind.outcomes(m)
-        names = [*kind.outcomes(m), *kind.covariates(m)]
-        pairs += [(a, b) for i, a in enumerate(names) for b in names[i:]]
-    covariates = [c for c in dict.fromkeys(covariates) if c not in outcomes]
-    pairs += [(c, c) for c in covariates]
-    keys = [VARIANT, *spec.segments, *([DAY] if spec.date else [])]
-    return Layout(
-        list(dict.fromkeys(outcomes)),
-        covariates,
-        list(dict.fromkeys(binary)),
-        list(dict.fromkeys(pairs)),
-        keys,
-    )
+WHOLE = "__whole"  # first_scan's mark: the columns the footers show without missing values
 
 
 def require_columns(table: Table, spec: AnalysisSpec) -> None:
@@ -205,15 +166,36 @@ def _spark_units(table: Table, spec: AnalysisSpec) -> dict[str, Any]:
     :func:`_grain`'s message), and the origins are the means of the first
     :data:`HEAD_ROWS` rows, taken in order from the first partition (a short job that reads
     only them; the same rows DuckDB's :func:`_declared_units` averages). Local Parquet's
-    footers can spare the query both checks (:func:`_footer_checks`)."""
+    footers can spare the query both checks (:func:`_footer_checks`), and one file's
+    footer the job too (:func:`_footer_head`)."""
     counts: dict[str, Any] = _footer_checks(table, spec)
     shifted = _shifted(spec, layout(spec))
     if shifted:
-        t = table.expr
-        head = t.select(**{f"o{i}": t[v].cast("float64") for i, v in enumerate(shifted)})
-        rows = table.engine.first_rows(head, HEAD_ROWS, source=table.name)
+        rows = _footer_head(table, shifted)
+        if rows is None:
+            t = table.expr
+            head = t.select(**{f"o{i}": t[v].cast("float64") for i, v in enumerate(shifted)})
+            rows = table.engine.first_rows(head, HEAD_ROWS, source=table.name)
         counts |= {name: _mean(rows[name]) for name in rows.column_names}
     return counts
+
+
+def _footer_head(table: Table, shifted: list[str]) -> Any:
+    """The first :data:`HEAD_ROWS` rows of the ``shifted`` columns as floats, read with
+    pyarrow from a single local Parquet file (:meth:`Footer.head`: the rows Spark's
+    ``take`` collects, without its job: about a tenth of a warm analysis' time), named
+    ``o0``, ``o1`` ...; None when Spark must take them (several files, or a type whose
+    conversion to a float pyarrow might round otherwise than Spark, such as decimals)."""
+    import pyarrow as pa
+
+    footer = table.engine.footer(table.expr)
+    schema = table.expr.schema()
+    exact = all(schema[v].is_integer() or schema[v].is_floating() for v in shifted)
+    head = footer.head(shifted, HEAD_ROWS) if footer is not None and exact else None
+    if head is None:
+        return None
+    columns = [head[v].cast(pa.float64(), safe=False) for v in shifted]
+    return pa.table(columns, names=[f"o{i}" for i in range(len(shifted))])
 
 
 def _footer_checks(table: Table, spec: AnalysisSpec) -> dict[str, Any]:
@@ -221,12 +203,16 @@ def _footer_checks(table: Table, spec: AnalysisSpec) -> dict[str, Any]:
     them from the same statistics: no null ids (else :data:`IDS_LATER`: the aggregate
     query counts them), and integer 0/1 columns between 0 and 1 (:data:`CHECKED`). Each
     check a query need not make leaves a column it need not read (a sixth of the
-    aggregate's CPU time on 10,000,000 rows)."""
+    aggregate's CPU time on 10,000,000 rows). The variables without missing values
+    (:data:`WHOLE`) need no count of present values in the query (:func:`sum_query`)."""
     footer = table.engine.footer(table.expr)
     counts: dict[str, Any] = {}
     if footer is None or footer.nulls(spec.unit) != 0:
         counts[IDS_LATER] = True
-    binary = layout(spec).binary
+    lay = layout(spec)
+    if footer is not None:
+        counts[WHOLE] = frozenset(v for v in lay.variables if footer.nulls(v) == 0)
+    binary = lay.binary
     schema = table.expr.schema()
     if footer is not None and binary and all(_zero_one(footer, schema[v], v) for v in binary):
         counts[CHECKED] = True
@@ -372,8 +358,11 @@ def aggregate(
     ids_later = bool(scanned and scanned.get(IDS_LATER))
     u = units(table, spec, grain, ids=True) if ids_later else unit_rows
     sums = table.engine.is_server or table.engine.is_spark
-    asked = replace(lay, binary=[]) if scanned and scanned.get(CHECKED) else lay
-    query = sum_query(u, asked, origin) if sums else moment_query(u, asked, origin)
+    checked = bool(scanned and scanned.get(CHECKED))
+    asked = replace(lay, binary=[]) if checked else lay
+    whole = scanned.get(WHOLE, frozenset()) if scanned else frozenset()
+    known = Known(whole, frozenset(lay.binary) if checked else frozenset())
+    query = sum_query(u, asked, origin, known) if sums else moment_query(u, asked, origin)
     if grain == "unit":  # one row per unit is in one arm: no sum of 10,000,000 zeros
         del query["mixed"]
     if ids_later:
@@ -383,7 +372,7 @@ def aggregate(
         frame = table.engine.execute(expr, source=table.name)
         if grain == "unit":
             frame["mixed"] = 0
-        rows = from_frame(from_sums(frame, lay))
+        rows = from_frame(from_sums(known.fill(frame, lay), lay))
     else:
         rows = moment_rows(table.engine.to_pyarrow(expr, source=table.name), lay)
         if grain == "unit":
@@ -395,60 +384,6 @@ def aggregate(
     return Aggregates(
         rows, lay, grain, int(rows["mixed"].sum()), {k: v for k, v in nulls.items() if v}, origin
     )
-
-
-def moment_query(u: ir.Table, lay: Layout, origin: dict[str, float]) -> dict[str, Any]:
-    """Counts, means and sample covariances of the shifted values, per group."""
-    aggs: dict[str, Any] = {"n": u.count(), "mixed": u["__mixed"].sum()}
-    values = _values(u, lay, origin)
-    for v in lay.variables:
-        # n - count(v): DuckDB counts a column its statistics show without NULLs for free
-        aggs[f"null_{lay.mean_name(v)}"] = aggs["n"] - u[v].count()
-        aggs[lay.mean_name(v)] = values[v].mean()
-    for v in lay.binary:
-        aggs[f"bad_{lay.mean_name(v)}"] = ((u[v] != 0) & (u[v] != 1)).sum()
-    for a, b in lay.pairs:
-        aggs[lay.comoment_name(a, b)] = values[a].cov(values[b], how="sample")
-    return aggs
-
-
-def sum_query(u: ir.Table, lay: Layout, origin: dict[str, float]) -> dict[str, Any]:
-    """Counts of present values and plain sums (see the module's note on servers). The
-    products are summed over every row: an outcome with a missing value stops the analysis
-    (``_check``) and a covariate's missing values count as 0, so a pair is always whole."""
-    aggs: dict[str, Any] = {"n": u.count(), "mixed": u["__mixed"].sum()}
-    values = _values(u, lay, origin)
-    for v in lay.variables:
-        aggs[f"count_{lay.mean_name(v)}"] = u[v].count()
-        aggs[f"sum_{lay.mean_name(v)}"] = values[v].sum()
-    for v in lay.binary:
-        aggs[f"bad_{lay.mean_name(v)}"] = ((u[v] != 0) & (u[v] != 1)).sum()
-    for a, b in lay.pairs:
-        aggs[f"sum_{lay.comoment_name(a, b)}"] = (values[a] * values[b]).sum()
-    return aggs
-
-
-def from_sums(rows: pd.DataFrame, lay: Layout) -> pd.DataFrame:
-    """The rows :func:`rows.moment_rows` gives (as a DataFrame), from :func:`sum_query`'s
-    sums."""
-    bad = [c for c in rows.columns if c.startswith("bad_") or c == "noid"]
-    out = rows[[*lay.keys, "n", "mixed", *bad]].copy()
-    n = rows["n"].astype(float)
-    sums = {v: rows[f"sum_{lay.mean_name(v)}"].astype(float).fillna(0.0) for v in lay.variables}
-    for v in lay.variables:
-        name = lay.mean_name(v)
-        # a covariate's missing values are summed as 0 (see _values): its mean is over
-        # every unit, as moment_query's avg of the filled values
-        present = n if v in lay.covariates else rows[f"count_{name}"].astype(float)
-        out[f"null_{name}"] = rows["n"] - rows[f"count_{name}"]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[name] = rows[f"sum_{name}"].astype(float) / present.where(present > 0)
-    for a, b in lay.pairs:
-        name = lay.comoment_name(a, b)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            co = rows[f"sum_{name}"].astype(float).fillna(0.0) - sums[a] * sums[b] / n
-        out[name] = co.where(n > 1, 0.0)  # one unit has no co-moment (as covar_samp: NULL)
-    return out
 
 
 def _source_means(t: ir.Table, shifted: list[str]) -> dict[str, Any]:
@@ -497,17 +432,6 @@ def origins(
         centre = float(value) * (1.0 if kept or grain == "unit" else per_unit)
         if np.isfinite(centre) and abs(centre) < 1e300:
             out[v] = centre
-    return out
-
-
-def _values(u: ir.Table, lay: Layout, origin: dict[str, float]) -> dict[str, Any]:
-    """Each variable minus its origin, built once for every aggregate that reads it (Ibis
-    builds and compiles the query in a few milliseconds fewer). Covariates' missing values
-    count as 0 (a unit without history); outcomes' are checked."""
-    out = {}
-    for v in lay.variables:
-        value = u[v].fill_null(0.0) if v in lay.covariates else u[v]
-        out[v] = value - origin[v] if v in origin else value
     return out
 
 
