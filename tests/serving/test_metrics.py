@@ -71,8 +71,7 @@ def test_samples_are_written_by_the_timer_and_before_a_scrape(
 
     async def answer(n: int, status: int = 200) -> float | None:
         for _ in range(n):
-            metrics.observe_request(model, "champion", status, 0.002)
-            metrics.observe_predictions(model, "champion", [{"probability": 0.35}, 0.95])
+            metrics.observe(model, "champion", status, 0.002, [{"probability": 0.35}, 0.95])
         return _count(model.name, str(status))
 
     assert asyncio.run_coroutine_threadsafe(answer(3), loop).result(10) is None  # tallied
@@ -93,5 +92,5 @@ def test_samples_are_written_by_the_timer_and_before_a_scrape(
 
 def test_outside_a_loop_a_sample_is_written_at_once() -> None:
     model = SimpleNamespace(name="sync-model")
-    metrics.observe_request(model, "champion", 422, 0.01)
+    metrics.observe(model, "champion", 422, 0.01)
     assert _count(model.name, "422") == 1

@@ -245,3 +245,29 @@ def _columns_or_problems(validator: Validator, records: list[dict[str, Any]]) ->
         return validator.columns(records)
     except RequestError as refused:
         return refused.problems
+
+
+def test_a_record_of_numbers_with_the_schemas_field_count_is_still_checked_by_name() -> None:
+    """A numbers-only record is taken at once when it has as many fields as the schema
+    and all of its numbers: one unknown field in place of a known one, a field too many
+    or too few is still named, a protected field is still ignored, and a single record
+    gets the matrix a batch of it gets."""
+    schema = [{"name": n, "kind": "number", "nullable": True} for n in ("a", "b", "c")]
+    validator = Validator(schema, margin=None, ignored=["group"])
+    good = {"a": 1.0, "b": 2, "c": -0.5}
+
+    def named(record: dict[str, Any]) -> set[tuple[str | None, str]]:
+        with pytest.raises(RequestError) as caught:
+            validator.columns([record])
+        return {(p["field"], p["problem"]) for p in caught.value.problems}
+
+    assert named({"a": 1.0, "b": 2, "z": 3.0}) == {
+        ("c", "missing field (seen at fit time)"),
+        ("z", "unknown field (unseen at fit time)"),
+    }
+    assert named({**good, "z": 3.0}) == {("z", "unknown field (unseen at fit time)")}
+    assert named({"a": 1.0, "b": 2}) == {("c", "missing field (seen at fit time)")}
+    one = validator.columns([good])
+    assert isinstance(one, Columns) and one.matrix.tolist() == [[1.0, 2.0, -0.5]]
+    batch = validator.columns([good, {**good, "group": "x"}])
+    assert isinstance(batch, Columns) and batch.matrix.tolist() == [[1.0, 2.0, -0.5]] * 2

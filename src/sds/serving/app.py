@@ -105,6 +105,7 @@ async def _predict(
     variant, model = _route(cfg, headers.get(b"x-request-key"))
     columns: Mapping[str, Any] | None = None
     scores = None
+    observed: list[Any] = []  # a 200's predictions, for the metrics
     try:
         body = await read_body(
             receive, _text(headers.get(b"content-length")), cfg.max_body, cfg.body_timeout
@@ -122,14 +123,14 @@ async def _predict(
             ),
             False,
         )
-        metrics.observe_predictions(model, variant, predictions)
+        observed = predictions
     except RequestError as exc:
         answer = _refusal(exc, variant)
     except Exception:
         log.exception("prediction failed")
         answer = (500, orjson.dumps({"error": "internal error", "variant": variant}), False)
     seconds = time.perf_counter() - started
-    metrics.observe_request(model, variant, answer[0], seconds)
+    metrics.observe(model, variant, answer[0], seconds, observed)
     if cfg.log is not None:
         cfg.log.add(base_row(variant, model.version, answer[0], seconds), columns, scores)
     return answer

@@ -113,25 +113,26 @@ class _Pending:
 _pending = _Pending()
 
 
-def observe_request(model: Any, variant: str, status: int, seconds: float) -> None:
-    key = (model.name, variant, status)
+def observe(
+    model: Any, variant: str, status: int, seconds: float, predictions: Sequence[Any] = ()
+) -> None:
+    """One answered request: its status and latency, and its predictions (a probability
+    per record, or a value)."""
+    name = model.name
+    key = (name, variant, status)
     tally = _pending.requests.get(key)
     if tally is None:
         tally = _pending.requests[key] = Tally(LATENCY_BUCKETS)
     tally.add(seconds)
-    _pending.due()
-
-
-def observe_predictions(model: Any, variant: str, predictions: list[Any]) -> None:
-    key = (model.name, variant)
-    tally = _pending.scores.get(key)
-    if tally is None:
-        tally = _pending.scores[key] = Tally(SCORE_BUCKETS)
-    for p in predictions:
-        if isinstance(p, dict) and "probability" in p:
-            tally.add(p["probability"])
-        elif isinstance(p, float):
-            tally.add(p)
+    if predictions:
+        scores = _pending.scores.get((name, variant))
+        if scores is None:
+            scores = _pending.scores[name, variant] = Tally(SCORE_BUCKETS)
+        for p in predictions:
+            if isinstance(p, dict) and "probability" in p:
+                scores.add(p["probability"])
+            elif isinstance(p, float):
+                scores.add(p)
     _pending.due()
 
 

@@ -200,15 +200,18 @@ class Validator:
     def columns(self, records: list[dict[str, Any]]) -> Mapping[str, Any]:
         """The records as one array (or list) per column; a :class:`RequestError` (422)
         listing every problem if any."""
-        known = self.known
-        if any(r.keys() != known for r in records):
-            problems = Problems()
-            for i, r in enumerate(records):
-                if r.keys() != known:
-                    self._fields(i, r, problems)
-            if problems:
-                raise problems.error()
-        fast = self._plain(records)
+        rows = self._exact(records)
+        if rows is None:
+            known = self.known
+            if any(r.keys() != known for r in records):
+                problems = Problems()
+                for i, r in enumerate(records):
+                    if r.keys() != known:
+                        self._fields(i, r, problems)
+                if problems:
+                    raise problems.error()
+            rows = [self._row(r) for r in records]
+        fast = self._plain(records, rows)
         if fast is not None:
             return fast
         problems = Problems()
@@ -220,17 +223,36 @@ class Validator:
             raise problems.error()
         return out
 
-    def _plain(self, records: list[dict[str, Any]]) -> Columns | None:
-        """The columns when every number is a plain JSON number in range (and an integer
-        where one is expected), built as one matrix; None sends the records through the
-        value-by-value checks, which name the problems. Both give the same columns."""
-        rows = [self._row(r) for r in records]
+    def _exact(self, records: list[dict[str, Any]]) -> list[Sequence[Any]] | None:
+        """Each record's numbers, when every column is a number and every record holds
+        just the schema's fields (as many fields, each number among them: the same as
+        comparing its keys with the schema's names, a third of the time); None
+        otherwise, and the fields are compared."""
+        if len(self.numbers) != len(self.names):
+            return None
+        width = len(self.known)
+        if any(len(r) != width for r in records):
+            return None
+        try:
+            return [self._row(r) for r in records]
+        except KeyError:
+            return None
+
+    def _plain(self, records: list[dict[str, Any]], rows: list[Sequence[Any]]) -> Columns | None:
+        """The columns when every number (``rows``: each record's, in ``numbers``' order)
+        is a plain JSON number in range (and an integer where one is expected), built as
+        one matrix; None sends the records through the value-by-value checks, which name
+        the problems. Both give the same columns."""
         if self.numbers:
             for row in rows:
                 if not PLAIN_NUMBERS.issuperset(map(type, row)):
                     return None
         try:
-            x = np.array(rows, dtype=float).reshape(len(records), len(self.numbers))
+            x = (  # one record: from its values, without numpy's look at nested sequences
+                np.fromiter(rows[0], float, len(self.numbers)).reshape(1, -1)
+                if len(rows) == 1
+                else np.array(rows, dtype=float).reshape(len(records), len(self.numbers))
+            )
         except OverflowError:  # an integer past float's range: the careful path's error
             return None
         if self.bounded and not self._in_range(rows, x):
