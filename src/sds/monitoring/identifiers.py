@@ -116,12 +116,3 @@ def judged(table: Any, columns: list[str], row: Any, exact: bool) -> dict[str, S
 def _unsure(distinct: int, rows: int) -> bool:
     limit = threshold(rows)
     return limit / MARGIN <= distinct <= limit * MARGIN
-
-
-def counted(table: Any, columns: list[str]) -> dict[str, Skipped]:
-    """:func:`judged` with exact counts, in a query of its own (the exact path)."""
-    if not columns:
-        return {}
-    t = table.expr
-    row = table.engine.execute(t.aggregate(**aggregates(table, columns, True)), source=table.name)
-    return judged(table, columns, row.iloc[0], exact=True)

@@ -169,15 +169,19 @@ def monitor(
         both += [("prediction", "prediction")] if has_output else []
         figures, skipped = _binned(ref, cur, both, numeric, bins, texts)
     else:
-        skipped = identifiers.counted(ref, texts)
-        _check_finite(ref, numeric)
+        # the text columns' distinct counts ride in the reference's finite check
+        row = _check_finite(ref, numeric, identifiers.aggregates(ref, texts, exact=True))
+        skipped = identifiers.judged(ref, texts, row, exact=True)
         _check_finite(cur, [c for r, c in pairs if r in numeric])
         edges = numeric_edges(ref, compared, bins)
     pairs = [p for p in pairs if p[0] not in skipped]
     sides = (counts["reference"], counts["current"])
     # each categorical feature's level counts, all in one query
     levels = drift.level_counts_by_pair(ref, cur, [p for p in pairs if p[0] not in numeric], sides)
-    drifts = Drifts(ref, cur, bins, edges, figures, levels)
+    exact = (
+        {} if large else _exact(ref, cur, [p for p in pairs if p[0] in numeric], has_output, edges)
+    )
+    drifts = Drifts(ref, cur, bins, exact, figures, levels)
     warn_alert = (psi_warn, psi_alert)
     rows = [_feature(drifts, r, c, r in numeric, *warn_alert) for r, c in pairs]
     rows.sort(key=lambda f: -f["psi"])
@@ -221,6 +225,19 @@ def _binned(
     return binned_drift.numeric_drifts(ref, cur, pairs, bins, grids, cells), skipped
 
 
+def _exact(
+    ref: Any, cur: Any, pairs: list[tuple[str, str]], output: bool, edges: dict[str, np.ndarray]
+) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray, dict[str, float]]]:
+    """Each numeric pair's (and the output's) bin counts on both sides, from one query, and
+    KS, from another: the exact path's figures (on Spark two jobs, not three a feature)."""
+    pairs = pairs + ([("prediction", "prediction")] if output else [])
+    specs = [(ref, r, edges[r]) for r, _ in pairs] + [(cur, c, edges[r]) for r, c in pairs]
+    counts = drift.bin_counts_of(ref.engine, specs, f"{ref.name} and {cur.name}")
+    tests = drift.ks_by_pair(ref, cur, pairs)
+    n = len(pairs)
+    return {p: (counts[i], counts[n + i], tests[p]) for i, p in enumerate(pairs)}
+
+
 def _pairs(
     ref_cols: list[str], cur_cols: list[str], features: list[str] | None, source: str
 ) -> list[tuple[str, str]]:
@@ -261,14 +278,17 @@ def _numeric(ref: Any, cur: Any, pairs: list[tuple[str, str]]) -> list[str]:
     return out
 
 
-def _check_finite(table: Any, columns: list[str]) -> None:
-    """Refuse +-inf in a numeric feature: no bin or quantile can hold it as data."""
-    if not columns:
-        return
+def _check_finite(table: Any, columns: list[str], extra: dict[str, Any] | None = None) -> Any:
+    """Refuse +-inf in a numeric feature: no bin or quantile can hold it as data. The
+    ``extra`` aggregates (named other than ``c<i>``) are computed in the same query, whose
+    row is returned (None when there was nothing to compute)."""
+    if not columns and not extra:
+        return None
     t = table.expr
     counts = {f"c{i}": t[c].cast("float64").isinf().sum() for i, c in enumerate(columns)}
-    row = table.engine.execute(t.aggregate(**counts), source=table.name).iloc[0]
+    row = table.engine.execute(t.aggregate(**counts, **(extra or {})), source=table.name).iloc[0]
     _refuse_infinite(table, {c: engine_count(row[f"c{i}"]) for i, c in enumerate(columns)})
+    return row
 
 
 def _refuse_infinite(table: Any, counts: dict[str, int]) -> None:
@@ -289,14 +309,15 @@ def _is_numeric(table: Any, column: str) -> bool:
 
 @dataclass(frozen=True)
 class Drifts:
-    """What a feature's comparison needs: both tables, the bins, the reference's edges
-    (exact queries) or the numeric features' figures of the binned path (large inputs),
-    and the categorical features' level counts (both by pair of columns)."""
+    """What a feature's comparison needs: both tables, the bins, the numeric features'
+    figures of the exact queries (both sides' bin counts and KS; small inputs) or of the
+    binned path (large inputs), and the categorical features' level counts (all by pair
+    of columns)."""
 
     ref: Any
     cur: Any
     bins: int
-    edges: dict[str, np.ndarray]
+    exact: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, dict[str, float]]]
     found: dict[tuple[str, str], binned_drift.NumericDrift] | None
     levels: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]  # categorical counts
 
@@ -311,11 +332,9 @@ def _feature(d: Drifts, r: str, c: str, numeric: bool, warn: float, alert: float
         row.update(found.ks)
         row["kind"] = "numeric"
     elif numeric:
-        edges = d.edges[r]
-        ref_counts = drift.bin_counts(d.ref, r, edges)
-        cur_counts = drift.bin_counts(d.cur, c, edges)
+        ref_counts, cur_counts, tests = d.exact[(r, c)]
         row["psi"] = drift.psi_from_counts(ref_counts, cur_counts)
-        row.update(drift.ks(d.ref, d.cur, r, c))
+        row.update(tests)
         row["ks_error_bound"] = 0.0 if np.isfinite(row["ks"]) else float("nan")  # exact
         row["kind"] = "numeric"
     else:
