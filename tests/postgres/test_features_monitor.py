@@ -215,6 +215,20 @@ def test_binned_drift_inside_postgres(
     duck = on_engine("duckdb", lambda: monitor(ref, cur).to_dict())
     server = on_engine(pg, lambda: monitor(f"{SCHEMA}.reference", f"{SCHEMA}.current").to_dict())
     assert any(f.get("ks_error_bound", 0) > 0 for f in duck["features"])  # binned indeed
+    # the ID-like text columns left out: on PostgreSQL counted exactly (Ibis compiles the
+    # sketch to count(DISTINCT)), on DuckDB estimated unless near the threshold
+    assert [
+        (s["feature"], s["distinct"], s["distinct_approximate"]) for s in server["skipped"]
+    ] == [
+        ("customer_id", 3_000, False),
+        ("zip_code", 2_271, False),
+    ]
+    for s in duck["skipped"]:
+        exact = next(m for m in server["skipped"] if m["feature"] == s["feature"])
+        if s["distinct_approximate"]:  # decided alone only past 1.5 x the threshold (1,500)
+            assert 2_250 < s["distinct"] <= 3_000
+            assert abs(s.pop("distinct") / exact.pop("distinct") - 1) < 0.25
+        s.pop("distinct_approximate"), exact.pop("distinct_approximate")
     assert_same(duck, server)
 
 

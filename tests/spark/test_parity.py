@@ -181,7 +181,21 @@ def test_drift_histograms_tests_and_service_figures(data_dir: Path, spark_engine
     assert duck["alerts"][0] == "last_login_days"  # the planted shift
     assert duck["service"]["log_rows"] == 2_000
     assert duck["output"] is not None
+    # ID-like text columns left out, counted exactly (3,000 ids; 2,271 zip codes)
+    assert [(s["feature"], s["distinct"]) for s in duck["skipped"]] == [
+        ("customer_id", 3_000),
+        ("zip_code", 2_271),
+    ]
     assert_same(duck, spark)
+
+
+def _distinct(report: dict[str, Any]) -> dict[str, tuple[int, bool]]:
+    """The skipped columns' distinct counts and whether each is a sketch's estimate (each
+    engine's own HyperLogLog; near the threshold the count is exact), taken out of
+    ``report``."""
+    return {
+        s["feature"]: (s.pop("distinct"), s.pop("distinct_approximate")) for s in report["skipped"]
+    }
 
 
 def test_binned_drift_on_spark(
@@ -196,6 +210,15 @@ def test_binned_drift_on_spark(
     ref, cur = str(data_dir / "reference.parquet"), str(data_dir / "current.parquet")
     duck, spark = both(lambda: monitor(ref, cur).to_dict(), spark_engine)
     assert any(f.get("ks_error_bound", 0) > 0 for f in duck["features"])  # binned indeed
+    exact = {"customer_id": 3_000, "zip_code": 2_271}  # pandas' nunique, 3,000 rows
+    for found in (_distinct(duck), _distinct(spark)):  # the same columns left out
+        assert set(found) == set(exact)
+        for column, (distinct, approximate) in found.items():
+            if approximate:  # an estimate decides alone only past 1.5 x the threshold
+                assert 1_500 * 1.5 < distinct <= 3_000
+                assert abs(distinct / exact[column] - 1) < 0.25
+            else:
+                assert distinct == exact[column]
     assert_same(duck, spark)
 
 

@@ -33,7 +33,13 @@ def command(
     table: TableOpt = None,
     encoding: EncodingOpt = None,
     features: Annotated[
-        str | None, typer.Option(help="Comma-separated features (default: every shared column).")
+        str | None,
+        typer.Option(
+            help="Comma-separated features (default: every shared column, except text "
+            "columns that look like identifiers or free text: distinct values in more than "
+            "half of the reference's non-null rows and more than 1,000; those are listed "
+            "as skipped, and compared when named here)."
+        ),
     ] = None,
     bins: Annotated[int, typer.Option(help="Quantile bins for numbers.")] = 10,
     psi_warn: Annotated[float, typer.Option(help="PSI at which a feature warns.")] = 0.1,
@@ -49,6 +55,7 @@ def command(
     """PSI and KS per numeric feature, PSI, chi-square and Jensen-Shannon per category,
     output drift, and P50/P95/P99 latency and error rate from a request log. From a log,
     only answered requests are compared; refused, failed and disconnected ones are counted."""
+    import sys
     from pathlib import Path
 
     from sds.monitoring.report import monitor
@@ -66,5 +73,7 @@ def command(
         psi_alert=psi_alert,
     )
     emit(result, fmt, output)
+    for line in result.skipped_lines:  # also in the report; said here for a written file
+        print(line, file=sys.stderr)
     if fail_on_alert and result.alerts:
         raise typer.Exit(1)

@@ -30,7 +30,10 @@ def monitor(
             `in_<feature>`); a DataFrame, path, SQL query or `Table`.
         reference: The training rows, in the same forms.
         features: Columns to compare; `None` compares every reference column the current
-            data also has (log bookkeeping columns left out).
+            data also has, except log bookkeeping columns and text columns that look like
+            identifiers or free text (distinct values in more than half of the
+            reference's non-null rows, and more than 1,000), which the result lists under
+            `skipped` (see `sds.monitoring.identifiers`).
         bins: Number of bins for numeric features, cut at the reference's quantiles.
         psi_warn: PSI at or above which a feature is reported as drifting (default 0.1,
             the usual rule of thumb).

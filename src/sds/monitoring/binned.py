@@ -67,17 +67,31 @@ def ranges(table: Any, columns: list[str]) -> dict[str, tuple[float, float, int]
     """Each column's smallest and largest value (NaN left out; infinite if the column holds
     an infinity, which the caller refuses) and its count of infinite values, in one query
     (two when a column holds NaN or an infinity)."""
+    return ranges_with(table, columns, {})[0]
+
+
+def ranges_with(
+    table: Any, columns: list[str], extra: dict[str, Any]
+) -> tuple[dict[str, tuple[float, float, int]], Any]:
+    """:func:`ranges`, and the row of its first query, which also computes the ``extra``
+    aggregates (named other than ``lo<i>`` and ``hi<i>``): a caller's figures of the same
+    table ride in the same scan."""
     t = table.expr
-    plain = {}
+    plain = dict(extra)
     for i, c in enumerate(columns):
         x = t[c].cast("float64")
         plain[f"lo{i}"], plain[f"hi{i}"] = x.min(), x.max()
-    row = table.engine.execute(t.aggregate(**plain), source=table.name).iloc[0]
+    first = table.engine.execute(t.aggregate(**plain), source=table.name).iloc[0]
+    return _ranges(table, columns, first), first
+
+
+def _ranges(table: Any, columns: list[str], row: Any) -> dict[str, tuple[float, float, int]]:
     # engines sort NaN above every number, so finite extremes mean no NaN and no infinity
     # (a DuckDB Parquet scan may answer from the file's statistics, which leave NaN out:
     # the same extremes); otherwise the query below
     if all(pd.isna(row[f"lo{i}"]) or _finite(row, i) for i in range(len(columns))):
         return {c: _range(row, i, 0) for i, c in enumerate(columns)}
+    t = table.expr
     aggs = {}
     for i, c in enumerate(columns):
         x = t[c].cast("float64")

@@ -55,23 +55,55 @@ def numeric_edges(table: Any, columns: list[str], bins: int) -> dict[str, np.nda
 def bin_counts(table: Any, column: str, edges: np.ndarray) -> np.ndarray:
     """Counts in the bins ``(-inf, e1), [e1, e2), ..., [ek, inf)`` and of missing values,
     as :func:`sds.stats.psi.numeric_counts`, counted in the engine."""
+    return bin_counts_of(table.engine, [(table, column, edges)], table.name)[0]
+
+
+def bin_counts_of(
+    engine: Any, specs: list[tuple[Any, str, np.ndarray]], source: str
+) -> list[np.ndarray]:
+    """:func:`bin_counts` of each ``(table, column, edges)`` (tables on ``engine``), from
+    one query (on Spark one job, not one per feature and side)."""
+    parts = [_binned_rows(table, column, edges) for table, column, edges in specs]
+    out = []
+    for (_, _, edges), counts in zip(
+        specs, execute_together(engine, parts, source=source), strict=True
+    ):
+        found = np.zeros(len(edges) + 2)
+        for b, n in zip(counts["__bin"], counts["n"], strict=True):
+            found[int(b) if b >= 0 else -1] += n
+        out.append(found)
+    return out
+
+
+def _binned_rows(table: Any, column: str, edges: np.ndarray) -> Any:
+    """The rows per bin (``__bin``; -1 for missing values) of one column."""
     import ibis
 
     t = table.expr
     x = t[column].cast("float64")
     index = sum((x >= float(e)).cast("int32") for e in edges) if len(edges) else ibis.literal(0)
-    binned = t.mutate(__bin=ibis.ifelse(_present(x), index, -1))
-    counts = table.engine.execute(
-        binned.group_by("__bin").aggregate(n=binned.count()), source=table.name
-    )
-    out = np.zeros(len(edges) + 2)
-    for b, n in zip(counts["__bin"], counts["n"], strict=True):
-        out[int(b) if b >= 0 else -1] += n
-    return out
+    binned = t.mutate(__bin=ibis.ifelse(_present(x), index, -1).cast("int64"))
+    return binned.group_by("__bin").aggregate(n=binned.count())
 
 
 def ks(ref: Any, cur: Any, ref_col: str, cur_col: str) -> dict[str, float]:
     """Two-sample KS from cumulative counts over the union of distinct values."""
+    return ks_by_pair(ref, cur, [(ref_col, cur_col)])[(ref_col, cur_col)]
+
+
+def ks_by_pair(
+    ref: Any, cur: Any, pairs: list[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, float]]:
+    """:func:`ks` of each pair (reference column, current column), keyed by pair, from one
+    query (on Spark one job, not one per feature)."""
+    pairs = list(dict.fromkeys(pairs))
+    parts = [_ks_summary(ref, cur, r, c) for r, c in pairs]
+    found = execute_together(ref.engine, parts, source=ref.name)
+    return {p: _ks_figures(rows.iloc[0]) for p, rows in zip(pairs, found, strict=True)}
+
+
+def _ks_summary(ref: Any, cur: Any, ref_col: str, cur_col: str) -> Any:
+    """One row: the largest gap ``d`` between the two empirical CDFs and the sizes."""
     import ibis
 
     a = ref.expr.select(v=ref.expr[ref_col].cast("float64"), r=ibis.literal(1), c=ibis.literal(0))
@@ -83,8 +115,10 @@ def ks(ref: Any, cur: Any, ref_col: str, cur_col: str) -> dict[str, float]:
     totals = cumulative.aggregate(n1=cumulative.r.sum(), n2=cumulative.c.sum())
     joined = cumulative.cross_join(totals)
     gap = (joined.cr / joined.n1 - joined.cc / joined.n2).abs()
-    summary = joined.aggregate(d=gap.max(), n1=joined.n1.max(), n2=joined.n2.max())
-    row = ref.engine.execute(summary, source=ref.name).iloc[0]
+    return joined.aggregate(d=gap.max(), n1=joined.n1.max(), n2=joined.n2.max())
+
+
+def _ks_figures(row: Any) -> dict[str, float]:
     n1, n2 = float(row["n1"] or 0), float(row["n2"] or 0)
     if not (n1 > 0 and n2 > 0):  # an empty side sums to NULL (NaN here), not 0
         return {"ks": float("nan"), "ks_p_value": float("nan")}

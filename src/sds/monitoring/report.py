@@ -6,11 +6,14 @@ answered requests (status 200) are compared for drift (a refused request's input
 and a share of refusals would otherwise read as drift in every feature); refusals, server
 errors and client disconnects are reported as their own counts and rates
 (:mod:`sds.monitoring.outcomes`). Each side needs at least one row per bin; infinite values
-in a numeric feature, and a feature that is a number on one side only, are refused."""
+in a numeric feature, and a feature that is a number on one side only, are refused.
+
+When the caller names no features, text columns that look like identifiers or free text are
+not compared but listed as skipped (:mod:`sds.monitoring.identifiers`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -19,7 +22,7 @@ from sds.data.finite import engine_count
 from sds.data.io import open_table
 from sds.data.numeric import is_numeric_type
 from sds.errors import DataError, ParameterError, missing_column_error
-from sds.monitoring import binned, binned_drift, drift
+from sds.monitoring import binned, binned_drift, drift, identifiers
 from sds.monitoring.drift import EPSILON, numeric_edges
 from sds.monitoring.outcomes import (
     ANSWERED,
@@ -47,10 +50,16 @@ class MonitorResult(Result):
     service: dict[str, Any] | None
     thresholds: dict[str, float]
     rows: dict[str, int]
+    skipped: list[dict[str, Any]] = field(default_factory=list)  # identifier-like columns
 
     @property
     def alerts(self) -> list[str]:
         return [f["feature"] for f in self.features if f["status"] == "alert"]
+
+    @property
+    def skipped_lines(self) -> list[str]:
+        """One line per column left out (see :mod:`sds.monitoring.identifiers`)."""
+        return [identifiers.message(s) for s in self.skipped]
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable_dict(
@@ -59,6 +68,7 @@ class MonitorResult(Result):
                 "thresholds": self.thresholds,
                 "alerts": self.alerts,
                 "features": self.features,
+                "skipped": self.skipped,
                 "output": self.output,
                 "service": self.service,
             }
@@ -82,6 +92,8 @@ class MonitorResult(Result):
                 )
             )
         out: list[Section] = [KeyValue("Summary", head)]
+        if self.skipped:
+            out.append(Note("Not compared", self.skipped_lines))
         warned = [f for f in self.features if f["status"] != "ok"]
         if warned:
             out.append(
@@ -143,6 +155,11 @@ def monitor(
         service = _service(log, cur if large else None)
     pairs = _pairs(ref.columns, cur.columns, features, cur.name)
     numeric = _numeric(ref, cur, pairs)
+    # unnamed features: text columns that look like identifiers are left out (the caller
+    # who names one gets it compared)
+    texts = (
+        [] if features else identifiers.candidates(ref, [r for r, _ in pairs if r not in numeric])
+    )
     has_output = "prediction" in cur.columns and "prediction" in ref.columns
     compared = numeric + (["prediction"] if has_output else [])
     figures: dict[tuple[str, str], binned_drift.NumericDrift] | None = None
@@ -150,15 +167,21 @@ def monitor(
     if large:
         both = [(r, c) for r, c in pairs if r in numeric]
         both += [("prediction", "prediction")] if has_output else []
-        figures = _binned(ref, cur, both, numeric, bins)
+        figures, skipped = _binned(ref, cur, both, numeric, bins, texts)
     else:
-        _check_finite(ref, numeric)
+        # the text columns' distinct counts ride in the reference's finite check
+        row = _check_finite(ref, numeric, identifiers.aggregates(ref, texts, exact=True))
+        skipped = identifiers.judged(ref, texts, row, exact=True)
         _check_finite(cur, [c for r, c in pairs if r in numeric])
         edges = numeric_edges(ref, compared, bins)
+    pairs = [p for p in pairs if p[0] not in skipped]
     sides = (counts["reference"], counts["current"])
     # each categorical feature's level counts, all in one query
     levels = drift.level_counts_by_pair(ref, cur, [p for p in pairs if p[0] not in numeric], sides)
-    drifts = Drifts(ref, cur, bins, edges, figures, levels)
+    exact = (
+        {} if large else _exact(ref, cur, [p for p in pairs if p[0] in numeric], has_output, edges)
+    )
+    drifts = Drifts(ref, cur, bins, exact, figures, levels)
     warn_alert = (psi_warn, psi_alert)
     rows = [_feature(drifts, r, c, r in numeric, *warn_alert) for r, c in pairs]
     rows.sort(key=lambda f: -f["psi"])
@@ -171,23 +194,48 @@ def monitor(
         service,
         {"psi_warn": psi_warn, "psi_alert": psi_alert},
         counts,
+        [s.to_dict() for s in skipped.values()],
     )
 
 
 def _binned(
-    ref: Any, cur: Any, pairs: list[tuple[str, str]], numeric: list[str], bins: int
-) -> dict[tuple[str, str], binned_drift.NumericDrift]:
+    ref: Any,
+    cur: Any,
+    pairs: list[tuple[str, str]],
+    numeric: list[str],
+    bins: int,
+    texts: list[str],
+) -> tuple[dict[tuple[str, str], binned_drift.NumericDrift], dict[str, identifiers.Skipped]]:
     """The numeric pairs' figures on large inputs: one grouped scan per side and feature
     (the current data's infinities are found in those scans; the reference's ``numeric``
-    features' are refused here), a few queries in all."""
+    features' are refused here), a few queries in all; and the ``texts`` columns left out
+    as identifiers, judged from sketches computed in the ranges' query."""
+    estimates = identifiers.aggregates(ref, texts, exact=False)
     if not pairs:  # only categorical features: nothing to bin (an empty query otherwise)
-        return {}
+        if not texts:
+            return {}, {}
+        row = ref.engine.execute(ref.expr.aggregate(**estimates), source=ref.name).iloc[0]
+        return {}, identifiers.judged(ref, texts, row, exact=False)
     columns = list(dict.fromkeys(r for r, _ in pairs))
-    found = binned.ranges(ref, columns)
+    found, row = binned.ranges_with(ref, columns, estimates)
+    skipped = identifiers.judged(ref, texts, row, exact=False)
     _refuse_infinite(ref, {c: found[c][2] for c in numeric})
     grids = {c: binned.grid_for(*v) for c, v in found.items()}
     cells = binned.cells_by_column(ref, columns, grids)  # the reference's, one query
-    return binned_drift.numeric_drifts(ref, cur, pairs, bins, grids, cells)
+    return binned_drift.numeric_drifts(ref, cur, pairs, bins, grids, cells), skipped
+
+
+def _exact(
+    ref: Any, cur: Any, pairs: list[tuple[str, str]], output: bool, edges: dict[str, np.ndarray]
+) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray, dict[str, float]]]:
+    """Each numeric pair's (and the output's) bin counts on both sides, from one query, and
+    KS, from another: the exact path's figures (on Spark two jobs, not three a feature)."""
+    pairs = pairs + ([("prediction", "prediction")] if output else [])
+    specs = [(ref, r, edges[r]) for r, _ in pairs] + [(cur, c, edges[r]) for r, c in pairs]
+    counts = drift.bin_counts_of(ref.engine, specs, f"{ref.name} and {cur.name}")
+    tests = drift.ks_by_pair(ref, cur, pairs)
+    n = len(pairs)
+    return {p: (counts[i], counts[n + i], tests[p]) for i, p in enumerate(pairs)}
 
 
 def _pairs(
@@ -230,14 +278,17 @@ def _numeric(ref: Any, cur: Any, pairs: list[tuple[str, str]]) -> list[str]:
     return out
 
 
-def _check_finite(table: Any, columns: list[str]) -> None:
-    """Refuse +-inf in a numeric feature: no bin or quantile can hold it as data."""
-    if not columns:
-        return
+def _check_finite(table: Any, columns: list[str], extra: dict[str, Any] | None = None) -> Any:
+    """Refuse +-inf in a numeric feature: no bin or quantile can hold it as data. The
+    ``extra`` aggregates (named other than ``c<i>``) are computed in the same query, whose
+    row is returned (None when there was nothing to compute)."""
+    if not columns and not extra:
+        return None
     t = table.expr
     counts = {f"c{i}": t[c].cast("float64").isinf().sum() for i, c in enumerate(columns)}
-    row = table.engine.execute(t.aggregate(**counts), source=table.name).iloc[0]
+    row = table.engine.execute(t.aggregate(**counts, **(extra or {})), source=table.name).iloc[0]
     _refuse_infinite(table, {c: engine_count(row[f"c{i}"]) for i, c in enumerate(columns)})
+    return row
 
 
 def _refuse_infinite(table: Any, counts: dict[str, int]) -> None:
@@ -258,14 +309,15 @@ def _is_numeric(table: Any, column: str) -> bool:
 
 @dataclass(frozen=True)
 class Drifts:
-    """What a feature's comparison needs: both tables, the bins, the reference's edges
-    (exact queries) or the numeric features' figures of the binned path (large inputs),
-    and the categorical features' level counts (both by pair of columns)."""
+    """What a feature's comparison needs: both tables, the bins, the numeric features'
+    figures of the exact queries (both sides' bin counts and KS; small inputs) or of the
+    binned path (large inputs), and the categorical features' level counts (all by pair
+    of columns)."""
 
     ref: Any
     cur: Any
     bins: int
-    edges: dict[str, np.ndarray]
+    exact: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, dict[str, float]]]
     found: dict[tuple[str, str], binned_drift.NumericDrift] | None
     levels: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]  # categorical counts
 
@@ -280,11 +332,9 @@ def _feature(d: Drifts, r: str, c: str, numeric: bool, warn: float, alert: float
         row.update(found.ks)
         row["kind"] = "numeric"
     elif numeric:
-        edges = d.edges[r]
-        ref_counts = drift.bin_counts(d.ref, r, edges)
-        cur_counts = drift.bin_counts(d.cur, c, edges)
+        ref_counts, cur_counts, tests = d.exact[(r, c)]
         row["psi"] = drift.psi_from_counts(ref_counts, cur_counts)
-        row.update(drift.ks(d.ref, d.cur, r, c))
+        row.update(tests)
         row["ks_error_bound"] = 0.0 if np.isfinite(row["ks"]) else float("nan")  # exact
         row["kind"] = "numeric"
     else:
