@@ -473,6 +473,29 @@ def test_profile_top_values_in_one_job_as_on_duckdb(spark_engine: Any, tmp_path:
         found = [(t["value"], t["count"]) for t in tops[name]]
         assert [c for _, c in found] == [c for _, c in expected], name
         assert [str(v)[:10] for v, _ in found] == [str(v)[:10] for v, _ in expected], name
-    # row count, statistics, exact distincts, duplicate rows, top values (2), histograms:
-    # one job each (no two columns could be equal); before, one a column for top values
-    assert _jobs(spark_engine, lambda: on("spark", lambda: profile(path))) == 7
+    # row count, statistics (2: the plain aggregates, then the quantiles), exact distincts,
+    # duplicate rows, top values (2), histograms: one job each (no two columns could be
+    # equal); before, one a column for top values
+    assert _jobs(spark_engine, lambda: on("spark", lambda: profile(path))) == 8
+
+
+def test_wide_aggregates_run_as_generated_code(spark_engine: Any) -> None:
+    """An aggregate of 200 figures (a profile's plain aggregates of 18 columns are about
+    110) is compiled by whole-stage code generation in the session sds starts: Spark's
+    default stops at 100 fields and runs such a query interpreted, 3 times the CPU; its
+    figures are the ones numpy gives."""
+    from pyspark.sql import functions as sf
+
+    session = spark_engine.con._session
+    frame = session.range(1_000).selectExpr(*[f"id * {i} AS c{i}" for i in range(40)])
+    stats = [f(c) for c in frame.columns for f in (sf.count, sf.min, sf.max, sf.avg, sf.stddev)]
+    query = frame.agg(*stats)
+    plan = query._jdf.queryExecution().executedPlan().toString()
+    assert plan.startswith("*("), plan[:200]  # "*(n)" marks a generated-code stage
+    with warnings.catch_warnings():  # pyspark leaves its collection socket to the collector
+        warnings.simplefilter("ignore", ResourceWarning)
+        row = query.toArrow().to_pylist()[0]
+    values = np.arange(1_000) * 7.0
+    assert row["avg(c7)"] == pytest.approx(values.mean(), rel=1e-12)
+    assert row["stddev(c7)"] == pytest.approx(values.std(ddof=1), rel=1e-12)
+    assert row["max(c7)"] == values.max()

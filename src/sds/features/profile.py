@@ -223,9 +223,11 @@ def _sketch_error(table: Table) -> str:
 
 def _column_stats(table: Table, names: list[str], kinds: list[str], exact: bool) -> dict[str, Any]:
     """Every column's summary statistics in one aggregate query (one scan); on Spark, the
-    exact distinct counts in a second (see :func:`_spark_distincts`)."""
+    sketches and quantiles in a query of their own (see :func:`_on_spark`) and the exact
+    distinct counts in another (see :func:`_spark_distincts`)."""
     t = table.expr
     aggs: dict[str, Any] = {}
+    sketches: set[str] = set()  # distinct counts and quantiles: Spark's imperative aggregates
     apart = exact and table.engine.is_spark
     for i, (name, kind) in enumerate(zip(names, kinds, strict=True)):
         col = t[name]
@@ -233,6 +235,7 @@ def _column_stats(table: Table, names: list[str], kinds: list[str], exact: bool)
         aggs[p + "nn"] = col.count()
         if not apart:
             aggs[p + "distinct"] = col.nunique() if exact else col.approx_nunique()
+            sketches.add(p + "distinct")
         if kind in ("integer", "float"):
             v = _finite(col, kind)
             aggs.update(
@@ -246,6 +249,7 @@ def _column_stats(table: Table, names: list[str], kinds: list[str], exact: bool)
             aggs[p + "q"] = (
                 v.quantile(list(QUANTILES)) if exact else v.approx_quantile(list(QUANTILES))
             )
+            sketches.add(p + "q")
             if kind == "float":
                 fv = col.cast("float64")
                 aggs[p + "nan"] = fv.isnan().sum()
@@ -262,10 +266,33 @@ def _column_stats(table: Table, names: list[str], kinds: list[str], exact: bool)
             )
         elif kind == "temporal":
             aggs.update({p + "min": col.min(), p + "max": col.max()})
-    row = dict(table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0])
+    if table.engine.is_spark:
+        row = _on_spark(table, aggs, sketches)
+    else:
+        row = dict(table.engine.execute(t.aggregate(**aggs), source=table.name).iloc[0])
     if apart:
         row.update(_spark_distincts(table, names))
     return row
+
+
+def _on_spark(table: Table, aggs: dict[str, Any], sketches: set[str]) -> dict[str, Any]:
+    """`aggs` on Spark as two aggregate queries: the `sketches` (``approx_count_distinct``,
+    ``percentile_approx``, ``percentile``) and the plain aggregates. A sketch is an
+    imperative aggregate, which Spark never compiles to code: in one query with them, every
+    count, sum, minimum and moment ran interpreted too, and a second scan costs less (at
+    10,000,000 rows of 18 columns 65 s of task CPU as one query, 12 s and 44 s as two).
+    Each figure is computed by the same function over the same rows: the answers are the
+    same."""
+    import pandas as pd
+
+    t = table.expr
+    parts = [
+        {k: a for k, a in aggs.items() if k not in sketches},
+        {k: a for k, a in aggs.items() if k in sketches},
+    ]
+    found = [table.engine.execute(t.aggregate(**part), source=table.name) for part in parts if part]
+    # one frame in the aggregates' order: its row has the types the single query's had
+    return dict(pd.concat(found, axis=1)[list(aggs)].iloc[0])
 
 
 def _spark_distincts(table: Table, names: list[str]) -> dict[str, int]:
