@@ -193,10 +193,13 @@ def test_drift_histograms_tests_and_service_figures(
     assert duck["output"] is not None
     assert {f["kind"] for f in duck["features"]} == {"numeric", "categorical"}
     assert_same(duck, server)
-    # only aggregates came back: bin counts, one-row figures and, from one query for all
-    # categorical features, each one's top levels (and its missing values' row)
+    # only aggregates came back: one-row figures, from one query for all numeric features
+    # both sides' bin counts (10 bins, the two open ends and missing values at most), and
+    # from one query for all categorical features each one's top levels (and missing values)
     categorical = sum(f["kind"] == "categorical" for f in duck["features"])
-    assert returned and max(returned) <= categorical * (TOP_LEVELS + 1) < 2_000
+    numeric = sum(f["kind"] == "numeric" for f in duck["features"])
+    largest = max(categorical * (TOP_LEVELS + 1), 2 * numeric * (10 + 2))
+    assert returned and max(returned) <= largest < 2_000
     assert sum(returned) < 2_000
 
 
