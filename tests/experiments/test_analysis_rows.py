@@ -13,8 +13,8 @@ import pyarrow as pa
 import pytest
 
 from sds.experiments.analysis import rows as rw
-from sds.experiments.analysis.aggregates import VARIANT, Layout
 from sds.experiments.analysis.moments import Moments
+from sds.experiments.analysis.queries import VARIANT, Layout
 
 LAYOUT = Layout(
     outcomes=["y", "x"],

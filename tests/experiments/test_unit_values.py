@@ -14,8 +14,8 @@ from scipy import stats
 
 from sds.data.io import open_table
 from sds.experiments.analysis import unit_values
-from sds.experiments.analysis.aggregates import VARIANT
 from sds.experiments.analysis.quantile import quantile_effect
+from sds.experiments.analysis.queries import VARIANT
 
 
 def _read(frame: pd.DataFrame, q: float) -> tuple[unit_values.UnitValues, list[int]]:

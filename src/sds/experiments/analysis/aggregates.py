@@ -36,14 +36,16 @@ import numpy as np
 from sds.data.io import no_rows, require_rows
 from sds.errors import DataError, missing_column_error
 from sds.experiments.analysis.moments import Moments
-from sds.experiments.analysis.queries import DAY as DAY
-from sds.experiments.analysis.queries import VARIANT as VARIANT
-from sds.experiments.analysis.queries import Known as Known
-from sds.experiments.analysis.queries import Layout as Layout
-from sds.experiments.analysis.queries import from_sums as from_sums
-from sds.experiments.analysis.queries import layout as layout
-from sds.experiments.analysis.queries import moment_query as moment_query
-from sds.experiments.analysis.queries import sum_query as sum_query
+from sds.experiments.analysis.queries import (
+    DAY,
+    VARIANT,
+    Known,
+    Layout,
+    from_sums,
+    layout,
+    moment_query,
+    sum_query,
+)
 from sds.experiments.analysis.rows import Rows, from_frame, missing, moment_rows, pool
 from sds.experiments.analysis.spec import AnalysisSpec
 

@@ -27,6 +27,7 @@ from sds.data.io import Table
 from sds.experiments.analysis import aggregates as ag
 from sds.experiments.analysis import moments as mo
 from sds.experiments.analysis.kinds import Options
+from sds.experiments.analysis.queries import DAY, VARIANT
 from sds.experiments.analysis.spec import AnalysisSpec, MetricSpec
 from sds.experiments.analysis.timeline_records import NoveltyArm, NoveltyCheck, NoveltyDay, Trend
 from sds.stats.distributions import t_sf
@@ -65,7 +66,7 @@ def _plain(metric: MetricSpec) -> MetricSpec:
 
 
 def _cohorts(agg: ag.Aggregates) -> dict[tuple[str, int], mo.Moments]:
-    daily = agg.moments_by(ag.VARIANT, ag.DAY)
+    daily = agg.moments_by(VARIANT, DAY)
     first = min(_date(day) for _, day in daily)
     return {(str(arm), int((_date(day) - first).astype(int))): m for (arm, day), m in daily.items()}
 
@@ -80,10 +81,10 @@ def _since_exposure(
     binary = set(columns) if metric.kind.binary else set()
     events = t.mutate(
         **{SINCE: day.delta(day.min().over(group_by=t[spec.unit]), unit="day")},
-        **{ag.VARIANT: t[spec.variant].cast("string")},
+        **{VARIANT: t[spec.variant].cast("string")},
     )
     per_day = events.group_by([spec.unit, SINCE]).aggregate(
-        **{ag.VARIANT: events[ag.VARIANT].min()},
+        **{VARIANT: events[VARIANT].min()},
         **{
             c: events[c].cast("float64").max() if c in binary else events[c].cast("float64").sum()
             for c in columns
@@ -94,13 +95,13 @@ def _since_exposure(
     aggs.update({f"m_{c}": per_day[c].mean() for c in columns})
     aggs.update({f"c_{a}_{b}": per_day[a].cov(per_day[b], how="sample") for a, b in pairs})
     rows = table.engine.execute(
-        per_day.group_by([ag.VARIANT, SINCE]).aggregate(**aggs), source=table.name
+        per_day.group_by([VARIANT, SINCE]).aggregate(**aggs), source=table.name
     )
     last = table.engine.execute(t.aggregate(last=day.max()), source=table.name)["last"][0]
     eligible = _eligible(agg, _date(last))
     out = {}
     for _, r in rows.iterrows():
-        arm, k, seen = str(r[ag.VARIANT]), int(r[SINCE]), float(r["k"])
+        arm, k, seen = str(r[VARIANT]), int(r[SINCE]), float(r["k"])
         means = {c: float(r[f"m_{c}"]) for c in columns}
         co = {(a, b): _float(r[f"c_{a}_{b}"]) * (seen - 1) for a, b in pairs}
         # the exposed units without an event that day: zeros, pooled in (Chan et al.)
@@ -125,7 +126,7 @@ def _date(value: object) -> np.datetime64:
 
 def _eligible(agg: ag.Aggregates, last: np.datetime64) -> Any:
     """Units of an arm exposed at least ``k`` days before the last day of data."""
-    first = agg.moments_by(ag.VARIANT, ag.DAY)
+    first = agg.moments_by(VARIANT, DAY)
     exposed = [(str(arm), _date(day), m.n) for (arm, day), m in first.items()]
 
     def count(arm: str, k: int) -> float:

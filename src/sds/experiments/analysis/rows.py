@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 
 class Layout(Protocol):
-    """What pooling reads of ``aggregates.Layout`` (which imports this module)."""
+    """What pooling reads of ``queries.Layout`` (whose module's users import this one)."""
 
     @property
     def variables(self) -> list[str]: ...

@@ -15,6 +15,7 @@ from sds.experiments.analysis import timeline, unit_values
 from sds.experiments.analysis.balance import balance
 from sds.experiments.analysis.kinds import Options
 from sds.experiments.analysis.novelty import novelty
+from sds.experiments.analysis.queries import VARIANT
 from sds.experiments.analysis.records import (
     Balance,
     Effect,
@@ -51,7 +52,7 @@ def _analyze(spec: AnalysisSpec, data: Any) -> AnalysisResult:
     unit_rows = ag.units(table, spec, grain)
     agg = ag.aggregate(table, spec, unit_rows, grain, scanned)
     arms = _arms(spec, agg, table.name)
-    per_arm = {k[0]: v for k, v in agg.moments_by(ag.VARIANT).items()}
+    per_arm = {k[0]: v for k, v in agg.moments_by(VARIANT).items()}
     _check_denominators(spec, per_arm, table.name)
     srm = _srm(spec, arms, per_arm)
     effects = adjusted(_effects(spec, arms, per_arm, table, unit_rows), spec.correction)
@@ -155,7 +156,7 @@ def _open(spec: AnalysisSpec, data: Any) -> tuple[Table, bool]:
 
 
 def _arms(spec: AnalysisSpec, agg: ag.Aggregates, source: str) -> list[str]:
-    seen = sorted({str(v) for v in agg.rows[ag.VARIANT]})
+    seen = sorted({str(v) for v in agg.rows[VARIANT]})
     if spec.control not in seen:
         raise DataError(
             "the control arm is not in the data",

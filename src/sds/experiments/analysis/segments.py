@@ -31,6 +31,7 @@ import numpy as np
 from sds.experiments.analysis import aggregates as ag
 from sds.experiments.analysis import moments as mo
 from sds.experiments.analysis.kinds import Options
+from sds.experiments.analysis.queries import VARIANT
 from sds.experiments.analysis.records import (
     Effect,
     Heterogeneity,
@@ -87,7 +88,7 @@ def breakdowns(
 
 def _cells(agg: ag.Aggregates, column: str) -> tuple[Cells, list[str]]:
     """Moments per (arm, level label), levels by size, the tail summed into ``(other)``."""
-    raw = agg.moments_by(ag.VARIANT, column)
+    raw = agg.moments_by(VARIANT, column)
     cells: Cells = {}
     for (arm, level), moments in raw.items():
         key = (str(arm), _label(level))

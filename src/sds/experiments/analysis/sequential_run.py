@@ -9,6 +9,7 @@ from sds.errors import ConfigError
 from sds.experiments.analysis import aggregates as ag
 from sds.experiments.analysis import moments as mo
 from sds.experiments.analysis.kinds import Options
+from sds.experiments.analysis.queries import DAY, VARIANT
 from sds.experiments.analysis.sequential_analysis import group_sequential, msprt
 from sds.experiments.analysis.spec import AnalysisSpec
 from sds.experiments.analysis.timeline_records import (
@@ -27,7 +28,7 @@ def cumulative_effects(
     """Per treatment arm, per day: cumulative units (all arms), effect, se and z."""
     metric = next(m for m in spec.metrics if m.name == metric_name)
     options = Options(spec.alpha, spec.equal_var)
-    daily = agg.moments_by(ag.VARIANT, ag.DAY)
+    daily = agg.moments_by(VARIANT, DAY)
     days = sorted({key[1] for key in daily}, key=str)  # ISO dates sort as text
     running: dict[str, mo.Moments | None] = dict.fromkeys(arms)
     out: dict[str, list[CumulativeLook]] = {a: [] for a in arms if a != spec.control}

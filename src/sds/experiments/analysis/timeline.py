@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from sds.experiments.analysis import aggregates as ag
+from sds.experiments.analysis.queries import DAY, VARIANT
 from sds.experiments.analysis.sequential_run import cumulative_effects
 from sds.experiments.analysis.spec import AnalysisSpec
 from sds.experiments.analysis.timeline_records import CumulativeArm, DailyArm, DailySrm
@@ -16,7 +17,7 @@ from sds.stats.split import share_rule, split_test
 def daily_srm(spec: AnalysisSpec, agg: ag.Aggregates, arms: list[str]) -> list[DailySrm]:
     """Per assignment day: each arm's new units, its share minus the designed share (with
     the band chance allows at the SRM level), and the day's chi-square p-value."""
-    daily = agg.moments_by(ag.VARIANT, ag.DAY)
+    daily = agg.moments_by(VARIANT, DAY)
     split = _split(spec, arms)
     z = norm_isf(spec.srm_alpha / 2)
     out = []

@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sds.data.finite import MAX_MAGNITUDE
-from sds.experiments.analysis.aggregates import VARIANT, missing_values
+from sds.experiments.analysis.aggregates import missing_values
 from sds.experiments.analysis.quantile import MASS_MARGIN
+from sds.experiments.analysis.queries import VARIANT
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
